@@ -1,0 +1,181 @@
+/* protocol.h — the vocabulary both ends speak, and its strict JSON codec.
+ *
+ * Procedure areas, rating scales, the "satisfied" rule, follow-up reasons, target groups, the rating record
+ * and the upload batch and its reply. The codes here are the wire contract (docs/protocol.md) and the
+ * definitions follow ../shared/reference/metric.md; change them there first.
+ *
+ * Decoding is strict: duplicate keys, unknown keys, wrong types, unknown codes, a score outside its scale,
+ * a malformed UUID or time each give a ProtoError naming the field. Decoders never allocate on failure
+ * paths that the caller must free, except proto_batch_parse, whose result is freed by proto_batch_free
+ * whatever it returned. Encoders return malloc'd compact JSON (free with free()) or NULL when out of memory. */
+#ifndef SYNC_PROTOCOL_H
+#define SYNC_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sync/ptime.h"
+#include "sync/uuid.h"
+
+#define PROTO_SCHEMA 1
+#define PROTO_ID_MAX 64          /* device_id and unit code: 1-64 chars of [A-Za-z0-9._-] */
+#define PROTO_MAX_BATCH 5000     /* ratings in one batch the server accepts */
+#define PROTO_MAX_BODY (4u << 20) /* bytes in one batch body the server accepts */
+
+/* ---- Vocabulary ------------------------------------------------------------------------------------- */
+
+typedef enum {
+    AREA_DAT_DAI, AREA_XAY_DUNG, AREA_DAU_TU, AREA_Y_TE, AREA_GIAO_DUC,
+    AREA_TU_PHAP_HO_TICH, AREA_LAO_DONG_XA_HOI, AREA_KHAC,
+    AREA_COUNT
+} ProtoArea;
+
+typedef enum { SCALE_TTHC3, SCALE_LIKERT5, SCALE_COUNT } ProtoScale;
+#define PROTO_MAX_LEVELS 5
+
+typedef enum {
+    REASON_CHO_DOI, REASON_THAI_DO, REASON_THU_TUC, REASON_DI_LAI, REASON_TRE_HEN,
+    REASON_CO_SO_VAT_CHAT, REASON_KHAC,
+    REASON_COUNT
+} ProtoReason;
+
+typedef enum { FOLLOWUP_NONE, FOLLOWUP_ANSWERED, FOLLOWUP_SKIPPED, FOLLOWUP_TIMEOUT, FOLLOWUP_COUNT } ProtoFollowup;
+
+/* Rating flags (bit set). A flagged rating is kept and uploaded but left out of n and pct. */
+#define PROTO_FLAG_RAPID_REPEAT 0x1u
+#define PROTO_FLAGS_KNOWN       0x1u
+
+/* Target groups (metric.md). tthc covers every area except y_te and giao_duc; dat_dai, xay_dung and dau_tu
+ * are also one combined group with its own lower floor. */
+typedef enum {
+    GROUP_TTHC, GROUP_DAT_DAI_XAY_DUNG_DAU_TU, GROUP_Y_TE, GROUP_GIAO_DUC,
+    GROUP_COUNT
+} ProtoGroup;
+
+/* Codes (wire, config) and Vietnamese names (NFC). Code lookups return -1 when unknown. */
+const char *proto_area_code(ProtoArea a);
+const char *proto_area_name_vi(ProtoArea a);
+int         proto_area_from_code(const char *code);
+
+const char *proto_scale_code(ProtoScale s);
+int         proto_scale_from_code(const char *code);
+int         proto_scale_levels(ProtoScale s);                   /* 3 or 5 */
+const char *proto_scale_label_vi(ProtoScale s, int score);      /* NULL when score is out of range */
+bool        proto_score_valid(ProtoScale s, int score);
+bool        proto_is_satisfied(ProtoScale s, int score);       /* tthc3: >= 2, likert5: >= 4 */
+
+const char *proto_reason_code(ProtoReason r);
+const char *proto_reason_name_vi(ProtoReason r);
+int         proto_reason_from_code(const char *code);
+
+const char *proto_followup_code(ProtoFollowup f);
+int         proto_followup_from_code(const char *code);
+
+const char *proto_flag_code(uint32_t single_flag);              /* "rapid_repeat"; NULL if unknown */
+uint32_t    proto_flag_from_code(const char *code);             /* 0 when unknown */
+
+const char *proto_group_code(ProtoGroup g);
+const char *proto_group_name_vi(ProtoGroup g);
+int         proto_group_from_code(const char *code);
+ProtoGroup  proto_area_group(ProtoArea a);                      /* the most specific group of an area */
+bool        proto_area_in_group(ProtoArea a, ProtoGroup g);
+/* The seeded floors in percent (metric.md): milestone is 2025 or 2030; -1 for anything else. The central
+ * tally keeps its own editable copy; the kiosk draws these lines. */
+int         proto_group_default_target(ProtoGroup g, int milestone);
+
+/* ---- Records ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+    char          id[UUID_TEXT_LEN];        /* UUID, lower case; v7 when made by a kiosk */
+    int64_t       seq;                      /* per-device counter, >= 1, survives restarts */
+    char          unit[PROTO_ID_MAX + 1];   /* unit code (mã định danh) of the counter */
+    ProtoArea     area;
+    ProtoScale    scale;
+    int           score;                    /* 1..levels(scale), higher is better */
+    uint32_t      reasons;                  /* bit (1u << ProtoReason) per reason chosen */
+    ProtoFollowup followup;
+    char          at[PTIME_TEXT_MAX];       /* RFC 3339 local time with offset, as made at the tap */
+    uint32_t      flags;                    /* PROTO_FLAG_* */
+} ProtoRating;
+
+typedef enum {
+    PROTO_OK = 0,
+    PROTO_E_SYNTAX,        /* "bad_json": not JSON, or a duplicate key */
+    PROTO_E_MISSING,       /* "missing_field" */
+    PROTO_E_TYPE,          /* "wrong_type" */
+    PROTO_E_UNKNOWN_FIELD, /* "unknown_field" */
+    PROTO_E_UUID,          /* "bad_uuid" */
+    PROTO_E_TIME,          /* "bad_time" */
+    PROTO_E_AREA,          /* "unknown_area" */
+    PROTO_E_SCALE,         /* "unknown_scale" */
+    PROTO_E_SCORE,         /* "score_out_of_range" */
+    PROTO_E_REASON,        /* "unknown_reason" (or listed twice) */
+    PROTO_E_FOLLOWUP,      /* "bad_followup" */
+    PROTO_E_FLAG,          /* "unknown_flag" */
+    PROTO_E_VALUE,         /* "bad_value": a field of the right type with an impossible value */
+    PROTO_E_TOO_MANY,      /* "too_many_ratings" */
+    PROTO_E_NOMEM,         /* "out_of_memory" */
+    PROTO_E_COUNT
+} ProtoErr;
+
+typedef struct {
+    ProtoErr code;
+    char     field[64];   /* JSON path of the offending field, e.g. "ratings[3].score"; "" for syntax */
+    char     msg[200];    /* English, for logs and 400 bodies */
+    int      line, column; /* for PROTO_E_SYNTAX */
+} ProtoError;
+
+const char *proto_err_code(ProtoErr e); /* the stable snake_case wire code above */
+
+/* Checks a decoded or hand-made rating against every rule the decoder applies. */
+ProtoErr proto_rating_validate(const ProtoRating *r, ProtoError *err);
+
+/* One rating <-> JSON text. Keys are emitted in a fixed order, reasons in code order: equal ratings encode
+ * to equal bytes (the server relies on this to tell a duplicate from a conflict). */
+char    *proto_rating_dump(const ProtoRating *r);
+ProtoErr proto_rating_parse(const char *text, size_t len, ProtoRating *out, ProtoError *err);
+
+/* An upload batch. Envelope problems fail the whole parse; a problem inside one rating object only marks
+ * that item (items[i].error.code != PROTO_OK) so the server can reject it alone. An item that is not a
+ * JSON object is an envelope problem. */
+typedef struct {
+    ProtoRating rating;
+    ProtoError  error;
+    char        raw_id[UUID_TEXT_LEN]; /* the item's "id" when it was a valid UUID, else "" */
+} ProtoBatchItem;
+
+typedef struct {
+    char            batch_id[UUID_TEXT_LEN];
+    char            device_id[PROTO_ID_MAX + 1];
+    char            sent_at[PTIME_TEXT_MAX];
+    size_t          n;
+    ProtoBatchItem *items;
+} ProtoBatch;
+
+ProtoErr proto_batch_parse(const char *text, size_t len, ProtoBatch *out, ProtoError *err);
+void     proto_batch_free(ProtoBatch *b);
+char    *proto_batch_dump(const char *batch_id, const char *device_id, const char *sent_at,
+                          const ProtoRating *ratings, size_t n);
+
+/* The server's reply to a batch. */
+typedef struct {
+    char id[UUID_TEXT_LEN]; /* "" when the item had no valid id (encoded as null) */
+    char error[32];         /* a wire code: proto_err_code() or "conflict" */
+} ProtoReject;
+
+typedef struct {
+    char         batch_id[UUID_TEXT_LEN];
+    int64_t      accepted, duplicate;
+    size_t       n_rejected;
+    ProtoReject *rejected;
+} ProtoReply;
+
+char    *proto_reply_dump(const ProtoReply *r);
+ProtoErr proto_reply_parse(const char *text, size_t len, ProtoReply *out, ProtoError *err);
+void     proto_reply_free(ProtoReply *r);
+
+/* True when an id or unit/device code is 1..PROTO_ID_MAX chars of [A-Za-z0-9._-]. */
+bool proto_code_valid(const char *s);
+
+#endif

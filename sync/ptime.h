@@ -19,7 +19,7 @@
  * dropped) and *offset_min (0 for Z); returns false and leaves both untouched otherwise. */
 bool ptime_parse(const char *text, int64_t *unix_s, int *offset_min);
 
-/* Writes "YYYY-MM-DDTHH:MM:SS+HH:MM" (or "...Z" when offset_min is 0 and use_z) into out[PTIME_TEXT_MAX]. */
+/* Writes "YYYY-MM-DDTHH:MM:SS+HH:MM" (always a numeric offset) into out[PTIME_TEXT_MAX]. */
 void ptime_format(int64_t unix_s, int offset_min, char out[PTIME_TEXT_MAX]);
 
 /* Days since 1970-01-01 of the civil date y-m-d (proleptic Gregorian), and back. */

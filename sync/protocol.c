@@ -1,0 +1,676 @@
+/* protocol.c — vocabulary tables and the strict JSON codec. See protocol.h; the wire format is documented
+ * in docs/protocol.md. Start reading at decode_rating(). */
+#include "sync/protocol.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Vocabulary tables (codes are the contract; names are NFC Vietnamese) --------------------------- */
+
+static const struct { const char *code, *name; } AREAS[AREA_COUNT] = {
+    [AREA_DAT_DAI] = {"dat_dai", "Đất đai"},
+    [AREA_XAY_DUNG] = {"xay_dung", "Xây dựng"},
+    [AREA_DAU_TU] = {"dau_tu", "Đầu tư"},
+    [AREA_Y_TE] = {"y_te", "Y tế"},
+    [AREA_GIAO_DUC] = {"giao_duc", "Giáo dục"},
+    [AREA_TU_PHAP_HO_TICH] = {"tu_phap_ho_tich", "Tư pháp – Hộ tịch"},
+    [AREA_LAO_DONG_XA_HOI] = {"lao_dong_xa_hoi", "Lao động – Thương binh và Xã hội"},
+    [AREA_KHAC] = {"khac", "Khác"},
+};
+
+static const char *const SCALE_CODES[SCALE_COUNT] = {[SCALE_TTHC3] = "tthc3", [SCALE_LIKERT5] = "likert5"};
+static const int SCALE_LEVELS[SCALE_COUNT] = {[SCALE_TTHC3] = 3, [SCALE_LIKERT5] = 5};
+static const int SCALE_SATISFIED_FROM[SCALE_COUNT] = {[SCALE_TTHC3] = 2, [SCALE_LIKERT5] = 4};
+static const char *const SCALE_LABELS[SCALE_COUNT][PROTO_MAX_LEVELS + 1] = {
+    [SCALE_TTHC3] = {NULL, "Không hài lòng", "Hài lòng", "Rất hài lòng"},
+    [SCALE_LIKERT5] = {NULL, "Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"},
+};
+
+static const struct { const char *code, *name; } REASONS[REASON_COUNT] = {
+    [REASON_CHO_DOI] = {"cho_doi", "Thời gian chờ đợi lâu"},
+    [REASON_THAI_DO] = {"thai_do", "Thái độ của cán bộ"},
+    [REASON_THU_TUC] = {"thu_tuc", "Thủ tục, hồ sơ phức tạp"},
+    [REASON_DI_LAI] = {"di_lai", "Phải đi lại nhiều lần"},
+    [REASON_TRE_HEN] = {"tre_hen", "Trả kết quả trễ hẹn"},
+    [REASON_CO_SO_VAT_CHAT] = {"co_so_vat_chat", "Cơ sở vật chất"},
+    [REASON_KHAC] = {"khac", "Lý do khác"},
+};
+
+static const char *const FOLLOWUPS[FOLLOWUP_COUNT] = {
+    [FOLLOWUP_NONE] = "none", [FOLLOWUP_ANSWERED] = "answered",
+    [FOLLOWUP_SKIPPED] = "skipped", [FOLLOWUP_TIMEOUT] = "timeout",
+};
+
+static const struct { const char *code, *name; int t2025, t2030; } GROUPS[GROUP_COUNT] = {
+    [GROUP_TTHC] = {"tthc", "Giải quyết thủ tục hành chính", 90, 95},
+    [GROUP_DAT_DAI_XAY_DUNG_DAU_TU] = {"dat_dai_xay_dung_dau_tu", "Đất đai, xây dựng, đầu tư", 85, 90},
+    [GROUP_Y_TE] = {"y_te", "Dịch vụ y tế công", 85, 90},
+    [GROUP_GIAO_DUC] = {"giao_duc", "Dịch vụ giáo dục công", 85, 90},
+};
+
+static const char *const ERR_CODES[PROTO_E_COUNT] = {
+    [PROTO_OK] = "ok", [PROTO_E_SYNTAX] = "bad_json", [PROTO_E_MISSING] = "missing_field",
+    [PROTO_E_TYPE] = "wrong_type", [PROTO_E_UNKNOWN_FIELD] = "unknown_field", [PROTO_E_UUID] = "bad_uuid",
+    [PROTO_E_TIME] = "bad_time", [PROTO_E_AREA] = "unknown_area", [PROTO_E_SCALE] = "unknown_scale",
+    [PROTO_E_SCORE] = "score_out_of_range", [PROTO_E_REASON] = "unknown_reason",
+    [PROTO_E_FOLLOWUP] = "bad_followup", [PROTO_E_FLAG] = "unknown_flag", [PROTO_E_VALUE] = "bad_value",
+    [PROTO_E_TOO_MANY] = "too_many_ratings", [PROTO_E_NOMEM] = "out_of_memory",
+};
+
+#define IN_RANGE(v, n) ((unsigned)(v) < (unsigned)(n))
+
+const char *proto_area_code(ProtoArea a) { return IN_RANGE(a, AREA_COUNT) ? AREAS[a].code : NULL; }
+const char *proto_area_name_vi(ProtoArea a) { return IN_RANGE(a, AREA_COUNT) ? AREAS[a].name : NULL; }
+const char *proto_scale_code(ProtoScale s) { return IN_RANGE(s, SCALE_COUNT) ? SCALE_CODES[s] : NULL; }
+int proto_scale_levels(ProtoScale s) { return IN_RANGE(s, SCALE_COUNT) ? SCALE_LEVELS[s] : 0; }
+const char *proto_reason_code(ProtoReason r) { return IN_RANGE(r, REASON_COUNT) ? REASONS[r].code : NULL; }
+const char *proto_reason_name_vi(ProtoReason r) { return IN_RANGE(r, REASON_COUNT) ? REASONS[r].name : NULL; }
+const char *proto_followup_code(ProtoFollowup f) { return IN_RANGE(f, FOLLOWUP_COUNT) ? FOLLOWUPS[f] : NULL; }
+const char *proto_group_code(ProtoGroup g) { return IN_RANGE(g, GROUP_COUNT) ? GROUPS[g].code : NULL; }
+const char *proto_group_name_vi(ProtoGroup g) { return IN_RANGE(g, GROUP_COUNT) ? GROUPS[g].name : NULL; }
+const char *proto_err_code(ProtoErr e) { return IN_RANGE(e, PROTO_E_COUNT) ? ERR_CODES[e] : "unknown_error"; }
+
+#define FIND(table, count, field, code)                                                                  \
+    do {                                                                                                 \
+        if(code)                                                                                         \
+            for(int i_ = 0; i_ < (count); i_++)                                                          \
+                if(strcmp((table)[i_] field, (code)) == 0)                                               \
+                    return i_;                                                                           \
+        return -1;                                                                                       \
+    } while(0)
+
+int proto_area_from_code(const char *code) { FIND(AREAS, AREA_COUNT, .code, code); }
+int proto_scale_from_code(const char *code) { FIND(SCALE_CODES, SCALE_COUNT, , code); }
+int proto_reason_from_code(const char *code) { FIND(REASONS, REASON_COUNT, .code, code); }
+int proto_followup_from_code(const char *code) { FIND(FOLLOWUPS, FOLLOWUP_COUNT, , code); }
+int proto_group_from_code(const char *code) { FIND(GROUPS, GROUP_COUNT, .code, code); }
+
+bool proto_score_valid(ProtoScale s, int score)
+{
+    return IN_RANGE(s, SCALE_COUNT) && score >= 1 && score <= SCALE_LEVELS[s];
+}
+
+const char *proto_scale_label_vi(ProtoScale s, int score)
+{
+    return proto_score_valid(s, score) ? SCALE_LABELS[s][score] : NULL;
+}
+
+bool proto_is_satisfied(ProtoScale s, int score)
+{
+    return proto_score_valid(s, score) && score >= SCALE_SATISFIED_FROM[s];
+}
+
+const char *proto_flag_code(uint32_t f) { return f == PROTO_FLAG_RAPID_REPEAT ? "rapid_repeat" : NULL; }
+uint32_t proto_flag_from_code(const char *code)
+{
+    return code && strcmp(code, "rapid_repeat") == 0 ? PROTO_FLAG_RAPID_REPEAT : 0;
+}
+
+ProtoGroup proto_area_group(ProtoArea a)
+{
+    switch(a) {
+    case AREA_DAT_DAI:
+    case AREA_XAY_DUNG:
+    case AREA_DAU_TU: return GROUP_DAT_DAI_XAY_DUNG_DAU_TU;
+    case AREA_Y_TE: return GROUP_Y_TE;
+    case AREA_GIAO_DUC: return GROUP_GIAO_DUC;
+    default: return GROUP_TTHC;
+    }
+}
+
+bool proto_area_in_group(ProtoArea a, ProtoGroup g)
+{
+    if(!IN_RANGE(a, AREA_COUNT))
+        return false;
+    if(g == GROUP_TTHC) /* every administrative-procedure area: all but public health and education */
+        return a != AREA_Y_TE && a != AREA_GIAO_DUC;
+    return proto_area_group(a) == g;
+}
+
+int proto_group_default_target(ProtoGroup g, int milestone)
+{
+    if(!IN_RANGE(g, GROUP_COUNT))
+        return -1;
+    return milestone == 2025 ? GROUPS[g].t2025 : milestone == 2030 ? GROUPS[g].t2030 : -1;
+}
+
+bool proto_code_valid(const char *s)
+{
+    size_t n = 0;
+    if(!s)
+        return false;
+    for(; s[n]; n++) {
+        char c = s[n];
+        if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+             c == '_' || c == '-'))
+            return false;
+        if(n >= PROTO_ID_MAX)
+            return false;
+    }
+    return n > 0;
+}
+
+/* ---- Errors ----------------------------------------------------------------------------------------- */
+
+static ProtoErr fail(ProtoError *err, ProtoErr code, const char *prefix, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Records the error (field path = prefix + field) and returns its code. */
+static ProtoErr fail(ProtoError *err, ProtoErr code, const char *prefix, const char *field, const char *fmt, ...)
+{
+    if(err) {
+        va_list ap;
+        err->code = code;
+        snprintf(err->field, sizeof err->field, "%s%s", prefix ? prefix : "", field ? field : "");
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->line = err->column = 0;
+    }
+    return code;
+}
+
+static void clear(ProtoError *err)
+{
+    if(err)
+        memset(err, 0, sizeof *err);
+}
+
+static ProtoErr syntax(ProtoError *err, const json_error_t *je)
+{
+    fail(err, PROTO_E_SYNTAX, "", "", "invalid JSON at line %d column %d: %s", je->line, je->column, je->text);
+    if(err) {
+        err->line = je->line;
+        err->column = je->column;
+    }
+    return PROTO_E_SYNTAX;
+}
+
+/* ---- Rating ----------------------------------------------------------------------------------------- */
+
+ProtoErr proto_rating_validate(const ProtoRating *r, ProtoError *err)
+{
+    int64_t t;
+    int off;
+    clear(err);
+    if(!uuid_parse(r->id, NULL))
+        return fail(err, PROTO_E_UUID, "", "id", "id is not a valid UUID");
+    if(r->seq < 1)
+        return fail(err, PROTO_E_VALUE, "", "seq", "seq must be >= 1");
+    if(!proto_code_valid(r->unit))
+        return fail(err, PROTO_E_VALUE, "", "unit", "unit must be 1-%d chars of [A-Za-z0-9._-]", PROTO_ID_MAX);
+    if(!IN_RANGE(r->area, AREA_COUNT))
+        return fail(err, PROTO_E_AREA, "", "area", "unknown area");
+    if(!IN_RANGE(r->scale, SCALE_COUNT))
+        return fail(err, PROTO_E_SCALE, "", "scale", "unknown scale");
+    if(!proto_score_valid(r->scale, r->score))
+        return fail(err, PROTO_E_SCORE, "", "score", "score %d is outside 1..%d for scale %s", r->score,
+                    SCALE_LEVELS[r->scale], SCALE_CODES[r->scale]);
+    if(r->reasons & ~((1u << REASON_COUNT) - 1))
+        return fail(err, PROTO_E_REASON, "", "reasons", "unknown reason bit");
+    if(!IN_RANGE(r->followup, FOLLOWUP_COUNT))
+        return fail(err, PROTO_E_FOLLOWUP, "", "followup", "unknown followup");
+    if(r->followup != FOLLOWUP_NONE && proto_is_satisfied(r->scale, r->score))
+        return fail(err, PROTO_E_FOLLOWUP, "", "followup", "a satisfied rating has no follow-up question");
+    if(r->reasons && r->followup != FOLLOWUP_ANSWERED)
+        return fail(err, PROTO_E_REASON, "", "reasons", "reasons are only given with followup \"answered\"");
+    if(!ptime_parse(r->at, &t, &off))
+        return fail(err, PROTO_E_TIME, "", "at", "at is not an RFC 3339 date-time with offset");
+    if(r->flags & ~PROTO_FLAGS_KNOWN)
+        return fail(err, PROTO_E_FLAG, "", "flags", "unknown flag bit");
+    return PROTO_OK;
+}
+
+static json_t *rating_to_json(const ProtoRating *r)
+{
+    json_t *o = json_object(), *reasons = json_array(), *flags = json_array();
+    if(!o || !reasons || !flags)
+        goto oom;
+    for(int i = 0; i < REASON_COUNT; i++)
+        if(r->reasons & (1u << i))
+            if(json_array_append_new(reasons, json_string(REASONS[i].code)))
+                goto oom;
+    for(uint32_t f = 1; f && f <= PROTO_FLAGS_KNOWN; f <<= 1)
+        if((r->flags & f) && json_array_append_new(flags, json_string(proto_flag_code(f))))
+            goto oom;
+    /* Fixed key order: equal ratings encode to equal bytes. */
+    if(json_object_set_new(o, "id", json_string(r->id)) ||
+       json_object_set_new(o, "seq", json_integer(r->seq)) ||
+       json_object_set_new(o, "unit", json_string(r->unit)) ||
+       json_object_set_new(o, "area", json_string(proto_area_code(r->area))) ||
+       json_object_set_new(o, "scale", json_string(proto_scale_code(r->scale))) ||
+       json_object_set_new(o, "score", json_integer(r->score)) ||
+       json_object_set_new(o, "reasons", reasons) ||
+       json_object_set_new(o, "followup", json_string(proto_followup_code(r->followup))) ||
+       json_object_set_new(o, "at", json_string(r->at)) ||
+       json_object_set_new(o, "flags", flags)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+oom:
+    json_decref(o);
+    json_decref(reasons);
+    json_decref(flags);
+    return NULL;
+}
+
+char *proto_rating_dump(const ProtoRating *r)
+{
+    json_t *o = rating_to_json(r);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return s;
+}
+
+/* Copies a required string member; wrong type or absent is an error naming the field. */
+static ProtoErr get_string(json_t *o, const char *key, const char *prefix, const char **out, ProtoError *err)
+{
+    json_t *v = json_object_get(o, key);
+    if(!v)
+        return fail(err, PROTO_E_MISSING, prefix, key, "%s%s is missing", prefix, key);
+    if(!json_is_string(v))
+        return fail(err, PROTO_E_TYPE, prefix, key, "%s%s must be a string", prefix, key);
+    *out = json_string_value(v);
+    return PROTO_OK;
+}
+
+static ProtoErr get_int(json_t *o, const char *key, const char *prefix, json_int_t *out, ProtoError *err)
+{
+    json_t *v = json_object_get(o, key);
+    if(!v)
+        return fail(err, PROTO_E_MISSING, prefix, key, "%s%s is missing", prefix, key);
+    if(!json_is_integer(v))
+        return fail(err, PROTO_E_TYPE, prefix, key, "%s%s must be an integer", prefix, key);
+    *out = json_integer_value(v);
+    return PROTO_OK;
+}
+
+static ProtoErr only_known_keys(json_t *o, const char *const *keys, const char *prefix, ProtoError *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        bool known = false;
+        for(const char *const *p = keys; *p && !known; p++)
+            known = strcmp(*p, k) == 0;
+        if(!known)
+            return fail(err, PROTO_E_UNKNOWN_FIELD, prefix, k, "unknown field %s%.40s", prefix, k);
+    }
+    return PROTO_OK;
+}
+
+/* Decodes one rating object. prefix ("" or "ratings[3].") makes field paths precise. */
+static ProtoErr decode_rating(json_t *o, const char *prefix, ProtoRating *r, ProtoError *err)
+{
+    static const char *const KEYS[] = {"id", "seq", "unit", "area", "scale", "score",
+                                       "reasons", "followup", "at", "flags", NULL};
+    const char *s;
+    json_int_t n;
+    ProtoErr e;
+    int code;
+
+    memset(r, 0, sizeof *r);
+    if(!json_is_object(o))
+        return fail(err, PROTO_E_TYPE, prefix, "", "%s must be a JSON object", *prefix ? prefix : "rating");
+    if((e = only_known_keys(o, KEYS, prefix, err)))
+        return e;
+
+    if((e = get_string(o, "id", prefix, &s, err)))
+        return e;
+    if(!uuid_parse(s, r->id))
+        return fail(err, PROTO_E_UUID, prefix, "id", "%sid is not a valid UUID", prefix);
+
+    if((e = get_int(o, "seq", prefix, &n, err)))
+        return e;
+    if(n < 1)
+        return fail(err, PROTO_E_VALUE, prefix, "seq", "%sseq must be >= 1", prefix);
+    r->seq = n;
+
+    if((e = get_string(o, "unit", prefix, &s, err)))
+        return e;
+    if(!proto_code_valid(s))
+        return fail(err, PROTO_E_VALUE, prefix, "unit", "%sunit must be 1-%d chars of [A-Za-z0-9._-]", prefix,
+                    PROTO_ID_MAX);
+    strcpy(r->unit, s);
+
+    if((e = get_string(o, "area", prefix, &s, err)))
+        return e;
+    if((code = proto_area_from_code(s)) < 0)
+        return fail(err, PROTO_E_AREA, prefix, "area", "%sarea \"%.40s\" is not a known area", prefix, s);
+    r->area = (ProtoArea)code;
+
+    if((e = get_string(o, "scale", prefix, &s, err)))
+        return e;
+    if((code = proto_scale_from_code(s)) < 0)
+        return fail(err, PROTO_E_SCALE, prefix, "scale", "%sscale \"%.40s\" is not tthc3 or likert5", prefix, s);
+    r->scale = (ProtoScale)code;
+
+    if((e = get_int(o, "score", prefix, &n, err)))
+        return e;
+    if(n < 1 || n > SCALE_LEVELS[r->scale])
+        return fail(err, PROTO_E_SCORE, prefix, "score", "%sscore %lld is outside 1..%d for scale %s", prefix,
+                    (long long)n, SCALE_LEVELS[r->scale], SCALE_CODES[r->scale]);
+    r->score = (int)n;
+
+    json_t *arr = json_object_get(o, "reasons");
+    if(!arr)
+        return fail(err, PROTO_E_MISSING, prefix, "reasons", "%sreasons is missing", prefix);
+    if(!json_is_array(arr))
+        return fail(err, PROTO_E_TYPE, prefix, "reasons", "%sreasons must be an array", prefix);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        if(!json_is_string(v))
+            return fail(err, PROTO_E_TYPE, prefix, "reasons", "%sreasons[%zu] must be a string", prefix, i);
+        if((code = proto_reason_from_code(json_string_value(v))) < 0)
+            return fail(err, PROTO_E_REASON, prefix, "reasons", "%sreasons[%zu] \"%.40s\" is not a known reason",
+                        prefix, i, json_string_value(v));
+        if(r->reasons & (1u << code))
+            return fail(err, PROTO_E_REASON, prefix, "reasons", "%sreasons[%zu] is listed twice", prefix, i);
+        r->reasons |= 1u << code;
+    }
+
+    if((e = get_string(o, "followup", prefix, &s, err)))
+        return e;
+    if((code = proto_followup_from_code(s)) < 0)
+        return fail(err, PROTO_E_FOLLOWUP, prefix, "followup",
+                    "%sfollowup \"%.40s\" is not none, answered, skipped or timeout", prefix, s);
+    r->followup = (ProtoFollowup)code;
+
+    if((e = get_string(o, "at", prefix, &s, err)))
+        return e;
+    int64_t t;
+    int off;
+    if(strlen(s) >= sizeof r->at || !ptime_parse(s, &t, &off))
+        return fail(err, PROTO_E_TIME, prefix, "at", "%sat \"%.40s\" is not an RFC 3339 date-time with offset",
+                    prefix, s);
+    strcpy(r->at, s);
+
+    arr = json_object_get(o, "flags");
+    if(!arr)
+        return fail(err, PROTO_E_MISSING, prefix, "flags", "%sflags is missing", prefix);
+    if(!json_is_array(arr))
+        return fail(err, PROTO_E_TYPE, prefix, "flags", "%sflags must be an array", prefix);
+    json_array_foreach(arr, i, v) {
+        uint32_t f;
+        if(!json_is_string(v))
+            return fail(err, PROTO_E_TYPE, prefix, "flags", "%sflags[%zu] must be a string", prefix, i);
+        if(!(f = proto_flag_from_code(json_string_value(v))))
+            return fail(err, PROTO_E_FLAG, prefix, "flags", "%sflags[%zu] \"%.40s\" is not a known flag", prefix,
+                        i, json_string_value(v));
+        r->flags |= f;
+    }
+
+    /* Cross-field rules last, so the field errors above are the precise ones. */
+    ProtoError tmp;
+    if((e = proto_rating_validate(r, &tmp)))
+        return fail(err, e, prefix, tmp.field, "%s%s", prefix, tmp.msg);
+    clear(err);
+    return PROTO_OK;
+}
+
+ProtoErr proto_rating_parse(const char *text, size_t len, ProtoRating *out, ProtoError *err)
+{
+    json_error_t je;
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if(!o)
+        return syntax(err, &je);
+    ProtoErr e = decode_rating(o, "", out, err);
+    json_decref(o);
+    return e;
+}
+
+/* ---- Batch ------------------------------------------------------------------------------------------ */
+
+void proto_batch_free(ProtoBatch *b)
+{
+    if(b) {
+        free(b->items);
+        b->items = NULL;
+        b->n = 0;
+    }
+}
+
+ProtoErr proto_batch_parse(const char *text, size_t len, ProtoBatch *b, ProtoError *err)
+{
+    static const char *const KEYS[] = {"schema", "batch_id", "device_id", "sent_at", "ratings", NULL};
+    json_error_t je;
+    const char *s;
+    json_int_t n;
+    ProtoErr e;
+    int64_t t;
+    int off;
+
+    memset(b, 0, sizeof *b);
+    clear(err);
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if(!o)
+        return syntax(err, &je);
+    if(!json_is_object(o)) {
+        e = fail(err, PROTO_E_TYPE, "", "", "the batch must be a JSON object");
+        goto out;
+    }
+    if((e = only_known_keys(o, KEYS, "", err)))
+        goto out;
+    if((e = get_int(o, "schema", "", &n, err)))
+        goto out;
+    if(n != PROTO_SCHEMA) {
+        e = fail(err, PROTO_E_VALUE, "", "schema", "schema %lld is not supported (this server speaks %d)",
+                 (long long)n, PROTO_SCHEMA);
+        goto out;
+    }
+    if((e = get_string(o, "batch_id", "", &s, err)))
+        goto out;
+    if(!uuid_parse(s, b->batch_id)) {
+        e = fail(err, PROTO_E_UUID, "", "batch_id", "batch_id is not a valid UUID");
+        goto out;
+    }
+    if((e = get_string(o, "device_id", "", &s, err)))
+        goto out;
+    if(!proto_code_valid(s)) {
+        e = fail(err, PROTO_E_VALUE, "", "device_id", "device_id must be 1-%d chars of [A-Za-z0-9._-]",
+                 PROTO_ID_MAX);
+        goto out;
+    }
+    strcpy(b->device_id, s);
+    if((e = get_string(o, "sent_at", "", &s, err)))
+        goto out;
+    if(strlen(s) >= sizeof b->sent_at || !ptime_parse(s, &t, &off)) {
+        e = fail(err, PROTO_E_TIME, "", "sent_at", "sent_at is not an RFC 3339 date-time with offset");
+        goto out;
+    }
+    strcpy(b->sent_at, s);
+
+    json_t *arr = json_object_get(o, "ratings");
+    if(!arr) {
+        e = fail(err, PROTO_E_MISSING, "", "ratings", "ratings is missing");
+        goto out;
+    }
+    if(!json_is_array(arr)) {
+        e = fail(err, PROTO_E_TYPE, "", "ratings", "ratings must be an array");
+        goto out;
+    }
+    size_t count = json_array_size(arr);
+    if(count > PROTO_MAX_BATCH) {
+        e = fail(err, PROTO_E_TOO_MANY, "", "ratings", "%zu ratings is more than the %d a batch may hold", count,
+                 PROTO_MAX_BATCH);
+        goto out;
+    }
+    if(count && !(b->items = calloc(count, sizeof *b->items))) {
+        e = fail(err, PROTO_E_NOMEM, "", "", "out of memory");
+        goto out;
+    }
+    b->n = count;
+    for(size_t i = 0; i < count; i++) {
+        json_t *item = json_array_get(arr, i);
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "ratings[%zu].", i);
+        if(!json_is_object(item)) {
+            e = fail(err, PROTO_E_TYPE, prefix, "", "ratings[%zu] must be a JSON object", i);
+            goto out;
+        }
+        json_t *id = json_object_get(item, "id");
+        if(json_is_string(id))
+            uuid_parse(json_string_value(id), b->items[i].raw_id) || (b->items[i].raw_id[0] = '\0');
+        decode_rating(item, prefix, &b->items[i].rating, &b->items[i].error);
+    }
+    e = PROTO_OK;
+out:
+    json_decref(o);
+    if(e)
+        proto_batch_free(b);
+    return e;
+}
+
+char *proto_batch_dump(const char *batch_id, const char *device_id, const char *sent_at, const ProtoRating *r,
+                       size_t n)
+{
+    json_t *o = json_object(), *arr = json_array();
+    char *s = NULL;
+    if(!o || !arr)
+        goto out;
+    for(size_t i = 0; i < n; i++)
+        if(json_array_append_new(arr, rating_to_json(&r[i])))
+            goto out;
+    if(json_object_set_new(o, "schema", json_integer(PROTO_SCHEMA)) ||
+       json_object_set_new(o, "batch_id", json_string(batch_id)) ||
+       json_object_set_new(o, "device_id", json_string(device_id)) ||
+       json_object_set_new(o, "sent_at", json_string(sent_at)))
+        goto out;
+    if(json_object_set(o, "ratings", arr))
+        goto out;
+    s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+out:
+    json_decref(arr);
+    json_decref(o);
+    return s;
+}
+
+/* ---- Reply ------------------------------------------------------------------------------------------ */
+
+char *proto_reply_dump(const ProtoReply *r)
+{
+    json_t *o = json_object(), *arr = json_array();
+    char *s = NULL;
+    if(!o || !arr)
+        goto out;
+    for(size_t i = 0; i < r->n_rejected; i++) {
+        json_t *it = json_object();
+        if(!it || json_array_append_new(arr, it) ||
+           json_object_set_new(it, "id", r->rejected[i].id[0] ? json_string(r->rejected[i].id) : json_null()) ||
+           json_object_set_new(it, "error", json_string(r->rejected[i].error)))
+            goto out;
+    }
+    if(json_object_set_new(o, "batch_id", json_string(r->batch_id)) ||
+       json_object_set_new(o, "accepted", json_integer(r->accepted)) ||
+       json_object_set_new(o, "duplicate", json_integer(r->duplicate)) || json_object_set(o, "rejected", arr))
+        goto out;
+    s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+out:
+    json_decref(arr);
+    json_decref(o);
+    return s;
+}
+
+void proto_reply_free(ProtoReply *r)
+{
+    if(r) {
+        free(r->rejected);
+        r->rejected = NULL;
+        r->n_rejected = 0;
+    }
+}
+
+ProtoErr proto_reply_parse(const char *text, size_t len, ProtoReply *r, ProtoError *err)
+{
+    static const char *const KEYS[] = {"batch_id", "accepted", "duplicate", "rejected", NULL};
+    static const char *const ITEM_KEYS[] = {"id", "error", NULL};
+    json_error_t je;
+    const char *s;
+    json_int_t n;
+    ProtoErr e;
+
+    memset(r, 0, sizeof *r);
+    clear(err);
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if(!o)
+        return syntax(err, &je);
+    if(!json_is_object(o)) {
+        e = fail(err, PROTO_E_TYPE, "", "", "the reply must be a JSON object");
+        goto out;
+    }
+    if((e = only_known_keys(o, KEYS, "", err)))
+        goto out;
+    if((e = get_string(o, "batch_id", "", &s, err)))
+        goto out;
+    if(!uuid_parse(s, r->batch_id)) {
+        e = fail(err, PROTO_E_UUID, "", "batch_id", "batch_id is not a valid UUID");
+        goto out;
+    }
+    if((e = get_int(o, "accepted", "", &n, err)))
+        goto out;
+    if(n < 0 || n > PROTO_MAX_BATCH) {
+        e = fail(err, PROTO_E_VALUE, "", "accepted", "accepted is out of range");
+        goto out;
+    }
+    r->accepted = n;
+    if((e = get_int(o, "duplicate", "", &n, err)))
+        goto out;
+    if(n < 0 || n > PROTO_MAX_BATCH) {
+        e = fail(err, PROTO_E_VALUE, "", "duplicate", "duplicate is out of range");
+        goto out;
+    }
+    r->duplicate = n;
+    json_t *arr = json_object_get(o, "rejected");
+    if(!arr) {
+        e = fail(err, PROTO_E_MISSING, "", "rejected", "rejected is missing");
+        goto out;
+    }
+    if(!json_is_array(arr) || json_array_size(arr) > PROTO_MAX_BATCH) {
+        e = fail(err, PROTO_E_TYPE, "", "rejected", "rejected must be an array of at most %d", PROTO_MAX_BATCH);
+        goto out;
+    }
+    size_t count = json_array_size(arr);
+    if(count && !(r->rejected = calloc(count, sizeof *r->rejected))) {
+        e = fail(err, PROTO_E_NOMEM, "", "", "out of memory");
+        goto out;
+    }
+    r->n_rejected = count;
+    for(size_t i = 0; i < count; i++) {
+        json_t *it = json_array_get(arr, i), *id;
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "rejected[%zu].", i);
+        if(!json_is_object(it)) {
+            e = fail(err, PROTO_E_TYPE, prefix, "", "rejected[%zu] must be an object", i);
+            goto out;
+        }
+        if((e = only_known_keys(it, ITEM_KEYS, prefix, err)))
+            goto out;
+        id = json_object_get(it, "id");
+        if(!id) {
+            e = fail(err, PROTO_E_MISSING, prefix, "id", "rejected[%zu].id is missing", i);
+            goto out;
+        }
+        if(!json_is_null(id) && !(json_is_string(id) && uuid_parse(json_string_value(id), r->rejected[i].id))) {
+            e = fail(err, PROTO_E_UUID, prefix, "id", "rejected[%zu].id is not a UUID or null", i);
+            goto out;
+        }
+        if((e = get_string(it, "error", prefix, &s, err)))
+            goto out;
+        if(!*s || strlen(s) >= sizeof r->rejected[i].error) {
+            e = fail(err, PROTO_E_VALUE, prefix, "error", "rejected[%zu].error is empty or too long", i);
+            goto out;
+        }
+        strcpy(r->rejected[i].error, s);
+    }
+    e = PROTO_OK;
+out:
+    json_decref(o);
+    if(e)
+        proto_reply_free(r);
+    return e;
+}

@@ -1,0 +1,524 @@
+/* uploader.c — the upload engine (see uploader.h for the rule it keeps). Start reading at uploader_run():
+ * take the oldest pending ratings, post them as one batch, check the reply against what was sent
+ * (check_reply), and only then mark them in the store (apply_reply). */
+#include "sync/uploader.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sync/protocol.h"
+#include "sync/ptime.h"
+#include "sync/uuid.h"
+
+struct Uploader {
+    CURL *curl;
+    struct curl_slist *headers;
+    char url[1100];
+    char device_id[PROTO_ID_MAX + 1];
+    size_t batch_size;
+    int tz_offset_min;
+    long hold_s;
+    ProtoRating *buf;         /* batch_size ratings */
+    const char **ids;         /* batch_size id pointers, for store_mark_acked */
+    bool *is_rejected;        /* batch_size flags */
+    /* the reply of the request in flight */
+    char *body;
+    size_t body_len, body_cap;
+    bool body_overflow;
+    int64_t date;             /* Date header, unix; 0 = none */
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+static void setmsg(char *msg, size_t len, const char *fmt, ...)
+{
+    if(!msg || !len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, len, fmt, ap);
+    va_end(ap);
+}
+
+const char *uploader_err_name(UploaderErr e)
+{
+    switch(e) {
+    case UPLOADER_OK: return "ok";
+    case UPLOADER_E_ARG: return "bad_argument";
+    case UPLOADER_E_TOKEN: return "token";
+    case UPLOADER_E_STORE: return "store";
+    case UPLOADER_E_NETWORK: return "network";
+    case UPLOADER_E_HTTP: return "http_status";
+    case UPLOADER_E_REPLY: return "bad_reply";
+    case UPLOADER_E_NOMEM: return "out_of_memory";
+    }
+    return "unknown";
+}
+
+/* ---- Token ------------------------------------------------------------------------------------------ */
+
+UploaderErr uploader_read_token(const char *path, char *out, size_t out_len, char *msg, size_t msg_len)
+{
+    if(out_len)
+        out[0] = '\0';
+    if(!path || !*path) {
+        setmsg(msg, msg_len, "no token_file in [sync] / chưa khai báo token_file trong [sync]");
+        return UPLOADER_E_TOKEN;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if(fd < 0) {
+        setmsg(msg, msg_len, "cannot open token file %s: %s / không mở được tệp token", path, strerror(errno));
+        return UPLOADER_E_TOKEN;
+    }
+    struct stat st;
+    if(fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        setmsg(msg, msg_len, "token file %s is not a regular file / tệp token không hợp lệ", path);
+        return UPLOADER_E_TOKEN;
+    }
+    if(st.st_mode & (S_IRWXG | S_IRWXO)) {
+        close(fd);
+        setmsg(msg, msg_len,
+               "token file %s is accessible by group/others (mode %03o); fix it with: chmod 600 %s"
+               " / tệp token để người khác đọc được, hãy chạy: chmod 600 %s",
+               path, (unsigned)(st.st_mode & 0777), path, path);
+        return UPLOADER_E_TOKEN;
+    }
+    char buf[UPLOADER_TOKEN_MAX + 2];
+    size_t n = 0;
+    for(;;) {
+        ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+        if(r < 0 && errno == EINTR)
+            continue;
+        if(r < 0) {
+            close(fd);
+            setmsg(msg, msg_len, "cannot read token file %s: %s", path, strerror(errno));
+            return UPLOADER_E_TOKEN;
+        }
+        if(r == 0)
+            break;
+        n += (size_t)r;
+        if(n == sizeof buf - 1)
+            break;
+    }
+    close(fd);
+    buf[n] = '\0';
+    if(n > UPLOADER_TOKEN_MAX) {
+        setmsg(msg, msg_len, "token file %s is longer than %d bytes", path, UPLOADER_TOKEN_MAX);
+        return UPLOADER_E_TOKEN;
+    }
+    char *b = buf, *e = buf + n;
+    while(b < e && isspace((unsigned char)*b))
+        b++;
+    while(e > b && isspace((unsigned char)e[-1]))
+        e--;
+    if(b == e) {
+        setmsg(msg, msg_len, "token file %s is empty / tệp token rỗng", path);
+        return UPLOADER_E_TOKEN;
+    }
+    for(char *p = b; p < e; p++) {
+        if((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
+            setmsg(msg, msg_len, "token file %s holds more than one printable token", path);
+            return UPLOADER_E_TOKEN;
+        }
+    }
+    if((size_t)(e - b) + 1 > out_len) {
+        setmsg(msg, msg_len, "token too long");
+        return UPLOADER_E_TOKEN;
+    }
+    memcpy(out, b, (size_t)(e - b));
+    out[e - b] = '\0';
+    return UPLOADER_OK;
+}
+
+/* ---- libcurl callbacks ------------------------------------------------------------------------------ */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    Uploader *u = ctx;
+    size_t n = size * nmemb;
+    if(u->body_len + n > UPLOADER_MAX_REPLY) {
+        u->body_overflow = true;
+        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
+    if(u->body_len + n + 1 > u->body_cap) {
+        size_t cap = u->body_cap ? u->body_cap : 4096;
+        while(cap < u->body_len + n + 1)
+            cap *= 2;
+        char *nb = realloc(u->body, cap);
+        if(!nb)
+            return 0;
+        u->body = nb;
+        u->body_cap = cap;
+    }
+    memcpy(u->body + u->body_len, data, n);
+    u->body_len += n;
+    u->body[u->body_len] = '\0';
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    Uploader *u = ctx;
+    size_t n = size * nmemb;
+    if(n > 5 && strncasecmp(data, "date:", 5) == 0 && n < 200) {
+        char v[200];
+        memcpy(v, data + 5, n - 5);
+        v[n - 5] = '\0';
+        time_t t = curl_getdate(v, NULL);
+        if(t > 0)
+            u->date = (int64_t)t;
+    }
+    return n;
+}
+
+/* ---- Life cycle ------------------------------------------------------------------------------------- */
+
+UploaderErr uploader_new(const UploaderOptions *opt, Uploader **out, char *msg, size_t msg_len)
+{
+    *out = NULL;
+    if(!opt->url || !*opt->url) {
+        setmsg(msg, msg_len, "no url in [sync] / chưa khai báo url trong [sync]");
+        return UPLOADER_E_ARG;
+    }
+    if(strncmp(opt->url, "https://", 8) != 0 && strncmp(opt->url, "http://", 7) != 0) {
+        setmsg(msg, msg_len, "url must start with https:// (or http:// for a test server): %s", opt->url);
+        return UPLOADER_E_ARG;
+    }
+    if(!opt->token || !*opt->token) {
+        setmsg(msg, msg_len, "no device token");
+        return UPLOADER_E_TOKEN;
+    }
+    if(!opt->device_id || !proto_code_valid(opt->device_id)) {
+        setmsg(msg, msg_len, "device_id is not a valid code");
+        return UPLOADER_E_ARG;
+    }
+    size_t bs = opt->batch_size ? opt->batch_size : UPLOADER_MAX_BATCH;
+    if(bs > UPLOADER_MAX_BATCH) {
+        setmsg(msg, msg_len, "batch size %zu is over the limit of %d", bs, UPLOADER_MAX_BATCH);
+        return UPLOADER_E_ARG;
+    }
+    Uploader *u = calloc(1, sizeof *u);
+    if(!u) {
+        setmsg(msg, msg_len, "out of memory");
+        return UPLOADER_E_NOMEM;
+    }
+    size_t ul = strlen(opt->url);
+    while(ul > 0 && opt->url[ul - 1] == '/')
+        ul--;
+    if(ul + sizeof "/batches" > sizeof u->url) {
+        free(u);
+        setmsg(msg, msg_len, "url is too long");
+        return UPLOADER_E_ARG;
+    }
+    memcpy(u->url, opt->url, ul);
+    memcpy(u->url + ul, "/batches", sizeof "/batches");
+    snprintf(u->device_id, sizeof u->device_id, "%s", opt->device_id);
+    u->batch_size = bs;
+    u->tz_offset_min = opt->tz_offset_min;
+    u->hold_s = opt->hold_s == 0 ? UPLOADER_HOLD_S : opt->hold_s;
+    u->buf = calloc(bs, sizeof *u->buf);
+    u->ids = calloc(bs, sizeof *u->ids);
+    u->is_rejected = calloc(bs, sizeof *u->is_rejected);
+    u->curl = curl_easy_init();
+    char auth[UPLOADER_TOKEN_MAX + 32];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", opt->token);
+    struct curl_slist *h = NULL, *t;
+    const char *hs[] = {"Content-Type: application/json", "Accept: application/json", "Expect:", auth};
+    for(size_t i = 0; i < sizeof hs / sizeof *hs; i++) {
+        t = curl_slist_append(h, hs[i]);
+        if(!t) {
+            curl_slist_free_all(h);
+            h = NULL;
+            break;
+        }
+        h = t;
+    }
+    u->headers = h;
+    if(!u->buf || !u->ids || !u->is_rejected || !u->curl || !u->headers) {
+        uploader_free(u);
+        setmsg(msg, msg_len, "out of memory");
+        return UPLOADER_E_NOMEM;
+    }
+    long cto = opt->connect_timeout_ms > 0 ? opt->connect_timeout_ms : UPLOADER_CONNECT_TIMEOUT_MS;
+    long tto = opt->total_timeout_ms > 0 ? opt->total_timeout_ms : UPLOADER_TOTAL_TIMEOUT_MS;
+    CURL *c = u->curl;
+    CURLcode rc = CURLE_OK;
+    /* The options that matter for safety: verification on, no redirects (a captive portal's 302 must not
+     * be followed), only http(s), short connect timeout, a total timeout per request. */
+#define SET(opt_, val_) do { if(rc == CURLE_OK) rc = curl_easy_setopt(c, opt_, val_); } while(0)
+    SET(CURLOPT_URL, u->url);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_HTTPHEADER, u->headers);
+    SET(CURLOPT_POST, 1L);
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, cto);
+    SET(CURLOPT_TIMEOUT_MS, tto);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_USERAGENT, "kiosk-sync/" "0.1");
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, u);
+    SET(CURLOPT_HEADERFUNCTION, on_header);
+    SET(CURLOPT_HEADERDATA, u);
+    SET(CURLOPT_ERRORBUFFER, u->errbuf);
+    if(opt->ca_file && *opt->ca_file)
+        SET(CURLOPT_CAINFO, opt->ca_file);
+#undef SET
+    if(rc != CURLE_OK) {
+        setmsg(msg, msg_len, "libcurl refused an option: %s", curl_easy_strerror(rc));
+        uploader_free(u);
+        return UPLOADER_E_ARG;
+    }
+    *out = u;
+    return UPLOADER_OK;
+}
+
+void uploader_free(Uploader *u)
+{
+    if(!u)
+        return;
+    if(u->curl)
+        curl_easy_cleanup(u->curl);
+    curl_slist_free_all(u->headers);
+    free(u->buf);
+    free(u->ids);
+    free(u->is_rejected);
+    free(u->body);
+    free(u);
+}
+
+/* ---- One batch -------------------------------------------------------------------------------------- */
+
+static int64_t default_clock(void *ctx)
+{
+    (void)ctx;
+    return (int64_t)time(NULL);
+}
+
+/* Is this rating settled enough to upload? Only a fresh, not-satisfied rating with no follow-up yet waits;
+ * *release gets when it will be released. */
+static bool settled(const Uploader *u, const ProtoRating *r, int64_t now, int64_t *release)
+{
+    if(r->followup != FOLLOWUP_NONE || u->hold_s <= 0 || proto_is_satisfied(r->scale, r->score))
+        return true;
+    int64_t at;
+    int off;
+    if(!ptime_parse(r->at, &at, &off))
+        return true;
+    /* A clock that jumped backwards must not hold ratings for days: only a window around now counts. */
+    if(at > now - u->hold_s && at < now + u->hold_s) {
+        *release = at + u->hold_s;
+        return false;
+    }
+    return true;
+}
+
+static bool looks_like_html(const char *b, size_t n)
+{
+    while(n && isspace((unsigned char)*b)) {
+        b++;
+        n--;
+    }
+    return n && *b == '<';
+}
+
+/* A short printable excerpt of a reply body for messages. */
+static void excerpt(const char *b, size_t n, char *out, size_t out_len)
+{
+    size_t j = 0;
+    for(size_t i = 0; i < n && j + 1 < out_len && j < 120; i++)
+        out[j++] = (b[i] >= 0x20 && b[i] < 0x7f) ? b[i] : ' ';
+    out[j] = '\0';
+}
+
+/* POSTs body; on success *status is the HTTP status and u->body the reply. */
+static UploaderErr post(Uploader *u, const char *body, size_t len, long *status, char *msg, size_t msg_len)
+{
+    u->body_len = 0;
+    u->body_overflow = false;
+    u->date = 0;
+    u->errbuf[0] = '\0';
+    if(u->body)
+        u->body[0] = '\0';
+    *status = 0;
+    CURLcode rc = curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    if(rc == CURLE_OK)
+        rc = curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, body);
+    if(rc == CURLE_OK)
+        rc = curl_easy_perform(u->curl);
+    if(rc != CURLE_OK) {
+        if(u->body_overflow) {
+            setmsg(msg, msg_len, "reply larger than %u bytes; not a batch reply", UPLOADER_MAX_REPLY);
+            return UPLOADER_E_REPLY;
+        }
+        setmsg(msg, msg_len, "network: %s%s%s", curl_easy_strerror(rc), u->errbuf[0] ? ": " : "", u->errbuf);
+        return UPLOADER_E_NETWORK;
+    }
+    curl_easy_getinfo(u->curl, CURLINFO_RESPONSE_CODE, status);
+    return UPLOADER_OK;
+}
+
+/* Checks a reply against the batch sent: same batch_id, counts that add up, rejected ids all ours and each
+ * once. Fills u->is_rejected. Nothing is written. */
+static UploaderErr check_reply(Uploader *u, const char *batch_id, size_t n, const ProtoReply *rep, char *msg,
+                               size_t msg_len)
+{
+    if(strcmp(rep->batch_id, batch_id) != 0) {
+        setmsg(msg, msg_len, "reply is for batch %s, not %s; ignored", rep->batch_id, batch_id);
+        return UPLOADER_E_REPLY;
+    }
+    if(rep->accepted < 0 || rep->duplicate < 0 ||
+       (uint64_t)rep->accepted + (uint64_t)rep->duplicate + rep->n_rejected != n) {
+        setmsg(msg, msg_len, "reply counts %lld accepted + %lld duplicate + %zu rejected do not add up to %zu sent",
+               (long long)rep->accepted, (long long)rep->duplicate, rep->n_rejected, n);
+        return UPLOADER_E_REPLY;
+    }
+    memset(u->is_rejected, 0, n * sizeof *u->is_rejected);
+    for(size_t k = 0; k < rep->n_rejected; k++) {
+        size_t i = 0;
+        while(i < n && strcmp(u->buf[i].id, rep->rejected[k].id) != 0)
+            i++;
+        if(i == n || u->is_rejected[i]) {
+            setmsg(msg, msg_len, "reply rejects id '%s', which is not in this batch (or is listed twice)",
+                   rep->rejected[k].id);
+            return UPLOADER_E_REPLY;
+        }
+        u->is_rejected[i] = true;
+    }
+    return UPLOADER_OK;
+}
+
+/* Marks the batch in the store from a checked reply. On a store failure some marks may be done and the rest
+ * still pending; a resend of those is harmless (the server answers duplicate). */
+static UploaderErr apply_reply(Uploader *u, Store *s, size_t n, const ProtoReply *rep, int64_t now, char *msg,
+                               size_t msg_len)
+{
+    size_t k = 0;
+    for(size_t i = 0; i < n; i++)
+        if(!u->is_rejected[i])
+            u->ids[k++] = u->buf[i].id;
+    StoreErr se = k ? store_mark_acked(s, u->ids, k, now) : STORE_OK;
+    if(se != STORE_OK) {
+        setmsg(msg, msg_len, "store: cannot mark %zu ratings uploaded: %s", k, store_errmsg(s));
+        return UPLOADER_E_STORE;
+    }
+    for(size_t j = 0; j < rep->n_rejected; j++) {
+        se = store_mark_rejected(s, rep->rejected[j].id, rep->rejected[j].error, now);
+        if(se != STORE_OK && se != STORE_NOTFOUND) {
+            setmsg(msg, msg_len, "store: cannot mark rating %s rejected: %s", rep->rejected[j].id, store_errmsg(s));
+            return UPLOADER_E_STORE;
+        }
+    }
+    return UPLOADER_OK;
+}
+
+static UploaderErr send_batch(Uploader *u, Store *s, size_t n, int64_t now, UploaderClock clock, void *cctx,
+                              UploaderResult *res, char *msg, size_t msg_len)
+{
+    char batch_id[UUID_TEXT_LEN], sent_at[PTIME_TEXT_MAX];
+    if(!uuid_v7_new(batch_id)) {
+        setmsg(msg, msg_len, "no randomness for a batch id");
+        return UPLOADER_E_NOMEM;
+    }
+    ptime_format(now, u->tz_offset_min, sent_at);
+    char *body = proto_batch_dump(batch_id, u->device_id, sent_at, u->buf, n);
+    if(!body) {
+        setmsg(msg, msg_len, "out of memory encoding a batch");
+        return UPLOADER_E_NOMEM;
+    }
+    long status;
+    UploaderErr e = post(u, body, strlen(body), &status, msg, msg_len);
+    free(body);
+    res->http_status = status;
+    if(u->date) {
+        res->server_date = u->date;
+        res->server_date_local = clock(cctx);
+    }
+    if(e)
+        return e;
+    char ex[128];
+    excerpt(u->body ? u->body : "", u->body_len, ex, sizeof ex);
+    if(status != 200) {
+        const char *hint = status == 401 ? " (device token not accepted / token không hợp lệ)"
+                         : status == 403 ? " (device revoked or device_id does not match the token)"
+                         : "";
+        setmsg(msg, msg_len, "server answered HTTP %ld%s: %s", status, hint, ex);
+        return UPLOADER_E_HTTP;
+    }
+    if(looks_like_html(u->body ? u->body : "", u->body_len)) {
+        setmsg(msg, msg_len, "got an HTML page instead of a batch reply (captive portal or proxy login?)");
+        return UPLOADER_E_REPLY;
+    }
+    ProtoReply rep;
+    ProtoError perr;
+    if(proto_reply_parse(u->body ? u->body : "", u->body_len, &rep, &perr) != PROTO_OK) {
+        setmsg(msg, msg_len, "malformed batch reply (%s %s: %s): %s", proto_err_code(perr.code), perr.field,
+               perr.msg, ex);
+        proto_reply_free(&rep);
+        return UPLOADER_E_REPLY;
+    }
+    e = check_reply(u, batch_id, n, &rep, msg, msg_len);
+    if(!e)
+        e = apply_reply(u, s, n, &rep, clock(cctx), msg, msg_len);
+    if(!e) {
+        res->batches_ok++;
+        res->sent += (int64_t)n;
+        res->accepted += rep.accepted;
+        res->duplicate += rep.duplicate;
+        res->rejected += (int64_t)rep.n_rejected;
+    }
+    proto_reply_free(&rep);
+    return e;
+}
+
+UploaderErr uploader_run(Uploader *u, Store *s, UploaderClock clock, void *clock_ctx, UploaderResult *res,
+                         char *msg, size_t msg_len)
+{
+    UploaderResult local;
+    if(!res)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    if(msg && msg_len)
+        msg[0] = '\0';
+    if(!clock)
+        clock = default_clock;
+    for(;;) {
+        size_t n = 0;
+        StoreErr se = store_pending(s, u->buf, u->batch_size, &n);
+        if(se != STORE_OK) {
+            setmsg(msg, msg_len, "store: cannot read pending ratings: %s", store_errmsg(s));
+            return UPLOADER_E_STORE;
+        }
+        int64_t now = clock(clock_ctx);
+        /* Oldest first: stop the batch at the first rating still waiting for its follow-up. */
+        size_t m = 0;
+        int64_t release = 0;
+        while(m < n && settled(u, &u->buf[m], now, &release))
+            m++;
+        if(m < n) {
+            res->held = (int64_t)(n - m);
+            res->held_until = release;
+        }
+        if(m == 0)
+            return UPLOADER_OK;
+        UploaderErr e = send_batch(u, s, m, now, clock, clock_ctx, res, msg, msg_len);
+        if(e) {
+            res->batches_failed = 1;
+            return e;
+        }
+        if(m < n)
+            return UPLOADER_OK; /* the rest is held back for now */
+    }
+}

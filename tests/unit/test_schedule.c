@@ -1,0 +1,213 @@
+/* test_schedule.c — the uploader's timing rules (sync/schedule.h), with a fixed clock and fixed "random"
+ * numbers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "sync/ptime.h"
+#include "sync/schedule.h"
+
+/* Unix time of a local (UTC+07:00) wall-clock time. */
+static int64_t vn(int y, int mo, int d, int h, int mi)
+{
+    return ptime_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 - PTIME_VN_OFFSET_MIN * 60;
+}
+
+static const SchedConfig NIGHTLY_0200 = {.schedule_min = 120, .jitter_min = 0, .interval_min = 0,
+                                         .tz_offset_min = PTIME_VN_OFFSET_MIN};
+
+static void test_nightly_slot_is_next_local_0200_after_a_morning(void **state)
+{
+    (void)state;
+    assert_int_equal(sched_next_nightly(&NIGHTLY_0200, vn(2026, 11, 27, 10, 0), 12345), vn(2026, 11, 28, 2, 0));
+}
+
+static void test_nightly_slot_is_today_before_0200(void **state)
+{
+    (void)state;
+    assert_int_equal(sched_next_nightly(&NIGHTLY_0200, vn(2026, 11, 27, 1, 59), 0), vn(2026, 11, 27, 2, 0));
+}
+
+static void test_nightly_slot_is_strictly_after_now(void **state)
+{
+    (void)state;
+    assert_int_equal(sched_next_nightly(&NIGHTLY_0200, vn(2026, 11, 27, 2, 0), 0), vn(2026, 11, 28, 2, 0));
+}
+
+static void test_nightly_slot_uses_vietnam_day_not_utc_day(void **state)
+{
+    (void)state;
+    /* 23:30 local on the 27th is 16:30 UTC the same day; 01:00 local on the 28th is 18:00 UTC on the 27th. */
+    SchedConfig c = NIGHTLY_0200;
+    assert_int_equal(sched_next_nightly(&c, vn(2026, 11, 27, 23, 30), 0), vn(2026, 11, 28, 2, 0));
+    assert_int_equal(sched_next_nightly(&c, vn(2026, 11, 28, 1, 0), 0), vn(2026, 11, 28, 2, 0));
+    c.schedule_min = 23 * 60 + 45;
+    assert_int_equal(sched_next_nightly(&c, vn(2026, 11, 27, 23, 30), 0), vn(2026, 11, 27, 23, 45));
+}
+
+static void test_jitter_spreads_kiosks_within_the_window(void **state)
+{
+    (void)state;
+    SchedConfig c = NIGHTLY_0200;
+    c.jitter_min = 60;
+    int64_t base = vn(2026, 11, 28, 2, 0);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    uint32_t x = 2463534242u;
+    for(int i = 0; i < 2000; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        int64_t t = sched_next_nightly(&c, vn(2026, 11, 27, 12, 0), x);
+        assert_true(t >= base);
+        assert_true(t <= base + 3600);
+        if(t < lo)
+            lo = t;
+        if(t > hi)
+            hi = t;
+    }
+    /* 2000 kiosks do not all arrive in the same few minutes. */
+    assert_true(lo < base + 300);
+    assert_true(hi > base + 3300);
+    assert_int_equal(sched_next_nightly(&c, vn(2026, 11, 27, 12, 0), 3600), base + 3600);
+    assert_int_equal(sched_next_nightly(&c, vn(2026, 11, 27, 12, 0), 3601), base);
+}
+
+static void test_jittered_slot_tonight_is_kept_when_still_ahead(void **state)
+{
+    (void)state;
+    SchedConfig c = NIGHTLY_0200;
+    c.jitter_min = 60;
+    /* 02:10 local, tonight's jittered slot at 02:30 is still ahead. */
+    assert_int_equal(sched_next_nightly(&c, vn(2026, 11, 27, 2, 10), 1800), vn(2026, 11, 27, 2, 30));
+    /* 02:40: tonight's 02:30 has passed, so tomorrow at 02:30. */
+    assert_int_equal(sched_next_nightly(&c, vn(2026, 11, 27, 2, 40), 1800), vn(2026, 11, 28, 2, 30));
+}
+
+static void test_interval_comes_first_when_shorter(void **state)
+{
+    (void)state;
+    SchedConfig c = NIGHTLY_0200;
+    c.interval_min = 30;
+    int64_t now = vn(2026, 11, 27, 10, 0);
+    assert_int_equal(sched_next_planned(&c, now, 0), now + 1800);
+    /* At 01:50 the nightly slot (02:00) is nearer than 30 minutes. */
+    now = vn(2026, 11, 27, 1, 50);
+    assert_int_equal(sched_next_planned(&c, now, 0), vn(2026, 11, 27, 2, 0));
+    c.interval_min = 0;
+    now = vn(2026, 11, 27, 10, 0);
+    assert_int_equal(sched_next_planned(&c, now, 0), vn(2026, 11, 28, 2, 0));
+}
+
+static void test_backoff_doubles_from_one_minute_with_jitter(void **state)
+{
+    (void)state;
+    assert_int_equal(sched_backoff_delay(1, 0), 60);
+    assert_int_equal(sched_backoff_delay(1, 999), 60);
+    assert_int_equal(sched_backoff_delay(2, 0), 60);
+    assert_int_equal(sched_backoff_delay(2, 60), 120);
+    assert_int_equal(sched_backoff_delay(3, 0), 120);
+    assert_int_equal(sched_backoff_delay(3, 120), 240);
+    assert_int_equal(sched_backoff_delay(4, 0), 240);
+    assert_int_equal(sched_backoff_delay(4, 240), 480);
+    for(int32_t f = 1; f < 40; f++)
+        for(uint32_t r = 0; r < 5000; r += 7) {
+            int64_t d = sched_backoff_delay(f, r);
+            assert_true(d >= SCHED_BACKOFF_MIN_S);
+            assert_true(d <= SCHED_BACKOFF_MAX_S);
+        }
+}
+
+static void test_backoff_is_capped_at_one_hour_forever(void **state)
+{
+    (void)state;
+    int32_t fs[] = {7, 8, 30, 1000, INT32_MAX};
+    for(size_t i = 0; i < sizeof fs / sizeof *fs; i++) {
+        assert_int_equal(sched_backoff_delay(fs[i], 0), 1800);
+        assert_int_equal(sched_backoff_delay(fs[i], 1800), 3600);
+        assert_int_equal(sched_backoff_delay(fs[i], 1801), 1800);
+    }
+}
+
+static void test_failures_back_off_and_success_resets(void **state)
+{
+    (void)state;
+    SchedState st = {0};
+    int64_t now = vn(2026, 11, 27, 2, 5);
+    sched_init(&NIGHTLY_0200, &st, now, 0);
+    assert_int_equal(st.next_attempt, vn(2026, 11, 28, 2, 0));
+    assert_int_equal(st.failures, 0);
+
+    sched_after_run(&NIGHTLY_0200, &st, now, false, 0);
+    assert_int_equal(st.failures, 1);
+    assert_int_equal(st.next_attempt, now + 60);
+    assert_false(sched_due(&st, now + 59, 0));
+    assert_true(sched_due(&st, now + 60, 0));
+
+    now += 60;
+    sched_after_run(&NIGHTLY_0200, &st, now, false, 60);
+    assert_int_equal(st.failures, 2);
+    assert_int_equal(st.next_attempt, now + 120);
+
+    now += 120;
+    sched_after_run(&NIGHTLY_0200, &st, now, true, 0);
+    assert_int_equal(st.failures, 0);
+    assert_int_equal(st.next_attempt, vn(2026, 11, 28, 2, 0));
+}
+
+static void test_backoff_survives_a_restart(void **state)
+{
+    (void)state;
+    /* What the store held when the daemon stopped: 5 failures, next try in the future. */
+    int64_t now = vn(2026, 11, 27, 3, 0);
+    SchedState st = {.next_attempt = now + 700, .failures = 5};
+    sched_init(&NIGHTLY_0200, &st, now, 0);
+    assert_int_equal(st.failures, 5);
+    assert_int_equal(st.next_attempt, now + 700);
+    assert_false(sched_due(&st, now, 0));
+    sched_after_run(&NIGHTLY_0200, &st, now + 700, false, 0);
+    assert_int_equal(st.failures, 6);
+    assert_int_equal(st.next_attempt, now + 700 + 960); /* d = 1920, lower half bound */
+}
+
+static void test_missed_slot_is_due_at_start(void **state)
+{
+    (void)state;
+    /* The kiosk was switched off at 02:00; it starts at 07:30 and the stored slot is in the past. */
+    SchedState st = {.next_attempt = vn(2026, 11, 27, 2, 17), .failures = 0};
+    int64_t now = vn(2026, 11, 27, 7, 30);
+    sched_init(&NIGHTLY_0200, &st, now, 0);
+    assert_int_equal(st.next_attempt, vn(2026, 11, 27, 2, 17));
+    assert_true(sched_due(&st, now, 0));
+}
+
+static void test_sync_now_request_overrides_backoff(void **state)
+{
+    (void)state;
+    int64_t now = vn(2026, 11, 27, 9, 0);
+    SchedState st = {.next_attempt = now + 3000, .failures = 9};
+    assert_false(sched_due(&st, now, 0));
+    assert_true(sched_due(&st, now, now - 1));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nightly_slot_is_next_local_0200_after_a_morning),
+        cmocka_unit_test(test_nightly_slot_is_today_before_0200),
+        cmocka_unit_test(test_nightly_slot_is_strictly_after_now),
+        cmocka_unit_test(test_nightly_slot_uses_vietnam_day_not_utc_day),
+        cmocka_unit_test(test_jitter_spreads_kiosks_within_the_window),
+        cmocka_unit_test(test_jittered_slot_tonight_is_kept_when_still_ahead),
+        cmocka_unit_test(test_interval_comes_first_when_shorter),
+        cmocka_unit_test(test_backoff_doubles_from_one_minute_with_jitter),
+        cmocka_unit_test(test_backoff_is_capped_at_one_hour_forever),
+        cmocka_unit_test(test_failures_back_off_and_success_resets),
+        cmocka_unit_test(test_backoff_survives_a_restart),
+        cmocka_unit_test(test_missed_slot_is_due_at_start),
+        cmocka_unit_test(test_sync_now_request_overrides_backoff),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -41,6 +41,9 @@ const char *store_errmsg(const Store *s);
  * transaction). The rating must pass proto_rating_validate(). Durable on STORE_OK. A rating whose id is
  * already stored gives STORE_INVALID and changes nothing. */
 StoreErr store_add(Store *s, ProtoRating *r);
+/* Adds n ratings in one transaction (kiosk-sim, imports): all are stored, or none is (the message names the
+ * first one refused). Assigns each r[i].seq in order. */
+StoreErr store_add_many(Store *s, ProtoRating *r, size_t n);
 
 /* Records the follow-up answer of a stored rating. Only a rating still pending upload can change;
  * STORE_NOTFOUND when there is no such pending rating. */

@@ -1,0 +1,788 @@
+/* The local rating store: what is added is counted on the right day, flows pending → acked/rejected, survives
+ * re-open with its seq counter, and every refusal (bad rating, duplicate, read-only, full disk, corrupt file)
+ * comes back as its own error with nothing written. Real SQLite files in a fresh temp dir; the read-only
+ * and disk-full cases mount a tiny tmpfs in a private mount namespace (skipped where mounting is refused). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#include "kiosk/store.h"
+
+typedef struct {
+    char dir[256];
+    char path[320];
+    bool mounted;
+} Fixture;
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    Fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_store-XXXXXX");
+    if(!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/kiosk.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    Fixture *f = *state;
+    if(f->mounted)
+        umount2(f->dir, MNT_DETACH);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* A valid rating: number i decides the id; the caller sets what the test is about. */
+static ProtoRating rating(int i, ProtoArea area, ProtoScale scale, int score, const char *at)
+{
+    ProtoRating r;
+    uint8_t rnd[10] = {0};
+    memset(&r, 0, sizeof r);
+    rnd[8] = (uint8_t)(i >> 8);
+    rnd[9] = (uint8_t)i;
+    uuid_v7_make(r.id, 1795000000000ull + (uint64_t)i, rnd);
+    snprintf(r.unit, sizeof r.unit, "000.00.31.H21");
+    r.area = area;
+    r.scale = scale;
+    r.score = score;
+    r.followup = FOLLOWUP_NONE;
+    snprintf(r.at, sizeof r.at, "%s", at);
+    return r;
+}
+
+static Store *open_ok(const char *path)
+{
+    Store *s = NULL;
+    char msg[512];
+    StoreErr e = store_open(path, &s, msg, sizeof msg);
+    if(e)
+        fail_msg("store_open(%s) = %d: %s", path, e, msg);
+    return s;
+}
+
+static StoreCounts counts(Store *s)
+{
+    StoreCounts c;
+    assert_int_equal(store_counts(s, &c), STORE_OK);
+    return c;
+}
+
+/* Runs a one-value query on the file with plain SQLite, as an outside observer. */
+static void raw_text(const char *path, const char *sql, char *out, size_t cap)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(out, cap, "%s", sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+    char buf[64];
+    raw_text(path, sql, buf, sizeof buf);
+    return strtoll(buf, NULL, 10);
+}
+
+/* ---- Totals and follow-ups --------------------------------------------------------------------------- */
+
+static void test_added_ratings_are_counted_on_their_vietnam_day(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    ProtoRating rs[] = {
+        rating(1, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:00+07:00"),
+        rating(2, AREA_DAT_DAI, SCALE_TTHC3, 2, "2026-11-23T09:00:00+07:00"),
+        rating(3, AREA_DAT_DAI, SCALE_TTHC3, 1, "2026-11-23T10:00:00+07:00"),
+        rating(4, AREA_Y_TE, SCALE_LIKERT5, 4, "2026-11-23T00:30:00+07:00"),
+        rating(5, AREA_Y_TE, SCALE_LIKERT5, 3, "2026-11-22T17:00:00Z"),      /* 00:00 on the 23rd in VN */
+        rating(6, AREA_Y_TE, SCALE_LIKERT5, 5, "2026-11-22T23:59:59+07:00"), /* the 22nd */
+        rating(7, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T17:00:00Z"),     /* 00:00 on the 24th in VN */
+        rating(8, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T10:00:05+07:00"),
+        rating(9, AREA_XAY_DUNG, SCALE_TTHC3, 2, "2026-11-23T03:00:00Z"),
+    };
+    rs[7].flags = PROTO_FLAG_RAPID_REPEAT;
+    for(size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) {
+        assert_int_equal(store_add(s, &rs[i]), STORE_OK);
+        assert_int_equal(rs[i].seq, (int64_t)i + 1);
+    }
+
+    StoreDayTotals t;
+    assert_int_equal(store_day_totals(s, ptime_days_from_civil(2026, 11, 23), &t), STORE_OK);
+    assert_int_equal(t.count[AREA_DAT_DAI][SCALE_TTHC3][3], 1);
+    assert_int_equal(t.count[AREA_DAT_DAI][SCALE_TTHC3][2], 1);
+    assert_int_equal(t.count[AREA_DAT_DAI][SCALE_TTHC3][1], 1);
+    assert_int_equal(t.n[AREA_DAT_DAI], 3);
+    assert_int_equal(t.satisfied[AREA_DAT_DAI], 2);
+    assert_int_equal(t.flagged[AREA_DAT_DAI], 1);
+    assert_int_equal(t.count[AREA_Y_TE][SCALE_LIKERT5][4], 1);
+    assert_int_equal(t.count[AREA_Y_TE][SCALE_LIKERT5][3], 1);
+    assert_int_equal(t.count[AREA_Y_TE][SCALE_LIKERT5][5], 0);
+    assert_int_equal(t.n[AREA_Y_TE], 2);
+    assert_int_equal(t.satisfied[AREA_Y_TE], 1);
+    assert_int_equal(t.n[AREA_XAY_DUNG], 1);
+    assert_int_equal(t.satisfied[AREA_XAY_DUNG], 1);
+    assert_int_equal(t.n[AREA_GIAO_DUC], 0);
+    assert_int_equal(t.total, 6);
+    assert_int_equal(t.total_satisfied, 4);
+    assert_int_equal(t.total_flagged, 1);
+
+    assert_int_equal(store_day_totals(s, ptime_days_from_civil(2026, 11, 22), &t), STORE_OK);
+    assert_int_equal(t.total, 1);
+    assert_int_equal(t.count[AREA_Y_TE][SCALE_LIKERT5][5], 1);
+    assert_int_equal(store_day_totals(s, ptime_days_from_civil(2026, 11, 24), &t), STORE_OK);
+    assert_int_equal(t.total, 1);
+    assert_int_equal(t.n[AREA_DAT_DAI], 1);
+    assert_int_equal(store_day_totals(s, ptime_days_from_civil(2026, 11, 25), &t), STORE_OK);
+    assert_int_equal(t.total + t.total_flagged, 0);
+    store_close(s);
+}
+
+static void test_followup_is_recorded_only_on_a_pending_not_satisfied_rating(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    ProtoRating bad = rating(1, AREA_DAT_DAI, SCALE_TTHC3, 1, "2026-11-23T08:00:00+07:00");
+    ProtoRating good = rating(2, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:01:00+07:00");
+    assert_int_equal(store_add(s, &bad), STORE_OK);
+    assert_int_equal(store_add(s, &good), STORE_OK);
+
+    uint32_t why = (1u << REASON_CHO_DOI) | (1u << REASON_THU_TUC);
+    assert_int_equal(store_set_followup(s, bad.id, FOLLOWUP_ANSWERED, why), STORE_OK);
+    /* A satisfied rating gets no follow-up; reasons need "answered"; unknown ids are not found. */
+    assert_int_equal(store_set_followup(s, good.id, FOLLOWUP_ANSWERED, why), STORE_INVALID);
+    assert_int_equal(store_set_followup(s, bad.id, FOLLOWUP_SKIPPED, why), STORE_INVALID);
+    assert_int_equal(store_set_followup(s, bad.id, FOLLOWUP_ANSWERED, 1u << 20), STORE_INVALID);
+    assert_int_equal(store_set_followup(s, "0190163d-8e40-7abc-8def-0123456789ab", FOLLOWUP_SKIPPED, 0),
+                     STORE_NOTFOUND);
+    assert_int_equal(store_set_followup(s, "not-a-uuid", FOLLOWUP_SKIPPED, 0), STORE_INVALID);
+    assert_true(strlen(store_errmsg(s)) > 0);
+
+    ProtoRating out[4];
+    size_t n;
+    assert_int_equal(store_pending(s, out, 4, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(out[0].id, bad.id);
+    assert_int_equal(out[0].followup, FOLLOWUP_ANSWERED);
+    assert_int_equal(out[0].reasons, why);
+    assert_int_equal(out[1].followup, FOLLOWUP_NONE);
+    assert_int_equal(out[1].reasons, 0);
+
+    /* Once acknowledged, a rating is frozen. */
+    const char *ids[] = {bad.id};
+    assert_int_equal(store_mark_acked(s, ids, 1, 1795000000), STORE_OK);
+    assert_int_equal(store_set_followup(s, bad.id, FOLLOWUP_TIMEOUT, 0), STORE_NOTFOUND);
+    store_close(s);
+}
+
+/* ---- Upload bookkeeping ------------------------------------------------------------------------------ */
+
+static void test_pending_oldest_first_then_acked_are_no_longer_pending(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    ProtoRating r[5];
+    for(int i = 0; i < 5; i++) {
+        char at[PTIME_TEXT_MAX];
+        snprintf(at, sizeof at, "2026-11-23T08:0%d:00+07:00", i);
+        r[i] = rating(10 + i, AREA_DAU_TU, SCALE_LIKERT5, 1 + i, at);
+        assert_int_equal(store_add(s, &r[i]), STORE_OK);
+    }
+    StoreCounts c = counts(s);
+    assert_int_equal(c.pending, 5);
+    assert_int_equal(c.acked, 0);
+
+    ProtoRating out[5];
+    size_t n = 99;
+    assert_int_equal(store_pending(s, out, 3, &n), STORE_OK);
+    assert_int_equal(n, 3);
+    for(int i = 0; i < 3; i++) {
+        assert_string_equal(out[i].id, r[i].id);
+        assert_int_equal(out[i].seq, i + 1);
+        assert_int_equal(out[i].score, 1 + i);
+        assert_string_equal(out[i].at, r[i].at);
+        assert_string_equal(out[i].unit, "000.00.31.H21");
+        assert_int_equal(out[i].area, AREA_DAU_TU);
+        assert_int_equal(out[i].scale, SCALE_LIKERT5);
+    }
+
+    const char *ids[] = {r[0].id, r[1].id, "0190163d-8e40-7abc-8def-0123456789ab", "junk"};
+    assert_int_equal(store_mark_acked(s, ids, 4, 1795000000), STORE_OK);
+    c = counts(s);
+    assert_int_equal(c.pending, 3);
+    assert_int_equal(c.acked, 2);
+    assert_int_equal(store_pending(s, out, 5, &n), STORE_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(out[0].id, r[2].id);
+    assert_string_equal(out[2].id, r[4].id);
+    /* Acking again changes nothing. */
+    assert_int_equal(store_mark_acked(s, ids, 2, 1795000999), STORE_OK);
+    assert_int_equal(counts(s).acked, 2);
+    assert_int_equal(raw_int(f->path, "SELECT max(acked_at) FROM rating"), 1795000000);
+    store_close(s);
+}
+
+static void test_rejected_rating_keeps_its_reason_and_leaves_pending(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    ProtoRating a = rating(1, AREA_KHAC, SCALE_TTHC3, 2, "2026-11-23T08:00:00+07:00");
+    ProtoRating b = rating(2, AREA_KHAC, SCALE_TTHC3, 2, "2026-11-23T08:00:01+07:00");
+    ProtoRating c = rating(3, AREA_KHAC, SCALE_TTHC3, 2, "2026-11-23T08:00:02+07:00");
+    assert_int_equal(store_add(s, &a), STORE_OK);
+    assert_int_equal(store_add(s, &b), STORE_OK);
+    assert_int_equal(store_add(s, &c), STORE_OK);
+    assert_int_equal(store_mark_rejected(s, a.id, "conflict", 1795000000), STORE_OK);
+    assert_int_equal(store_mark_rejected(s, c.id, "score_out_of_range", 1795000100), STORE_OK);
+    assert_int_equal(store_mark_rejected(s, c.id, "conflict", 1795000200), STORE_NOTFOUND);
+    assert_int_equal(store_mark_rejected(s, b.id, "", 1795000200), STORE_INVALID);
+
+    StoreCounts n = counts(s);
+    assert_int_equal(n.pending, 1);
+    assert_int_equal(n.rejected, 2);
+    StoreRejected rej[4];
+    size_t k;
+    assert_int_equal(store_rejected(s, rej, 4, &k), STORE_OK);
+    assert_int_equal(k, 2);
+    assert_string_equal(rej[0].id, c.id); /* newest first */
+    assert_string_equal(rej[0].reason, "score_out_of_range");
+    assert_string_equal(rej[1].id, a.id);
+    assert_string_equal(rej[1].reason, "conflict");
+    ProtoRating out[3];
+    assert_int_equal(store_pending(s, out, 3, &k), STORE_OK);
+    assert_int_equal(k, 1);
+    assert_string_equal(out[0].id, b.id);
+    store_close(s);
+}
+
+static void test_prune_deletes_only_long_acknowledged_ratings(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    const int64_t now = 1795000000;
+    ProtoRating r[4];
+    for(int i = 0; i < 4; i++) {
+        r[i] = rating(i, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-01-05T08:00:00+07:00");
+        assert_int_equal(store_add(s, &r[i]), STORE_OK);
+    }
+    const char *old_ids[] = {r[0].id};
+    const char *new_ids[] = {r[1].id};
+    assert_int_equal(store_mark_acked(s, old_ids, 1, now - 40 * 86400), STORE_OK);
+    assert_int_equal(store_mark_acked(s, new_ids, 1, now - 5 * 86400), STORE_OK);
+    assert_int_equal(store_mark_rejected(s, r[2].id, "conflict", now - 400 * 86400), STORE_OK);
+
+    int64_t deleted = -1;
+    assert_int_equal(store_prune(s, 30, now, &deleted), STORE_OK);
+    assert_int_equal(deleted, 1);
+    StoreCounts c = counts(s);
+    assert_int_equal(c.pending, 1);
+    assert_int_equal(c.acked, 1);
+    assert_int_equal(c.rejected, 1);
+    assert_int_equal(store_prune(s, -1, now, &deleted), STORE_INVALID);
+    /* Even days = 0 never touches what is pending or rejected. */
+    assert_int_equal(store_prune(s, 0, now, &deleted), STORE_OK);
+    assert_int_equal(deleted, 1);
+    c = counts(s);
+    assert_int_equal(c.pending, 1);
+    assert_int_equal(c.acked, 0);
+    assert_int_equal(c.rejected, 1);
+
+    /* seq never repeats, even after the newest rows were deleted. */
+    ProtoRating more = rating(50, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-01-05T09:00:00+07:00");
+    assert_int_equal(store_add(s, &more), STORE_OK);
+    assert_int_equal(more.seq, 5);
+    store_close(s);
+}
+
+/* ---- Schema, re-open, refusals ----------------------------------------------------------------------- */
+
+static void test_new_file_is_migrated_and_seq_continues_after_reopen(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    StoreCounts c = counts(s);
+    assert_int_equal(c.pending + c.acked + c.rejected, 0);
+    ProtoRating a = rating(1, AREA_GIAO_DUC, SCALE_LIKERT5, 5, "2026-11-23T08:00:00+07:00");
+    assert_int_equal(store_add(s, &a), STORE_OK);
+    assert_int_equal(a.seq, 1);
+    store_close(s);
+
+    char mode[16];
+    raw_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal(mode, "wal");
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+
+    s = open_ok(f->path);
+    ProtoRating b = rating(2, AREA_GIAO_DUC, SCALE_LIKERT5, 4, "2026-11-23T08:00:01+07:00");
+    assert_int_equal(store_add(s, &b), STORE_OK);
+    assert_int_equal(b.seq, 2);
+    assert_int_equal(counts(s).pending, 2);
+    store_close(s);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+
+    /* An empty (zero-byte) file is a new store too. */
+    char empty[400];
+    snprintf(empty, sizeof empty, "%s/empty.db", f->dir);
+    int fd = open(empty, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    s = open_ok(empty);
+    assert_int_equal(counts(s).pending, 0);
+    store_close(s);
+    assert_int_equal(raw_int(empty, "PRAGMA user_version"), 1);
+}
+
+static void test_newer_schema_is_refused(void **state)
+{
+    Fixture *f = *state;
+    store_close(open_ok(f->path));
+    raw_exec(f->path, "PRAGMA user_version = 99");
+    Store *s = NULL;
+    char msg[512];
+    assert_int_equal(store_open(f->path, &s, msg, sizeof msg), STORE_IO);
+    assert_null(s);
+    assert_non_null(strstr(msg, "newer"));
+}
+
+static void test_duplicate_id_is_refused_and_nothing_changes(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    ProtoRating a = rating(1, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:00+07:00");
+    assert_int_equal(store_add(s, &a), STORE_OK);
+    ProtoRating again = rating(1, AREA_Y_TE, SCALE_TTHC3, 1, "2026-11-23T09:00:00+07:00");
+    /* Upper case is the same id. */
+    for(char *p = again.id; *p; p++)
+        if(*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    again.seq = 0;
+    assert_int_equal(store_add(s, &again), STORE_INVALID);
+    assert_int_equal(again.seq, 0);
+    assert_non_null(strstr(store_errmsg(s), "already stored"));
+    assert_int_equal(counts(s).pending, 1);
+    StoreDayTotals t;
+    assert_int_equal(store_day_totals(s, ptime_days_from_civil(2026, 11, 23), &t), STORE_OK);
+    assert_int_equal(t.total, 1);
+    assert_int_equal(t.n[AREA_Y_TE], 0);
+    /* The refused add did not use up a seq. */
+    ProtoRating b = rating(2, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:00+07:00");
+    assert_int_equal(store_add(s, &b), STORE_OK);
+    assert_int_equal(b.seq, 2);
+    store_close(s);
+}
+
+static void test_invalid_rating_is_refused_and_nothing_is_stored(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    ProtoRating ok = rating(1, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:00+07:00");
+    ProtoRating bad[8];
+    for(int i = 0; i < 8; i++)
+        bad[i] = ok;
+    bad[0].score = 4;                                 /* outside tthc3 */
+    bad[1].area = AREA_COUNT;                         /* unknown area */
+    snprintf(bad[2].id, sizeof bad[2].id, "0190163d-8e40-7abc-8def-0123456789"); /* short */
+    snprintf(bad[3].at, sizeof bad[3].at, "2026-11-23 08:00:00");               /* no offset */
+    bad[4].unit[0] = '\0';
+    bad[5].flags = 0x80;
+    bad[6].followup = FOLLOWUP_ANSWERED;              /* satisfied ratings have no follow-up */
+    bad[7].scale = SCALE_LIKERT5, bad[7].score = 0;
+    for(int i = 0; i < 8; i++) {
+        assert_int_equal(store_add(s, &bad[i]), STORE_INVALID);
+        assert_true(strlen(store_errmsg(s)) > 0);
+    }
+    assert_int_equal(store_add(s, NULL), STORE_INVALID);
+    StoreCounts c = counts(s);
+    assert_int_equal(c.pending + c.acked + c.rejected, 0);
+    assert_int_equal(raw_int(f->path, "SELECT value FROM meta WHERE key = 'last_seq'"), 0);
+
+    /* All or nothing for a batch: one bad rating keeps the good ones out too. */
+    ProtoRating batch[3] = {ok, rating(2, AREA_DAT_DAI, SCALE_TTHC3, 1, "2026-11-23T08:00:00+07:00"), bad[0]};
+    assert_int_equal(store_add_many(s, batch, 3), STORE_INVALID);
+    assert_non_null(strstr(store_errmsg(s), "rating 3 of 3"));
+    assert_int_equal(counts(s).pending, 0);
+    assert_int_equal(store_add_many(s, batch, 2), STORE_OK);
+    assert_int_equal(batch[0].seq, 1);
+    assert_int_equal(batch[1].seq, 2);
+    assert_int_equal(counts(s).pending, 2);
+    store_close(s);
+}
+
+static void test_garbage_file_is_corrupt(void **state)
+{
+    Fixture *f = *state;
+    int fd = open(f->path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    unsigned char junk[8192];
+    for(size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)(i * 131 + 7);
+    assert_int_equal(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
+    close(fd);
+    Store *s = (Store *)1;
+    char msg[512] = "";
+    assert_int_equal(store_open(f->path, &s, msg, sizeof msg), STORE_CORRUPT);
+    assert_null(s);
+    assert_true(strlen(msg) > 0);
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_size, (off_t)sizeof junk); /* left as it was */
+}
+
+static void test_foreign_sqlite_file_is_not_a_store(void **state)
+{
+    Fixture *f = *state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    Store *s = NULL;
+    char msg[512];
+    assert_int_equal(store_open(f->path, &s, msg, sizeof msg), STORE_CORRUPT);
+    assert_non_null(strstr(msg, "not a kiosk store"));
+}
+
+static void test_damaged_page_fails_the_open_check(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    ProtoRating r[300];
+    for(int i = 0; i < 300; i++)
+        r[i] = rating(i, AREA_DAT_DAI, SCALE_TTHC3, 1 + i % 3, "2026-11-23T08:00:00+07:00");
+    assert_int_equal(store_add_many(s, r, 300), STORE_OK);
+    store_close(s); /* the last close checkpoints the WAL into the main file */
+
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_true(sb.st_size >= 8 * 4096);
+    int fd = open(f->path, O_WRONLY);
+    assert_true(fd >= 0);
+    unsigned char junk[4096];
+    memset(junk, 0xA5, sizeof junk);
+    assert_int_equal(pwrite(fd, junk, sizeof junk, sb.st_size - 2 * 4096), (ssize_t)sizeof junk);
+    close(fd);
+
+    char msg[512];
+    assert_int_equal(store_open(f->path, &s, msg, sizeof msg), STORE_CORRUPT);
+    assert_null(s);
+}
+
+/* ---- Two handles on one file ------------------------------------------------------------------------- */
+
+static void test_two_handles_interleave_writes(void **state)
+{
+    Fixture *f = *state;
+    Store *ui = open_ok(f->path), *sync = open_ok(f->path);
+    char ids[20][UUID_TEXT_LEN];
+    for(int i = 0; i < 20; i++) {
+        ProtoRating r = rating(i, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:00+07:00");
+        assert_int_equal(store_add(i % 2 ? sync : ui, &r), STORE_OK);
+        assert_int_equal(r.seq, i + 1);
+        memcpy(ids[i], r.id, UUID_TEXT_LEN);
+        if(i % 5 == 4) { /* the uploader acknowledges what it read while the UI keeps adding */
+            ProtoRating p[3];
+            size_t n;
+            assert_int_equal(store_pending(sync, p, 3, &n), STORE_OK);
+            assert_int_equal(n, 3);
+            const char *ack[3] = {p[0].id, p[1].id, p[2].id};
+            assert_int_equal(store_mark_acked(sync, ack, 3, 1795000000), STORE_OK);
+        }
+    }
+    StoreCounts a = counts(ui), b = counts(sync);
+    assert_int_equal(a.acked, 12);
+    assert_int_equal(a.pending, 8);
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_int_equal(store_sync_request(ui, 1795000500), STORE_OK);
+    int64_t req = 0;
+    assert_int_equal(store_sync_requested(sync, &req), STORE_OK);
+    assert_int_equal(req, 1795000500);
+    store_close(ui);
+    store_close(sync);
+}
+
+static void *release_lock(void *arg)
+{
+    sqlite3 *db = arg;
+    usleep(300 * 1000);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
+static void test_add_waits_for_another_writer_instead_of_failing(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, release_lock, other), 0);
+    ProtoRating r = rating(1, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:00+07:00");
+    assert_int_equal(store_add(s, &r), STORE_OK);
+    pthread_join(t, NULL);
+    sqlite3_close(other);
+    assert_int_equal(counts(s).pending, 1);
+    store_close(s);
+}
+
+static void test_two_processes_add_concurrently_without_losing_or_repeating(void **state)
+{
+    Fixture *f = *state;
+    store_close(open_ok(f->path));
+    enum { PER_CHILD = 60 };
+    pid_t kids[2];
+    for(int k = 0; k < 2; k++) {
+        kids[k] = fork();
+        assert_true(kids[k] >= 0);
+        if(kids[k] == 0) {
+            Store *s = NULL;
+            char msg[256];
+            if(store_open(f->path, &s, msg, sizeof msg))
+                _exit(2);
+            for(int i = 0; i < PER_CHILD; i++) {
+                ProtoRating r = rating(1000 * (k + 1) + i, AREA_DAT_DAI, SCALE_TTHC3, 2, "2026-11-23T08:00:00+07:00");
+                if(store_add(s, &r))
+                    _exit(3);
+            }
+            store_close(s);
+            _exit(0);
+        }
+    }
+    for(int k = 0; k < 2; k++) {
+        int st;
+        assert_int_equal(waitpid(kids[k], &st, 0), kids[k]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM rating"), 2 * PER_CHILD);
+    assert_int_equal(raw_int(f->path, "SELECT count(DISTINCT seq) FROM rating"), 2 * PER_CHILD);
+    assert_int_equal(raw_int(f->path, "SELECT max(seq) FROM rating"), 2 * PER_CHILD);
+}
+
+/* ---- Status, request, recent ------------------------------------------------------------------------- */
+
+static void test_sync_status_and_request_round_trip(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    StoreSyncStatus st;
+    assert_int_equal(store_sync_status_get(s, &st), STORE_OK);
+    assert_int_equal(st.last_attempt, 0);
+    assert_string_equal(st.last_error, "");
+    StoreSyncStatus put = {.last_attempt = 100, .last_success = 90, .next_attempt = 160, .failures = 3,
+                           .clock_skew_s = -42};
+    snprintf(put.last_error, sizeof put.last_error, "không kết nối được máy chủ");
+    snprintf(put.clock_warning, sizeof put.clock_warning, "clock ahead");
+    assert_int_equal(store_sync_status_put(s, &put), STORE_OK);
+    store_close(s);
+    s = open_ok(f->path);
+    assert_int_equal(store_sync_status_get(s, &st), STORE_OK);
+    assert_int_equal(st.last_attempt, 100);
+    assert_int_equal(st.last_success, 90);
+    assert_int_equal(st.next_attempt, 160);
+    assert_int_equal(st.failures, 3);
+    assert_int_equal(st.clock_skew_s, -42);
+    assert_string_equal(st.last_error, "không kết nối được máy chủ");
+    assert_string_equal(st.clock_warning, "clock ahead");
+
+    int64_t at = -1;
+    assert_int_equal(store_sync_requested(s, &at), STORE_OK);
+    assert_int_equal(at, 0);
+    assert_int_equal(store_sync_request(s, 500), STORE_OK);
+    assert_int_equal(store_sync_request(s, 400), STORE_OK); /* an older clock never moves it back */
+    assert_int_equal(store_sync_requested(s, &at), STORE_OK);
+    assert_int_equal(at, 500);
+    assert_int_equal(store_sync_request_clear(s, 499), STORE_OK); /* a request made after the run stays */
+    assert_int_equal(store_sync_requested(s, &at), STORE_OK);
+    assert_int_equal(at, 500);
+    assert_int_equal(store_sync_request_clear(s, 500), STORE_OK);
+    assert_int_equal(store_sync_requested(s, &at), STORE_OK);
+    assert_int_equal(at, 0);
+    store_close(s);
+}
+
+static void test_recent_reports_last_time_and_count_since(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    int64_t last = -1, count = -1;
+    assert_int_equal(store_recent(s, 0, &last, &count), STORE_OK);
+    assert_int_equal(last, 0);
+    assert_int_equal(count, 0);
+    ProtoRating a = rating(1, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:00+07:00");
+    ProtoRating b = rating(2, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:10+07:00");
+    assert_int_equal(store_add(s, &a), STORE_OK);
+    assert_int_equal(store_add(s, &b), STORE_OK);
+    int64_t t_b;
+    int off;
+    assert_true(ptime_parse(b.at, &t_b, &off));
+    assert_int_equal(store_recent(s, t_b - 5, &last, &count), STORE_OK);
+    assert_int_equal(last, t_b);
+    assert_int_equal(count, 1);
+    store_close(s);
+}
+
+/* ---- Read-only and full file systems (a private tmpfs) ----------------------------------------------- */
+
+/* Mounts a tmpfs of `size` on f->dir in a private mount namespace (so nothing leaks if the test dies).
+ * Returns false when this machine does not let us mount. */
+static bool mount_tmpfs(Fixture *f, const char *size)
+{
+    static bool unshared;
+    if(!unshared) {
+        if(unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+            return false;
+        unshared = true;
+    }
+    char opts[64];
+    snprintf(opts, sizeof opts, "size=%s,mode=0700", size);
+    if(mount("tmpfs", f->dir, "tmpfs", 0, opts) != 0)
+        return false;
+    f->mounted = true;
+    return true;
+}
+
+static void test_read_only_file_system_gives_readonly(void **state)
+{
+    Fixture *f = *state;
+    if(!mount_tmpfs(f, "1m")) {
+        print_message("mount not permitted here (%s): skipped\n", strerror(errno));
+        skip();
+    }
+    Store *s = open_ok(f->path);
+    ProtoRating a = rating(1, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:00+07:00");
+    assert_int_equal(store_add(s, &a), STORE_OK);
+    store_close(s);
+    assert_int_equal(mount("tmpfs", f->dir, "tmpfs", MS_REMOUNT | MS_RDONLY, NULL), 0);
+
+    char msg[512];
+    s = (Store *)1;
+    assert_int_equal(store_open(f->path, &s, msg, sizeof msg), STORE_READONLY);
+    assert_null(s);
+    assert_non_null(strstr(msg, "read-only"));
+    char other[400];
+    snprintf(other, sizeof other, "%s/new.db", f->dir);
+    assert_int_equal(store_open(other, &s, msg, sizeof msg), STORE_READONLY);
+    assert_int_equal(access(other, F_OK), -1);
+
+    /* Writable again: the rating is still there. */
+    assert_int_equal(mount("tmpfs", f->dir, "tmpfs", MS_REMOUNT, "size=1m"), 0);
+    s = open_ok(f->path);
+    assert_int_equal(counts(s).pending, 1);
+    store_close(s);
+}
+
+static void test_disk_full_gives_full_and_keeps_every_committed_rating(void **state)
+{
+    Fixture *f = *state;
+    if(!mount_tmpfs(f, "256k")) {
+        print_message("mount not permitted here (%s): skipped\n", strerror(errno));
+        skip();
+    }
+    Store *s = open_ok(f->path);
+    enum { MAX = 2000 };
+    static char ok_ids[MAX][UUID_TEXT_LEN];
+    int ok = 0;
+    StoreErr e = STORE_OK;
+    for(int i = 0; i < MAX; i++) {
+        ProtoRating r = rating(i, (ProtoArea)(i % AREA_COUNT), SCALE_TTHC3, 1 + i % 3, "2026-11-23T08:00:00+07:00");
+        if((e = store_add(s, &r)))
+            break;
+        memcpy(ok_ids[ok++], r.id, UUID_TEXT_LEN);
+    }
+    assert_int_equal(e, STORE_FULL);
+    assert_true(ok > 0);
+    assert_true(strlen(store_errmsg(s)) > 0);
+    /* Still full: refused again, cleanly. */
+    ProtoRating more = rating(MAX + 1, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:00+07:00");
+    e = store_add(s, &more);
+    assert_true(e == STORE_FULL || e == STORE_OK);
+    if(e == STORE_OK)
+        memcpy(ok_ids[ok++], more.id, UUID_TEXT_LEN);
+    store_close(s);
+
+    /* Room again: every rating that returned OK is there, nothing else, and the file is sound. */
+    assert_int_equal(mount("tmpfs", f->dir, "tmpfs", MS_REMOUNT, "size=4m"), 0);
+    char check[64];
+    raw_text(f->path, "PRAGMA integrity_check", check, sizeof check);
+    assert_string_equal(check, "ok");
+    s = open_ok(f->path);
+    assert_int_equal(counts(s).pending, ok);
+    ProtoRating *all = calloc((size_t)ok + 1, sizeof *all);
+    size_t n;
+    assert_int_equal(store_pending(s, all, (size_t)ok + 1, &n), STORE_OK);
+    assert_int_equal(n, (size_t)ok);
+    for(int i = 0; i < ok; i++) {
+        assert_string_equal(all[i].id, ok_ids[i]);
+        assert_int_equal(all[i].seq, i + 1);
+    }
+    free(all);
+    ProtoRating after = rating(MAX + 2, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:00+07:00");
+    assert_int_equal(store_add(s, &after), STORE_OK);
+    assert_int_equal(after.seq, ok + 1);
+    store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_added_ratings_are_counted_on_their_vietnam_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_followup_is_recorded_only_on_a_pending_not_satisfied_rating, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pending_oldest_first_then_acked_are_no_longer_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_rating_keeps_its_reason_and_leaves_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_deletes_only_long_acknowledged_ratings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_file_is_migrated_and_seq_continues_after_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_id_is_refused_and_nothing_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_rating_is_refused_and_nothing_is_stored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_file_is_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_sqlite_file_is_not_a_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_page_fails_the_open_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_handles_interleave_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_waits_for_another_writer_instead_of_failing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_processes_add_concurrently_without_losing_or_repeating, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_sync_status_and_request_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recent_reports_last_time_and_count_since, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_file_system_gives_readonly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full_gives_full_and_keeps_every_committed_rating, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

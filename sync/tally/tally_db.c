@@ -1,0 +1,669 @@
+/* tally_db.c — schema, migrations, unit tree, devices, viewers and targets (see tally_db.h).
+ * Start reading at MIGRATIONS: the whole schema is there, one entry per user_version. */
+#include "sync/tally/tally_db.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#define HASH_LEN 32            /* BLAKE2b-256 of the token text */
+#define CSV_LINE_MAX 1024
+#define TREE_DEPTH_MAX 64      /* deeper than any real unit tree: a longer parent chain is a cycle */
+
+struct TallyDb {
+    sqlite3 *db;
+};
+
+/* Each entry moves the schema from version i to i+1, in one transaction with the user_version bump. */
+static const char *const MIGRATIONS[] = {
+    /* 1: the whole first schema. */
+    "CREATE TABLE units("
+    "  code   TEXT PRIMARY KEY,"
+    "  name   TEXT NOT NULL,"
+    "  parent TEXT REFERENCES units(code)"
+    ") STRICT;"
+    "CREATE INDEX units_parent ON units(parent);"
+    "CREATE TABLE devices("
+    "  id          TEXT PRIMARY KEY,"
+    "  unit        TEXT NOT NULL REFERENCES units(code),"
+    "  token_hash  BLOB NOT NULL UNIQUE,"
+    "  created_at  INTEGER NOT NULL,"
+    "  revoked_at  INTEGER,"
+    "  last_seen   INTEGER,"
+    "  last_skew_s INTEGER"
+    ") STRICT;"
+    "CREATE TABLE viewers("
+    "  name       TEXT PRIMARY KEY,"
+    "  token_hash BLOB NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER"
+    ") STRICT;"
+    "CREATE TABLE targets("
+    "  grp       TEXT NOT NULL,"
+    "  milestone INTEGER NOT NULL CHECK (milestone IN (2025, 2030)),"
+    "  pct       REAL NOT NULL CHECK (pct > 0 AND pct <= 100),"
+    "  PRIMARY KEY (grp, milestone)"
+    ") STRICT;"
+    /* One row per rating ever accepted. body is the canonical proto_rating_dump() text: a re-sent id is a
+     * duplicate when its body is byte-equal, a conflict otherwise. day is the Asia/Ho_Chi_Minh day number. */
+    "CREATE TABLE ratings("
+    "  id          TEXT PRIMARY KEY,"
+    "  device      TEXT NOT NULL,"
+    "  unit        TEXT NOT NULL,"
+    "  area        TEXT NOT NULL,"
+    "  scale       TEXT NOT NULL,"
+    "  score       INTEGER NOT NULL,"
+    "  flagged     INTEGER NOT NULL,"
+    "  day         INTEGER NOT NULL,"
+    "  body        TEXT NOT NULL,"
+    "  batch       TEXT NOT NULL,"
+    "  received_at INTEGER NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    /* The daily roll-up, kept in the ingest transaction; tallies read only this. */
+    "CREATE TABLE daily("
+    "  unit    TEXT NOT NULL,"
+    "  day     INTEGER NOT NULL,"
+    "  area    TEXT NOT NULL,"
+    "  scale   TEXT NOT NULL,"
+    "  score   INTEGER NOT NULL,"
+    "  flagged INTEGER NOT NULL,"
+    "  n       INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, day, area, scale, score, flagged)"
+    ") STRICT, WITHOUT ROWID;"
+    /* Every batch received (replays too): counts and the device clock against ours. */
+    "CREATE TABLE receipts("
+    "  batch_id    TEXT NOT NULL,"
+    "  device      TEXT NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  sent_at     TEXT NOT NULL,"
+    "  skew_s      INTEGER NOT NULL,"
+    "  accepted    INTEGER NOT NULL,"
+    "  duplicate   INTEGER NOT NULL,"
+    "  rejected    INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX receipts_device ON receipts(device, received_at);",
+};
+#define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
+
+static const char *const ERR_NAMES[TALLY_E_COUNT] = {
+    [TALLY_OK] = "ok", [TALLY_E_DB] = "database", [TALLY_E_BUSY] = "busy", [TALLY_E_NOT_FOUND] = "not_found",
+    [TALLY_E_EXISTS] = "exists", [TALLY_E_INVALID] = "invalid", [TALLY_E_NOMEM] = "out_of_memory",
+    [TALLY_E_IO] = "io",
+};
+
+const char *tally_err_name(TallyErr e)
+{
+    return (unsigned)e < TALLY_E_COUNT ? ERR_NAMES[e] : "unknown";
+}
+
+static TallyErr set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static TallyErr set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
+{
+    if(msg) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, TALLY_MSG_MAX, fmt, ap);
+        va_end(ap);
+    }
+    return e;
+}
+
+sqlite3 *tally_db_sqlite(TallyDb *db)
+{
+    return db->db;
+}
+
+TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX])
+{
+    int code = sqlite3_extended_errcode(db->db) & 0xff;
+    TallyErr e = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? TALLY_E_BUSY
+               : code == SQLITE_NOMEM                          ? TALLY_E_NOMEM
+                                                               : TALLY_E_DB;
+    return set_msg(msg, e, "%s: %s", what, sqlite3_errmsg(db->db));
+}
+
+/* One-shot statement helpers. Prepared statements only: values always go through bind. */
+static int prep(TallyDb *db, const char *sql, sqlite3_stmt **st)
+{
+    return sqlite3_prepare_v2(db->db, sql, -1, st, NULL);
+}
+
+static bool exec_simple(TallyDb *db, const char *sql)
+{
+    return sqlite3_exec(db->db, sql, NULL, NULL, NULL) == SQLITE_OK;
+}
+
+static void rollback(TallyDb *db)
+{
+    if(!sqlite3_get_autocommit(db->db))
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static TallyErr seed_targets(TallyDb *db, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(prep(db, "INSERT OR IGNORE INTO targets(grp, milestone, pct) VALUES (?1, ?2, ?3)", &st))
+        return tally_db_fail(db, "seed targets", msg);
+    for(int g = 0; g < GROUP_COUNT; g++)
+        for(int m = 2025; m <= 2030; m += 5) {
+            sqlite3_reset(st);
+            sqlite3_bind_text(st, 1, proto_group_code((ProtoGroup)g), -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 2, m);
+            sqlite3_bind_double(st, 3, proto_group_default_target((ProtoGroup)g, m));
+            if(sqlite3_step(st) != SQLITE_DONE) {
+                TallyErr e = tally_db_fail(db, "seed targets", msg);
+                sqlite3_finalize(st);
+                return e;
+            }
+        }
+    sqlite3_finalize(st);
+    return TALLY_OK;
+}
+
+static TallyErr migrate(TallyDb *db, char msg[TALLY_MSG_MAX])
+{
+    /* IMMEDIATE: two processes opening a fresh file at once must not both migrate. */
+    if(!exec_simple(db, "BEGIN IMMEDIATE"))
+        return tally_db_fail(db, "begin migration", msg);
+    sqlite3_stmt *st;
+    int version = -1;
+    if(prep(db, "PRAGMA user_version", &st) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if(version < 0 || version > N_MIGRATIONS) {
+        rollback(db);
+        return set_msg(msg, TALLY_E_DB, "schema version %d is unknown to this program (newest %d)", version,
+                       N_MIGRATIONS);
+    }
+    TallyErr e = TALLY_OK;
+    for(int v = version; v < N_MIGRATIONS; v++) {
+        char pragma[64];
+        if(!exec_simple(db, MIGRATIONS[v])) {
+            e = tally_db_fail(db, "migrate", msg);
+            break;
+        }
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1); /* a constant, not data */
+        if(!exec_simple(db, pragma)) {
+            e = tally_db_fail(db, "migrate", msg);
+            break;
+        }
+    }
+    if(!e)
+        e = seed_targets(db, msg);
+    if(!e && !exec_simple(db, "COMMIT"))
+        e = tally_db_fail(db, "commit migration", msg);
+    if(e)
+        rollback(db);
+    return e;
+}
+
+TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX])
+{
+    *out = NULL;
+    if(sodium_init() < 0)
+        return set_msg(msg, TALLY_E_DB, "libsodium could not initialise");
+    TallyDb *db = calloc(1, sizeof *db);
+    if(!db)
+        return set_msg(msg, TALLY_E_NOMEM, "out of memory");
+    if(sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) {
+        TallyErr e = set_msg(msg, TALLY_E_DB, "%s: %s", path, db->db ? sqlite3_errmsg(db->db) : "out of memory");
+        sqlite3_close(db->db);
+        free(db);
+        return e;
+    }
+    sqlite3_busy_timeout(db->db, TALLY_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(db->db, 1);
+    TallyErr e = TALLY_OK;
+    sqlite3_stmt *st = NULL;
+    /* journal_mode returns a row; check it really is WAL (a read-only or odd filesystem may refuse). */
+    if(prep(db, "PRAGMA journal_mode=WAL", &st) || sqlite3_step(st) != SQLITE_ROW) {
+        e = tally_db_fail(db, path, msg);
+    } else if(strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
+        e = set_msg(msg, TALLY_E_DB, "%s: cannot switch to WAL journal mode", path);
+    }
+    sqlite3_finalize(st);
+    /* FULL: a batch acknowledged to a kiosk survives a power cut here, because the kiosk may prune it. */
+    if(!e && !exec_simple(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536"))
+        e = tally_db_fail(db, path, msg);
+    if(!e)
+        e = migrate(db, msg);
+    if(e) {
+        sqlite3_close(db->db);
+        free(db);
+        return e;
+    }
+    *out = db;
+    return TALLY_OK;
+}
+
+void tally_db_close(TallyDb *db)
+{
+    if(db) {
+        sqlite3_close(db->db);
+        free(db);
+    }
+}
+
+/* ---- Unit tree -------------------------------------------------------------------------------------- */
+
+static bool name_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if(n == 0 || n > TALLY_NAME_MAX)
+        return false;
+    for(const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if(*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* TALLY_OK when code exists, TALLY_E_NOT_FOUND when not. */
+static TallyErr unit_exists(TallyDb *db, const char *code, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(prep(db, "SELECT 1 FROM units WHERE code = ?1", &st))
+        return tally_db_fail(db, "look up unit", msg);
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if(rc == SQLITE_ROW)
+        return TALLY_OK;
+    if(rc == SQLITE_DONE)
+        return set_msg(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", code, code);
+    return tally_db_fail(db, "look up unit", msg);
+}
+
+/* Walks every unit's parent chain: a chain longer than TREE_DEPTH_MAX means a cycle. */
+static TallyErr check_no_cycles(TallyDb *db, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    /* The recursive walk stops at TREE_DEPTH_MAX, so a cycle ends the query too. */
+    if(prep(db,
+            "WITH RECURSIVE up(code, anc, depth) AS ("
+            "  SELECT code, parent, 1 FROM units WHERE parent IS NOT NULL"
+            "  UNION ALL SELECT up.code, u.parent, up.depth + 1 FROM up JOIN units u ON u.code = up.anc"
+            "  WHERE u.parent IS NOT NULL AND up.depth < ?1)"
+            "SELECT code FROM up WHERE anc = code OR depth >= ?1 LIMIT 1",
+            &st))
+        return tally_db_fail(db, "check unit tree", msg);
+    sqlite3_bind_int(st, 1, TREE_DEPTH_MAX);
+    int rc = sqlite3_step(st);
+    TallyErr e = TALLY_OK;
+    if(rc == SQLITE_ROW)
+        e = set_msg(msg, TALLY_E_INVALID, "unit %s would be its own ancestor / đơn vị %s tạo thành vòng lặp",
+                    sqlite3_column_text(st, 0), sqlite3_column_text(st, 0));
+    else if(rc != SQLITE_DONE)
+        e = tally_db_fail(db, "check unit tree", msg);
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* Upsert without checks; the caller is inside a transaction. */
+static TallyErr put_unit(TallyDb *db, const char *code, const char *name, const char *parent,
+                         char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(prep(db,
+            "INSERT INTO units(code, name, parent) VALUES (?1, ?2, ?3)"
+            " ON CONFLICT(code) DO UPDATE SET name = excluded.name, parent = excluded.parent",
+            &st))
+        return tally_db_fail(db, "add unit", msg);
+    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    if(parent && *parent)
+        sqlite3_bind_text(st, 3, parent, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 3);
+    TallyErr e = sqlite3_step(st) == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "add unit", msg);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static TallyErr check_unit_args(const char *code, const char *name, const char *parent, char msg[TALLY_MSG_MAX])
+{
+    if(!proto_code_valid(code))
+        return set_msg(msg, TALLY_E_INVALID, "unit code \"%.70s\" must be 1-%d chars of [A-Za-z0-9._-] / mã đơn vị "
+                       "không hợp lệ", code, PROTO_ID_MAX);
+    if(!name_valid(name))
+        return set_msg(msg, TALLY_E_INVALID, "unit name must be 1-%d bytes without control characters / tên đơn vị "
+                       "không hợp lệ", TALLY_NAME_MAX);
+    if(parent && *parent && !proto_code_valid(parent))
+        return set_msg(msg, TALLY_E_INVALID, "parent code \"%.70s\" is malformed / mã đơn vị cha không hợp lệ",
+                       parent);
+    if(parent && strcmp(parent, code) == 0)
+        return set_msg(msg, TALLY_E_INVALID, "a unit cannot be its own parent / đơn vị không thể là cha của chính nó");
+    return TALLY_OK;
+}
+
+TallyErr tally_unit_add(TallyDb *db, const char *code, const char *name, const char *parent,
+                        char msg[TALLY_MSG_MAX])
+{
+    TallyErr e = check_unit_args(code, name, parent, msg);
+    if(e)
+        return e;
+    if(!exec_simple(db, "BEGIN IMMEDIATE"))
+        return tally_db_fail(db, "begin", msg);
+    if(parent && *parent)
+        e = unit_exists(db, parent, msg);
+    if(!e)
+        e = put_unit(db, code, name, parent, msg);
+    if(!e)
+        e = check_no_cycles(db, msg);
+    if(!e && !exec_simple(db, "COMMIT"))
+        e = tally_db_fail(db, "commit", msg);
+    if(e)
+        rollback(db);
+    return e;
+}
+
+/* Splits one CSV line into up to 3 fields in place; "quoted" fields may hold commas and "" quotes.
+ * Returns the number of fields, or -1 when malformed. */
+static int csv_split(char *line, char *fields[3])
+{
+    int n = 0;
+    char *p = line;
+    for(;;) {
+        if(n == 3)
+            return -1;
+        char *w = p;
+        fields[n++] = p;
+        if(*p == '"') {
+            p++;
+            for(;;) {
+                if(*p == '\0')
+                    return -1;
+                if(*p == '"' && p[1] == '"') {
+                    *w++ = '"';
+                    p += 2;
+                } else if(*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    *w++ = *p++;
+                }
+            }
+            if(*p != ',' && *p != '\0')
+                return -1;
+        } else {
+            while(*p && *p != ',') {
+                if(*p == '"')
+                    return -1;
+                *w++ = *p++;
+            }
+        }
+        char sep = *p;
+        *w = '\0';
+        if(sep == '\0')
+            return n;
+        p++;
+    }
+}
+
+static void trim_eol(char *s)
+{
+    size_t n = strlen(s);
+    while(n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+}
+
+TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, char msg[TALLY_MSG_MAX])
+{
+    *count = 0;
+    FILE *f = fopen(path, "r");
+    if(!f)
+        return set_msg(msg, TALLY_E_IO, "%s: %s", path, strerror(errno));
+    if(!exec_simple(db, "BEGIN IMMEDIATE")) {
+        fclose(f);
+        return tally_db_fail(db, "begin", msg);
+    }
+    /* Parents may come after their children: no FK check until COMMIT, then check every parent exists. */
+    exec_simple(db, "PRAGMA defer_foreign_keys = ON");
+    char line[CSV_LINE_MAX];
+    TallyErr e = TALLY_OK;
+    size_t n = 0;
+    for(int lineno = 1; !e && fgets(line, sizeof line, f); lineno++) {
+        if(!strchr(line, '\n') && !feof(f)) {
+            e = set_msg(msg, TALLY_E_INVALID, "%s:%d: line too long / dòng quá dài", path, lineno);
+            break;
+        }
+        trim_eol(line);
+        if(lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0) /* a spreadsheet's UTF-8 BOM */
+            memmove(line, line + 3, strlen(line + 3) + 1);
+        if(line[0] == '\0' || line[0] == '#')
+            continue;
+        if(lineno == 1 && strcmp(line, "code,name,parent") == 0)
+            continue;
+        char *fld[3];
+        int nf = csv_split(line, fld);
+        if(nf < 2) {
+            e = set_msg(msg, TALLY_E_INVALID, "%s:%d: expected code,name,parent / cần 3 cột code,name,parent", path,
+                        lineno);
+            break;
+        }
+        const char *parent = nf == 3 ? fld[2] : "";
+        char sub[TALLY_MSG_MAX];
+        if((e = check_unit_args(fld[0], fld[1], parent, sub)) || (e = put_unit(db, fld[0], fld[1], parent, sub))) {
+            set_msg(msg, e, "%s:%d: %s", path, lineno, sub);
+            break;
+        }
+        n++;
+    }
+    if(!e && ferror(f))
+        e = set_msg(msg, TALLY_E_IO, "%s: read error", path);
+    fclose(f);
+    if(!e) {
+        sqlite3_stmt *st;
+        if(prep(db, "SELECT c.code, c.parent FROM units c LEFT JOIN units p ON p.code = c.parent"
+                    " WHERE c.parent IS NOT NULL AND p.code IS NULL LIMIT 1", &st))
+            e = tally_db_fail(db, "check parents", msg);
+        else {
+            if(sqlite3_step(st) == SQLITE_ROW)
+                e = set_msg(msg, TALLY_E_INVALID, "%s: unit %s has unknown parent %s / đơn vị cha không tồn tại", path,
+                            sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
+            sqlite3_finalize(st);
+        }
+    }
+    if(!e)
+        e = check_no_cycles(db, msg);
+    if(!e && !exec_simple(db, "COMMIT"))
+        e = tally_db_fail(db, "commit", msg);
+    if(e)
+        rollback(db);
+    else
+        *count = n;
+    return e;
+}
+
+/* ---- Tokens, devices, viewers ----------------------------------------------------------------------- */
+
+static void new_token(char token[TALLY_TOKEN_HEX + 1])
+{
+    unsigned char raw[TALLY_TOKEN_HEX / 2];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(token, TALLY_TOKEN_HEX + 1, raw, sizeof raw);
+    sodium_memzero(raw, sizeof raw);
+}
+
+static void hash_token(const char *token, unsigned char out[HASH_LEN])
+{
+    crypto_generichash(out, HASH_LEN, (const unsigned char *)token, strlen(token), NULL, 0);
+}
+
+TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char token[TALLY_TOKEN_HEX + 1],
+                          char msg[TALLY_MSG_MAX])
+{
+    token[0] = '\0';
+    if(!proto_code_valid(id))
+        return set_msg(msg, TALLY_E_INVALID, "device id must be 1-%d chars of [A-Za-z0-9._-] / mã thiết bị không "
+                       "hợp lệ", PROTO_ID_MAX);
+    if(!proto_code_valid(unit))
+        return set_msg(msg, TALLY_E_INVALID, "unit code is malformed / mã đơn vị không hợp lệ");
+    TallyErr e = unit_exists(db, unit, msg);
+    if(e)
+        return e;
+    char tok[TALLY_TOKEN_HEX + 1];
+    unsigned char h[HASH_LEN];
+    new_token(tok);
+    hash_token(tok, h);
+    sqlite3_stmt *st;
+    if(prep(db, "INSERT INTO devices(id, unit, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)", &st))
+        return tally_db_fail(db, "add device", msg);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, unit, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, h, HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+    int rc = sqlite3_step(st);
+    if(rc == SQLITE_DONE) {
+        memcpy(token, tok, sizeof tok);
+        e = TALLY_OK;
+    } else if((sqlite3_extended_errcode(db->db) & 0xff) == SQLITE_CONSTRAINT) {
+        e = set_msg(msg, TALLY_E_EXISTS, "device %s is already enrolled; enrol the replacement under a new id / "
+                    "thiết bị %s đã được đăng ký", id, id);
+    } else {
+        e = tally_db_fail(db, "add device", msg);
+    }
+    sqlite3_finalize(st);
+    sodium_memzero(tok, sizeof tok);
+    return e;
+}
+
+TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(prep(db, "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1", &st))
+        return tally_db_fail(db, "revoke device", msg);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+    TallyErr e = TALLY_OK;
+    if(sqlite3_step(st) != SQLITE_DONE)
+        e = tally_db_fail(db, "revoke device", msg);
+    else if(sqlite3_changes(db->db) == 0)
+        e = set_msg(msg, TALLY_E_NOT_FOUND, "no device %.70s / không có thiết bị %.70s", id, id);
+    sqlite3_finalize(st);
+    return e;
+}
+
+TallyErr tally_viewer_add(TallyDb *db, const char *name, char token[TALLY_TOKEN_HEX + 1], char msg[TALLY_MSG_MAX])
+{
+    token[0] = '\0';
+    if(!name_valid(name))
+        return set_msg(msg, TALLY_E_INVALID, "viewer name must be 1-%d bytes without control characters / tên "
+                       "không hợp lệ", TALLY_NAME_MAX);
+    char tok[TALLY_TOKEN_HEX + 1];
+    unsigned char h[HASH_LEN];
+    new_token(tok);
+    hash_token(tok, h);
+    sqlite3_stmt *st;
+    if(prep(db, "INSERT INTO viewers(name, token_hash, created_at) VALUES (?1, ?2, ?3)", &st))
+        return tally_db_fail(db, "add viewer", msg);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, h, HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+    TallyErr e;
+    if(sqlite3_step(st) == SQLITE_DONE) {
+        memcpy(token, tok, sizeof tok);
+        e = TALLY_OK;
+    } else if((sqlite3_extended_errcode(db->db) & 0xff) == SQLITE_CONSTRAINT) {
+        e = set_msg(msg, TALLY_E_EXISTS, "viewer %.70s already exists / người xem đã tồn tại", name);
+    } else {
+        e = tally_db_fail(db, "add viewer", msg);
+    }
+    sqlite3_finalize(st);
+    sodium_memzero(tok, sizeof tok);
+    return e;
+}
+
+TallyErr tally_auth_device(TallyDb *db, const char *token, TallyAuth *auth, char device_id[PROTO_ID_MAX + 1],
+                           char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX])
+{
+    *auth = TALLY_AUTH_UNKNOWN;
+    device_id[0] = unit[0] = '\0';
+    if(strlen(token) != TALLY_TOKEN_HEX)
+        return TALLY_OK;
+    unsigned char h[HASH_LEN];
+    hash_token(token, h);
+    sqlite3_stmt *st;
+    if(prep(db, "SELECT id, unit, revoked_at IS NOT NULL FROM devices WHERE token_hash = ?1", &st))
+        return tally_db_fail(db, "authenticate", msg);
+    sqlite3_bind_blob(st, 1, h, HASH_LEN, SQLITE_STATIC);
+    TallyErr e = TALLY_OK;
+    int rc = sqlite3_step(st);
+    if(rc == SQLITE_ROW) {
+        snprintf(device_id, PROTO_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(unit, PROTO_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 1));
+        *auth = sqlite3_column_int(st, 2) ? TALLY_AUTH_REVOKED : TALLY_AUTH_OK;
+    } else if(rc != SQLITE_DONE) {
+        e = tally_db_fail(db, "authenticate", msg);
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+TallyErr tally_auth_viewer(TallyDb *db, const char *token, TallyAuth *auth, char msg[TALLY_MSG_MAX])
+{
+    *auth = TALLY_AUTH_UNKNOWN;
+    if(strlen(token) != TALLY_TOKEN_HEX)
+        return TALLY_OK;
+    unsigned char h[HASH_LEN];
+    hash_token(token, h);
+    sqlite3_stmt *st;
+    if(prep(db, "SELECT revoked_at IS NOT NULL FROM viewers WHERE token_hash = ?1", &st))
+        return tally_db_fail(db, "authenticate", msg);
+    sqlite3_bind_blob(st, 1, h, HASH_LEN, SQLITE_STATIC);
+    TallyErr e = TALLY_OK;
+    int rc = sqlite3_step(st);
+    if(rc == SQLITE_ROW)
+        *auth = sqlite3_column_int(st, 0) ? TALLY_AUTH_REVOKED : TALLY_AUTH_OK;
+    else if(rc != SQLITE_DONE)
+        e = tally_db_fail(db, "authenticate", msg);
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* ---- Targets ---------------------------------------------------------------------------------------- */
+
+TallyErr tally_targets_get(TallyDb *db, TallyTarget out[GROUP_COUNT], char msg[TALLY_MSG_MAX])
+{
+    for(int g = 0; g < GROUP_COUNT; g++)
+        out[g].pct[0] = out[g].pct[1] = -1;
+    sqlite3_stmt *st;
+    if(prep(db, "SELECT grp, milestone, pct FROM targets", &st))
+        return tally_db_fail(db, "read targets", msg);
+    int rc;
+    while((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int g = proto_group_from_code((const char *)sqlite3_column_text(st, 0));
+        int m = sqlite3_column_int(st, 1);
+        if(g >= 0 && (m == 2025 || m == 2030))
+            out[g].pct[m == 2030] = sqlite3_column_double(st, 2);
+    }
+    TallyErr e = rc == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "read targets", msg);
+    sqlite3_finalize(st);
+    return e;
+}
+
+TallyErr tally_target_set(TallyDb *db, ProtoGroup g, int milestone, double pct, char msg[TALLY_MSG_MAX])
+{
+    if((unsigned)g >= GROUP_COUNT)
+        return set_msg(msg, TALLY_E_NOT_FOUND, "unknown target group / nhóm chỉ tiêu không tồn tại");
+    if(milestone != 2025 && milestone != 2030)
+        return set_msg(msg, TALLY_E_INVALID, "milestone must be 2025 or 2030 / mốc phải là 2025 hoặc 2030");
+    if(!(pct > 0 && pct <= 100))
+        return set_msg(msg, TALLY_E_INVALID, "target must be a percentage in (0, 100] / chỉ tiêu phải trong "
+                       "khoảng (0, 100]");
+    sqlite3_stmt *st;
+    if(prep(db, "INSERT INTO targets(grp, milestone, pct) VALUES (?1, ?2, ?3)"
+                " ON CONFLICT(grp, milestone) DO UPDATE SET pct = excluded.pct", &st))
+        return tally_db_fail(db, "set target", msg);
+    sqlite3_bind_text(st, 1, proto_group_code(g), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, milestone);
+    sqlite3_bind_double(st, 3, pct);
+    TallyErr e = sqlite3_step(st) == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "set target", msg);
+    sqlite3_finalize(st);
+    return e;
+}

@@ -1,0 +1,87 @@
+/* tally_db.h — the central tally's SQLite file: schema, unit tree, devices, viewers, targets.
+ *
+ * This module owns the schema (migrations by PRAGMA user_version, each inside one transaction) and every
+ * table except the rating rows and their daily roll-up, which tally_ingest writes and tally_query reads.
+ * Tokens are 32 random bytes shown once as 64 hex chars; only their BLAKE2b-256 hash is stored, so a copy
+ * of the database never lets anyone upload or read. One TallyDb is one connection: use it from one thread
+ * at a time (the server keeps one per worker thread). */
+#ifndef SYNC_TALLY_DB_H
+#define SYNC_TALLY_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "sync/protocol.h"
+
+#define TALLY_MSG_MAX 256
+#define TALLY_TOKEN_HEX 64          /* a token as text, without the NUL */
+#define TALLY_NAME_MAX 200          /* bytes of a unit or viewer name */
+#define TALLY_BUSY_TIMEOUT_MS 30000 /* how long a writer waits for another before giving up */
+
+typedef enum {
+    TALLY_OK = 0,
+    TALLY_E_DB,        /* SQLite failed (I/O, corrupt, full); msg says which */
+    TALLY_E_BUSY,      /* another writer held the file past the busy timeout: nothing written, retry */
+    TALLY_E_NOT_FOUND, /* the unit, device or group named does not exist */
+    TALLY_E_EXISTS,    /* the unit, device or viewer already exists */
+    TALLY_E_INVALID,   /* an argument is malformed (code, name, CSV line, percentage, date) */
+    TALLY_E_NOMEM,
+    TALLY_E_IO,        /* a file other than the database could not be read */
+    TALLY_E_COUNT
+} TallyErr;
+
+typedef struct TallyDb TallyDb;
+
+const char *tally_err_name(TallyErr e);
+
+/* Opens (creating if absent) and migrates the file; WAL, synchronous=FULL, foreign keys, busy timeout.
+ * On failure *out is NULL and msg says why; nothing is left open. */
+TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX]);
+void     tally_db_close(TallyDb *db);
+/* The connection, for the sibling modules tally_ingest and tally_query only. */
+sqlite3 *tally_db_sqlite(TallyDb *db);
+/* Maps a failed SQLite call to TALLY_E_BUSY or TALLY_E_DB and writes "what: sqlite message" into msg. */
+TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX]);
+
+/* ---- Unit tree (mã định danh điện tử) ------------------------------------------------------------- */
+
+/* Adds a unit, or renames / re-parents an existing one. The parent must exist; a unit may not become its
+ * own ancestor. On error nothing changes. */
+TallyErr tally_unit_add(TallyDb *db, const char *code, const char *name, const char *parent,
+                        char msg[TALLY_MSG_MAX]);
+/* Loads "code,name,parent" lines (optional header line, "" parent for a root, names may be "quoted"),
+ * in any order, all in one transaction: any bad line or cycle rolls everything back (msg names the line). */
+TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, char msg[TALLY_MSG_MAX]);
+
+/* ---- Devices and viewers ------------------------------------------------------------------------- */
+
+/* Enrols a kiosk at a unit and writes its fresh token (64 hex chars + NUL) into token. */
+TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char token[TALLY_TOKEN_HEX + 1],
+                          char msg[TALLY_MSG_MAX]);
+/* Revokes a device: its token is refused with 403 from now on; its ratings stay. */
+TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX]);
+/* Adds a read-only API user and writes its fresh token. */
+TallyErr tally_viewer_add(TallyDb *db, const char *name, char token[TALLY_TOKEN_HEX + 1],
+                          char msg[TALLY_MSG_MAX]);
+
+typedef enum { TALLY_AUTH_UNKNOWN, TALLY_AUTH_OK, TALLY_AUTH_REVOKED } TallyAuth;
+
+/* Looks a bearer token up. For a device, fills device_id and unit (the enrolled unit). */
+TallyErr tally_auth_device(TallyDb *db, const char *token, TallyAuth *auth, char device_id[PROTO_ID_MAX + 1],
+                           char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX]);
+TallyErr tally_auth_viewer(TallyDb *db, const char *token, TallyAuth *auth, char msg[TALLY_MSG_MAX]);
+
+/* ---- Targets (metric.md; seeded at creation, editable) ------------------------------------------- */
+
+typedef struct {
+    double pct[2]; /* [0] the 2025 milestone, [1] the 2030 milestone, in percent */
+} TallyTarget;
+
+TallyErr tally_targets_get(TallyDb *db, TallyTarget out[GROUP_COUNT], char msg[TALLY_MSG_MAX]);
+/* milestone is 2025 or 2030, pct in (0, 100]. */
+TallyErr tally_target_set(TallyDb *db, ProtoGroup g, int milestone, double pct, char msg[TALLY_MSG_MAX]);
+
+#endif

@@ -1,0 +1,622 @@
+/* tally_http.c — request routing, limits, auth and replies (see tally_http.h).
+ * Start reading at handle(): MHD calls it once when the headers are in, once per piece of body, and once
+ * when the body is complete. */
+#include "sync/tally/tally_http.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "sync/protocol.h"
+#include "sync/tally/tally_ingest.h"
+#include "sync/tally/tally_query.h"
+
+#define MAX_BODY PROTO_MAX_BODY          /* bytes of one batch body */
+#define DISCARD_LIMIT (4 * MAX_BODY)     /* past this much of an over-long body without a length, hang up */
+#define CONNECTION_TIMEOUT_S 60          /* an idle or stalled connection is closed */
+#define CONNECTION_LIMIT 512
+
+typedef struct {
+    TallyDb     *db;
+    TallyIngest *ingest;
+    bool         busy;
+} Slot;
+
+struct TallyHttp {
+    struct MHD_Daemon *mhd;
+    Slot              *slots;
+    unsigned           n_slots;
+    pthread_mutex_t    mu;       /* guards slots[].busy */
+    pthread_cond_t     freed;
+    pthread_mutex_t    write_mu; /* one batch written at a time */
+    char               url[80];
+};
+
+typedef enum { ROUTE_BATCHES, ROUTE_TALLY, ROUTE_TARGETS, ROUTE_HEALTH } Route;
+
+/* Per-request state, from the first call of handle() to completed(). */
+typedef struct {
+    Route   route;
+    char   *body;
+    size_t  len, cap;
+    size_t  discarded;                   /* bytes thrown away past MAX_BODY */
+    char    device[PROTO_ID_MAX + 1];    /* the token's device */
+    char    unit[PROTO_ID_MAX + 1];      /* its enrolled unit */
+    struct timespec start;
+} Req;
+
+/* ---- Connections ------------------------------------------------------------------------------------ */
+
+static Slot *slot_take(TallyHttp *h)
+{
+    pthread_mutex_lock(&h->mu);
+    for(;;) {
+        for(unsigned i = 0; i < h->n_slots; i++)
+            if(!h->slots[i].busy) {
+                h->slots[i].busy = true;
+                pthread_mutex_unlock(&h->mu);
+                return &h->slots[i];
+            }
+        pthread_cond_wait(&h->freed, &h->mu);
+    }
+}
+
+static void slot_give(TallyHttp *h, Slot *s)
+{
+    pthread_mutex_lock(&h->mu);
+    s->busy = false;
+    pthread_cond_signal(&h->freed);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* ---- Replies ---------------------------------------------------------------------------------------- */
+
+static double elapsed_ms(const Req *r)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - r->start.tv_sec) * 1e3 + (double)(now.tv_nsec - r->start.tv_nsec) / 1e6;
+}
+
+/* Queues a JSON reply (takes ownership of body) and logs the request's one line. */
+static enum MHD_Result reply(struct MHD_Connection *c, const char *method, const char *url, Req *r,
+                             unsigned status, char *body, const char *detail)
+{
+    if(!body)
+        body = strdup("{\"error\":\"out_of_memory\",\"message\":\"out of memory / hết bộ nhớ\"}"), status = 500;
+    if(!body)
+        return MHD_NO;
+    size_t len = strlen(body);
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+    if(!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    enum MHD_Result ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    fprintf(stderr, "tally-server: %s %s %u device=%s %s %.1fms\n", method, url, status,
+            r && r->device[0] ? r->device : "-", detail ? detail : "", r ? elapsed_ms(r) : 0.0);
+    return ret;
+}
+
+/* {"error":code,"message":"English / Vietnamese"} with optional field and position. */
+static enum MHD_Result reply_error(struct MHD_Connection *c, const char *method, const char *url, Req *r,
+                                   unsigned status, const char *code, const char *field, int line, int column,
+                                   const char *fmt, ...) __attribute__((format(printf, 10, 11)));
+static enum MHD_Result reply_error(struct MHD_Connection *c, const char *method, const char *url, Req *r,
+                                   unsigned status, const char *code, const char *field, int line, int column,
+                                   const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    json_t *o = json_object();
+    char *body = NULL;
+    if(o && !json_object_set_new(o, "error", json_string(code)) &&
+       !json_object_set_new(o, "message", json_string(message)) &&
+       (!field || !json_object_set_new(o, "field", json_string(field))) &&
+       (line <= 0 || (!json_object_set_new(o, "line", json_integer(line)) &&
+                      !json_object_set_new(o, "column", json_integer(column)))))
+        body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    char detail[64];
+    snprintf(detail, sizeof detail, "error=%s", code);
+    return reply(c, method, url, r, status, body, detail);
+}
+
+#define ERR(status, code, ...) reply_error(c, method, url, r, status, code, NULL, 0, 0, __VA_ARGS__)
+
+static enum MHD_Result reply_tally_err(struct MHD_Connection *c, const char *method, const char *url, Req *r,
+                                       TallyErr e, const char *msg)
+{
+    if(e == TALLY_E_BUSY)
+        return ERR(MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+                   "the database is busy, nothing was stored: retry later / máy chủ đang bận, chưa lưu gì, hãy thử lại sau");
+    fprintf(stderr, "tally-server: database error: %s\n", msg);
+    return ERR(MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+               "internal error, nothing was stored / lỗi máy chủ, chưa lưu gì");
+}
+
+/* ---- Request parts ---------------------------------------------------------------------------------- */
+
+/* The token from "Authorization: Bearer <token>", or NULL. */
+static const char *bearer(struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if(!v || strncasecmp(v, "Bearer ", 7) != 0)
+        return NULL;
+    v += 7;
+    while(*v == ' ')
+        v++;
+    return *v ? v : NULL;
+}
+
+static bool is_json(struct MHD_Connection *c)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    static const char JSON[] = "application/json";
+    if(!v || strncasecmp(v, JSON, sizeof JSON - 1) != 0)
+        return false;
+    char next = v[sizeof JSON - 1];
+    return next == '\0' || next == ';' || next == ' ';
+}
+
+/* ---- POST /api/v1/batches --------------------------------------------------------------------------- */
+
+/* Everything decidable from the headers; returns true when a refusal was queued. */
+static bool batch_precheck(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url, Req *r,
+                           enum MHD_Result *ret)
+{
+    const char *token = bearer(c);
+    if(!token) {
+        *ret = ERR(MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                   "missing Authorization: Bearer token / thiếu mã xác thực của thiết bị");
+        return true;
+    }
+    TallyAuth auth;
+    char msg[TALLY_MSG_MAX];
+    Slot *s = slot_take(h);
+    TallyErr e = tally_auth_device(s->db, token, &auth, r->device, r->unit, msg);
+    slot_give(h, s);
+    if(e) {
+        *ret = reply_tally_err(c, method, url, r, e, msg);
+        return true;
+    }
+    if(auth == TALLY_AUTH_UNKNOWN) {
+        *ret = ERR(MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown device token / mã xác thực thiết bị không đúng");
+        return true;
+    }
+    if(auth == TALLY_AUTH_REVOKED) {
+        *ret = ERR(MHD_HTTP_FORBIDDEN, "revoked",
+                   "device %s has been revoked / thiết bị %s đã bị thu hồi quyền gửi", r->device, r->device);
+        return true;
+    }
+    if(!is_json(c)) {
+        *ret = ERR(MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+                   "Content-Type must be application/json / nội dung phải là application/json");
+        return true;
+    }
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if(cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if(*end || end == cl || n > MAX_BODY) {
+            *ret = ERR(MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                       "a batch body may be at most %u bytes / mỗi lô tối đa %u byte", MAX_BODY, MAX_BODY);
+            return true;
+        }
+    }
+    return false;
+}
+
+static enum MHD_Result batch_finish(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url,
+                                    Req *r)
+{
+    if(r->discarded)
+        return ERR(MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                   "a batch body may be at most %u bytes / mỗi lô tối đa %u byte", MAX_BODY, MAX_BODY);
+    ProtoBatch b;
+    ProtoError pe;
+    ProtoErr pr = proto_batch_parse(r->body ? r->body : "", r->len, &b, &pe);
+    if(pr == PROTO_E_TOO_MANY) {
+        proto_batch_free(&b);
+        return ERR(MHD_HTTP_CONTENT_TOO_LARGE, "too_many_ratings",
+                   "a batch may hold at most %d ratings / mỗi lô tối đa %d đánh giá", PROTO_MAX_BATCH,
+                   PROTO_MAX_BATCH);
+    }
+    if(pr == PROTO_E_NOMEM) {
+        proto_batch_free(&b);
+        return ERR(MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "out of memory, nothing was stored / hết bộ nhớ, chưa lưu gì");
+    }
+    if(pr) {
+        proto_batch_free(&b);
+        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, proto_err_code(pr), pe.field[0] ? pe.field : NULL,
+                           pr == PROTO_E_SYNTAX ? pe.line : 0, pe.column,
+                           "%s / lô dữ liệu không hợp lệ, chưa lưu gì", pe.msg);
+    }
+    if(strcmp(b.device_id, r->device) != 0) {
+        proto_batch_free(&b);
+        return ERR(MHD_HTTP_FORBIDDEN, "device_mismatch",
+                   "device_id is not the device this token belongs to / device_id không khớp với mã xác thực");
+    }
+    ProtoReply rep;
+    char msg[TALLY_MSG_MAX];
+    Slot *s = slot_take(h);
+    pthread_mutex_lock(&h->write_mu);
+    TallyErr e = tally_ingest_batch(s->ingest, &b, r->unit, (int64_t)time(NULL), &rep, msg);
+    pthread_mutex_unlock(&h->write_mu);
+    slot_give(h, s);
+    size_t n_items = b.n;
+    proto_batch_free(&b);
+    if(e)
+        return reply_tally_err(c, method, url, r, e, msg);
+    char detail[128];
+    snprintf(detail, sizeof detail, "batch=%s items=%zu accepted=%lld duplicate=%lld rejected=%zu", rep.batch_id,
+             n_items, (long long)rep.accepted, (long long)rep.duplicate, rep.n_rejected);
+    char *body = proto_reply_dump(&rep);
+    proto_reply_free(&rep);
+    return reply(c, method, url, r, MHD_HTTP_OK, body, detail);
+}
+
+/* ---- GET endpoints ---------------------------------------------------------------------------------- */
+
+static bool viewer_ok(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url, Req *r,
+                      enum MHD_Result *ret)
+{
+    const char *token = bearer(c);
+    TallyAuth auth = TALLY_AUTH_UNKNOWN;
+    if(token) {
+        char msg[TALLY_MSG_MAX];
+        Slot *s = slot_take(h);
+        TallyErr e = tally_auth_viewer(s->db, token, &auth, msg);
+        slot_give(h, s);
+        if(e) {
+            *ret = reply_tally_err(c, method, url, r, e, msg);
+            return false;
+        }
+    }
+    if(auth == TALLY_AUTH_OK)
+        return true;
+    if(auth == TALLY_AUTH_REVOKED)
+        *ret = ERR(MHD_HTTP_FORBIDDEN, "revoked", "this viewer token has been revoked / mã xem đã bị thu hồi");
+    else
+        *ret = ERR(MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                   "missing or unknown viewer token / thiếu hoặc sai mã xác thực người xem");
+    return false;
+}
+
+typedef struct {
+    bool unknown;
+    char name[32];
+} ArgCheck;
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    static const char *const KNOWN[] = {"from", "to", "unit", "area", "by", "min_n", NULL};
+    ArgCheck *a = cls;
+    for(const char *const *k = KNOWN; *k; k++)
+        if(strcmp(*k, key) == 0)
+            return MHD_YES;
+    a->unknown = true;
+    snprintf(a->name, sizeof a->name, "%s", key);
+    return MHD_NO;
+}
+
+static enum MHD_Result tally_get(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url, Req *r)
+{
+    ArgCheck ac = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_arg, &ac);
+    if(ac.unknown)
+        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "unknown_field", ac.name, 0, 0,
+                           "unknown query parameter %s / tham số không hợp lệ", ac.name);
+    TallySpec spec = {.area = -1, .min_n = TALLY_MIN_N_DEFAULT};
+    const char *from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
+    const char *to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
+    const char *unit = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "unit");
+    const char *area = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "area");
+    const char *by = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "by");
+    const char *min_n = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "min_n");
+    if(!from || !ptime_parse_date(from, &spec.from_day))
+        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "from", 0, 0,
+                           "from must be a date YYYY-MM-DD / from phải là ngày YYYY-MM-DD");
+    if(!to || !ptime_parse_date(to, &spec.to_day))
+        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "to", 0, 0,
+                           "to must be a date YYYY-MM-DD / to phải là ngày YYYY-MM-DD");
+    if(spec.from_day > spec.to_day)
+        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "from", 0, 0,
+                           "from is after to / ngày bắt đầu sau ngày kết thúc");
+    if(unit && !proto_code_valid(unit))
+        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "unit", 0, 0,
+                           "unit is not a unit code / mã đơn vị không hợp lệ");
+    if(unit)
+        snprintf(spec.unit, sizeof spec.unit, "%s", unit);
+    if(area && (spec.area = proto_area_from_code(area)) < 0)
+        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "unknown_area", "area", 0, 0,
+                           "unknown area / lĩnh vực không tồn tại");
+    if(by && !tally_parse_by(by, &spec))
+        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "by", 0, 0,
+                           "by must be up to %d of area, unit, day, month, quarter, half, year, group / by không "
+                           "hợp lệ", TALLY_BY_MAX);
+    if(min_n) {
+        char *end;
+        long v = strtol(min_n, &end, 10);
+        if(*end || end == min_n || v < 1 || v > 1000000)
+            return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "min_n", 0, 0,
+                               "min_n must be a whole number 1-1000000 / min_n không hợp lệ");
+        spec.min_n = (int)v;
+    }
+    TallyRow *rows;
+    size_t n;
+    char msg[TALLY_MSG_MAX];
+    Slot *s = slot_take(h);
+    TallyErr e = tally_query_run(s->db, &spec, &rows, &n, msg);
+    slot_give(h, s);
+    if(e == TALLY_E_NOT_FOUND)
+        return reply_error(c, method, url, r, MHD_HTTP_NOT_FOUND, "unknown_unit", "unit", 0, 0,
+                           "unit %s does not exist / đơn vị %s không tồn tại", spec.unit, spec.unit);
+    if(e)
+        return reply_tally_err(c, method, url, r, e, msg);
+    char *body = tally_rows_json(rows, n);
+    free(rows);
+    char detail[32];
+    snprintf(detail, sizeof detail, "rows=%zu", n);
+    return reply(c, method, url, r, MHD_HTTP_OK, body, detail);
+}
+
+static enum MHD_Result targets_get(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url,
+                                   Req *r)
+{
+    TallyTarget t[GROUP_COUNT];
+    char msg[TALLY_MSG_MAX];
+    Slot *s = slot_take(h);
+    TallyErr e = tally_targets_get(s->db, t, msg);
+    slot_give(h, s);
+    if(e)
+        return reply_tally_err(c, method, url, r, e, msg);
+    json_t *root = json_object(), *arr = json_array();
+    char *body = NULL;
+    bool ok = root && arr && !json_object_set(root, "targets", arr);
+    for(int g = 0; ok && g < GROUP_COUNT; g++) {
+        json_t *o = json_object();
+        ok = o && !json_array_append_new(arr, o) &&
+             !json_object_set_new(o, "group", json_string(proto_group_code((ProtoGroup)g))) &&
+             !json_object_set_new(o, "name_vi", json_string(proto_group_name_vi((ProtoGroup)g))) &&
+             !json_object_set_new(o, "target_2025", t[g].pct[0] >= 0 ? json_real(t[g].pct[0]) : json_null()) &&
+             !json_object_set_new(o, "target_2030", t[g].pct[1] >= 0 ? json_real(t[g].pct[1]) : json_null());
+    }
+    if(ok)
+        body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(arr);
+    json_decref(root);
+    return reply(c, method, url, r, MHD_HTTP_OK, body, NULL);
+}
+
+/* ---- The access handler ----------------------------------------------------------------------------- */
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                             const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+    (void)version;
+    TallyHttp *h = cls;
+    Req *r = *req_cls;
+    if(!r) { /* headers are in: decide everything that does not need the body */
+        if(!(r = calloc(1, sizeof *r)))
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &r->start);
+        *req_cls = r;
+        bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0, post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+        if(strcmp(url, "/api/v1/batches") == 0)
+            r->route = ROUTE_BATCHES;
+        else if(strcmp(url, "/api/v1/tally") == 0)
+            r->route = ROUTE_TALLY;
+        else if(strcmp(url, "/api/v1/targets") == 0)
+            r->route = ROUTE_TARGETS;
+        else if(strcmp(url, "/healthz") == 0)
+            r->route = ROUTE_HEALTH;
+        else
+            return ERR(MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint / không có địa chỉ này");
+        if(r->route == ROUTE_BATCHES ? !post : !get)
+            return ERR(MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                       "method not allowed here / phương thức không được phép");
+        if(r->route == ROUTE_BATCHES) {
+            enum MHD_Result ret;
+            if(batch_precheck(h, c, method, url, r, &ret))
+                return ret;
+        }
+        return MHD_YES;
+    }
+    if(*upload_data_size) { /* a piece of body */
+        if(r->route != ROUTE_BATCHES || r->discarded || r->len + *upload_data_size > MAX_BODY) {
+            /* Past the cap: stop buffering; the 413 goes out when the client stops sending. */
+            r->discarded += *upload_data_size;
+            *upload_data_size = 0;
+            return r->discarded > DISCARD_LIMIT ? MHD_NO : MHD_YES;
+        }
+        if(r->len + *upload_data_size + 1 > r->cap) {
+            size_t ncap = r->cap ? r->cap : 64 * 1024;
+            while(ncap < r->len + *upload_data_size + 1)
+                ncap *= 2;
+            if(ncap > MAX_BODY + 1)
+                ncap = MAX_BODY + 1;
+            char *nb = realloc(r->body, ncap);
+            if(!nb)
+                return MHD_NO;
+            r->body = nb;
+            r->cap = ncap;
+        }
+        memcpy(r->body + r->len, upload_data, *upload_data_size);
+        r->len += *upload_data_size;
+        r->body[r->len] = '\0';
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    /* The request is complete. */
+    enum MHD_Result ret;
+    switch(r->route) {
+    case ROUTE_BATCHES: return batch_finish(h, c, method, url, r);
+    case ROUTE_HEALTH: return reply(c, method, url, r, MHD_HTTP_OK, strdup("{\"status\":\"ok\"}"), NULL);
+    case ROUTE_TALLY:
+        if(r->discarded)
+            return ERR(MHD_HTTP_BAD_REQUEST, "bad_request", "a GET takes no body / yêu cầu GET không có nội dung");
+        return viewer_ok(h, c, method, url, r, &ret) ? tally_get(h, c, method, url, r) : ret;
+    case ROUTE_TARGETS:
+        if(r->discarded)
+            return ERR(MHD_HTTP_BAD_REQUEST, "bad_request", "a GET takes no body / yêu cầu GET không có nội dung");
+        return viewer_ok(h, c, method, url, r, &ret) ? targets_get(h, c, method, url, r) : ret;
+    }
+    return MHD_NO;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    Req *r = *req_cls;
+    if(r) {
+        free(r->body);
+        free(r);
+        *req_cls = NULL;
+    }
+}
+
+/* ---- Start and stop --------------------------------------------------------------------------------- */
+
+static TallyErr parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, char msg[TALLY_MSG_MAX])
+{
+    char host[128];
+    const char *port;
+    if(listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if(!close || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof host)
+            goto bad;
+        memcpy(host, listen + 1, (size_t)(close - listen - 1));
+        host[close - listen - 1] = '\0';
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(listen, ':');
+        if(!colon || (size_t)(colon - listen) >= sizeof host || strchr(listen, ':') != colon)
+            goto bad;
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+        port = colon + 1;
+    }
+    char *end;
+    long p = strtol(port, &end, 10);
+    if(!*port || *end || p < 0 || p > 65535)
+        goto bad;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+    if(getaddrinfo(host, port, &hints, &res) != 0 || !res)
+        goto bad;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return TALLY_OK;
+bad:
+    snprintf(msg, TALLY_MSG_MAX, "--listen %s: expected ADDR:PORT or [IPV6]:PORT / địa chỉ lắng nghe không hợp lệ",
+             listen);
+    return TALLY_E_INVALID;
+}
+
+static void free_slots(TallyHttp *h)
+{
+    for(unsigned i = 0; i < h->n_slots; i++) {
+        tally_ingest_free(h->slots[i].ingest);
+        tally_db_close(h->slots[i].db);
+    }
+    free(h->slots);
+    h->slots = NULL;
+}
+
+TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[TALLY_MSG_MAX])
+{
+    *out = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    TallyErr e = parse_listen(cfg->listen ? cfg->listen : TALLY_HTTP_DEFAULT_LISTEN, &ss, &sslen, msg);
+    if(e)
+        return e;
+    TallyHttp *h = calloc(1, sizeof *h);
+    unsigned threads = cfg->threads ? cfg->threads : TALLY_HTTP_THREADS_DEFAULT;
+    if(!h || !(h->slots = calloc(threads, sizeof *h->slots))) {
+        free(h);
+        snprintf(msg, TALLY_MSG_MAX, "out of memory");
+        return TALLY_E_NOMEM;
+    }
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->freed, NULL);
+    pthread_mutex_init(&h->write_mu, NULL);
+    /* One connection per worker thread (the first one migrates the file). */
+    for(unsigned i = 0; i < threads && !e; i++) {
+        h->n_slots = i + 1;
+        e = tally_db_open(cfg->db_path, &h->slots[i].db, msg);
+        if(!e)
+            e = tally_ingest_new(h->slots[i].db, &h->slots[i].ingest, msg);
+    }
+    if(!e) {
+        unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+        if(ss.ss_family == AF_INET6)
+            flags |= MHD_USE_IPv6;
+        h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                  MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_END);
+        if(!h->mhd) {
+            snprintf(msg, TALLY_MSG_MAX, "cannot listen on %s (in use, or not an address of this machine) / không "
+                     "mở được cổng", cfg->listen ? cfg->listen : TALLY_HTTP_DEFAULT_LISTEN);
+            e = TALLY_E_IO;
+        }
+    }
+    if(e) {
+        free_slots(h);
+        pthread_mutex_destroy(&h->mu);
+        pthread_cond_destroy(&h->freed);
+        pthread_mutex_destroy(&h->write_mu);
+        free(h);
+        return e;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = info ? info->port : 0;
+    char host[INET6_ADDRSTRLEN] = "?";
+    if(ss.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
+        snprintf(h->url, sizeof h->url, "http://[%s]:%u", host, port);
+    } else {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
+        snprintf(h->url, sizeof h->url, "http://%s:%u", host, port);
+    }
+    *out = h;
+    return TALLY_OK;
+}
+
+const char *tally_http_url(const TallyHttp *h)
+{
+    return h->url;
+}
+
+void tally_http_stop(TallyHttp *h)
+{
+    if(!h)
+        return;
+    MHD_stop_daemon(h->mhd);
+    free_slots(h);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->freed);
+    pthread_mutex_destroy(&h->write_mu);
+    free(h);
+}

@@ -1,0 +1,36 @@
+/* tally_http.h — the tally's HTTP API on libmicrohttpd (docs/protocol.md is the contract).
+ *
+ *   POST /api/v1/batches   device token   one upload batch -> {"batch_id","accepted","duplicate","rejected"}
+ *   GET  /api/v1/tally     viewer token   ?from=D&to=D[&unit=CODE][&area=CODE][&by=..][&min_n=N] -> {"rows":[..]}
+ *   GET  /api/v1/targets   viewer token   the target table
+ *   GET  /healthz          no token
+ *
+ * Everything a request can be refused for that does not need its body (method, path, token, Content-Type,
+ * Content-Length) is refused before a byte of the body is read; a body without a length stops being
+ * buffered at PROTO_MAX_BODY. A refused request stores nothing. Each worker thread borrows its own SQLite
+ * connection; batches are written one at a time (one writer per file is all SQLite allows anyway), so
+ * many kiosks uploading at once queue instead of failing. One line per request goes to stderr. */
+#ifndef SYNC_TALLY_HTTP_H
+#define SYNC_TALLY_HTTP_H
+
+#include "sync/tally/tally_db.h"
+
+#define TALLY_HTTP_THREADS_DEFAULT 4
+#define TALLY_HTTP_DEFAULT_LISTEN "127.0.0.1:8080"
+
+typedef struct TallyHttp TallyHttp;
+
+typedef struct {
+    const char *db_path;
+    const char *listen;   /* "ADDR:PORT" or "[V6ADDR]:PORT"; port 0 picks a free one */
+    unsigned    threads;  /* 0 = TALLY_HTTP_THREADS_DEFAULT */
+} TallyHttpConfig;
+
+/* Opens the database (migrating it), binds and starts serving. On failure nothing is left running. */
+TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[TALLY_MSG_MAX]);
+/* The bound address as a base URL, e.g. "http://127.0.0.1:41234" or "http://[::1]:8080". */
+const char *tally_http_url(const TallyHttp *h);
+/* Stops accepting, finishes the requests in flight, closes the database. */
+void tally_http_stop(TallyHttp *h);
+
+#endif

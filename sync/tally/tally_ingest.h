@@ -1,0 +1,28 @@
+/* tally_ingest.h — stores one upload batch, all of it in one transaction, with its daily roll-up.
+ *
+ * Per item: a new id is stored and counted in the roll-up (accepted); an id already stored with byte-equal
+ * canonical content is a duplicate (nothing changes, so retries are harmless); the same id with different
+ * content is rejected "conflict"; an item the codec refused, or whose unit is not the device's enrolled
+ * unit ("unit_mismatch"), is rejected with its reason while the good items are stored. The same batch sent
+ * again therefore gets the same rejects and counts every earlier-accepted item as duplicate. On any error
+ * the transaction is rolled back: nothing of the batch is stored. */
+#ifndef SYNC_TALLY_INGEST_H
+#define SYNC_TALLY_INGEST_H
+
+#include <stdint.h>
+
+#include "sync/protocol.h"
+#include "sync/tally/tally_db.h"
+
+typedef struct TallyIngest TallyIngest;
+
+TallyErr tally_ingest_new(TallyDb *db, TallyIngest **out, char msg[TALLY_MSG_MAX]);
+void     tally_ingest_free(TallyIngest *in);
+
+/* b was parsed by proto_batch_parse and its device_id already checked against the token's device;
+ * device_unit is the device's enrolled unit; now_s is the server clock (for received_at and clock skew).
+ * Fills reply (free with proto_reply_free) on TALLY_OK; on error reply is empty and nothing is stored. */
+TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *device_unit, int64_t now_s,
+                            ProtoReply *reply, char msg[TALLY_MSG_MAX]);
+
+#endif

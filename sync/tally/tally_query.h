@@ -1,0 +1,62 @@
+/* tally_query.h — "how satisfied are people, where, in which area, against which target".
+ *
+ * Answers only from the daily roll-up (never the raw rows), so a tally costs the same however many
+ * ratings it covers. A unit means its whole subtree. Flagged (misuse) ratings are left out of n and counted
+ * in `flagged`; pct = satisfied / n; the Wilson 95% interval goes with it; a slice with n < min_n is
+ * "chua_du_mau", otherwise each milestone is "dat" when satisfied * 100 >= target * n (from counts, never
+ * from a rounded percentage), else "khong_dat" (../shared/reference/metric.md). */
+#ifndef SYNC_TALLY_QUERY_H
+#define SYNC_TALLY_QUERY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sync/tally/tally_db.h"
+
+#define TALLY_MIN_N_DEFAULT 30
+#define TALLY_BY_MAX 3   /* dimensions in one query, e.g. by=unit,area */
+#define TALLY_KEY_MAX 160
+
+typedef enum {
+    TALLY_BY_AREA, TALLY_BY_UNIT, TALLY_BY_DAY, TALLY_BY_MONTH, TALLY_BY_QUARTER, TALLY_BY_HALF, TALLY_BY_YEAR,
+    TALLY_BY_GROUP, TALLY_BY_COUNT
+} TallyBy;
+
+typedef enum { TALLY_STATUS_NONE, TALLY_STATUS_DAT, TALLY_STATUS_KHONG_DAT, TALLY_STATUS_CHUA_DU_MAU } TallyStatus;
+
+typedef struct {
+    int64_t from_day, to_day;          /* inclusive, ptime day numbers (Asia/Ho_Chi_Minh) */
+    char    unit[PROTO_ID_MAX + 1];    /* "" = the whole tree */
+    int     area;                      /* a ProtoArea, or -1 for all */
+    TallyBy by[TALLY_BY_MAX];
+    int     n_by;                      /* 0 = one row for the whole slice */
+    int     min_n;
+} TallySpec;
+
+typedef struct {
+    char        key[TALLY_KEY_MAX];    /* dimension values joined by "/", e.g. "000.00.31.H21/dat_dai" */
+    int64_t     n, satisfied, flagged;
+    double      pct, wilson_low, wilson_high; /* percent; meaningless when n == 0 */
+    int         group;                 /* a ProtoGroup, or -1 when the row mixes areas of no single group */
+    double      target[2];             /* 2025, 2030 in percent; -1 when group is -1 */
+    TallyStatus status[2];
+} TallyRow;
+
+const char *tally_by_code(TallyBy b);
+int         tally_by_from_code(const char *code);   /* -1 when unknown */
+const char *tally_status_code(TallyStatus s);       /* "dat", "khong_dat", "chua_du_mau"; NULL for none */
+const char *tally_status_label(TallyStatus s);      /* "Đạt / met", ... */
+/* Parses "area", "unit,area", ... into spec->by; false when a code is unknown, repeated or too many. */
+bool        tally_parse_by(const char *text, TallySpec *spec);
+/* The Wilson score interval at 95% for s successes in n trials, in percent. */
+void        tally_wilson(int64_t s, int64_t n, double *low, double *high);
+
+/* Runs a tally. Rows are sorted by key; *rows is malloc'd (free with free()). TALLY_E_NOT_FOUND when the
+ * unit does not exist, TALLY_E_INVALID when the spec is malformed (msg says which part). */
+TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows, size_t *n_rows,
+                         char msg[TALLY_MSG_MAX]);
+
+/* {"rows":[...]} as in docs/protocol.md; malloc'd, NULL when out of memory. */
+char *tally_rows_json(const TallyRow *rows, size_t n_rows);
+
+#endif

@@ -1,0 +1,84 @@
+/* tally-server — the central ingest and tally API (docs/protocol.md).
+ *
+ *   tally-server --db FILE [--listen ADDR:PORT] [--threads N]
+ *
+ * Prints "tally-server: listening on http://ADDR:PORT" on stdout once it serves (port 0 picks a free port,
+ * which tests rely on), logs one line per request on stderr, and stops cleanly on SIGINT or SIGTERM:
+ * requests in flight finish, the database is closed. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/tally/tally_http.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tally-server --db FILE [--listen ADDR:PORT] [--threads N]\n"
+               "  --listen  default %s; IPv6 as [::1]:8080; port 0 picks a free port\n"
+               "  --threads worker threads (default %d)\n"
+               "Cách dùng: tally-server --db TỆP [--listen ĐỊA_CHỈ:CỔNG]\n",
+            TALLY_HTTP_DEFAULT_LISTEN, TALLY_HTTP_THREADS_DEFAULT);
+}
+
+static void die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "tally-server: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    TallyHttpConfig cfg = {.listen = TALLY_HTTP_DEFAULT_LISTEN};
+    for(int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if(strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if(i + 1 >= argc) {
+            usage(stderr);
+            return 2;
+        }
+        if(strcmp(a, "--db") == 0)
+            cfg.db_path = argv[++i];
+        else if(strcmp(a, "--listen") == 0)
+            cfg.listen = argv[++i];
+        else if(strcmp(a, "--threads") == 0) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if(*end || n < 1 || n > 64)
+                die("--threads must be 1-64 / số luồng phải từ 1 đến 64 (got %s)", argv[i]);
+            cfg.threads = (unsigned)n;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if(!cfg.db_path) {
+        usage(stderr);
+        return 2;
+    }
+    /* Block the stop signals in every thread (MHD's workers inherit the mask); main waits for them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    TallyHttp *h;
+    char msg[TALLY_MSG_MAX];
+    if(tally_http_start(&cfg, &h, msg))
+        die("%s", msg);
+    printf("tally-server: listening on %s (database %s)\n", tally_http_url(h), cfg.db_path);
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "tally-server: %s received, stopping / đang dừng\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    tally_http_stop(h);
+    return 0;
+}

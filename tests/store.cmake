@@ -1,3 +1,4 @@
 # The local rating store and kiosk.ini (kiosk/store.h, kiosk/config.h), and the store's crash test.
 kiosk_add_test(test_store SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_store.c LIBS kstore Threads::Threads
   LABELS unit)
+kiosk_add_test(test_config SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_config.c LIBS kstore LABELS unit)

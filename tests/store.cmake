@@ -2,3 +2,4 @@
 kiosk_add_test(test_store SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_store.c LIBS kstore Threads::Threads
   LABELS unit)
 kiosk_add_test(test_config SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_config.c LIBS kstore LABELS unit)
+kiosk_add_test(crash_store SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fault/crash_store.c LIBS kstore LABELS fault)

@@ -34,6 +34,14 @@
 #endif
 
 static volatile sig_atomic_t g_stop;
+static int64_t g_clock_offset; /* hidden --clock-offset-s: lets tests play a device with a wrong clock */
+
+static int64_t dev_now(void) { return (int64_t)time(NULL) + g_clock_offset; }
+static int64_t dev_clock(void *ctx)
+{
+    (void)ctx;
+    return dev_now();
+}
 
 static void on_signal(int sig)
 {
@@ -44,7 +52,7 @@ static void on_signal(int sig)
 static void logf_(const char *fmt, ...)
 {
     char ts[PTIME_TEXT_MAX];
-    ptime_format((int64_t)time(NULL), PTIME_VN_OFFSET_MIN, ts);
+    ptime_format(dev_now(), PTIME_VN_OFFSET_MIN, ts);
     fprintf(stderr, "%s kiosk-sync: ", ts);
     va_list ap;
     va_start(ap, fmt);
@@ -82,15 +90,15 @@ typedef struct {
 /* The device clock checks (the ratings upload either way; the server records its own view of the skew). */
 static void check_clock(StoreSyncStatus *st, const UploaderResult *res, int64_t now)
 {
-    if(res->server_date) {
+    /* The skew is the last one measured (a run with nothing to send does not contact the server). */
+    if(res->server_date)
         st->clock_skew_s = res->server_date_local - res->server_date;
-        st->clock_warning[0] = '\0';
-        if(st->clock_skew_s > CLOCK_SKEW_WARN_S || st->clock_skew_s < -CLOCK_SKEW_WARN_S)
-            snprintf(st->clock_warning, sizeof st->clock_warning,
-                     "device clock is %lld s %s the server's; set the time (đồng hồ thiết bị bị lệch)",
-                     (long long)(st->clock_skew_s < 0 ? -st->clock_skew_s : st->clock_skew_s),
-                     st->clock_skew_s < 0 ? "behind" : "ahead of");
-    }
+    st->clock_warning[0] = '\0';
+    if(st->clock_skew_s > CLOCK_SKEW_WARN_S || st->clock_skew_s < -CLOCK_SKEW_WARN_S)
+        snprintf(st->clock_warning, sizeof st->clock_warning,
+                 "device clock is %lld s %s the server's; set the time (đồng hồ thiết bị bị lệch)",
+                 (long long)(st->clock_skew_s < 0 ? -st->clock_skew_s : st->clock_skew_s),
+                 st->clock_skew_s < 0 ? "behind" : "ahead of");
     if(now < BUILD_UNIX_TIME)
         snprintf(st->clock_warning, sizeof st->clock_warning,
                  "device clock is before this program was built; set the time (đồng hồ thiết bị sai)");
@@ -105,10 +113,9 @@ static int64_t run_once(Sync *sy, UploaderErr *err_out, UploaderResult *res, cha
     StoreSyncStatus st;
     if(store_sync_status_get(sy->store, &st) != STORE_OK)
         memset(&st, 0, sizeof st);
-    int64_t start = (int64_t)time(NULL);
-    st.last_attempt = start;
-    UploaderErr e = uploader_run(sy->up, sy->store, NULL, NULL, res, msg, msg_len);
-    int64_t end = (int64_t)time(NULL);
+    st.last_attempt = dev_now();
+    UploaderErr e = uploader_run(sy->up, sy->store, dev_clock, NULL, res, msg, msg_len);
+    int64_t end = dev_now();
     check_clock(&st, res, end);
     if(e == UPLOADER_OK) {
         st.last_success = end;
@@ -145,7 +152,7 @@ static int do_once(Sync *sy)
     /* Ratings held for their follow-up answer are released within a minute: wait for them once, so that
      * "--once" means "everything made so far". */
     if(e == UPLOADER_OK && res.held > 0 && !g_stop) {
-        int64_t wait = res.held_until - (int64_t)time(NULL) + 1;
+        int64_t wait = res.held_until - dev_now() + 1;
         if(wait > 0 && wait <= UPLOADER_HOLD_S * 10) {
             logf_("waiting %lld s for %lld ratings still on their follow-up question", (long long)wait,
                   (long long)res.held);
@@ -172,7 +179,7 @@ static int do_daemon(Sync *sy)
         memset(&st, 0, sizeof st);
     sy->state.next_attempt = st.next_attempt;
     sy->state.failures = st.failures;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = dev_now();
     sched_init(&sy->sched, &sy->state, now, rnd32());
     if(st.next_attempt != sy->state.next_attempt) {
         st.next_attempt = sy->state.next_attempt;
@@ -184,7 +191,7 @@ static int do_daemon(Sync *sy)
     ptime_format(sy->state.next_attempt, PTIME_VN_OFFSET_MIN, when);
     logf_("daemon started; next attempt at %s (%d failures so far)", when, (int)sy->state.failures);
     while(!g_stop) {
-        now = (int64_t)time(NULL);
+        now = dev_now();
         int64_t requested = 0;
         if(store_sync_requested(sy->store, &requested) != STORE_OK)
             requested = 0;
@@ -251,6 +258,9 @@ int main(int argc, char **argv)
             i++;
         } else if(strcmp(a, "--timeout-ms") == 0) {
             opt.total_timeout_ms = parse_long(a, v, 1, 3600000);
+            i++;
+        } else if(strcmp(a, "--clock-offset-s") == 0) {
+            g_clock_offset = parse_long(a, v, -4000000000L, 4000000000L);
             i++;
         } else if(strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage();

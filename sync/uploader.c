@@ -334,12 +334,17 @@ static bool looks_like_html(const char *b, size_t n)
     return n && *b == '<';
 }
 
-/* A short printable excerpt of a reply body for messages. */
+/* A short excerpt of a reply body for messages: control characters blanked, UTF-8 kept whole. */
 static void excerpt(const char *b, size_t n, char *out, size_t out_len)
 {
-    size_t j = 0;
-    for(size_t i = 0; i < n && j + 1 < out_len && j < 120; i++)
-        out[j++] = (b[i] >= 0x20 && b[i] < 0x7f) ? b[i] : ' ';
+    size_t j = 0, max = out_len - 1 < 160 ? out_len - 1 : 160;
+    for(size_t i = 0; i < n && j < max; i++)
+        out[j++] = ((unsigned char)b[i] < 0x20 || b[i] == 0x7f) ? ' ' : b[i];
+    if(j == max && n > max) /* do not end inside a UTF-8 sequence */
+        while(j > 0 && ((unsigned char)out[j - 1] & 0xc0) == 0x80)
+            j--;
+    if(j > 0 && j == max && n > max && ((unsigned char)out[j - 1] & 0xc0) == 0xc0)
+        j--;
     out[j] = '\0';
 }
 
@@ -448,7 +453,7 @@ static UploaderErr send_batch(Uploader *u, Store *s, size_t n, int64_t now, Uplo
     }
     if(e)
         return e;
-    char ex[128];
+    char ex[192];
     excerpt(u->body ? u->body : "", u->body_len, ex, sizeof ex);
     if(status != 200) {
         const char *hint = status == 401 ? " (device token not accepted / token không hợp lệ)"

@@ -3,3 +3,18 @@
 kiosk_add_test(test_schedule SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schedule.c LIBS ksync LABELS unit)
 kiosk_add_test(test_uploader SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_uploader.c
   LIBS ksync PkgConfig::MHD Threads::Threads LABELS unit)
+
+# End to end with the real programs (needs the tally server from sync/tally).
+if(TARGET tally-server AND TARGET tally-admin)
+  add_library(sync_harness STATIC ${CMAKE_CURRENT_SOURCE_DIR}/integration/sync_harness.c)
+  target_include_directories(sync_harness PUBLIC ${KIOSK_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  target_link_libraries(sync_harness PUBLIC kstore proto PkgConfig::CURL PkgConfig::JANSSON)
+  target_compile_definitions(sync_harness PUBLIC
+    KIOSK_SYNC_BIN="$<TARGET_FILE:kiosk-sync>"
+    TALLY_SERVER_BIN="$<TARGET_FILE:tally-server>"
+    TALLY_ADMIN_BIN="$<TARGET_FILE:tally-admin>")
+  add_dependencies(sync_harness kiosk-sync tally-server tally-admin)
+
+  kiosk_add_test(sync_e2e SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/sync_e2e.c
+    LIBS sync_harness LABELS integration)
+endif()

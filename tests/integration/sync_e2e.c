@@ -1,0 +1,308 @@
+/* sync_e2e.c — from the store to the tally with the real programs: ratings go into kiosk stores through the
+ * store API, the real kiosk-sync uploads them to a real tally-server on a loopback port, and the tally the
+ * server answers equals both the stores' own day totals and an independent count. Also: the start-up
+ * refusals, a refused token, device clock warnings, and "Đồng bộ ngay" waking the daemon. */
+#include <curl/curl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sync/ptime.h"
+#include "sync_harness.h"
+
+typedef struct {
+    char dir[TH_PATH];
+    ThServer srv;
+} Fx;
+
+static int setup(void **state)
+{
+    Fx *f = calloc(1, sizeof *f);
+    if(!f || !th_tmpdir(f->dir, "sync_e2e") || !th_server_init(&f->srv, f->dir) ||
+       !th_server_unit(&f->srv, "G01.A", "G01") || !th_server_unit(&f->srv, "G01.B", "G01") ||
+       !th_server_start(&f->srv))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    Fx *f = *state;
+    th_server_stop(&f->srv);
+    th_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+static void new_kiosk(Fx *f, ThKiosk *k, const char *id, const char *unit, ProtoScale scale, char *token,
+                      size_t token_len)
+{
+    char dir[TH_PATH + 32];
+    snprintf(dir, sizeof dir, "%s/%s", f->dir, id);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_true(th_server_device(&f->srv, id, unit, token, token_len));
+    assert_true(th_kiosk_make(k, dir, id, unit, scale, f->srv.url, token));
+}
+
+/* The store's own view: its day totals summed over every day the ratings span. */
+static void store_totals(const ThKiosk *k, ThCount *c)
+{
+    Store *s;
+    char msg[256];
+    assert_int_equal(store_open(k->db, &s, msg, sizeof msg), STORE_OK);
+    int64_t from, to;
+    assert_true(ptime_parse_date("2026-10-01", &from));
+    assert_true(ptime_parse_date("2026-12-31", &to));
+    for(int64_t d = from; d <= to; d++) {
+        StoreDayTotals t;
+        assert_int_equal(store_day_totals(s, d, &t), STORE_OK);
+        for(int a = 0; a < AREA_COUNT; a++) {
+            c->n[a] += t.n[a];
+            c->satisfied[a] += t.satisfied[a];
+            c->flagged[a] += t.flagged[a];
+        }
+    }
+    store_close(s);
+}
+
+static StoreSyncStatus status_of(const ThKiosk *k)
+{
+    Store *s;
+    char msg[256];
+    StoreSyncStatus st;
+    assert_int_equal(store_open(k->db, &s, msg, sizeof msg), STORE_OK);
+    assert_int_equal(store_sync_status_get(s, &st), STORE_OK);
+    store_close(s);
+    return st;
+}
+
+static bool log_contains(const ThKiosk *k, const char *needle)
+{
+    FILE *fp = fopen(k->log, "r");
+    if(!fp)
+        return false;
+    char line[2048];
+    bool found = false;
+    while(!found && fgets(line, sizeof line, fp))
+        found = strstr(line, needle) != NULL;
+    fclose(fp);
+    return found;
+}
+
+static void test_ratings_in_two_stores_reach_the_tally_exactly(void **state)
+{
+    Fx *f = *state;
+    ThKiosk a, b;
+    char ta[256], tb[256];
+    new_kiosk(f, &a, "kiosk-a", "G01.A", SCALE_TTHC3, ta, sizeof ta);
+    new_kiosk(f, &b, "kiosk-b", "G01.B", SCALE_LIKERT5, tb, sizeof tb);
+    enum { NA = 1234, NB = 777 };
+    ProtoRating *ra = calloc(NA, sizeof *ra), *rb = calloc(NB, sizeof *rb);
+    th_make_ratings(ra, NA, "G01.A", SCALE_TTHC3, 1);
+    th_make_ratings(rb, NB, "G01.B", SCALE_LIKERT5, 2);
+    assert_true(th_store_ratings(&a, ra, NA));
+    assert_true(th_store_ratings(&b, rb, NB));
+
+    if(th_kiosk_sync(&a, NULL) != 0 || th_kiosk_sync(&b, NULL) != 0) {
+        th_kiosk_dump_log(&a);
+        th_kiosk_dump_log(&b);
+        fail_msg("kiosk-sync --once did not exit 0");
+    }
+    StoreCounts ca = th_store_counts(&a), cb = th_store_counts(&b);
+    assert_int_equal(ca.pending, 0);
+    assert_int_equal(ca.acked, NA);
+    assert_int_equal(cb.pending, 0);
+    assert_int_equal(cb.acked, NB);
+
+    ThCount want = {0}, from_stores = {0}, got;
+    th_count_add(&want, ra, NA);
+    th_count_add(&want, rb, NB);
+    store_totals(&a, &from_stores);
+    store_totals(&b, &from_stores);
+    assert_true(th_count_equal(&want, &from_stores));
+    assert_true(th_server_tally(&f->srv, &got));
+    assert_true(th_count_equal(&from_stores, &got));
+
+    /* The status the supervisor screen shows. */
+    StoreSyncStatus st = status_of(&a);
+    assert_true(st.last_attempt > 0);
+    assert_true(st.last_success >= st.last_attempt);
+    assert_string_equal(st.last_error, "");
+    assert_int_equal(st.failures, 0);
+    assert_true(st.next_attempt > st.last_success);
+
+    /* Nothing left: a second run sends nothing and changes nothing. */
+    assert_int_equal(th_kiosk_sync(&a, NULL), 0);
+    assert_true(th_server_tally(&f->srv, &got));
+    assert_true(th_count_equal(&want, &got));
+
+    /* Every rating is on the server with exactly this content: a full replay is all duplicates. */
+    int64_t acc, dup, rej;
+    assert_true(th_replay(&f->srv, "kiosk-a", ta, ra, NA, &acc, &dup, &rej));
+    assert_int_equal(acc, 0);
+    assert_int_equal(dup, NA);
+    assert_int_equal(rej, 0);
+    free(ra);
+    free(rb);
+}
+
+static void test_token_file_others_can_read_is_refused_at_start(void **state)
+{
+    Fx *f = *state;
+    ThKiosk k;
+    char tok[256], path[TH_PATH + 32];
+    new_kiosk(f, &k, "kiosk-perm", "G01.A", SCALE_TTHC3, tok, sizeof tok);
+    ProtoRating r[5];
+    th_make_ratings(r, 5, "G01.A", SCALE_TTHC3, 3);
+    assert_true(th_store_ratings(&k, r, 5));
+    snprintf(path, sizeof path, "%s/device.token", k.dir);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(th_kiosk_sync(&k, NULL), 2);
+    assert_true(log_contains(&k, "chmod 600"));
+    assert_int_equal(th_store_counts(&k).pending, 5);
+    ThCount got, zero = {0};
+    assert_true(th_server_tally(&f->srv, &got));
+    assert_true(th_count_equal(&zero, &got));
+    /* Fixed as the message says, it uploads. */
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(th_kiosk_sync(&k, NULL), 0);
+    assert_int_equal(th_store_counts(&k).pending, 0);
+}
+
+static void test_refused_token_leaves_ratings_pending_and_records_why(void **state)
+{
+    Fx *f = *state;
+    ThKiosk k;
+    char tok[256];
+    new_kiosk(f, &k, "kiosk-tok", "G01.A", SCALE_TTHC3, tok, sizeof tok);
+    /* Re-make the kiosk with a token the server never issued. */
+    assert_true(th_kiosk_make(&k, k.dir, "kiosk-tok", "G01.A", SCALE_TTHC3, f->srv.url, "not-a-real-token"));
+    ProtoRating r[40];
+    th_make_ratings(r, 40, "G01.A", SCALE_TTHC3, 4);
+    assert_true(th_store_ratings(&k, r, 40));
+    assert_int_equal(th_kiosk_sync(&k, NULL), 1);
+    assert_int_equal(th_store_counts(&k).pending, 40);
+    StoreSyncStatus st = status_of(&k);
+    assert_non_null(strstr(st.last_error, "401"));
+    assert_int_equal(st.failures, 1);
+    assert_true(st.next_attempt >= st.last_attempt + 60);
+    assert_int_equal(st.last_success, 0);
+    /* The failure count carries over to the next run (back-off across restarts). */
+    assert_int_equal(th_kiosk_sync(&k, NULL), 1);
+    assert_int_equal(status_of(&k).failures, 2);
+}
+
+static void test_wrong_device_clock_is_reported_and_ratings_still_upload(void **state)
+{
+    Fx *f = *state;
+    ThKiosk k;
+    char tok[256];
+    new_kiosk(f, &k, "kiosk-clock", "G01.A", SCALE_TTHC3, tok, sizeof tok);
+    ProtoRating r[15];
+    th_make_ratings(r, 15, "G01.A", SCALE_TTHC3, 5);
+    assert_true(th_store_ratings(&k, r, 5));
+    /* Two hours fast. */
+    const char *fast[] = {"--clock-offset-s", "7200", NULL};
+    assert_int_equal(th_kiosk_sync(&k, fast), 0);
+    StoreSyncStatus st = status_of(&k);
+    assert_true(st.clock_skew_s > 7000 && st.clock_skew_s < 7400);
+    assert_non_null(strstr(st.clock_warning, "ahead"));
+    assert_true(log_contains(&k, "ahead"));
+    /* Years slow: before this program was built. */
+    assert_true(th_store_ratings(&k, r + 5, 5));
+    const char *slow[] = {"--clock-offset-s", "-300000000", NULL};
+    assert_int_equal(th_kiosk_sync(&k, slow), 0);
+    st = status_of(&k);
+    assert_non_null(strstr(st.clock_warning, "before this program was built"));
+    assert_int_equal(th_store_counts(&k).acked, 10);
+    /* A good clock clears the warning at the next contact with the server. */
+    assert_true(th_store_ratings(&k, r + 10, 5));
+    assert_int_equal(th_kiosk_sync(&k, NULL), 0);
+    assert_string_equal(status_of(&k).clock_warning, "");
+    assert_true(status_of(&k).clock_skew_s < 60 && status_of(&k).clock_skew_s > -60);
+    assert_int_equal(th_store_counts(&k).acked, 15);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void test_sync_now_request_wakes_the_daemon(void **state)
+{
+    Fx *f = *state;
+    ThKiosk k;
+    char tok[256];
+    new_kiosk(f, &k, "kiosk-daemon", "G01.A", SCALE_TTHC3, tok, sizeof tok);
+    ProtoRating r[30];
+    th_make_ratings(r, 30, "G01.A", SCALE_TTHC3, 6);
+    assert_true(th_store_ratings(&k, r, 30));
+    /* Back-off far in the future, as after many failures: only the request can start a run. */
+    Store *s;
+    char msg[256];
+    assert_int_equal(store_open(k.db, &s, msg, sizeof msg), STORE_OK);
+    StoreSyncStatus st;
+    assert_int_equal(store_sync_status_get(s, &st), STORE_OK);
+    st.next_attempt = (int64_t)time(NULL) + 3000;
+    st.failures = 9;
+    assert_int_equal(store_sync_status_put(s, &st), STORE_OK);
+
+    const char *argv[] = {KIOSK_SYNC_BIN, "--config", k.ini, "--daemon", NULL};
+    pid_t pid = th_spawn(argv, k.log);
+    assert_true(pid > 0);
+    sleep_ms(2500);
+    /* The daemon respects the back-off. */
+    StoreCounts c;
+    assert_int_equal(store_counts(s, &c), STORE_OK);
+    assert_int_equal(c.pending, 30);
+
+    assert_int_equal(store_sync_request(s, (int64_t)time(NULL)), STORE_OK);
+    for(int i = 0; i < 300; i++) { /* up to 30 s: a bound, not a timing assertion */
+        assert_int_equal(store_counts(s, &c), STORE_OK);
+        int64_t req = 1;
+        assert_int_equal(store_sync_requested(s, &req), STORE_OK);
+        if(c.pending == 0 && req == 0)
+            break;
+        sleep_ms(100);
+    }
+    assert_int_equal(c.pending, 0);
+    int64_t req = 1;
+    assert_int_equal(store_sync_requested(s, &req), STORE_OK);
+    assert_int_equal(req, 0);
+    assert_int_equal(store_sync_status_get(s, &st), STORE_OK);
+    assert_int_equal(st.failures, 0);
+    store_close(s);
+    kill(pid, SIGTERM);
+    int rc = th_wait(pid);
+    if(rc != 0)
+        th_kiosk_dump_log(&k);
+    assert_int_equal(rc, 0);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ratings_in_two_stores_reach_the_tally_exactly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_file_others_can_read_is_refused_at_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_token_leaves_ratings_pending_and_records_why, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_device_clock_is_reported_and_ratings_still_upload, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_sync_now_request_wakes_the_daemon, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}

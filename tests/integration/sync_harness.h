@@ -1,0 +1,86 @@
+/* sync_harness.h — the real parts the uploader's end-to-end tests arrange: a temp folder, a real
+ * tally-server (spawned, on a free loopback port) set up with tally-admin, kiosks (kiosk.ini + token file +
+ * store), realistic ratings, the tally read back over the API, and an independent count to compare with.
+ * The binaries come from compile definitions set in tests/sync.cmake. Helpers return false / -1 on failure
+ * after printing why; tests assert on that. */
+#ifndef TESTS_SYNC_HARNESS_H
+#define TESTS_SYNC_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kiosk/store.h"
+#include "sync/protocol.h"
+
+#define TH_PATH 256
+
+/* A temp folder under /tmp; th_rmtree removes it and everything in it. */
+bool th_tmpdir(char out[TH_PATH], const char *tag);
+void th_rmtree(const char *dir);
+
+/* Runs argv (argv[0] is a path), waits, puts its stdout (trimmed) into out; returns the exit status or -1. */
+int th_run(const char *const argv[], char *out, size_t out_len);
+/* Starts argv with stdout+stderr appended to log_path (NULL = inherit); returns the pid or -1. */
+pid_t th_spawn(const char *const argv[], const char *log_path);
+int th_wait(pid_t pid); /* exit status, or 128+signal */
+
+typedef struct {
+    char dir[TH_PATH];
+    char db[TH_PATH];
+    char log[TH_PATH];
+    char url[128];        /* http://127.0.0.1:PORT — the server */
+    char viewer[256];     /* a viewer token for GET /api/v1/tally */
+    pid_t pid;
+} ThServer;
+
+/* tally-admin init + one province unit "G01" + a viewer, in dir. */
+bool th_server_init(ThServer *s, const char *dir);
+bool th_server_unit(ThServer *s, const char *code, const char *parent);
+/* Enrols a device in a unit; token gets the printed token. */
+bool th_server_device(ThServer *s, const char *device_id, const char *unit, char *token, size_t token_len);
+bool th_server_start(ThServer *s);
+void th_server_stop(ThServer *s);
+
+typedef struct {
+    char dir[TH_PATH];
+    char ini[TH_PATH];
+    char db[TH_PATH];
+    char log[TH_PATH];
+    char device_id[PROTO_ID_MAX + 1];
+    char unit[PROTO_ID_MAX + 1];
+    ProtoScale scale;
+} ThKiosk;
+
+/* Writes dir/kiosk.ini (sync url = url + "/api/v1"), a 0600 token file, and creates the store. */
+bool th_kiosk_make(ThKiosk *k, const char *dir, const char *device_id, const char *unit, ProtoScale scale,
+                   const char *url, const char *token);
+/* Runs kiosk-sync --config ini --once [extra...] (NULL-terminated), output appended to k->log. */
+int th_kiosk_sync(const ThKiosk *k, const char *const extra[]);
+pid_t th_kiosk_sync_spawn(const ThKiosk *k, const char *const extra[]);
+void th_kiosk_dump_log(const ThKiosk *k); /* the last lines, for a failing test */
+
+/* n realistic ratings for a kiosk: areas, scores (mostly satisfied), reasons and follow-ups for complaints,
+ * a few rapid-repeat flags, times spread over the days before 2026-11-20, deterministic from seed. */
+void th_make_ratings(ProtoRating *out, size_t n, const char *unit, ProtoScale scale, uint64_t seed);
+/* Adds them to the kiosk's store (assigning seq); false on any refusal. */
+bool th_store_ratings(const ThKiosk *k, ProtoRating *r, size_t n);
+StoreCounts th_store_counts(const ThKiosk *k);
+
+/* Counts per area, computed straight from ratings by the metric's rules. */
+typedef struct {
+    int64_t n[AREA_COUNT], satisfied[AREA_COUNT], flagged[AREA_COUNT];
+} ThCount;
+void th_count_add(ThCount *c, const ProtoRating *r, size_t n);
+/* The server's tally by area over the test's date range, as the viewer API returns it. */
+bool th_server_tally(const ThServer *s, ThCount *out);
+/* Prints both side by side and returns true when they are equal. */
+bool th_count_equal(const ThCount *want, const ThCount *got);
+
+/* Re-posts every rating straight to the server (fresh batch ids) with a device token and adds up the replies:
+ * a full set already on the server with the same content comes back all duplicate. */
+bool th_replay(const ThServer *s, const char *device_id, const char *token, const ProtoRating *r, size_t n,
+               int64_t *accepted, int64_t *duplicate, int64_t *rejected);
+
+#endif

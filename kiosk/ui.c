@@ -1,0 +1,529 @@
+/* ui.c — the screen state machine. See ui.h. Start reading at ui_update(). */
+#include "kiosk/ui_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/ptime.h"
+#include "sync/uuid.h"
+
+static const char *const SCREEN_NAMES[SCREEN_COUNT] = {
+    [SCREEN_AREA] = "area", [SCREEN_RATING] = "rating", [SCREEN_REASONS] = "reasons",
+    [SCREEN_THANKS] = "thanks", [SCREEN_STORAGE_ERROR] = "storage-error", [SCREEN_PIN] = "pin",
+    [SCREEN_SUPERVISOR] = "supervisor",
+};
+
+static void changed(Ui *ui) { ui->version++; }
+
+static UiScreen home(const Ui *ui) { return ui->cfg.n_areas == 1 ? SCREEN_RATING : SCREEN_AREA; }
+
+static void go(Ui *ui, UiScreen s, int64_t now)
+{
+    ui->screen = s;
+    ui->screen_since = now;
+    ui->last_input = now;
+    ui->pressing = false;
+    if(s == SCREEN_AREA || (s == SCREEN_RATING && ui->cfg.n_areas == 1))
+        ui->area_index = 0;
+    if(s == SCREEN_REASONS)
+        ui->reasons = 0;
+    if(s == SCREEN_PIN) {
+        memset(ui->pin, 0, sizeof ui->pin);
+        ui->pin_len = 0;
+        ui->pin_msg = PIN_MSG_NONE;
+    }
+    changed(ui);
+}
+
+static void go_home(Ui *ui, int64_t now) { go(ui, home(ui), now); }
+
+Ui *ui_new(const UiConfig *cfg, const UiSink *sink, int w, int h, int64_t now_ms)
+{
+    if(!cfg || !sink || cfg->n_areas < 1 || cfg->n_areas > AREA_COUNT || proto_scale_levels(cfg->scale) == 0)
+        return NULL;
+    for(size_t i = 0; i < cfg->n_areas; i++)
+        if((unsigned)cfg->areas[i] >= AREA_COUNT)
+            return NULL;
+    Ui *ui = calloc(1, sizeof *ui);
+    if(!ui)
+        return NULL;
+    ui->cfg = *cfg;
+    if(ui->cfg.idle_timeout_s <= 0)
+        ui->cfg.idle_timeout_s = UI_DEFAULT_IDLE_S;
+    ui->sink = *sink;
+    ui->w = w > 0 ? w : 1;
+    ui->h = h > 0 ? h : 1;
+    ui->last_now = now_ms;
+    go_home(ui, now_ms);
+    return ui;
+}
+
+void ui_free(Ui *ui) { free(ui); }
+
+/* ---- Misuse ---------------------------------------------------------------------------------------- */
+
+static void remember_rating(Ui *ui, int64_t t)
+{
+    ui->recent[(ui->recent_head + ui->recent_n) % UI_RATE_LIMIT_PER_MIN] = t;
+    if(ui->recent_n < UI_RATE_LIMIT_PER_MIN)
+        ui->recent_n++;
+    else
+        ui->recent_head = (ui->recent_head + 1) % UI_RATE_LIMIT_PER_MIN;
+    ui->last_rating_at = t;
+}
+
+static bool is_rapid(const Ui *ui, int64_t now)
+{
+    if(ui->last_rating_at && now - ui->last_rating_at < UI_RAPID_REPEAT_MS)
+        return true;
+    int in_minute = 0;
+    for(int i = 0; i < ui->recent_n; i++)
+        if(now - ui->recent[(ui->recent_head + i) % UI_RATE_LIMIT_PER_MIN] < 60000)
+            in_minute++;
+    return in_minute >= UI_RATE_LIMIT_PER_MIN;
+}
+
+void ui_seed_recent(Ui *ui, int64_t last_at_s, int64_t count_last_minute, int64_t now_ms)
+{
+    if(last_at_s <= 0)
+        return;
+    int64_t t = last_at_s * 1000;
+    if(t > now_ms)
+        t = now_ms;
+    if(count_last_minute > UI_RATE_LIMIT_PER_MIN)
+        count_last_minute = UI_RATE_LIMIT_PER_MIN;
+    /* Exact times of older ones are unknown: count them at the newest one's time (the cautious choice). */
+    for(int64_t i = 1; i < count_last_minute; i++)
+        remember_rating(ui, t);
+    remember_rating(ui, t);
+}
+
+/* ---- The citizen flow ------------------------------------------------------------------------------ */
+
+/* What follows a rating that is on disk. */
+static void after_saved(Ui *ui, int64_t now)
+{
+    go(ui, proto_is_satisfied(ui->rating.scale, ui->rating.score) ? SCREEN_THANKS : SCREEN_REASONS, now);
+}
+
+static void try_save(Ui *ui, int64_t now)
+{
+    if(ui->sink.add(ui->sink.user, &ui->rating) == STORE_OK) {
+        remember_rating(ui, now);
+        after_saved(ui, now);
+        return;
+    }
+    /* Not saved: say so calmly, keep the rating in hand and retry while the screen shows. */
+    if(ui->screen != SCREEN_STORAGE_ERROR)
+        go(ui, SCREEN_STORAGE_ERROR, now);
+    ui->next_retry = now + UI_STORE_RETRY_MS;
+    changed(ui);
+}
+
+static void rate(Ui *ui, int score, int64_t now)
+{
+    ProtoRating *r = &ui->rating;
+    uint8_t rnd[10];
+    memset(r, 0, sizeof *r);
+    ui->sink.random(ui->sink.user, rnd, sizeof rnd);
+    uuid_v7_make(r->id, (uint64_t)now, rnd);
+    snprintf(r->unit, sizeof r->unit, "%s", ui->cfg.unit);
+    r->area = ui->cfg.areas[ui->area_index];
+    r->scale = ui->cfg.scale;
+    r->score = score;
+    r->followup = FOLLOWUP_NONE;
+    ptime_format(now / 1000, PTIME_VN_OFFSET_MIN, r->at);
+    r->flags = is_rapid(ui, now) ? PROTO_FLAG_RAPID_REPEAT : 0;
+    ui->have_rating = true;
+    try_save(ui, now);
+}
+
+static void finish_reasons(Ui *ui, ProtoFollowup f, int64_t now)
+{
+    uint32_t reasons = f == FOLLOWUP_ANSWERED ? ui->reasons : 0;
+    /* The rating itself is already saved; a lost follow-up is logged, not shown to the citizen. */
+    if(ui->sink.set_followup(ui->sink.user, ui->rating.id, f, reasons) == STORE_OK) {
+        ui->rating.followup = f;
+        ui->rating.reasons = reasons;
+    } else {
+        fprintf(stderr, "kiosk: could not save the follow-up of %s\n", ui->rating.id);
+    }
+    if(f == FOLLOWUP_TIMEOUT)
+        go_home(ui, now);
+    else
+        go(ui, SCREEN_THANKS, now);
+}
+
+/* ---- Supervisor ------------------------------------------------------------------------------------ */
+
+static void refresh_report(Ui *ui, int64_t now)
+{
+    memset(&ui->report, 0, sizeof ui->report);
+    ui->report_ok = ui->sink.day_report(ui->sink.user, ui->sup_day, &ui->report) == STORE_OK;
+    ui->next_refresh = now + UI_SUPERVISOR_REFRESH_MS;
+    changed(ui);
+}
+
+static void open_supervisor(Ui *ui, int64_t now)
+{
+    go(ui, SCREEN_SUPERVISOR, now);
+    ui->sup_today = ptime_vn_day(now / 1000);
+    ui->sup_day = ui->sup_today;
+    ui->sync_failed = false;
+    refresh_report(ui, now);
+}
+
+static void open_pin(Ui *ui, PinPurpose p, int64_t now)
+{
+    go(ui, SCREEN_PIN, now);
+    ui->pin_purpose = p;
+}
+
+static void submit_pin(Ui *ui, int64_t now)
+{
+    bool ok = ui->sink.verify_pin(ui->sink.user, ui->pin);
+    memset(ui->pin, 0, sizeof ui->pin);
+    ui->pin_len = 0;
+    changed(ui);
+    if(!ok) {
+        ui->pin_msg = PIN_MSG_WRONG;
+        if(++ui->pin_failures >= UI_PIN_TRIES) {
+            ui->pin_locked_until = now + UI_PIN_LOCK_MS;
+            ui->pin_failures = 0;
+        }
+        return;
+    }
+    ui->pin_failures = 0;
+    if(ui->pin_purpose == PIN_FOR_EXIT)
+        ui->quit = true;
+    else
+        open_supervisor(ui, now);
+}
+
+bool ui_pin_locked(const Ui *ui, int64_t now_ms) { return now_ms < ui->pin_locked_until; }
+
+/* ---- Taps ------------------------------------------------------------------------------------------ */
+
+static void activate(Ui *ui, const UiTarget *t, int64_t now)
+{
+    switch(ui->screen) {
+    case SCREEN_AREA:
+        if(t->kind == T_AREA) {
+            ui->area_index = t->index;
+            go(ui, SCREEN_RATING, now);
+        }
+        break;
+    case SCREEN_RATING:
+        if(t->kind == T_FACE)
+            rate(ui, t->index, now);
+        else if(t->kind == T_BACK)
+            go(ui, SCREEN_AREA, now);
+        break;
+    case SCREEN_REASONS:
+        if(t->kind == T_REASON) {
+            ui->reasons ^= 1u << t->index;
+            changed(ui);
+        } else if(t->kind == T_SEND) {
+            finish_reasons(ui, ui->reasons ? FOLLOWUP_ANSWERED : FOLLOWUP_SKIPPED, now);
+        } else if(t->kind == T_SKIP) {
+            finish_reasons(ui, FOLLOWUP_SKIPPED, now);
+        }
+        break;
+    case SCREEN_THANKS: break; /* taps while thanking are ignored */
+    case SCREEN_STORAGE_ERROR:
+        if(t->kind == T_RETRY)
+            try_save(ui, now);
+        break;
+    case SCREEN_PIN:
+        if(t->kind == T_CANCEL) {
+            if(ui->pin_purpose == PIN_FOR_EXIT)
+                open_supervisor(ui, now);
+            else
+                go_home(ui, now);
+            break;
+        }
+        if(ui_pin_locked(ui, now))
+            break;
+        if(t->kind == T_KEY && ui->pin_len < UI_PIN_MAX) {
+            ui->pin[ui->pin_len++] = (char)('0' + t->index);
+            ui->pin_msg = PIN_MSG_NONE;
+            changed(ui);
+        } else if(t->kind == T_KEY_DEL && ui->pin_len > 0) {
+            ui->pin[--ui->pin_len] = '\0';
+            changed(ui);
+        } else if(t->kind == T_KEY_OK && ui->pin_len >= UI_PIN_MIN) {
+            submit_pin(ui, now);
+        }
+        break;
+    case SCREEN_SUPERVISOR:
+        switch(t->kind) {
+        case T_DAY_PREV:
+            ui->sup_day--;
+            refresh_report(ui, now);
+            break;
+        case T_DAY_NEXT:
+            if(ui->sup_day < ui->sup_today) {
+                ui->sup_day++;
+                refresh_report(ui, now);
+            }
+            break;
+        case T_SYNC:
+            ui->sync_failed = ui->sink.sync_request(ui->sink.user, now / 1000) != STORE_OK;
+            refresh_report(ui, now);
+            break;
+        case T_CLOSE: go_home(ui, now); break;
+        case T_EXIT_APP: open_pin(ui, PIN_FOR_EXIT, now); break;
+        default: break;
+        }
+        break;
+    case SCREEN_COUNT: break;
+    }
+}
+
+static bool hit(const Ui *ui, float x, float y, UiTarget *out)
+{
+    UiFrame f;
+    UiTarget t[UI_MAX_TARGETS];
+    size_t n = ui_layout(ui, &f, t);
+    for(size_t i = 0; i < n; i++) {
+        const UiRect *r = &t[i].r;
+        if(x >= r->x && x < r->x + r->w && y >= r->y && y < r->y + r->h) {
+            *out = t[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool same_target(const UiTarget *a, const UiTarget *b) { return a->kind == b->kind && a->index == b->index; }
+
+/* ---- Time ------------------------------------------------------------------------------------------ */
+
+static int64_t idle_ms(const Ui *ui) { return (int64_t)ui->cfg.idle_timeout_s * 1000; }
+
+/* The clock went back by d ms: move every stored time back too, so durations stay what they were. */
+static void shift_times(Ui *ui, int64_t d)
+{
+    int64_t *ts[] = {&ui->last_input, &ui->screen_since, &ui->press_at, &ui->next_retry,
+                     &ui->pin_locked_until, &ui->next_refresh};
+    for(size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        *ts[i] -= d;
+    for(int i = 0; i < UI_RATE_LIMIT_PER_MIN; i++)
+        ui->recent[i] -= d;
+    if(ui->last_rating_at)
+        ui->last_rating_at -= d;
+}
+
+int64_t ui_next_deadline(const Ui *ui)
+{
+    int64_t d = INT64_MAX;
+#define AT(t) do { if((t) < d) d = (t); } while(0)
+    if(ui->pressing && ui->press.kind == T_CORNER && ui->press_inside)
+        AT(ui->press_at + UI_CORNER_HOLD_MS);
+    switch(ui->screen) {
+    case SCREEN_AREA: break;
+    case SCREEN_RATING:
+        if(home(ui) != SCREEN_RATING)
+            AT(ui->last_input + idle_ms(ui));
+        break;
+    case SCREEN_REASONS:
+    case SCREEN_PIN: AT(ui->last_input + idle_ms(ui)); break;
+    case SCREEN_THANKS: AT(ui->screen_since + UI_THANKS_MS); break;
+    case SCREEN_STORAGE_ERROR:
+        AT(ui->last_input + idle_ms(ui));
+        AT(ui->next_retry);
+        break;
+    case SCREEN_SUPERVISOR:
+        AT(ui->last_input + UI_SUPERVISOR_IDLE_MS);
+        AT(ui->next_refresh);
+        break;
+    case SCREEN_COUNT: break;
+    }
+    if(ui->screen == SCREEN_PIN && ui->pin_locked_until > ui->last_now)
+        AT(ui->pin_locked_until);
+#undef AT
+    return d;
+}
+
+static void run_timers(Ui *ui, int64_t now)
+{
+    if(ui->pressing && ui->press.kind == T_CORNER && ui->press_inside && now >= ui->press_at + UI_CORNER_HOLD_MS) {
+        ui->pressing = false;
+        open_pin(ui, PIN_FOR_SUPERVISOR, now);
+        return;
+    }
+    switch(ui->screen) {
+    case SCREEN_RATING:
+        if(home(ui) != SCREEN_RATING && now >= ui->last_input + idle_ms(ui))
+            go_home(ui, now);
+        break;
+    case SCREEN_REASONS:
+        if(now >= ui->last_input + idle_ms(ui))
+            finish_reasons(ui, FOLLOWUP_TIMEOUT, now);
+        break;
+    case SCREEN_PIN:
+        if(now >= ui->last_input + idle_ms(ui))
+            go_home(ui, now);
+        else if(ui->pin_locked_until && now >= ui->pin_locked_until) {
+            ui->pin_locked_until = 0; /* unlocked: redraw the pad */
+            ui->pin_msg = PIN_MSG_NONE;
+            changed(ui);
+        }
+        break;
+    case SCREEN_THANKS:
+        if(now >= ui->screen_since + UI_THANKS_MS)
+            go_home(ui, now);
+        break;
+    case SCREEN_STORAGE_ERROR:
+        if(now >= ui->last_input + idle_ms(ui)) {
+            /* The citizen has gone; the rating was never acknowledged, so it is dropped. */
+            fprintf(stderr, "kiosk: dropping unsaved rating %s after storage errors\n", ui->rating.id);
+            ui->have_rating = false;
+            go_home(ui, now);
+        } else if(now >= ui->next_retry) {
+            try_save(ui, now);
+        }
+        break;
+    case SCREEN_SUPERVISOR:
+        if(now >= ui->last_input + UI_SUPERVISOR_IDLE_MS)
+            go_home(ui, now);
+        else if(now >= ui->next_refresh)
+            refresh_report(ui, now);
+        break;
+    default: break;
+    }
+}
+
+/* ---- The one entry point --------------------------------------------------------------------------- */
+
+void ui_update(Ui *ui, const UiEvent *ev, int64_t now)
+{
+    if(now < ui->last_now)
+        shift_times(ui, ui->last_now - now);
+    ui->last_now = now;
+
+    switch(ev->type) {
+    case UI_EV_TICK: break;
+    case UI_EV_RESIZE:
+        if(ev->w > 0 && ev->h > 0 && (ev->w != ui->w || ev->h != ui->h)) {
+            ui->w = ev->w;
+            ui->h = ev->h;
+            ui->pressing = false;
+            changed(ui);
+        }
+        break;
+    case UI_EV_PRESS: {
+        if(ui->pressing)
+            break; /* a second finger while one is down: ignored */
+        ui->last_input = now;
+        UiTarget t;
+        if(ui->screen == SCREEN_THANKS || !hit(ui, ev->x, ev->y, &t))
+            break;
+        ui->pressing = true;
+        ui->press = t;
+        ui->press_at = now;
+        ui->press_inside = true;
+        changed(ui);
+        break;
+    }
+    case UI_EV_MOVE:
+        if(ui->pressing) {
+            UiTarget t;
+            bool inside = hit(ui, ev->x, ev->y, &t) && same_target(&t, &ui->press);
+            if(inside != ui->press_inside) {
+                ui->press_inside = inside;
+                changed(ui);
+            }
+        }
+        break;
+    case UI_EV_RELEASE:
+        if(ui->pressing) {
+            UiTarget t, p = ui->press;
+            ui->pressing = false;
+            ui->last_input = now;
+            changed(ui);
+            if(p.kind != T_CORNER && hit(ui, ev->x, ev->y, &t) && same_target(&t, &p))
+                activate(ui, &t, now);
+        }
+        break;
+    case UI_EV_CANCEL:
+        if(ui->pressing) {
+            ui->pressing = false;
+            changed(ui);
+        }
+        break;
+    }
+    run_timers(ui, now);
+}
+
+/* ---- Views ----------------------------------------------------------------------------------------- */
+
+uint64_t ui_version(const Ui *ui) { return ui->version; }
+bool ui_quit_requested(const Ui *ui) { return ui->quit; }
+UiScreen ui_screen(const Ui *ui) { return ui->screen; }
+const char *ui_screen_name(UiScreen s) { return (unsigned)s < SCREEN_COUNT ? SCREEN_NAMES[s] : "?"; }
+int ui_width(const Ui *ui) { return ui->w; }
+int ui_height(const Ui *ui) { return ui->h; }
+ProtoArea ui_area(const Ui *ui) { return ui->cfg.areas[ui->area_index]; }
+uint32_t ui_reasons(const Ui *ui) { return ui->reasons; }
+const ProtoRating *ui_last_rating(const Ui *ui) { return ui->have_rating ? &ui->rating : NULL; }
+size_t ui_pin_length(const Ui *ui) { return ui->pin_len; }
+int ui_pin_failures(const Ui *ui) { return ui->pin_failures; }
+int64_t ui_supervisor_day(const Ui *ui) { return ui->sup_day; }
+
+size_t ui_targets(const Ui *ui, UiTarget out[UI_MAX_TARGETS])
+{
+    UiFrame f;
+    return ui_layout(ui, &f, out);
+}
+
+static const char *const TARGET_NAMES[T_KIND_COUNT] = {
+    [T_NONE] = "none", [T_CORNER] = "corner", [T_AREA] = "area", [T_FACE] = "face", [T_BACK] = "back",
+    [T_REASON] = "reason", [T_SEND] = "send", [T_SKIP] = "skip", [T_RETRY] = "retry", [T_KEY] = "key",
+    [T_KEY_DEL] = "del", [T_KEY_OK] = "ok", [T_CANCEL] = "cancel", [T_DAY_PREV] = "prev", [T_DAY_NEXT] = "next",
+    [T_SYNC] = "sync", [T_CLOSE] = "close", [T_EXIT_APP] = "exit",
+};
+
+bool ui_find_target(const Ui *ui, const char *name, UiTarget *out)
+{
+    char kind[32] = "";
+    const char *colon = strchr(name, ':');
+    size_t kl = colon ? (size_t)(colon - name) : strlen(name);
+    if(kl >= sizeof kind)
+        return false;
+    memcpy(kind, name, kl);
+    const char *arg = colon ? colon + 1 : NULL;
+    int k = -1;
+    for(int i = 0; i < T_KIND_COUNT; i++)
+        if(strcmp(kind, TARGET_NAMES[i]) == 0)
+            k = i;
+    if(k < 0)
+        return false;
+    int index = 0;
+    if(arg) {
+        char *end;
+        long v = strtol(arg, &end, 10);
+        if(*arg && !*end) {
+            index = (int)v;
+        } else if(k == T_AREA) {
+            int a = proto_area_from_code(arg);
+            index = -1;
+            for(size_t i = 0; i < ui->cfg.n_areas; i++)
+                if((int)ui->cfg.areas[i] == a)
+                    index = (int)i;
+        } else if(k == T_REASON) {
+            index = proto_reason_from_code(arg);
+        } else {
+            return false;
+        }
+    }
+    UiTarget t[UI_MAX_TARGETS];
+    size_t n = ui_targets(ui, t);
+    for(size_t i = 0; i < n; i++)
+        if((int)t[i].kind == k && t[i].index == index) {
+            *out = t[i];
+            return true;
+        }
+    return false;
+}

@@ -1,0 +1,155 @@
+/* ui.h — the kiosk's screens as a state machine with an injected clock.
+ *
+ * ui_update(ui, event, now_ms) is the only thing that changes the state: it takes one input event (or a
+ * TICK) and the current time, decides, and calls the storage "sink" it was given. It never draws and never
+ * reads a clock. ui_draw() (ui_draw.h) only reads the state. So the whole flow is testable without a
+ * display or a database: tests feed events and times and use a fake sink.
+ *
+ * Flow: AREA → RATING → (REASONS when not satisfied) → THANKS → AREA; a rating is saved at the tap, before
+ * anything says thank you; a failed save shows STORAGE_ERROR instead and is retried. A 3-second press in
+ * the top-left corner opens PIN → SUPERVISOR. Start reading at ui_update() in ui.c. */
+#ifndef KIOSK_UI_H
+#define KIOSK_UI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiosk/store.h"
+#include "sync/protocol.h"
+
+/* Timings and limits (milliseconds unless named otherwise). */
+#define UI_THANKS_MS          4000    /* thank-you screen, then back to the start */
+#define UI_DEFAULT_IDLE_S     20
+#define UI_RAPID_REPEAT_MS    8000    /* a rating this soon after the previous one is flagged */
+#define UI_RATE_LIMIT_PER_MIN 4       /* more than this many ratings in 60 s: the rest are flagged */
+#define UI_CORNER_HOLD_MS     3000    /* press in the supervisor corner this long to open the PIN pad */
+#define UI_PIN_MIN            4
+#define UI_PIN_MAX            8
+#define UI_PIN_TRIES          5       /* wrong PINs in a row before the pad locks */
+#define UI_PIN_LOCK_MS        (5 * 60 * 1000)
+#define UI_SUPERVISOR_IDLE_MS (2 * 60 * 1000) /* a forgotten supervisor screen closes itself */
+#define UI_SUPERVISOR_REFRESH_MS 5000 /* re-read totals and sync status while it is open */
+#define UI_STORE_RETRY_MS     5000    /* retry a failed save this often while the error shows */
+
+typedef enum {
+    SCREEN_AREA,          /* Chọn lĩnh vực (skipped when one area is configured) */
+    SCREEN_RATING,        /* Đánh giá: one face per level */
+    SCREEN_REASONS,       /* Lý do: after a not-satisfied score */
+    SCREEN_THANKS,        /* Cảm ơn */
+    SCREEN_STORAGE_ERROR, /* the save failed: ask the citizen to tell staff; nothing shown as accepted */
+    SCREEN_PIN,           /* supervisor PIN pad */
+    SCREEN_SUPERVISOR,    /* day totals and sync status */
+    SCREEN_COUNT
+} UiScreen;
+
+typedef enum {
+    UI_EV_TICK,    /* nothing happened but time passed */
+    UI_EV_PRESS,   /* a finger (or the mouse button) went down at x, y (pixels) */
+    UI_EV_MOVE,    /* the pressed finger moved */
+    UI_EV_RELEASE, /* it went up */
+    UI_EV_CANCEL,  /* the press was lost (window lost focus) */
+    UI_EV_RESIZE   /* the drawable is now w × h pixels */
+} UiEventType;
+
+typedef struct {
+    UiEventType type;
+    float x, y;
+    int w, h;
+} UiEvent;
+
+/* What the UI shows on the supervisor screen for one day. */
+typedef struct {
+    StoreDayTotals  totals;
+    StoreCounts     counts;
+    StoreSyncStatus sync;
+    int64_t         sync_requested_at; /* unix s; 0 = no request outstanding */
+} UiDayReport;
+
+/* Everything the UI needs from the outside world. The real app wires these to kstore and libsodium
+ * (kiosk/app.c); tests use fakes. Calls are made from ui_update() only. */
+typedef struct {
+    void *user;
+    /* Saves a new rating made at the tap; STORE_OK means durable. Fills r->seq. */
+    StoreErr (*add)(void *user, ProtoRating *r);
+    StoreErr (*set_followup)(void *user, const char *id, ProtoFollowup f, uint32_t reasons);
+    StoreErr (*day_report)(void *user, int64_t day, UiDayReport *out);
+    StoreErr (*sync_request)(void *user, int64_t now_s);
+    /* True when pin matches the configured supervisor PIN hash. May block (Argon2) — called once per submit. */
+    bool (*verify_pin)(void *user, const char *pin);
+    /* n random bytes (for rating ids). */
+    void (*random)(void *user, uint8_t *buf, size_t n);
+} UiSink;
+
+typedef struct {
+    ProtoArea  areas[AREA_COUNT];
+    size_t     n_areas;         /* >= 1 */
+    ProtoScale scale;
+    char       unit[PROTO_ID_MAX + 1];
+    char       unit_name[256];
+    int        idle_timeout_s;  /* <= 0: UI_DEFAULT_IDLE_S */
+    bool       supervisor_enabled; /* false when no PIN hash is configured: the corner does nothing */
+} UiConfig;
+
+typedef struct Ui Ui;
+
+/* A new UI on its start screen, w × h pixels, at time now_ms (unix milliseconds, from the caller's clock).
+ * NULL when out of memory or the config is unusable (no areas, bad scale). */
+Ui  *ui_new(const UiConfig *cfg, const UiSink *sink, int w, int h, int64_t now_ms);
+void ui_free(Ui *ui);
+
+/* Tells the UI about ratings made before it started (from store_recent), so a restart does not reset the
+ * misuse counters: last_at_s is the newest rating's time, count the ratings in the last minute. */
+void ui_seed_recent(Ui *ui, int64_t last_at_s, int64_t count_last_minute, int64_t now_ms);
+
+/* Feeds one event at time now_ms. Time may go backwards (the clock was corrected): timers then shift with
+ * it instead of firing early or stalling. */
+void ui_update(Ui *ui, const UiEvent *ev, int64_t now_ms);
+
+/* The earliest time at which a TICK would change something; INT64_MAX when nothing is pending. */
+int64_t ui_next_deadline(const Ui *ui);
+
+/* Changes whenever anything visible changed: redraw when it differs from the last drawn value. */
+uint64_t ui_version(const Ui *ui);
+
+/* True once the supervisor confirmed "Thoát ứng dụng" with the PIN. */
+bool ui_quit_requested(const Ui *ui);
+
+/* Read-only views for tests, the script runner and logs. */
+UiScreen    ui_screen(const Ui *ui);
+const char *ui_screen_name(UiScreen s); /* "area", "rating", ... (file names of golden images) */
+int         ui_width(const Ui *ui);
+int         ui_height(const Ui *ui);
+ProtoArea   ui_area(const Ui *ui);            /* the area being rated */
+uint32_t    ui_reasons(const Ui *ui);         /* reasons toggled on the REASONS screen */
+const ProtoRating *ui_last_rating(const Ui *ui); /* the rating most recently tapped (saved or held) */
+size_t      ui_pin_length(const Ui *ui);
+int         ui_pin_failures(const Ui *ui);
+bool        ui_pin_locked(const Ui *ui, int64_t now_ms);
+int64_t     ui_supervisor_day(const Ui *ui);
+
+/* ---- Touch targets (shared by hit-testing in ui_update and by ui_draw) ---------------------------- */
+
+typedef enum {
+    T_NONE, T_CORNER, T_AREA, T_FACE, T_BACK, T_REASON, T_SEND, T_SKIP, T_RETRY,
+    T_KEY, T_KEY_DEL, T_KEY_OK, T_CANCEL, T_DAY_PREV, T_DAY_NEXT, T_SYNC, T_CLOSE, T_EXIT_APP,
+    T_KIND_COUNT
+} UiTargetKind;
+
+typedef struct { float x, y, w, h; } UiRect;
+
+typedef struct {
+    UiTargetKind kind;
+    int          index; /* T_AREA: position in cfg areas; T_FACE: score; T_REASON: ProtoReason; T_KEY: digit */
+    UiRect       r;
+} UiTarget;
+
+#define UI_MAX_TARGETS 32
+
+/* The touch targets of the current screen, in drawing order; returns how many. */
+size_t ui_targets(const Ui *ui, UiTarget out[UI_MAX_TARGETS]);
+/* Parses "face:2", "area:dat_dai", "reason:cho_doi", "key:7", "send", "corner", ... and finds that
+ * target on the current screen. False when it is not there (used by the --script test runner). */
+bool ui_find_target(const Ui *ui, const char *name, UiTarget *out);
+
+#endif

@@ -1,0 +1,163 @@
+/* ui_scenes.c — known states of every screen. See ui_scenes.h. */
+#include "kiosk/ui_scenes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sync/ptime.h"
+
+/* ---- A fake sink with fixed data ------------------------------------------------------------------- */
+
+static bool fail_adds;
+
+static StoreErr fake_add(void *u, ProtoRating *r)
+{
+    (void)u;
+    r->seq = 1;
+    return fail_adds ? STORE_FULL : STORE_OK;
+}
+static StoreErr fake_followup(void *u, const char *id, ProtoFollowup f, uint32_t reasons)
+{
+    (void)u, (void)id, (void)f, (void)reasons;
+    return STORE_OK;
+}
+static StoreErr fake_report(void *u, int64_t day, UiDayReport *out)
+{
+    (void)u, (void)day;
+    memset(out, 0, sizeof *out);
+    StoreDayTotals *t = &out->totals;
+    /* A plausible morning at a commune one-stop counter. */
+    static const struct { ProtoArea a; int64_t s1, s2, s3, flagged; } ROWS[] = {
+        {AREA_DAT_DAI, 3, 21, 9, 2}, {AREA_XAY_DUNG, 1, 8, 6, 0}, {AREA_DAU_TU, 0, 2, 3, 0},
+        {AREA_Y_TE, 2, 5, 4, 0}, {AREA_GIAO_DUC, 0, 4, 5, 0}, {AREA_TU_PHAP_HO_TICH, 1, 30, 17, 1},
+        {AREA_LAO_DONG_XA_HOI, 2, 7, 3, 0}, {AREA_KHAC, 0, 3, 1, 0},
+    };
+    for(size_t i = 0; i < sizeof ROWS / sizeof ROWS[0]; i++) {
+        ProtoArea a = ROWS[i].a;
+        t->count[a][SCALE_TTHC3][1] = ROWS[i].s1;
+        t->count[a][SCALE_TTHC3][2] = ROWS[i].s2;
+        t->count[a][SCALE_TTHC3][3] = ROWS[i].s3;
+        t->n[a] = ROWS[i].s1 + ROWS[i].s2 + ROWS[i].s3;
+        t->satisfied[a] = ROWS[i].s2 + ROWS[i].s3;
+        t->flagged[a] = ROWS[i].flagged;
+        t->total += t->n[a];
+        t->total_satisfied += t->satisfied[a];
+        t->total_flagged += t->flagged[a];
+    }
+    out->counts = (StoreCounts){.pending = 41, .acked = 1220, .rejected = 0};
+    out->sync.last_success = UI_SCENE_NOW_MS / 1000 - 7 * 3600 - 1800; /* 02:00 this morning */
+    out->sync.last_attempt = out->sync.last_success;
+    return STORE_OK;
+}
+static StoreErr fake_sync_request(void *u, int64_t now_s)
+{
+    (void)u, (void)now_s;
+    return STORE_OK;
+}
+static bool fake_verify(void *u, const char *pin)
+{
+    (void)u;
+    return strcmp(pin, "2468") == 0;
+}
+static void fake_random(void *u, uint8_t *buf, size_t n)
+{
+    (void)u;
+    for(size_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)(i * 37 + 11);
+}
+
+static const UiSink SINK = {NULL, fake_add, fake_followup, fake_report, fake_sync_request, fake_verify, fake_random};
+
+/* ---- Scenes ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    ProtoScale  scale;
+    bool        fail_add;
+    const char *taps[32]; /* target names, tapped in order; NULL ends */
+    const char *hold;     /* a target held past UI_CORNER_HOLD_MS before the taps */
+} Scene;
+
+/* One wrong PIN attempt. */
+#define W4 "key:1", "key:1", "key:1", "key:1", "ok"
+
+static const Scene SCENES[] = {
+    {"area", SCALE_TTHC3, false, {NULL}, NULL},
+    {"rating-tthc3", SCALE_TTHC3, false, {"area:dat_dai", NULL}, NULL},
+    {"rating-likert5", SCALE_LIKERT5, false, {"area:y_te", NULL}, NULL},
+    {"reasons", SCALE_TTHC3, false, {"area:xay_dung", "face:1", "reason:cho_doi", "reason:di_lai", NULL}, NULL},
+    {"thanks", SCALE_TTHC3, false, {"area:dat_dai", "face:3", NULL}, NULL},
+    {"storage-error", SCALE_TTHC3, true, {"area:dat_dai", "face:2", NULL}, NULL},
+    {"pin", SCALE_TTHC3, false, {"key:2", "key:4", NULL}, "corner"},
+    {"pin-wrong", SCALE_TTHC3, false, {"key:1", "key:1", "key:1", "key:1", "ok", NULL}, "corner"},
+    {"pin-locked", SCALE_TTHC3, false, {W4, W4, W4, W4, W4, NULL}, "corner"},
+    {"supervisor", SCALE_TTHC3, false, {"key:2", "key:4", "key:6", "key:8", "ok", NULL}, "corner"},
+};
+#define N_SCENES (sizeof SCENES / sizeof SCENES[0])
+
+size_t ui_scene_count(void) { return N_SCENES; }
+const char *ui_scene_name(size_t i) { return i < N_SCENES ? SCENES[i].name : NULL; }
+
+#define TAP_MS 1000 /* one tap every second */
+
+static bool tap(Ui *ui, const char *name, int64_t *now)
+{
+    UiTarget t;
+    if(!ui_find_target(ui, name, &t))
+        return false;
+    UiEvent e = {UI_EV_PRESS, t.r.x + t.r.w / 2, t.r.y + t.r.h / 2, 0, 0};
+    ui_update(ui, &e, *now);
+    *now += 100;
+    e.type = UI_EV_RELEASE;
+    ui_update(ui, &e, *now);
+    *now += TAP_MS - 100;
+    return true;
+}
+
+Ui *ui_scene_make(size_t i, int w, int h)
+{
+    if(i >= N_SCENES)
+        return NULL;
+    const Scene *sc = &SCENES[i];
+    UiConfig cfg = {
+        .areas = {AREA_DAT_DAI, AREA_XAY_DUNG, AREA_DAU_TU, AREA_Y_TE, AREA_GIAO_DUC, AREA_TU_PHAP_HO_TICH,
+                  AREA_LAO_DONG_XA_HOI, AREA_KHAC},
+        .n_areas = AREA_COUNT,
+        .scale = sc->scale,
+        .unit = "000.00.00.H23",
+        .unit_name = "UBND xã Ia Grai",
+        .idle_timeout_s = 20,
+        .supervisor_enabled = true,
+    };
+    fail_adds = sc->fail_add;
+    /* Start early enough that the scene's last tap lands at UI_SCENE_NOW_MS, the time the screens show. */
+    int taps = 0;
+    while(sc->taps[taps])
+        taps++;
+    int64_t now = UI_SCENE_NOW_MS - (sc->hold ? UI_CORNER_HOLD_MS : 0) - (int64_t)taps * TAP_MS;
+    Ui *ui = ui_new(&cfg, &SINK, w, h, now);
+    if(!ui)
+        return NULL;
+    bool ok = true;
+    if(sc->hold) {
+        UiTarget t;
+        ok = ui_find_target(ui, sc->hold, &t);
+        if(ok) {
+            UiEvent e = {UI_EV_PRESS, t.r.x + t.r.w / 2, t.r.y + t.r.h / 2, 0, 0};
+            ui_update(ui, &e, now);
+            now += UI_CORNER_HOLD_MS;
+            e.type = UI_EV_TICK;
+            ui_update(ui, &e, now);
+            e.type = UI_EV_RELEASE;
+            ui_update(ui, &e, now);
+        }
+    }
+    for(int k = 0; ok && sc->taps[k]; k++)
+        ok = tap(ui, sc->taps[k], &now);
+    if(!ok) {
+        fprintf(stderr, "ui_scene_make: scene %s: a tap found no target\n", sc->name);
+        ui_free(ui);
+        return NULL;
+    }
+    return ui;
+}

@@ -1,0 +1,424 @@
+/* ui_shapes.c — anti-aliased triangles for faces, icons and tiles. See ui_shapes.h.
+ *
+ * Each shape is built as a triangle list in a reusable buffer and sent with one SDL_RenderGeometry call.
+ * Smooth edges come from a one-pixel "fringe": a band of triangles from full colour to alpha 0. */
+#include "kiosk/ui_shapes.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define PI_F 3.14159265f
+
+typedef struct {
+    SDL_Vertex *v;
+    int        *idx;
+    int         nv, ni, vcap, icap;
+} Geo;
+
+static Geo G;
+
+static int vert(float x, float y, SDL_Color c)
+{
+    if(G.nv == G.vcap) {
+        int cap = G.vcap ? G.vcap * 2 : 1024;
+        SDL_Vertex *v = realloc(G.v, (size_t)cap * sizeof *v);
+        if(!v)
+            return -1;
+        G.v = v;
+        G.vcap = cap;
+    }
+    G.v[G.nv] = (SDL_Vertex){{x, y}, c, {0, 0}};
+    return G.nv++;
+}
+
+static void tri(int a, int b, int c)
+{
+    if(a < 0 || b < 0 || c < 0)
+        return;
+    if(G.ni + 3 > G.icap) {
+        int cap = G.icap ? G.icap * 2 : 3072;
+        int *i = realloc(G.idx, (size_t)cap * sizeof *i);
+        if(!i)
+            return;
+        G.idx = i;
+        G.icap = cap;
+    }
+    G.idx[G.ni++] = a;
+    G.idx[G.ni++] = b;
+    G.idx[G.ni++] = c;
+}
+
+static void quad(int a, int b, int c, int d) /* a-b on one edge, d-c on the other */
+{
+    tri(a, b, c);
+    tri(a, c, d);
+}
+
+static void flush(SDL_Renderer *r)
+{
+    if(G.ni > 0) {
+        SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
+        SDL_RenderGeometry(r, NULL, G.v, G.nv, G.idx, G.ni);
+    }
+    G.nv = G.ni = 0;
+}
+
+static SDL_Color clear_of(SDL_Color c) { return (SDL_Color){c.r, c.g, c.b, 0}; }
+
+static int segments(float rad, float span)
+{
+    int n = (int)(rad * span * 0.5f);
+    return n < 8 ? 8 : n > 512 ? 512 : n;
+}
+
+/* A band along a polyline of n points with unit normals: from offset lo to hi (pixels along the normal),
+ * with fringes outside both edges. */
+static void band(const SDL_FPoint *p, const SDL_FPoint *nrm, int n, float lo, float hi, bool closed, SDL_Color c)
+{
+    SDL_Color z = clear_of(c);
+    float offs[4] = {lo - 0.5f, lo + 0.5f, hi - 0.5f, hi + 0.5f};
+    if(hi - lo < 1.0f) { /* hairline: fade around the centre */
+        float mid = (lo + hi) / 2;
+        offs[1] = offs[2] = mid;
+    }
+    int base = G.nv;
+    for(int i = 0; i < n; i++)
+        for(int k = 0; k < 4; k++)
+            vert(p[i].x + nrm[i].x * offs[k], p[i].y + nrm[i].y * offs[k], (k == 0 || k == 3) ? z : c);
+    int segs = closed ? n : n - 1;
+    for(int i = 0; i < segs; i++) {
+        int a = base + i * 4, b = base + ((i + 1) % n) * 4;
+        for(int k = 0; k < 3; k++)
+            quad(a + k, b + k, b + k + 1, a + k + 1);
+    }
+}
+
+/* Fills a convex polygon (points with outward unit normals) with a fringe outside. */
+static void convex(const SDL_FPoint *p, const SDL_FPoint *nrm, int n, SDL_Color c)
+{
+    float cx = 0, cy = 0;
+    for(int i = 0; i < n; i++) {
+        cx += p[i].x;
+        cy += p[i].y;
+    }
+    int centre = vert(cx / (float)n, cy / (float)n, c);
+    int base = G.nv;
+    for(int i = 0; i < n; i++) {
+        vert(p[i].x - nrm[i].x * 0.5f, p[i].y - nrm[i].y * 0.5f, c);
+        vert(p[i].x + nrm[i].x * 0.5f, p[i].y + nrm[i].y * 0.5f, clear_of(c));
+    }
+    for(int i = 0; i < n; i++) {
+        int a = base + i * 2, b = base + ((i + 1) % n) * 2;
+        tri(centre, a, b);
+        quad(a, b, b + 1, a + 1);
+    }
+}
+
+#define MAXP 2048
+static SDL_FPoint P[MAXP], N[MAXP];
+
+void shape_circle(SDL_Renderer *r, float cx, float cy, float rad, SDL_Color c)
+{
+    int n = segments(rad, 2 * PI_F);
+    for(int i = 0; i < n; i++) {
+        float a = 2 * PI_F * (float)i / (float)n;
+        N[i] = (SDL_FPoint){cosf(a), sinf(a)};
+        P[i] = (SDL_FPoint){cx + N[i].x * rad, cy + N[i].y * rad};
+    }
+    convex(P, N, n, c);
+    flush(r);
+}
+
+void shape_ring(SDL_Renderer *r, float cx, float cy, float rad, float thick, SDL_Color c)
+{
+    int n = segments(rad, 2 * PI_F);
+    for(int i = 0; i < n; i++) {
+        float a = 2 * PI_F * (float)i / (float)n;
+        N[i] = (SDL_FPoint){cosf(a), sinf(a)};
+        P[i] = (SDL_FPoint){cx + N[i].x * rad, cy + N[i].y * rad};
+    }
+    band(P, N, n, -thick / 2, thick / 2, true, c);
+    flush(r);
+}
+
+void shape_arc(SDL_Renderer *r, float cx, float cy, float rad, float a0, float a1, float thick, SDL_Color c)
+{
+    int n = segments(rad, fabsf(a1 - a0)) + 1;
+    for(int i = 0; i < n; i++) {
+        float a = a0 + (a1 - a0) * (float)i / (float)(n - 1);
+        N[i] = (SDL_FPoint){cosf(a), sinf(a)};
+        P[i] = (SDL_FPoint){cx + N[i].x * rad, cy + N[i].y * rad};
+    }
+    band(P, N, n, -thick / 2, thick / 2, false, c);
+    flush(r);
+    /* Round caps. */
+    shape_circle(r, P[0].x, P[0].y, thick / 2, c);
+    shape_circle(r, P[n - 1].x, P[n - 1].y, thick / 2, c);
+}
+
+void shape_line(SDL_Renderer *r, float x0, float y0, float x1, float y1, float thick, SDL_Color c)
+{
+    float dx = x1 - x0, dy = y1 - y0, len = sqrtf(dx * dx + dy * dy);
+    if(len < 0.01f)
+        return;
+    SDL_FPoint nrm = {-dy / len, dx / len};
+    P[0] = (SDL_FPoint){x0, y0};
+    P[1] = (SDL_FPoint){x1, y1};
+    N[0] = N[1] = nrm;
+    band(P, N, 2, -thick / 2, thick / 2, false, c);
+    flush(r);
+    shape_circle(r, x0, y0, thick / 2, c);
+    shape_circle(r, x1, y1, thick / 2, c);
+}
+
+/* Perimeter of a rounded box, inset by `inset`, clockwise, with outward normals. Long straight sides are
+ * cut into short pieces: the software renderer fills long sliver triangles with gaps. */
+static int rrect_path(SDL_FRect b, float radius, float inset)
+{
+    if(radius < 1)
+        radius = 1;
+    float rad = radius - inset;
+    if(rad < 0)
+        rad = 0;
+    float x0 = b.x + radius, x1 = b.x + b.w - radius, y0 = b.y + radius, y1 = b.y + b.h - radius;
+    const float cxs[4] = {x1, x0, x0, x1}, cys[4] = {y1, y1, y0, y0};
+    int per = segments(radius, PI_F / 2) / 2, n = 0;
+    for(int q = 0; q < 4; q++) {
+        for(int i = 0; i <= per && n < MAXP; i++) {
+            float a = PI_F / 2 * (float)q + PI_F / 2 * (float)i / (float)per;
+            N[n] = (SDL_FPoint){cosf(a), sinf(a)};
+            P[n] = (SDL_FPoint){cxs[q] + N[n].x * rad, cys[q] + N[n].y * rad};
+            n++;
+        }
+        /* The straight side to the next corner. */
+        int nq = (q + 1) % 4;
+        float a = PI_F / 2 * (float)(q + 1);
+        SDL_FPoint nrm = {cosf(a), sinf(a)};
+        SDL_FPoint from = P[n - 1], to = {cxs[nq] + nrm.x * rad, cys[nq] + nrm.y * rad};
+        float len = fabsf(to.x - from.x) + fabsf(to.y - from.y);
+        int pieces = (int)(len / 24.0f);
+        for(int k = 1; k < pieces && n < MAXP; k++) {
+            float f = (float)k / (float)pieces;
+            N[n] = nrm;
+            P[n] = (SDL_FPoint){from.x + (to.x - from.x) * f, from.y + (to.y - from.y) * f};
+            n++;
+        }
+    }
+    return n;
+}
+
+void shape_rrect(SDL_Renderer *r, SDL_FRect box, float radius, SDL_Color c)
+{
+    float maxr = (box.w < box.h ? box.w : box.h) / 2;
+    if(radius > maxr)
+        radius = maxr;
+    int n = rrect_path(box, radius, 0);
+    convex(P, N, n, c);
+    flush(r);
+}
+
+void shape_rrect_outline(SDL_Renderer *r, SDL_FRect box, float radius, float thick, SDL_Color c)
+{
+    float maxr = (box.w < box.h ? box.w : box.h) / 2;
+    if(radius > maxr)
+        radius = maxr;
+    int n = rrect_path(box, radius, 0);
+    /* Points lie on the outer edge; the band runs inward by thick. With a small radius the inner corner is
+     * drawn rounded too, which is what we want for tiles. */
+    band(P, N, n, -thick, 0, true, c);
+    flush(r);
+}
+
+void shape_poly(SDL_Renderer *r, const SDL_FPoint *p, int n, SDL_Color c)
+{
+    if(n < 3 || n > MAXP)
+        return;
+    /* Orientation decides which side is outside. */
+    float area = 0;
+    for(int i = 0; i < n; i++) {
+        const SDL_FPoint *a = &p[i], *b = &p[(i + 1) % n];
+        area += a->x * b->y - b->x * a->y;
+    }
+    float s = area > 0 ? 1.0f : -1.0f;
+    for(int i = 0; i < n; i++) {
+        const SDL_FPoint *a = &p[(i + n - 1) % n], *b = &p[i], *c2 = &p[(i + 1) % n];
+        float e1x = b->x - a->x, e1y = b->y - a->y, e2x = c2->x - b->x, e2y = c2->y - b->y;
+        float l1 = sqrtf(e1x * e1x + e1y * e1y), l2 = sqrtf(e2x * e2x + e2y * e2y);
+        if(l1 < 1e-6f) l1 = 1;
+        if(l2 < 1e-6f) l2 = 1;
+        /* Outward normal of each edge (y down, clockwise on screen when area > 0). */
+        float n1x = s * e1y / l1, n1y = -s * e1x / l1, n2x = s * e2y / l2, n2y = -s * e2x / l2;
+        float nx = n1x + n2x, ny = n1y + n2y, ln = sqrtf(nx * nx + ny * ny);
+        N[i] = ln > 1e-6f ? (SDL_FPoint){nx / ln, ny / ln} : (SDL_FPoint){n1x, n1y};
+        P[i] = *b;
+    }
+    SDL_FPoint pts[MAXP];
+    SDL_memcpy(pts, P, sizeof(SDL_FPoint) * (size_t)n);
+    convex(pts, N, n, c);
+    flush(r);
+}
+
+/* ---- Faces ----------------------------------------------------------------------------------------- */
+
+typedef struct { int valence; SDL_Color fill; } FaceStyle;
+
+static FaceStyle face_style(ProtoScale s, int score)
+{
+    static const SDL_Color RED = {0xE5, 0x48, 0x3F, 255}, ORANGE = {0xF2, 0x8C, 0x28, 255},
+                           AMBER = {0xF6, 0xC8, 0x2E, 255}, LIGHT_GREEN = {0x8B, 0xC3, 0x4A, 255},
+                           GREEN = {0x3D, 0xA3, 0x5D, 255};
+    if(s == SCALE_TTHC3) {
+        static const FaceStyle T[4] = {{0, {0}}, {-1, RED}, {1, LIGHT_GREEN}, {2, GREEN}};
+        if(score >= 1 && score <= 3)
+            return T[score];
+    } else {
+        static const FaceStyle L[6] = {{0, {0}}, {-2, RED}, {-1, ORANGE}, {0, AMBER}, {1, LIGHT_GREEN}, {2, GREEN}};
+        if(score >= 1 && score <= 5)
+            return L[score];
+    }
+    return (FaceStyle){0, {200, 200, 200, 255}};
+}
+
+SDL_Color shape_face_color(ProtoScale s, int score) { return face_style(s, score).fill; }
+
+void shape_face(SDL_Renderer *r, ProtoScale s, int score, float cx, float cy, float d)
+{
+    static const SDL_Color INK = {0x1F, 0x23, 0x28, 255};
+    FaceStyle st = face_style(s, score);
+    float R = d / 2;
+    float t = R * 0.09f; /* stroke */
+    shape_circle(r, cx, cy, R, st.fill);
+    shape_ring(r, cx, cy, R - t * 0.35f, t * 0.7f, INK);
+    float ex = R * 0.34f, ey = cy - R * 0.22f, er = R * 0.1f;
+    shape_circle(r, cx - ex, ey, er, INK);
+    shape_circle(r, cx + ex, ey, er, INK);
+    switch(st.valence) {
+    case 2: { /* open laughing mouth: a filled half disc */
+        float mr = R * 0.48f, my = cy + R * 0.08f;
+        int n = 40;
+        SDL_FPoint p[41];
+        for(int i = 0; i <= n; i++) {
+            float a = PI_F * (float)i / (float)n;
+            p[i] = (SDL_FPoint){cx + cosf(a) * mr, my + sinf(a) * mr};
+        }
+        shape_poly(r, p, n + 1, INK);
+        break;
+    }
+    case 1: shape_arc(r, cx, cy - R * 0.02f, R * 0.5f, PI_F * 0.2f, PI_F * 0.8f, t, INK); break;
+    case 0: shape_line(r, cx - R * 0.36f, cy + R * 0.4f, cx + R * 0.36f, cy + R * 0.4f, t, INK); break;
+    case -1: shape_arc(r, cx, cy + R * 0.85f, R * 0.5f, PI_F * 1.22f, PI_F * 1.78f, t, INK); break;
+    default: /* -2: deep frown and worried brows */
+        shape_arc(r, cx, cy + R * 0.78f, R * 0.48f, PI_F * 1.12f, PI_F * 1.88f, t, INK);
+        shape_line(r, cx - ex - er * 1.6f, ey - R * 0.26f, cx - ex + er * 1.4f, ey - R * 0.36f, t * 0.8f, INK);
+        shape_line(r, cx + ex + er * 1.6f, ey - R * 0.26f, cx + ex - er * 1.4f, ey - R * 0.36f, t * 0.8f, INK);
+        break;
+    }
+}
+
+/* ---- Area icons (drawn in a unit square, scaled to the box) ---------------------------------------- */
+
+typedef struct { float x, y, s; } Box;
+static float X(Box b, float u) { return b.x + u * b.s; }
+static float Y(Box b, float v) { return b.y + v * b.s; }
+
+static void rect_u(SDL_Renderer *r, Box b, float u, float v, float w, float h, float rad, SDL_Color c)
+{
+    shape_rrect(r, (SDL_FRect){X(b, u), Y(b, v), w * b.s, h * b.s}, rad * b.s, c);
+}
+
+static void poly_u(SDL_Renderer *r, Box b, const float *uv, int n, SDL_Color c)
+{
+    SDL_FPoint p[16];
+    for(int i = 0; i < n && i < 16; i++)
+        p[i] = (SDL_FPoint){X(b, uv[2 * i]), Y(b, uv[2 * i + 1])};
+    shape_poly(r, p, n, c);
+}
+
+void shape_area_icon(SDL_Renderer *r, ProtoArea a, SDL_FRect box)
+{
+    float s = box.w < box.h ? box.w : box.h;
+    Box b = {box.x + (box.w - s) / 2, box.y + (box.h - s) / 2, s};
+    const SDL_Color WHITE = {255, 255, 255, 255}, INK = {0x1F, 0x23, 0x28, 255};
+    static const SDL_Color BG[AREA_COUNT] = {
+        [AREA_DAT_DAI] = {0x2E, 0x7D, 0x32, 255},       [AREA_XAY_DUNG] = {0xE0, 0x6C, 0x00, 255},
+        [AREA_DAU_TU] = {0x1A, 0x5F, 0xB4, 255},        [AREA_Y_TE] = {0xC6, 0x28, 0x28, 255},
+        [AREA_GIAO_DUC] = {0x6A, 0x3D, 0x9A, 255},      [AREA_TU_PHAP_HO_TICH] = {0x00, 0x79, 0x6B, 255},
+        [AREA_LAO_DONG_XA_HOI] = {0x8D, 0x5A, 0x2B, 255}, [AREA_KHAC] = {0x54, 0x5B, 0x64, 255},
+    };
+    SDL_Color bg = (unsigned)a < AREA_COUNT ? BG[a] : BG[AREA_KHAC];
+    shape_circle(r, X(b, 0.5f), Y(b, 0.5f), s / 2, bg);
+    switch(a) {
+    case AREA_DAT_DAI: { /* a land parcel with a boundary marker */
+        const float field[] = {0.16f, 0.72f, 0.34f, 0.5f, 0.84f, 0.5f, 0.84f, 0.72f};
+        poly_u(r, b, field, 4, WHITE);
+        rect_u(r, b, 0.56f, 0.22f, 0.06f, 0.34f, 0.02f, WHITE);
+        const float flag[] = {0.62f, 0.22f, 0.8f, 0.29f, 0.62f, 0.36f};
+        poly_u(r, b, flag, 3, WHITE);
+        shape_line(r, X(b, 0.3f), Y(b, 0.61f), X(b, 0.7f), Y(b, 0.61f), s * 0.025f, bg);
+        break;
+    }
+    case AREA_XAY_DUNG: { /* a house */
+        const float roof[] = {0.5f, 0.2f, 0.82f, 0.48f, 0.18f, 0.48f};
+        poly_u(r, b, roof, 3, WHITE);
+        rect_u(r, b, 0.27f, 0.46f, 0.46f, 0.32f, 0.0f, WHITE);
+        rect_u(r, b, 0.44f, 0.58f, 0.12f, 0.2f, 0.0f, bg);
+        break;
+    }
+    case AREA_DAU_TU: /* rising bars and an arrow */
+        rect_u(r, b, 0.24f, 0.56f, 0.12f, 0.2f, 0.02f, WHITE);
+        rect_u(r, b, 0.44f, 0.44f, 0.12f, 0.32f, 0.02f, WHITE);
+        rect_u(r, b, 0.64f, 0.32f, 0.12f, 0.44f, 0.02f, WHITE);
+        shape_line(r, X(b, 0.22f), Y(b, 0.44f), X(b, 0.62f), Y(b, 0.2f), s * 0.045f, WHITE);
+        {
+            const float head[] = {0.7f, 0.15f, 0.64f, 0.3f, 0.55f, 0.18f};
+            poly_u(r, b, head, 3, WHITE);
+        }
+        break;
+    case AREA_Y_TE: /* a cross */
+        rect_u(r, b, 0.39f, 0.2f, 0.22f, 0.6f, 0.04f, WHITE);
+        rect_u(r, b, 0.2f, 0.39f, 0.6f, 0.22f, 0.04f, WHITE);
+        break;
+    case AREA_GIAO_DUC: { /* an open book */
+        const float left[] = {0.18f, 0.3f, 0.48f, 0.36f, 0.48f, 0.76f, 0.18f, 0.7f};
+        const float right[] = {0.52f, 0.36f, 0.82f, 0.3f, 0.82f, 0.7f, 0.52f, 0.76f};
+        poly_u(r, b, left, 4, WHITE);
+        poly_u(r, b, right, 4, WHITE);
+        break;
+    }
+    case AREA_TU_PHAP_HO_TICH: /* a certificate with a seal */
+        rect_u(r, b, 0.26f, 0.18f, 0.48f, 0.62f, 0.04f, WHITE);
+        for(int i = 0; i < 3; i++)
+            rect_u(r, b, 0.34f, 0.28f + 0.1f * (float)i, 0.32f, 0.04f, 0.0f, bg);
+        shape_circle(r, X(b, 0.6f), Y(b, 0.66f), s * 0.08f, (SDL_Color){0xD3, 0x2F, 0x2F, 255});
+        break;
+    case AREA_LAO_DONG_XA_HOI: /* two people */
+        shape_circle(r, X(b, 0.37f), Y(b, 0.33f), s * 0.09f, WHITE);
+        shape_circle(r, X(b, 0.63f), Y(b, 0.33f), s * 0.09f, WHITE);
+        rect_u(r, b, 0.22f, 0.46f, 0.3f, 0.32f, 0.12f, WHITE);
+        rect_u(r, b, 0.48f, 0.46f, 0.3f, 0.32f, 0.12f, WHITE);
+        shape_line(r, X(b, 0.5f), Y(b, 0.47f), X(b, 0.5f), Y(b, 0.78f), s * 0.02f, bg);
+        break;
+    default: /* khác: three dots */
+        for(int i = 0; i < 3; i++)
+            shape_circle(r, X(b, 0.3f + 0.2f * (float)i), Y(b, 0.5f), s * 0.07f, WHITE);
+        break;
+    }
+    (void)INK;
+}
+
+void shape_check(SDL_Renderer *r, SDL_FRect box, SDL_Color c, float thick)
+{
+    float s = box.w < box.h ? box.w : box.h;
+    Box b = {box.x + (box.w - s) / 2, box.y + (box.h - s) / 2, s};
+    shape_line(r, X(b, 0.2f), Y(b, 0.52f), X(b, 0.42f), Y(b, 0.74f), thick, c);
+    shape_line(r, X(b, 0.42f), Y(b, 0.74f), X(b, 0.8f), Y(b, 0.28f), thick, c);
+}
+
+void shape_info(SDL_Renderer *r, SDL_FRect box, SDL_Color bg, SDL_Color fg)
+{
+    float s = box.w < box.h ? box.w : box.h;
+    Box b = {box.x + (box.w - s) / 2, box.y + (box.h - s) / 2, s};
+    shape_circle(r, X(b, 0.5f), Y(b, 0.5f), s / 2, bg);
+    shape_circle(r, X(b, 0.5f), Y(b, 0.28f), s * 0.07f, fg);
+    rect_u(r, b, 0.44f, 0.42f, 0.12f, 0.36f, 0.03f, fg);
+}

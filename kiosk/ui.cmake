@@ -17,3 +17,8 @@ add_custom_target(screenshots
           --out ${KIOSK_SOURCE_DIR}/docs/screenshots --size 1280x800 --size 1080x1920
   DEPENDS kiosk-shots
   COMMENT "Rendering docs/screenshots/*.png")
+
+# The app and the day-report CLI need the store (kstore).
+add_executable(kiosk ${CMAKE_CURRENT_LIST_DIR}/app.c)
+target_link_libraries(kiosk PRIVATE kui kstore PkgConfig::SODIUM)
+target_compile_definitions(kiosk PRIVATE KIOSK_FONT_DIR="${KIOSK_SOURCE_DIR}/fonts")

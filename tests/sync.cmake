@@ -17,4 +17,10 @@ if(TARGET tally-server AND TARGET tally-admin)
 
   kiosk_add_test(sync_e2e SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/sync_e2e.c
     LIBS sync_harness LABELS integration)
+  kiosk_add_test(sync_multi SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/sync_multi.c
+    LIBS sync_harness LABELS integration)
+  kiosk_add_test(sync_fault SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/sync_fault.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/fault/proxy.c LIBS sync_harness Threads::Threads LABELS "integration;fault")
+  target_include_directories(sync_fault PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/fault)
+  set_tests_properties(sync_fault PROPERTIES TIMEOUT 300)
 endif()

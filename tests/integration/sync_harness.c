@@ -241,14 +241,17 @@ void th_server_stop(ThServer *s)
 bool th_kiosk_make(ThKiosk *k, const char *dir, const char *device_id, const char *unit, ProtoScale scale,
                    const char *url, const char *token)
 {
-    char d[TH_PATH - 32];
-    snprintf(d, sizeof d, "%s", dir); /* dir may be k->dir itself */
+    /* The arguments may point into *k itself (re-making a kiosk): copy them before clearing it. */
+    char d[TH_PATH - 32], dev[PROTO_ID_MAX + 1], un[PROTO_ID_MAX + 1];
+    snprintf(d, sizeof d, "%s", dir);
+    snprintf(dev, sizeof dev, "%s", device_id);
+    snprintf(un, sizeof un, "%s", unit);
     if(!d[0])
         return false;
     memset(k, 0, sizeof *k);
     snprintf(k->dir, sizeof k->dir, "%s", d);
-    snprintf(k->device_id, sizeof k->device_id, "%s", device_id);
-    snprintf(k->unit, sizeof k->unit, "%s", unit);
+    snprintf(k->device_id, sizeof k->device_id, "%s", dev);
+    snprintf(k->unit, sizeof k->unit, "%s", un);
     k->scale = scale;
     snprintf(k->ini, sizeof k->ini, "%s/kiosk.ini", d);
     snprintf(k->db, sizeof k->db, "%s/kiosk.db", d);
@@ -269,7 +272,7 @@ bool th_kiosk_make(ThKiosk *k, const char *dir, const char *device_id, const cha
              "\n[sync]\n"
              "url = %s/api/v1\n"
              "token_file = device.token\n",
-             device_id, unit, proto_scale_code(scale), url);
+             dev, un, proto_scale_code(scale), url);
     if(!write_file(k->ini, ini, 0644))
         return false;
     Store *st;

@@ -123,7 +123,7 @@ size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
         }
         float cw = land ? info.w * 0.6f : W * 0.44f;
         n = add(t, n, T_CANCEL, 0,
-                land ? rect(info.x, H - m - bh, cw, bh) : rect(W / 2 - cw / 2, info.y + info.h * 0.74f, cw, info.h * 0.24f));
+                land ? rect(info.x, H - m - bh, cw, bh) : rect(W / 2 - cw / 2, info.y + info.h - bh, cw, bh));
         break;
     }
     case SCREEN_SUPERVISOR: {

@@ -1,0 +1,2 @@
+# The kiosk's touch app (kiosk/ui*.c, kiosk/app.c): state machine logic, golden images, end to end.
+kiosk_add_test(test_ui_logic SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/ui/test_ui_logic.c LIBS kui m LABELS unit)

@@ -1,0 +1,215 @@
+/* tally_admin_cli.c — the real tally-admin binary: unit tree, enrolment, targets and reports.
+ * Every refusal must leave the database as it was; reports must say what the API says. */
+#define _GNU_SOURCE /* memmem */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "sync/protocol.h"
+#include "sync/uuid.h"
+#include "tally_harness.h"
+
+static TallyServer S;
+
+static int setup(void **state)
+{
+    (void)state;
+    return th_setup_db(&S) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    th_cleanup(&S);
+    return 0;
+}
+
+static void write_file(const char *name, const char *text, char path[400])
+{
+    snprintf(path, 400, "%s/%s", S.dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int64_t n_units(void)
+{
+    return th_scalar(&S, "SELECT count(*) FROM units");
+}
+
+static void test_init_is_idempotent_and_seeds_the_targets(void **state)
+{
+    (void)state;
+    assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
+    assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 1);
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM targets"), 8);
+    assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'tthc' AND milestone = 2030"), 95);
+    assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'y_te' AND milestone = 2025"), 85);
+    char out[2048];
+    assert_int_equal(th_admin(&S, out, sizeof out, "targets", "list", (char *)NULL), 0);
+    assert_non_null(strstr(out, "dat_dai_xay_dung_dau_tu"));
+    assert_int_equal(n_units(), 90); /* the sample tree */
+}
+
+static void test_unit_tree_refuses_unknown_parents_and_cycles(void **state)
+{
+    (void)state;
+    int64_t before = n_units();
+    assert_int_equal(th_admin(&S, NULL, 0, "unit", "add", "X.1", "Xã thử", "--parent", "NO.SUCH", (char *)NULL), 1);
+    assert_int_equal(th_admin(&S, NULL, 0, "unit", "add", "bad code!", "Xã thử", (char *)NULL), 1);
+    assert_int_equal(n_units(), before);
+    assert_int_equal(th_admin(&S, NULL, 0, "unit", "add", "X.A", "Xã A", "--parent", "000.00.00.H21", (char *)NULL), 0);
+    assert_int_equal(th_admin(&S, NULL, 0, "unit", "add", "X.B", "Xã B", "--parent", "X.A", (char *)NULL), 0);
+    /* A under its own child: refused, and A keeps its parent. */
+    assert_int_equal(th_admin(&S, NULL, 0, "unit", "add", "X.A", "Xã A", "--parent", "X.B", (char *)NULL), 1);
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM units WHERE code = 'X.A' AND parent = '000.00.00.H21'"), 1);
+    assert_int_equal(n_units(), before + 2);
+}
+
+static void test_unit_import_is_all_or_nothing(void **state)
+{
+    (void)state;
+    char path[400];
+    int64_t before = n_units();
+    /* Children before parents, a quoted name with a comma: fine. */
+    write_file("ok.csv",
+               "code,name,parent\n"
+               "Y.2.Q01,\"Quầy 01, tầng 1\",Y.2\n"
+               "Y.2,UBND xã Ia Mơ,Y.1\n"
+               "Y.1,UBND huyện thử,000.00.00.H21\n",
+               path);
+    assert_int_equal(th_admin(&S, NULL, 0, "unit", "import", path, (char *)NULL), 0);
+    assert_int_equal(n_units(), before + 3);
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM units WHERE name = 'Quầy 01, tầng 1'"), 1);
+    /* A bad line anywhere, an unknown parent or a cycle: nothing from that file is kept. */
+    const char *bad[] = {
+        "Z.1,Một,000.00.00.H21\nZ 2,Hai,Z.1\n",
+        "Z.1,Một,000.00.00.H21\nZ.2,Hai,Z.9\n",
+        "Z.1,Một,Z.2\nZ.2,Hai,Z.1\n",
+        "Z.1,\"unterminated,000.00.00.H21\n",
+        "Z.1,,000.00.00.H21\n",
+    };
+    for(size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file("bad.csv", bad[i], path);
+        assert_int_equal(th_admin(&S, NULL, 0, "unit", "import", path, (char *)NULL), 1);
+        assert_int_equal(n_units(), before + 3);
+    }
+    assert_int_equal(th_admin(&S, NULL, 0, "unit", "import", "/no/such/file.csv", (char *)NULL), 1);
+}
+
+static void test_device_tokens_are_shown_once_and_stored_only_as_hashes(void **state)
+{
+    (void)state;
+    char tok[65];
+    assert_true(th_device(&S, "cli-dev-1", "000.00.31.H21.DEMO", tok));
+    for(int i = 0; i < 64; i++)
+        assert_non_null(strchr("0123456789abcdef", tok[i]));
+    /* The token text is nowhere in the database file. */
+    FILE *f = fopen(S.db, "rb");
+    assert_non_null(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_null(memmem(buf, n, tok, 64));
+    char again[65];
+    assert_false(th_device(&S, "cli-dev-1", "000.00.31.H21.DEMO", again)); /* already enrolled */
+    assert_false(th_device(&S, "cli-dev-2", "NO.SUCH.UNIT", again));
+    assert_false(th_device(&S, "bad id!", "000.00.31.H21.DEMO", again));
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM devices"), 1);
+    assert_int_equal(th_admin(&S, NULL, 0, "device", "revoke", "cli-dev-9", (char *)NULL), 1);
+    assert_int_equal(th_admin(&S, NULL, 0, "device", "revoke", "cli-dev-1", (char *)NULL), 0);
+    assert_int_equal(th_scalar(&S, "SELECT revoked_at IS NOT NULL FROM devices WHERE id = 'cli-dev-1'"), 1);
+}
+
+static void test_targets_set_checks_its_arguments(void **state)
+{
+    (void)state;
+    assert_int_equal(th_admin(&S, NULL, 0, "targets", "set", "y_te", "2030", "92.5", (char *)NULL), 0);
+    assert_true(th_scalar(&S, "SELECT pct * 10 FROM targets WHERE grp = 'y_te' AND milestone = 2030") == 925);
+    assert_int_equal(th_admin(&S, NULL, 0, "targets", "set", "hai_quan", "2030", "90", (char *)NULL), 1);
+    assert_int_equal(th_admin(&S, NULL, 0, "targets", "set", "y_te", "2027", "90", (char *)NULL), 1);
+    assert_int_equal(th_admin(&S, NULL, 0, "targets", "set", "y_te", "2025", "0", (char *)NULL), 1);
+    assert_int_equal(th_admin(&S, NULL, 0, "targets", "set", "y_te", "2025", "101", (char *)NULL), 1);
+    assert_int_equal(th_admin(&S, NULL, 0, "targets", "set", "y_te", "2025", "abc", (char *)NULL), 1);
+    assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'y_te' AND milestone = 2025"), 85);
+    assert_int_equal(th_admin(&S, NULL, 0, "targets", "set", "y_te", "2030", "90", (char *)NULL), 0);
+}
+
+static void test_report_says_what_the_api_says(void **state)
+{
+    (void)state;
+    char tok[65], viewer[65];
+    const char *unit = "000.01.21.H21.Q01";
+    assert_true(th_device(&S, "cli-rep", unit, tok));
+    assert_true(th_viewer(&S, "cli-viewer", viewer));
+    assert_true(th_start(&S));
+    ProtoRating r[40];
+    for(int i = 0; i < 40; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        uint8_t rnd[10] = {(uint8_t)i, 9, 9};
+        uuid_v7_make(r[i].id, 1764000000000ull + (uint64_t)i, rnd);
+        r[i].seq = i + 1;
+        snprintf(r[i].unit, sizeof r[i].unit, "%s", unit);
+        r[i].area = i % 2 ? AREA_DAT_DAI : AREA_Y_TE;
+        r[i].scale = SCALE_TTHC3;
+        r[i].score = i % 5 ? 3 : 1;
+        r[i].followup = r[i].score == 1 ? FOLLOWUP_SKIPPED : FOLLOWUP_NONE;
+        snprintf(r[i].at, sizeof r[i].at, "2026-04-%02dT09:00:00+07:00", 1 + i % 28);
+    }
+    char *body = proto_batch_dump("0193a4f2-6c1e-7b3a-9d2e-4f5a6b7c8d9e", "cli-rep", "2026-04-30T21:00:00+07:00", r, 40);
+    ThResp resp = th_http(&S, "POST", "/api/v1/batches", tok, "application/json", body, strlen(body), false);
+    assert_int_equal(resp.status, 200);
+    th_resp_free(&resp);
+    free(body);
+    resp = th_http(&S, "GET", "/api/v1/tally?from=2026-01-01&to=2026-12-31&unit=000.00.21.H21&by=area,quarter",
+                   viewer, NULL, NULL, 0, false);
+    assert_int_equal(resp.status, 200);
+    static char out[65536];
+    assert_int_equal(th_admin(&S, out, sizeof out, "report", "--from", "2026-01-01", "--to", "2026-12-31", "--unit",
+                              "000.00.21.H21", "--by", "area,quarter", "--format", "json", (char *)NULL),
+                     0);
+    assert_string_equal(out, resp.body); /* one query function, two doors */
+    th_resp_free(&resp);
+    assert_int_equal(th_admin(&S, out, sizeof out, "report", "--from", "2026-01-01", "--to", "2026-12-31", "--by",
+                              "area", "--format", "csv", (char *)NULL),
+                     0);
+    assert_non_null(strstr(out, "key,n,satisfied,pct,wilson_low,wilson_high,flagged,group,"));
+    assert_non_null(strstr(out, "\ndat_dai,20,16,80.00,"));
+    assert_non_null(strstr(out, "\ny_te,20,16,80.00,"));
+    assert_non_null(strstr(out, ",dat_dai_xay_dung_dau_tu,85.00,chua_du_mau,90.00,chua_du_mau"));
+    assert_int_equal(th_admin(&S, out, sizeof out, "report", "--from", "2026-01-01", "--to", "2026-12-31", "--min-n",
+                              "20", "--by", "area", (char *)NULL),
+                     0);
+    assert_non_null(strstr(out, "Không đạt / not met"));
+    assert_int_equal(th_admin(&S, NULL, 0, "report", "--from", "2026-13-01", "--to", "2026-12-31", (char *)NULL), 1);
+    assert_int_equal(th_admin(&S, NULL, 0, "report", "--from", "2026-01-01", "--to", "2026-12-31", "--unit", "NO.SUCH",
+                              (char *)NULL),
+                     1);
+    assert_int_equal(th_admin(&S, NULL, 0, "report", "--from", "2026-01-01", "--to", "2026-12-31", "--format", "xml",
+                              (char *)NULL),
+                     1);
+    assert_int_equal(th_admin(&S, NULL, 0, "frobnicate", (char *)NULL), 2);
+    assert_int_equal(th_stop(&S), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_is_idempotent_and_seeds_the_targets),
+        cmocka_unit_test(test_unit_tree_refuses_unknown_parents_and_cycles),
+        cmocka_unit_test(test_unit_import_is_all_or_nothing),
+        cmocka_unit_test(test_device_tokens_are_shown_once_and_stored_only_as_hashes),
+        cmocka_unit_test(test_targets_set_checks_its_arguments),
+        cmocka_unit_test(test_report_says_what_the_api_says),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

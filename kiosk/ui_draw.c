@@ -685,7 +685,7 @@ static void draw_chart(const Ui *ui, UiGfx *g, UiRect box)
     for(int i = 0; i < na; i++) {
         ProtoArea a = areas[i];
         float y = top + rh * (float)i;
-        text(g, (UiRect){box.x, y, label_w, rh}, proto_area_name_vi(a), rh * 0.42f, false, INK, AL_LEFT);
+        text(g, (UiRect){box.x, y, label_w, rh}, proto_area_name_vi(a), rh * 0.5f, false, INK, AL_LEFT);
         float bh = rh * 0.56f, by = y + (rh - bh) / 2;
         fill(g->r, (UiRect){tx, by, tw, bh}, DISABLED_BG);
         ProtoGroup grp = proto_area_group(a);
@@ -696,7 +696,7 @@ static void draw_chart(const Ui *ui, UiGfx *g, UiRect box)
             fill(g->r, (UiRect){tx, by, (float)(tw * pct / 100.0), bh}, pct >= t25 ? GOOD : WARN_BAR);
         }
         pct_text(T->satisfied[a], T->n[a], cell);
-        text(g, (UiRect){tx + tw + 4, y, box.x + box.w - tx - tw - 4, rh}, cell, rh * 0.42f, true, INK, AL_RIGHT);
+        text(g, (UiRect){tx + tw + 4, y, box.x + box.w - tx - tw - 4, rh}, cell, rh * 0.5f, true, INK, AL_RIGHT);
         if(t25 > 0)
             fill(g->r, (UiRect){tx + tw * (float)t25 / 100 - 1.5f, y + rh * 0.08f, 3, rh * 0.84f}, T2025);
         if(t30 > 0)

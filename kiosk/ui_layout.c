@@ -92,12 +92,12 @@ size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
     }
     case SCREEN_THANKS:
         f->icon = rect(W / 2 - S * 0.2f, H * (land ? 0.12f : 0.22f), S * 0.4f, S * 0.4f);
-        f->title = rect(m, f->icon.y + f->icon.h + gap, W - 2 * m, roundf(H * (land ? 0.16f : 0.1f)));
-        f->body = rect(m, f->title.y + f->title.h, W - 2 * m, roundf(H * (land ? 0.12f : 0.08f)));
+        f->title = rect(m, f->icon.y + f->icon.h + gap, W - 2 * m, roundf(H * (land ? 0.16f : 0.15f)));
+        f->body = rect(m, f->title.y + f->title.h, W - 2 * m, roundf(H * (land ? 0.12f : 0.1f)));
         break;
     case SCREEN_STORAGE_ERROR:
         f->icon = rect(W / 2 - S * 0.12f, m + S * 0.06f, S * 0.24f, S * 0.24f);
-        f->title = rect(m, f->icon.y + f->icon.h + gap, W - 2 * m, roundf(H * (land ? 0.12f : 0.07f)));
+        f->title = rect(m, f->icon.y + f->icon.h + gap, W - 2 * m, roundf(H * (land ? 0.12f : 0.11f)));
         f->body = rect(m + W * 0.05f, f->title.y + f->title.h, W - 2 * m - W * 0.1f,
                        H - m - bh - gap - (f->title.y + f->title.h));
         n = add(t, n, T_RETRY, 0, rect(W / 2 - W * (land ? 0.15f : 0.22f), H - m - bh, W * (land ? 0.3f : 0.44f), bh));

@@ -284,6 +284,8 @@ int main(int argc, char **argv)
     char token[UPLOADER_TOKEN_MAX + 1];
     if(uploader_read_token(cfg.token_file, token, sizeof token, msg, sizeof msg) != UPLOADER_OK)
         die("%s", msg);
+    if(cfg.ca_file[0] && access(cfg.ca_file, R_OK) != 0)
+        die("%s: ca_file %s cannot be read (%s) / không đọc được tệp CA", config_path, cfg.ca_file, strerror(errno));
     if(strncmp(cfg.sync_url, "http://", 7) == 0 && !strstr(cfg.sync_url, "://127.") &&
        !strstr(cfg.sync_url, "://localhost") && !strstr(cfg.sync_url, "://[::1]"))
         logf_("warning: %s is plain http; ratings and the token travel unencrypted. Use https.", cfg.sync_url);

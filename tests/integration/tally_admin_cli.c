@@ -9,6 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -201,6 +208,51 @@ static void test_report_says_what_the_api_says(void **state)
     assert_int_equal(th_stop(&S), 0);
 }
 
+static void test_server_listens_on_ipv6(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    bool v6 = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if(fd >= 0)
+        close(fd);
+    if(!v6)
+        skip(); /* no IPv6 loopback on this machine */
+    snprintf(S.listen, sizeof S.listen, "[::1]:0");
+    assert_true(th_start(&S));
+    assert_non_null(strstr(S.url, "http://[::1]:"));
+    ThResp r = th_http(&S, "GET", "/healthz", NULL, NULL, NULL, 0, false);
+    assert_int_equal(r.status, 200);
+    th_resp_free(&r);
+    assert_int_equal(th_stop(&S), 0);
+    S.listen[0] = '\0';
+}
+
+static int run_server(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    pid_t pid = fork();
+    if(pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        execl(TALLY_SERVER_BIN, TALLY_SERVER_BIN, a1, a2, a3, a4, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_server_refuses_bad_arguments_at_start(void **state)
+{
+    (void)state;
+    assert_int_equal(run_server("--listen", "127.0.0.1:0", NULL, NULL), 2);          /* no --db */
+    assert_int_equal(run_server("--db", S.db, "--listen", "127.0.0.1"), 2);          /* no port */
+    assert_int_equal(run_server("--db", S.db, "--listen", "127.0.0.1:99999"), 2);    /* no such port */
+    assert_int_equal(run_server("--db", S.db, "--listen", "[::1:8080"), 2);
+    assert_int_equal(run_server("--db", "/no/such/dir/tally.db", "--listen", "127.0.0.1:0"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +262,8 @@ int main(void)
         cmocka_unit_test(test_device_tokens_are_shown_once_and_stored_only_as_hashes),
         cmocka_unit_test(test_targets_set_checks_its_arguments),
         cmocka_unit_test(test_report_says_what_the_api_says),
+        cmocka_unit_test(test_server_listens_on_ipv6),
+        cmocka_unit_test(test_server_refuses_bad_arguments_at_start),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -117,7 +117,8 @@ bool th_start(TallyServer *s)
         dup2(fd[1], STDOUT_FILENO);
         close(fd[0]);
         close(fd[1]);
-        execl(TALLY_SERVER_BIN, TALLY_SERVER_BIN, "--db", s->db, "--listen", "127.0.0.1:0", (char *)NULL);
+        execl(TALLY_SERVER_BIN, TALLY_SERVER_BIN, "--db", s->db, "--listen", s->listen[0] ? s->listen : "127.0.0.1:0",
+              (char *)NULL);
         _exit(127);
     }
     close(fd[1]);

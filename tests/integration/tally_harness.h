@@ -15,6 +15,7 @@ typedef struct {
     char  dir[256];   /* the mkdtemp folder holding the database */
     char  db[300];
     char  url[128];   /* "http://127.0.0.1:PORT" */
+    char  listen[64]; /* --listen for th_start; "" = 127.0.0.1:0 */
     pid_t pid;
 } TallyServer;
 

@@ -137,8 +137,11 @@ static int64_t run_once(Sync *sy, UploaderErr *err_out, UploaderResult *res, cha
               (long long)res->batches_ok, (long long)res->sent, (long long)res->accepted,
               (long long)res->duplicate, (long long)res->rejected, (long long)pending);
     else
-        logf_("upload failed after %lld batches (%s): %s; %lld pending; next try in %lld s", (long long)res->batches_ok,
-              uploader_err_name(e), msg, (long long)pending, (long long)(st.next_attempt - end));
+        logf_("upload failed after %lld batches, %lld ratings sent (%lld accepted, %lld duplicate, %lld rejected): "
+              "%s: %s; %lld pending; next try in %lld s",
+              (long long)res->batches_ok, (long long)res->sent, (long long)res->accepted, (long long)res->duplicate,
+              (long long)res->rejected, uploader_err_name(e), msg, (long long)pending,
+              (long long)(st.next_attempt - end));
     *err_out = e;
     return pending;
 }

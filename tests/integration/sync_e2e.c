@@ -291,6 +291,50 @@ static void test_sync_now_request_wakes_the_daemon(void **state)
     assert_int_equal(rc, 0);
 }
 
+static void test_daemon_runs_a_missed_nightly_slot_at_start(void **state)
+{
+    Fx *f = *state;
+    ThKiosk k;
+    char tok[256];
+    new_kiosk(f, &k, "kiosk-missed", "G01.B", SCALE_TTHC3, tok, sizeof tok);
+    ProtoRating r[12];
+    th_make_ratings(r, 12, "G01.B", SCALE_TTHC3, 7);
+    assert_true(th_store_ratings(&k, r, 12));
+    /* Tonight's slot passed while the kiosk was switched off. */
+    Store *s;
+    char msg[256];
+    assert_int_equal(store_open(k.db, &s, msg, sizeof msg), STORE_OK);
+    StoreSyncStatus st;
+    assert_int_equal(store_sync_status_get(s, &st), STORE_OK);
+    st.next_attempt = (int64_t)time(NULL) - 5 * 3600;
+    assert_int_equal(store_sync_status_put(s, &st), STORE_OK);
+    const char *argv[] = {KIOSK_SYNC_BIN, "--config", k.ini, "--daemon", NULL};
+    pid_t pid = th_spawn(argv, k.log);
+    assert_true(pid > 0);
+    StoreCounts c = {0};
+    for(int i = 0; i < 300; i++) { /* up to 30 s: a bound, not a timing assertion */
+        assert_int_equal(store_counts(s, &c), STORE_OK);
+        if(c.pending == 0)
+            break;
+        sleep_ms(100);
+    }
+    assert_int_equal(c.pending, 0);
+    assert_int_equal(c.acked, 12);
+    /* The next slot is planned ahead: tomorrow night's, within the jitter window. */
+    for(int i = 0; i < 100; i++) {
+        assert_int_equal(store_sync_status_get(s, &st), STORE_OK);
+        if(st.last_success)
+            break;
+        sleep_ms(100);
+    }
+    assert_true(st.last_success > 0);
+    assert_true(st.next_attempt > st.last_success);
+    assert_true(st.next_attempt <= st.last_success + 86400 + 3600);
+    store_close(s);
+    kill(pid, SIGTERM);
+    assert_int_equal(th_wait(pid), 0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -301,6 +345,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_device_clock_is_reported_and_ratings_still_upload, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sync_now_request_wakes_the_daemon, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_daemon_runs_a_missed_nightly_slot_at_start, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -5,6 +5,7 @@
  *   tally-admin --db FILE unit import FILE.csv               (lines: code,name,parent)
  *   tally-admin --db FILE device add ID --unit CODE          (prints the device token, once)
  *   tally-admin --db FILE device revoke ID
+ *   tally-admin --db FILE device list                        (last upload and clock skew per kiosk)
  *   tally-admin --db FILE viewer add NAME                    (prints the read token, once)
  *   tally-admin --db FILE report --from D --to D [--unit CODE] [--area CODE] [--by DIM[,DIM..]]
  *                                [--min-n N] [--format table|csv|json]
@@ -28,6 +29,7 @@ static void usage(FILE *f)
           "  tally-admin --db FILE unit import FILE.csv        (code,name,parent)\n"
           "  tally-admin --db FILE device add ID --unit CODE   (prints the token once / in mã một lần)\n"
           "  tally-admin --db FILE device revoke ID\n"
+          "  tally-admin --db FILE device list                 (last upload, clock skew / lần gửi cuối, lệch giờ)\n"
           "  tally-admin --db FILE viewer add NAME             (prints the token once / in mã một lần)\n"
           "  tally-admin --db FILE report --from YYYY-MM-DD --to YYYY-MM-DD [--unit CODE] [--area CODE]\n"
           "                        [--by area|unit|day|month|quarter|half|year|group[,..]] [--min-n N]\n"
@@ -176,6 +178,18 @@ static int report(TallyDb *db, int argc, char **argv)
     return 0;
 }
 
+static bool print_device(const TallyDevice *d, void *ud)
+{
+    (void)ud;
+    char seen[PTIME_TEXT_MAX] = "never / chưa gửi", skew[32] = "-";
+    if(d->last_seen) {
+        ptime_format(d->last_seen, PTIME_VN_OFFSET_MIN, seen);
+        snprintf(skew, sizeof skew, "%+llds", (long long)d->last_skew_s);
+    }
+    printf("%-24s %-24s %-8s %-25s %s\n", d->id, d->unit, d->revoked_at ? "revoked" : "active", seen, skew);
+    return true;
+}
+
 static int targets(TallyDb *db, int argc, char **argv)
 {
     char msg[TALLY_MSG_MAX];
@@ -255,6 +269,10 @@ int main(int argc, char **argv)
     } else if(strcmp(cmd, "device") == 0 && ac == 3 && strcmp(av[1], "revoke") == 0) {
         e = tally_device_revoke(db, av[2], msg);
         rc = e ? refuse(e, msg) : (printf("device %s revoked / đã thu hồi thiết bị\n", av[2]), 0);
+    } else if(strcmp(cmd, "device") == 0 && ac == 2 && strcmp(av[1], "list") == 0) {
+        printf("%-24s %-24s %-8s %-25s %s\n", "device", "unit", "status", "last upload (+07:00)", "clock skew");
+        e = tally_device_list(db, print_device, NULL, msg);
+        rc = e ? refuse(e, msg) : 0;
     } else if(strcmp(cmd, "viewer") == 0 && ac == 3 && strcmp(av[1], "add") == 0) {
         e = tally_viewer_add(db, av[2], token, msg);
         rc = e ? refuse(e, msg) : (printf("%s\n", token), 0);

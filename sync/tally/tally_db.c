@@ -549,6 +549,32 @@ TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX
     return e;
 }
 
+TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *ud), void *ud,
+                           char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(prep(db, "SELECT id, unit, created_at, coalesce(revoked_at, 0), coalesce(last_seen, 0),"
+                " coalesce(last_skew_s, 0) FROM devices ORDER BY id", &st))
+        return tally_db_fail(db, "list devices", msg);
+    int rc;
+    while((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        TallyDevice d;
+        snprintf(d.id, sizeof d.id, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(d.unit, sizeof d.unit, "%s", (const char *)sqlite3_column_text(st, 1));
+        d.created_at = sqlite3_column_int64(st, 2);
+        d.revoked_at = sqlite3_column_int64(st, 3);
+        d.last_seen = sqlite3_column_int64(st, 4);
+        d.last_skew_s = sqlite3_column_int64(st, 5);
+        if(!fn(&d, ud)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    TallyErr e = rc == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "list devices", msg);
+    sqlite3_finalize(st);
+    return e;
+}
+
 TallyErr tally_viewer_add(TallyDb *db, const char *name, char token[TALLY_TOKEN_HEX + 1], char msg[TALLY_MSG_MAX])
 {
     token[0] = '\0';

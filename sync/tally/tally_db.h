@@ -67,6 +67,17 @@ TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX
 TallyErr tally_viewer_add(TallyDb *db, const char *name, char token[TALLY_TOKEN_HEX + 1],
                           char msg[TALLY_MSG_MAX]);
 
+/* One enrolled kiosk as `device list` shows it. Times are Unix seconds; 0 = never / not revoked. */
+typedef struct {
+    char    id[PROTO_ID_MAX + 1], unit[PROTO_ID_MAX + 1];
+    int64_t created_at, revoked_at, last_seen;
+    int64_t last_skew_s; /* the device clock minus ours at its last batch; meaningful when last_seen != 0 */
+} TallyDevice;
+
+/* Calls fn for every device, ordered by id; fn returns false to stop early. */
+TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *ud), void *ud,
+                           char msg[TALLY_MSG_MAX]);
+
 typedef enum { TALLY_AUTH_UNKNOWN, TALLY_AUTH_OK, TALLY_AUTH_REVOKED } TallyAuth;
 
 /* Looks a bearer token up. For a device, fills device_id and unit (the enrolled unit). */

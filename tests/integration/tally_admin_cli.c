@@ -204,6 +204,18 @@ static void test_report_says_what_the_api_says(void **state)
     assert_int_equal(th_admin(&S, NULL, 0, "report", "--from", "2026-01-01", "--to", "2026-12-31", "--format", "xml",
                               (char *)NULL),
                      1);
+    /* device list: the kiosk that uploaded shows its last upload and its clock against ours (it sent
+     * 2026-04-30T21:00:00+07:00, long before now: a large negative skew); the revoked one shows revoked. */
+    assert_int_equal(th_admin(&S, out, sizeof out, "device", "list", (char *)NULL), 0);
+    char *line = strstr(out, "\ncli-rep ");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "active"));
+    char *skew = strstr(line, " -");
+    assert_non_null(skew);
+    assert_true(atoll(skew + 1) < -3600);
+    line = strstr(out, "\ncli-dev-1 ");
+    assert_non_null(line);
+    assert_true(strncmp(strstr(line, "revoked"), "revoked", 7) == 0);
     assert_int_equal(th_admin(&S, NULL, 0, "frobnicate", (char *)NULL), 2);
     assert_int_equal(th_stop(&S), 0);
 }

@@ -172,7 +172,7 @@ static uint64_t fnv(const void *p, size_t n, uint64_t h)
 static TextEntry *line_tex(UiGfx *g, const char *s, int px, bool bold, SDL_Color c)
 {
     uint64_t key = fnv(s, strlen(s), 14695981039346656037ull);
-    int meta[3] = {px, bold, (int)(c.r << 24 | c.g << 16 | c.b << 8 | c.a)};
+    uint32_t meta[3] = {(uint32_t)px, bold, (uint32_t)c.r << 24 | (uint32_t)c.g << 16 | (uint32_t)c.b << 8 | c.a};
     key = fnv(meta, sizeof meta, key);
     TextEntry *victim = NULL; /* an empty slot, else the least recently used */
     g->tick++;
@@ -340,6 +340,7 @@ static UiRect inset(UiRect r, float d) { return (UiRect){r.x + d, r.y + d, r.w -
 
 static void fill(SDL_Renderer *r, UiRect box, SDL_Color c)
 {
+    SDL_SetRenderDrawBlendMode(r, c.a == 255 ? SDL_BLENDMODE_NONE : SDL_BLENDMODE_BLEND);
     SDL_SetRenderDrawColor(r, c.r, c.g, c.b, c.a);
     SDL_FRect f = fr(box);
     SDL_RenderFillRectF(r, &f);
@@ -362,8 +363,7 @@ static const UiTarget *find(const UiTarget *t, size_t n, UiTargetKind k, int ind
 static void card(const Ui *ui, UiGfx *g, UiRect r, bool is_pressed, SDL_Color border)
 {
     float S = ui_short_side(ui), rad = S * 0.025f, bw = S * 0.006f + 1;
-    shape_rrect(g->r, fr(r), rad, is_pressed ? CARD_PRESSED : CARD);
-    shape_rrect_outline(g->r, fr(r), rad, bw, border);
+    shape_rrect_bordered(g->r, fr(r), rad, bw, border, is_pressed ? CARD_PRESSED : CARD);
 }
 
 typedef enum { BTN_PRIMARY, BTN_SECONDARY } BtnStyle;
@@ -376,9 +376,10 @@ static void button(const Ui *ui, UiGfx *g, const UiTarget *t, const char *label,
     bool p = pressed(ui, t);
     SDL_Color bg = !enabled ? DISABLED_BG : st == BTN_PRIMARY ? (p ? PRIMARY_PRESSED : PRIMARY) : (p ? CARD_PRESSED : CARD);
     SDL_Color fg = !enabled ? DISABLED_FG : st == BTN_PRIMARY ? ON_PRIMARY : INK;
-    shape_rrect(g->r, fr(t->r), S * 0.025f, bg);
     if(st == BTN_SECONDARY || !enabled)
-        shape_rrect_outline(g->r, fr(t->r), S * 0.025f, S * 0.005f + 1, enabled ? PRIMARY : LINE);
+        shape_rrect_bordered(g->r, fr(t->r), S * 0.025f, S * 0.005f + 1, enabled ? PRIMARY : LINE, bg);
+    else
+        shape_rrect(g->r, fr(t->r), S * 0.025f, bg);
     text(g, inset(t->r, S * 0.02f), label, t->r.h * 0.42f, true, fg, AL_CENTER);
 }
 
@@ -478,15 +479,14 @@ static void draw_reasons(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarge
         UiRect r = t[i].r;
         bool p = pressed(ui, &t[i]);
         float rad = S * 0.025f;
-        shape_rrect(g->r, fr(r), rad, on ? (p ? PRIMARY_PRESSED : PRIMARY) : (p ? CARD_PRESSED : CARD));
-        shape_rrect_outline(g->r, fr(r), rad, S * 0.006f + 1, on ? PRIMARY : LINE);
+        shape_rrect_bordered(g->r, fr(r), rad, S * 0.006f + 1, on ? PRIMARY : LINE,
+                             on ? (p ? PRIMARY_PRESSED : PRIMARY) : (p ? CARD_PRESSED : CARD));
         /* A check box: empty or ticked, so "chosen" never rests on colour alone. */
         float bs = S * 0.06f, pad = S * 0.018f;
         if(bs > r.h * 0.5f)
             bs = r.h * 0.5f;
         SDL_FRect box = {r.x + pad, r.y + (r.h - bs) / 2, bs, bs};
-        shape_rrect(g->r, box, bs * 0.15f, CARD);
-        shape_rrect_outline(g->r, box, bs * 0.15f, bs * 0.1f, on ? CARD : INK);
+        shape_rrect_bordered(g->r, box, bs * 0.15f, bs * 0.1f, on ? CARD : INK, CARD);
         if(on)
             shape_check(g->r, box, PRIMARY, bs * 0.16f);
         UiRect tr = {r.x + pad * 1.8f + bs, r.y + pad * 0.5f, r.w - bs - pad * 2.6f, r.h - pad};
@@ -529,7 +529,7 @@ static void draw_pin(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *t
         if(i < ui->pin_len)
             shape_circle(g->r, x0 + step * (float)i, cy, dr, INK);
         else
-            shape_ring(g->r, x0 + step * (float)i, cy, dr - dr * 0.12f, dr * 0.24f, LINE);
+            shape_ring(g->r, x0 + step * (float)i, cy, dr, dr * 0.24f, LINE, BG);
     }
     char msg[256] = "";
     if(locked) {

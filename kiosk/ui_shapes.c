@@ -5,14 +5,25 @@
 #include "kiosk/ui_shapes.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #define PI_F 3.14159265f
 
+/* One vertex list and two triangle lists: opaque interiors, drawn without blending (the software
+ * renderer fills those straight into the target), and the alpha fringes, drawn blended. */
+typedef struct {
+    int *idx;
+    int  n, cap;
+} Idx;
+
 typedef struct {
     SDL_Vertex *v;
-    int        *idx;
-    int         nv, ni, vcap, icap;
+    int         nv, vcap;
+    Idx         solid, blend;
+    SDL_FRect  *rects;       /* scanline spans of a convex interior (one colour per shape) */
+    int         nr, rcap;
+    SDL_Color   rect_color;
 } Geo;
 
 static Geo G;
@@ -31,21 +42,30 @@ static int vert(float x, float y, SDL_Color c)
     return G.nv++;
 }
 
+static void tri_in(Idx *l, int a, int b, int c)
+{
+    if(a < 0 || b < 0 || c < 0)
+        return;
+    if(l->n + 3 > l->cap) {
+        int cap = l->cap ? l->cap * 2 : 3072;
+        int *i = realloc(l->idx, (size_t)cap * sizeof *i);
+        if(!i)
+            return;
+        l->idx = i;
+        l->cap = cap;
+    }
+    l->idx[l->n++] = a;
+    l->idx[l->n++] = b;
+    l->idx[l->n++] = c;
+}
+
+/* A triangle goes to the opaque list when all three corners are opaque. */
 static void tri(int a, int b, int c)
 {
     if(a < 0 || b < 0 || c < 0)
         return;
-    if(G.ni + 3 > G.icap) {
-        int cap = G.icap ? G.icap * 2 : 3072;
-        int *i = realloc(G.idx, (size_t)cap * sizeof *i);
-        if(!i)
-            return;
-        G.idx = i;
-        G.icap = cap;
-    }
-    G.idx[G.ni++] = a;
-    G.idx[G.ni++] = b;
-    G.idx[G.ni++] = c;
+    bool opaque = G.v[a].color.a == 255 && G.v[b].color.a == 255 && G.v[c].color.a == 255;
+    tri_in(opaque ? &G.solid : &G.blend, a, b, c);
 }
 
 static void quad(int a, int b, int c, int d) /* a-b on one edge, d-c on the other */
@@ -54,20 +74,44 @@ static void quad(int a, int b, int c, int d) /* a-b on one edge, d-c on the othe
     tri(a, c, d);
 }
 
+static void span(float x0, float x1, float y, SDL_Color c)
+{
+    if(G.nr == G.rcap) {
+        int cap = G.rcap ? G.rcap * 2 : 1024;
+        SDL_FRect *n = realloc(G.rects, (size_t)cap * sizeof *n);
+        if(!n)
+            return;
+        G.rects = n;
+        G.rcap = cap;
+    }
+    G.rects[G.nr++] = (SDL_FRect){x0, y, x1 - x0, 1};
+    G.rect_color = c;
+}
+
 static void flush(SDL_Renderer *r)
 {
-    if(G.ni > 0) {
-        SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
-        SDL_RenderGeometry(r, NULL, G.v, G.nv, G.idx, G.ni);
+    if(G.nr > 0) { /* big interiors as spans: the software renderer fills rectangles fastest */
+        SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
+        SDL_SetRenderDrawColor(r, G.rect_color.r, G.rect_color.g, G.rect_color.b, 255);
+        SDL_RenderFillRectsF(r, G.rects, G.nr);
+        G.nr = 0;
     }
-    G.nv = G.ni = 0;
+    if(G.solid.n > 0) {
+        SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_NONE);
+        SDL_RenderGeometry(r, NULL, G.v, G.nv, G.solid.idx, G.solid.n);
+    }
+    if(G.blend.n > 0) {
+        SDL_SetRenderDrawBlendMode(r, SDL_BLENDMODE_BLEND);
+        SDL_RenderGeometry(r, NULL, G.v, G.nv, G.blend.idx, G.blend.n);
+    }
+    G.nv = G.solid.n = G.blend.n = 0;
 }
 
 static SDL_Color clear_of(SDL_Color c) { return (SDL_Color){c.r, c.g, c.b, 0}; }
 
 static int segments(float rad, float span)
 {
-    int n = (int)(rad * span * 0.5f);
+    int n = (int)(rad * span * 0.3f);
     return n < 8 ? 8 : n > 512 ? 512 : n;
 }
 
@@ -76,7 +120,9 @@ static int segments(float rad, float span)
 static void band(const SDL_FPoint *p, const SDL_FPoint *nrm, int n, float lo, float hi, bool closed, SDL_Color c)
 {
     SDL_Color z = clear_of(c);
-    float offs[4] = {lo - 0.5f, lo + 0.5f, hi - 0.5f, hi + 0.5f};
+    /* The core overlaps the fringes a little: the software rasteriser leaves pixels whose centres fall exactly
+     * on a shared edge uncovered, and an overlap closes those seams. */
+    float offs[4] = {lo - 0.5f, lo + 0.25f, hi - 0.25f, hi + 0.5f};
     if(hi - lo < 1.0f) { /* hairline: fade around the centre */
         float mid = (lo + hi) / 2;
         offs[1] = offs[2] = mid;
@@ -93,15 +139,43 @@ static void band(const SDL_FPoint *p, const SDL_FPoint *nrm, int n, float lo, fl
     }
 }
 
-/* Fills a convex polygon (points with outward unit normals) with a fringe outside. */
+/* Fills a convex polygon (points with outward unit normals): the interior as one span per pixel row (a
+ * triangle fan would cost the software renderer each triangle's whole bounding box), then a one-pixel
+ * fringe fading out across the edge. */
 static void convex(const SDL_FPoint *p, const SDL_FPoint *nrm, int n, SDL_Color c)
 {
-    float cx = 0, cy = 0;
-    for(int i = 0; i < n; i++) {
-        cx += p[i].x;
-        cy += p[i].y;
+    if(c.a != 255) { /* translucent: a blended fan (not used by the theme, kept correct) */
+        float cx = 0, cy = 0;
+        for(int i = 0; i < n; i++) {
+            cx += p[i].x;
+            cy += p[i].y;
+        }
+        int centre = vert(cx / (float)n, cy / (float)n, c), base = G.nv;
+        for(int i = 0; i < n; i++)
+            vert(p[i].x, p[i].y, c);
+        for(int i = 0; i < n; i++)
+            tri(centre, base + i, base + (i + 1) % n);
+        return;
     }
-    int centre = vert(cx / (float)n, cy / (float)n, c);
+    float miny = 1e30f, maxy = -1e30f;
+    for(int i = 0; i < n; i++) {
+        miny = fminf(miny, p[i].y);
+        maxy = fmaxf(maxy, p[i].y);
+    }
+    for(float y = floorf(miny); y <= maxy; y += 1.0f) {
+        float yc = y + 0.5f, x0 = 1e30f, x1 = -1e30f;
+        for(int i = 0; i < n; i++) {
+            const SDL_FPoint *a = &p[i], *b = &p[(i + 1) % n];
+            if((a->y <= yc && b->y > yc) || (b->y <= yc && a->y > yc)) {
+                float x = a->x + (yc - a->y) * (b->x - a->x) / (b->y - a->y);
+                x0 = fminf(x0, x);
+                x1 = fmaxf(x1, x);
+            }
+        }
+        if(x1 > x0)
+            span(SDL_roundf(x0), SDL_roundf(x1), y, c);
+    }
+    /* The fringe: from full colour half a pixel inside the edge to nothing half a pixel outside. */
     int base = G.nv;
     for(int i = 0; i < n; i++) {
         vert(p[i].x - nrm[i].x * 0.5f, p[i].y - nrm[i].y * 0.5f, c);
@@ -109,7 +183,6 @@ static void convex(const SDL_FPoint *p, const SDL_FPoint *nrm, int n, SDL_Color 
     }
     for(int i = 0; i < n; i++) {
         int a = base + i * 2, b = base + ((i + 1) % n) * 2;
-        tri(centre, a, b);
         quad(a, b, b + 1, a + 1);
     }
 }
@@ -129,16 +202,11 @@ void shape_circle(SDL_Renderer *r, float cx, float cy, float rad, SDL_Color c)
     flush(r);
 }
 
-void shape_ring(SDL_Renderer *r, float cx, float cy, float rad, float thick, SDL_Color c)
+void shape_ring(SDL_Renderer *r, float cx, float cy, float rad, float thick, SDL_Color c, SDL_Color inside)
 {
-    int n = segments(rad, 2 * PI_F);
-    for(int i = 0; i < n; i++) {
-        float a = 2 * PI_F * (float)i / (float)n;
-        N[i] = (SDL_FPoint){cosf(a), sinf(a)};
-        P[i] = (SDL_FPoint){cx + N[i].x * rad, cy + N[i].y * rad};
-    }
-    band(P, N, n, -thick / 2, thick / 2, true, c);
-    flush(r);
+    /* Two discs (fast spans, smooth edges) rather than a band of slivers. */
+    shape_circle(r, cx, cy, rad, c);
+    shape_circle(r, cx, cy, rad - thick, inside);
 }
 
 void shape_arc(SDL_Renderer *r, float cx, float cy, float rad, float a0, float a1, float thick, SDL_Color c)
@@ -217,16 +285,12 @@ void shape_rrect(SDL_Renderer *r, SDL_FRect box, float radius, SDL_Color c)
     flush(r);
 }
 
-void shape_rrect_outline(SDL_Renderer *r, SDL_FRect box, float radius, float thick, SDL_Color c)
+void shape_rrect_bordered(SDL_Renderer *r, SDL_FRect box, float radius, float thick, SDL_Color border, SDL_Color fill)
 {
-    float maxr = (box.w < box.h ? box.w : box.h) / 2;
-    if(radius > maxr)
-        radius = maxr;
-    int n = rrect_path(box, radius, 0);
-    /* Points lie on the outer edge; the band runs inward by thick. With a small radius the inner corner is
-     * drawn rounded too, which is what we want for tiles. */
-    band(P, N, n, -thick, 0, true, c);
-    flush(r);
+    shape_rrect(r, box, radius, border);
+    SDL_FRect in = {box.x + thick, box.y + thick, box.w - 2 * thick, box.h - 2 * thick};
+    if(in.w > 1 && in.h > 1)
+        shape_rrect(r, in, radius > thick ? radius - thick : 1, fill);
 }
 
 void shape_poly(SDL_Renderer *r, const SDL_FPoint *p, int n, SDL_Color c)
@@ -287,8 +351,7 @@ void shape_face(SDL_Renderer *r, ProtoScale s, int score, float cx, float cy, fl
     FaceStyle st = face_style(s, score);
     float R = d / 2;
     float t = R * 0.09f; /* stroke */
-    shape_circle(r, cx, cy, R, st.fill);
-    shape_ring(r, cx, cy, R - t * 0.35f, t * 0.7f, INK);
+    shape_ring(r, cx, cy, R, t * 0.7f, INK, st.fill);
     float ex = R * 0.34f, ey = cy - R * 0.22f, er = R * 0.1f;
     shape_circle(r, cx - ex, ey, er, INK);
     shape_circle(r, cx + ex, ey, er, INK);

@@ -10,13 +10,14 @@
 #include "sync/protocol.h"
 
 void shape_circle(SDL_Renderer *r, float cx, float cy, float rad, SDL_Color c);
-void shape_ring(SDL_Renderer *r, float cx, float cy, float rad, float thick, SDL_Color c);
+/* A ring of colour c, outer radius rad, filled with `inside`. */
+void shape_ring(SDL_Renderer *r, float cx, float cy, float rad, float thick, SDL_Color c, SDL_Color inside);
 /* Arc of the circle (cx, cy, rad) from angle a0 to a1 (radians, y down: π/2 is straight down). */
 void shape_arc(SDL_Renderer *r, float cx, float cy, float rad, float a0, float a1, float thick, SDL_Color c);
 void shape_line(SDL_Renderer *r, float x0, float y0, float x1, float y1, float thick, SDL_Color c);
 void shape_rrect(SDL_Renderer *r, SDL_FRect box, float radius, SDL_Color c);
-/* A rounded outline of the given thickness, drawn inside box. */
-void shape_rrect_outline(SDL_Renderer *r, SDL_FRect box, float radius, float thick, SDL_Color c);
+/* A rounded box filled with `fill` and a border of the given thickness inside its edge. */
+void shape_rrect_bordered(SDL_Renderer *r, SDL_FRect box, float radius, float thick, SDL_Color border, SDL_Color fill);
 /* Convex polygon, points in order. */
 void shape_poly(SDL_Renderer *r, const SDL_FPoint *p, int n, SDL_Color c);
 

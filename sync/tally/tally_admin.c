@@ -7,6 +7,7 @@
  *   tally-admin --db FILE device revoke ID
  *   tally-admin --db FILE device list                        (last upload and clock skew per kiosk)
  *   tally-admin --db FILE viewer add NAME                    (prints the read token, once)
+ *   tally-admin --db FILE viewer revoke NAME
  *   tally-admin --db FILE report --from D --to D [--unit CODE] [--area CODE] [--by DIM[,DIM..]]
  *                                [--min-n N] [--format table|csv|json]
  *   tally-admin --db FILE targets list
@@ -31,6 +32,7 @@ static void usage(FILE *f)
           "  tally-admin --db FILE device revoke ID\n"
           "  tally-admin --db FILE device list                 (last upload, clock skew / lần gửi cuối, lệch giờ)\n"
           "  tally-admin --db FILE viewer add NAME             (prints the token once / in mã một lần)\n"
+          "  tally-admin --db FILE viewer revoke NAME\n"
           "  tally-admin --db FILE report --from YYYY-MM-DD --to YYYY-MM-DD [--unit CODE] [--area CODE]\n"
           "                        [--by area|unit|day|month|quarter|half|year|group[,..]] [--min-n N]\n"
           "                        [--format table|csv|json]\n"
@@ -279,6 +281,9 @@ int main(int argc, char **argv)
         if(!e)
             fprintf(stderr, "tally-admin: viewer %s added; the token above is shown only once / mã trên chỉ hiển thị "
                             "một lần\n", av[2]);
+    } else if(strcmp(cmd, "viewer") == 0 && ac == 3 && strcmp(av[1], "revoke") == 0) {
+        e = tally_viewer_revoke(db, av[2], msg);
+        rc = e ? refuse(e, msg) : (printf("viewer %s revoked / đã thu hồi quyền xem\n", av[2]), 0);
     } else if(strcmp(cmd, "report") == 0) {
         rc = report(db, ac - 1, av + 1);
     } else if(strcmp(cmd, "targets") == 0 && ac >= 2) {

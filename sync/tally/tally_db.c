@@ -605,6 +605,22 @@ TallyErr tally_viewer_add(TallyDb *db, const char *name, char token[TALLY_TOKEN_
     return e;
 }
 
+TallyErr tally_viewer_revoke(TallyDb *db, const char *name, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(prep(db, "UPDATE viewers SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1", &st))
+        return tally_db_fail(db, "revoke viewer", msg);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+    TallyErr e = TALLY_OK;
+    if(sqlite3_step(st) != SQLITE_DONE)
+        e = tally_db_fail(db, "revoke viewer", msg);
+    else if(sqlite3_changes(db->db) == 0)
+        e = set_msg(msg, TALLY_E_NOT_FOUND, "no viewer %.70s / không có người xem %.70s", name, name);
+    sqlite3_finalize(st);
+    return e;
+}
+
 TallyErr tally_auth_device(TallyDb *db, const char *token, TallyAuth *auth, char device_id[PROTO_ID_MAX + 1],
                            char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX])
 {

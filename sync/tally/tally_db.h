@@ -81,6 +81,9 @@ TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *u
 typedef enum { TALLY_AUTH_UNKNOWN, TALLY_AUTH_OK, TALLY_AUTH_REVOKED } TallyAuth;
 
 /* Looks a bearer token up. For a device, fills device_id and unit (the enrolled unit). */
+/* Revokes a viewer: its token is refused with 403 from now on. */
+TallyErr tally_viewer_revoke(TallyDb *db, const char *name, char msg[TALLY_MSG_MAX]);
+
 TallyErr tally_auth_device(TallyDb *db, const char *token, TallyAuth *auth, char device_id[PROTO_ID_MAX + 1],
                            char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX]);
 TallyErr tally_auth_viewer(TallyDb *db, const char *token, TallyAuth *auth, char msg[TALLY_MSG_MAX]);

@@ -543,6 +543,17 @@ static void test_tally_needs_a_viewer_token_and_a_well_formed_query(void **state
         json_decref(o);
         th_resp_free(&r);
     }
+    /* A revoked viewer token: 403, while the others keep working. */
+    char v2[65];
+    assert_true(th_viewer(&S, "t-viewer-2", v2));
+    r = th_http(&S, "GET", "/api/v1/tally?from=2025-01-01&to=2025-12-31", v2, NULL, NULL, 0, false);
+    assert_int_equal(r.status, 200);
+    th_resp_free(&r);
+    assert_int_equal(th_admin(&S, NULL, 0, "viewer", "revoke", "t-viewer-2", (char *)NULL), 0);
+    assert_int_equal(th_admin(&S, NULL, 0, "viewer", "revoke", "t-viewer-9", (char *)NULL), 1);
+    r = th_http(&S, "GET", "/api/v1/tally?from=2025-01-01&to=2025-12-31", v2, NULL, NULL, 0, false);
+    assert_int_equal(r.status, 403);
+    th_resp_free(&r);
     r = th_http(&S, "GET", "/api/v1/targets", VIEWER, NULL, NULL, 0, false);
     assert_int_equal(r.status, 200);
     json_t *o = json_loads(r.body, 0, NULL);

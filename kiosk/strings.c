@@ -21,7 +21,6 @@ static const char *const STRINGS[STR_COUNT] = {
     [STR_PIN_TITLE_EXIT] = "Nhập mã PIN để thoát ứng dụng",
     [STR_PIN_WRONG] = "Mã PIN không đúng. Còn %d lần thử.",
     [STR_PIN_LOCKED] = "Đã nhập sai quá nhiều lần. Vui lòng thử lại sau %d phút.",
-    [STR_PIN_CHECKING] = "Đang kiểm tra…",
     [STR_CANCEL] = "Huỷ",
     [STR_OK] = "OK",
     [STR_DELETE] = "Xoá",

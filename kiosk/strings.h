@@ -24,7 +24,6 @@ typedef enum {
     STR_PIN_TITLE_EXIT,
     STR_PIN_WRONG,          /* %d: tries left */
     STR_PIN_LOCKED,         /* %d: minutes left */
-    STR_PIN_CHECKING,
     STR_CANCEL,
     STR_OK,
     STR_DELETE,

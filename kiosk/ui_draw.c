@@ -407,14 +407,13 @@ static void draw_area(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *
             shape_area_icon(g->r, a, (SDL_FRect){r.x + pad * 2, r.y + pad, is, is});
             UiRect tr = {r.x + pad * 4 + is, r.y + pad, r.w - is - pad * 6, r.h - 2 * pad};
             text(g, tr, proto_area_name_vi(a), S * 0.06f, true, INK, AL_LEFT);
-        } else {
-            float is = r.h * 0.5f;
-            if(is > r.w * 0.7f)
-                is = r.w * 0.7f;
-            shape_area_icon(g->r, a, (SDL_FRect){r.x + (r.w - is) / 2, r.y + pad * 1.5f, is, is});
-            float ty = r.y + pad * 1.5f + is + pad * 0.5f;
-            UiRect tr = {r.x + pad, ty, r.w - 2 * pad, r.y + r.h - pad - ty};
-            text(g, tr, proto_area_name_vi(a), S * 0.055f, true, INK, AL_CENTER);
+        } else { /* icon above the name, the pair centred in the tile */
+            float is = SDL_min(r.h * 0.5f, r.w * 0.62f);
+            float lh = SDL_min(r.h - is - pad * 3.5f, S * 0.17f);
+            float y0 = r.y + (r.h - is - pad - lh) / 2;
+            shape_area_icon(g->r, a, (SDL_FRect){r.x + (r.w - is) / 2, y0, is, is});
+            UiRect tr = {r.x + pad, y0 + is + pad, r.w - 2 * pad, lh};
+            text(g, tr, proto_area_name_vi(a), S * 0.065f, true, INK, AL_CENTER);
         }
     }
 }
@@ -679,6 +678,11 @@ static void draw_chart(const Ui *ui, UiGfx *g, UiRect box)
     text(g, (UiRect){box.x + half + lh * 1.3f, ly, half - lh * 1.5f, lh}, str(STR_SUP_TARGET_2030), lh * 0.62f, false,
          T2030, AL_LEFT);
     float top = ly + lh + S * 0.01f, rh = (box.y + box.h - top) / (float)(na > 0 ? na : 1);
+    if(T->total == 0 && T->total_flagged == 0) {
+        text(g, (UiRect){box.x, top, box.w, box.y + box.h - top}, str(STR_SUP_NO_DATA), S * 0.045f, false, MUTED,
+             AL_CENTER);
+        return;
+    }
     if(rh > S * 0.09f)
         rh = S * 0.09f;
     float label_w = box.w * 0.3f, tx = box.x + label_w + 6, tw = box.w - label_w - 6 - box.w * 0.16f;

@@ -412,12 +412,12 @@ void shape_area_icon(SDL_Renderer *r, ProtoArea a, SDL_FRect box)
     shape_circle(r, X(b, 0.5f), Y(b, 0.5f), s / 2, bg);
     switch(a) {
     case AREA_DAT_DAI: { /* a land parcel with a boundary marker */
-        const float field[] = {0.16f, 0.72f, 0.34f, 0.5f, 0.84f, 0.5f, 0.84f, 0.72f};
+        const float field[] = {0.16f, 0.74f, 0.3f, 0.54f, 0.84f, 0.54f, 0.7f, 0.74f};
         poly_u(r, b, field, 4, WHITE);
-        rect_u(r, b, 0.56f, 0.22f, 0.06f, 0.34f, 0.02f, WHITE);
-        const float flag[] = {0.62f, 0.22f, 0.8f, 0.29f, 0.62f, 0.36f};
+        rect_u(r, b, 0.47f, 0.2f, 0.06f, 0.42f, 0.02f, WHITE);
+        const float flag[] = {0.53f, 0.2f, 0.74f, 0.28f, 0.53f, 0.36f};
         poly_u(r, b, flag, 3, WHITE);
-        shape_line(r, X(b, 0.3f), Y(b, 0.61f), X(b, 0.7f), Y(b, 0.61f), s * 0.025f, bg);
+        shape_circle(r, X(b, 0.5f), Y(b, 0.63f), s * 0.04f, bg);
         break;
     }
     case AREA_XAY_DUNG: { /* a house */

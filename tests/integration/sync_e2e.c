@@ -291,6 +291,44 @@ static void test_sync_now_request_wakes_the_daemon(void **state)
     assert_int_equal(rc, 0);
 }
 
+static void append_line(const char *path, const char *line)
+{
+    FILE *fp = fopen(path, "a");
+    assert_non_null(fp);
+    fputs(line, fp);
+    fclose(fp);
+}
+
+static void test_startup_errors_exit_2_with_the_reason(void **state)
+{
+    Fx *f = *state;
+    ThKiosk k;
+    char tok[256];
+    new_kiosk(f, &k, "kiosk-start", "G01.A", SCALE_TTHC3, tok, sizeof tok);
+    ProtoRating r[3];
+    th_make_ratings(r, 3, "G01.A", SCALE_TTHC3, 8);
+    assert_true(th_store_ratings(&k, r, 3));
+    /* No mode, or both modes. */
+    const char *none[] = {KIOSK_SYNC_BIN, "--config", k.ini, NULL};
+    assert_int_equal(th_wait(th_spawn(none, k.log)), 2);
+    const char *both[] = {KIOSK_SYNC_BIN, "--config", k.ini, "--once", "--daemon", NULL};
+    assert_int_equal(th_wait(th_spawn(both, k.log)), 2);
+    /* A CA file that is not there. */
+    append_line(k.ini, "ca_file = /nonexistent/ca.pem\n");
+    assert_int_equal(th_kiosk_sync(&k, NULL), 2);
+    assert_true(log_contains(&k, "ca_file"));
+    /* A typo in the config names its line. */
+    assert_true(th_kiosk_make(&k, k.dir, "kiosk-start", "G01.A", SCALE_TTHC3, f->srv.url, tok));
+    append_line(k.ini, "shedule = 03:00\n");
+    assert_int_equal(th_kiosk_sync(&k, NULL), 2);
+    assert_true(log_contains(&k, "shedule"));
+    /* Nothing was sent in any of these. */
+    assert_int_equal(th_store_counts(&k).pending, 3);
+    assert_true(th_kiosk_make(&k, k.dir, "kiosk-start", "G01.A", SCALE_TTHC3, f->srv.url, tok));
+    assert_int_equal(th_kiosk_sync(&k, NULL), 0);
+    assert_int_equal(th_store_counts(&k).pending, 0);
+}
+
 static void test_daemon_runs_a_missed_nightly_slot_at_start(void **state)
 {
     Fx *f = *state;
@@ -346,6 +384,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sync_now_request_wakes_the_daemon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daemon_runs_a_missed_nightly_slot_at_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_startup_errors_exit_2_with_the_reason, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

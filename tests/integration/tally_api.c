@@ -323,8 +323,8 @@ static void test_every_refusal_has_its_status_and_stores_nothing(void **state)
     huge[big] = '\0';
     expect_refusal(th_http(&S, "POST", "/api/v1/batches", tok, "application/json", huge, big, true), 413,
                    "too_large", nr, nb);
-    expect_refusal(th_http(&S, "POST", "/api/v1/batches", tok, "application/json", huge, big, false), 413,
-                   "too_large", nr, nb);
+    /* (A too-long Content-Length is refused from the headers alone: see the next test, which can observe
+     * that over a raw socket; a client still sending its body when the server hangs up may see a reset.) */
     free(huge);
     /* 413: more than 5,000 ratings. */
     ProtoRating *many = malloc((PROTO_MAX_BATCH + 1) * sizeof *many);
@@ -789,6 +789,7 @@ static void load_raw_rows(void)
 {
     sqlite3 *db;
     assert_int_equal(sqlite3_open_v2(S.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db,
                                         "SELECT unit, area, scale, score, flagged, json_extract(body, '$.at')"

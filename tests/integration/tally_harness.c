@@ -313,6 +313,7 @@ int64_t th_scalar(const TallyServer *s, const char *sql)
     sqlite3 *db;
     int64_t n = -1;
     if(sqlite3_open_v2(s->db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 10000);
         sqlite3_stmt *st;
         if(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
             n = sqlite3_column_int64(st, 0);

@@ -623,7 +623,7 @@ static void test_a_burst_of_malformed_requests_leaves_the_server_serving(void **
     free(body);
 }
 
-/* Eight kiosks upload at once, several batches each: every rating is stored exactly once. */
+/* Twenty kiosks upload at once, several batches each: every rating is stored exactly once. */
 typedef struct {
     char token[65], device[32], unit[32];
     int  ok;
@@ -660,11 +660,14 @@ static void *upload_thread(void *arg)
 static void test_kiosks_uploading_at_once_lose_nothing(void **state)
 {
     (void)state;
-    enum { K = 8 };
+    enum { K = 20 };
     Uploader u[K];
     pthread_t th[K];
     const char *units[K] = {"000.01.34.H21.Q01", "000.01.35.H21.Q01", "000.01.36.H21.Q01", "000.01.37.H21.Q01",
-                            "000.01.38.H21.Q01", "000.02.21.H21.Q01", "000.03.21.H21.Q01", "000.05.21.H21.Q01"};
+                            "000.01.38.H21.Q01", "000.02.21.H21.Q01", "000.03.21.H21.Q01", "000.05.21.H21.Q01",
+                            "000.01.22.H21.Q01", "000.02.23.H21.Q01", "000.03.23.H21.Q01", "000.00.21.H21.Q01",
+                            "000.00.22.H21.Q01", "000.00.23.H21.Q01", "000.00.11.H21.Q01", "000.01.24.H21.Q01",
+                            "000.01.25.H21.Q01", "000.01.26.H21.Q01", "000.01.27.H21.Q01", "000.01.28.H21.Q01"};
     int64_t nr = n_ratings();
     for(int i = 0; i < K; i++) {
         memset(&u[i], 0, sizeof u[i]);

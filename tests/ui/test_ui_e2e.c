@@ -89,19 +89,19 @@ static void test_touches_reach_the_store(void **st)
                "click reason:thai_do\n"   /* a real mouse */
                "tap send\n"
                "expect thanks\n"
-               "wait 4300\n"
+               "wait 4800\n"
                "expect area\n"
                "click area:dat_dai\n"
-               "tap face:3\n"             /* ~5 s after the first rating: rapid repeat */
+               "tap face:3\n"             /* ~5.5 s after the first rating (< 8 s): rapid repeat */
                "expect thanks\n"
                "wait 9000\n"
                "tap area:y_te\n"
                "tap face:1\n"             /* >8 s after the previous one: not flagged */
                "expect reasons\n"
-               "wait 5600\n"              /* walk away: idle timeout (5 s) */
+               "wait 6500\n"              /* walk away: idle timeout (5 s) */
                "expect area\n"
                "press corner\n"
-               "wait 3300\n"
+               "wait 3600\n"
                "release corner\n"
                "expect pin\n"
                "tap key:2\ntap key:4\ntap key:6\ntap key:8\ntap ok\n"

@@ -239,8 +239,8 @@ int main(int argc, char **argv)
     }
     /* Sort, keeping each repeat right after its first tap (repeats are placed by time too). */
     qsort(taps, (size_t)count, sizeof *taps, by_time);
-    if(taps[count - 1].ms > now * 1000 + 999)
-        taps[count - 1].ms = now * 1000;
+    for(int64_t i = count - 1; i >= 0 && taps[i].ms > now * 1000 + 999; i--)
+        taps[i].ms = now * 1000; /* a repeat just before now must not land in the future */
 
     Store *store = NULL;
     if(store_open(cfg.database, &store, msg, sizeof msg) != STORE_OK)

@@ -759,6 +759,89 @@ static void test_disk_full_gives_full_and_keeps_every_committed_rating(void **st
     store_close(s);
 }
 
+/* ---- kiosk-sim writes through this API ----------------------------------------------------------------- */
+
+static int run_sim(const char *ini, const char *seed)
+{
+    pid_t pid = fork();
+    if(pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if(null >= 0)
+            dup2(null, STDOUT_FILENO);
+        execl(KIOSK_SIM_BIN, "kiosk-sim", "--config", ini, "--count", "400", "--days", "10", "--seed", seed,
+              "--now", "1795000000", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    if(pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+static void test_kiosk_sim_writes_realistic_reproducible_ratings(void **state)
+{
+    Fixture *f = *state;
+    char ini[400], ini2[400], db2[400];
+    snprintf(ini, sizeof ini, "%s/kiosk.ini", f->dir);
+    snprintf(ini2, sizeof ini2, "%s/again.ini", f->dir);
+    snprintf(db2, sizeof db2, "%s/again.db", f->dir);
+    FILE *fp = fopen(ini, "w");
+    assert_non_null(fp);
+    fprintf(fp, "[kiosk]\ndevice_id = sim-01\nunit_code = 000.00.31.H21\nareas = dat_dai, y_te, khac\n"
+                "scale = likert5\ndatabase = kiosk.db\n");
+    fclose(fp);
+    assert_non_null(fp = fopen(ini2, "w"));
+    fprintf(fp, "[kiosk]\ndevice_id = sim-01\nunit_code = 000.00.31.H21\nareas = dat_dai, y_te, khac\n"
+                "scale = likert5\ndatabase = again.db\n");
+    fclose(fp);
+    assert_int_equal(run_sim(ini, "7"), 0);
+    assert_int_equal(run_sim(ini2, "7"), 0);
+
+    Store *s = open_ok(f->path), *s2 = open_ok(db2);
+    static ProtoRating r[401], r2[401];
+    size_t n, n2;
+    assert_int_equal(store_pending(s, r, 401, &n), STORE_OK);
+    assert_int_equal(store_pending(s2, r2, 401, &n2), STORE_OK);
+    assert_int_equal(n, 400);
+    assert_int_equal(n2, 400);
+    int satisfied = 0, counted = 0, flagged = 0, followups = 0;
+    int64_t prev = 0;
+    for(size_t i = 0; i < n; i++) {
+        ProtoError pe;
+        assert_int_equal(proto_rating_validate(&r[i], &pe), PROTO_OK);
+        assert_string_equal(r[i].id, r2[i].id); /* same seed, same ratings */
+        assert_int_equal(r[i].score, r2[i].score);
+        assert_int_equal(uuid_version(r[i].id), 7);
+        assert_int_equal(r[i].seq, (int64_t)i + 1);
+        assert_string_equal(r[i].unit, "000.00.31.H21");
+        assert_int_equal(r[i].scale, SCALE_LIKERT5);
+        assert_true(r[i].area == AREA_DAT_DAI || r[i].area == AREA_Y_TE || r[i].area == AREA_KHAC);
+        int64_t t;
+        int off;
+        assert_true(ptime_parse(r[i].at, &t, &off));
+        assert_int_equal(off, PTIME_VN_OFFSET_MIN);
+        assert_true(t >= prev); /* seq follows time */
+        assert_true(t <= 1795000000 && t > 1795000000 - 10 * 86400);
+        prev = t;
+        int64_t local = (t + 7 * 3600) % 86400, day = ptime_vn_day(t);
+        int weekday = (int)((day + 4) % 7);
+        assert_true(weekday >= 1 && weekday <= 5);
+        assert_true(local >= 7 * 3600 + 30 * 60 && local < 17 * 3600 + 10); /* a repeat may spill seconds */
+        if(r[i].flags) {
+            flagged++;
+            continue;
+        }
+        counted++;
+        satisfied += proto_is_satisfied(r[i].scale, r[i].score);
+        followups += r[i].followup != FOLLOWUP_NONE;
+    }
+    assert_true(flagged >= 1 && flagged <= 20);
+    assert_true(satisfied * 100 >= counted * 78 && satisfied * 100 <= counted * 97);
+    assert_true(followups >= 1);
+    store_close(s);
+    store_close(s2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,6 +866,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recent_reports_last_time_and_count_since, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only_file_system_gives_readonly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_full_gives_full_and_keeps_every_committed_rating, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kiosk_sim_writes_realistic_reproducible_ratings, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -340,11 +340,12 @@ static void excerpt(const char *b, size_t n, char *out, size_t out_len)
     size_t j = 0, max = out_len - 1 < 160 ? out_len - 1 : 160;
     for(size_t i = 0; i < n && j < max; i++)
         out[j++] = ((unsigned char)b[i] < 0x20 || b[i] == 0x7f) ? ' ' : b[i];
-    if(j == max && n > max) /* do not end inside a UTF-8 sequence */
+    if(j == max && n > max) { /* cut: drop the last character, which may be incomplete */
         while(j > 0 && ((unsigned char)out[j - 1] & 0xc0) == 0x80)
             j--;
-    if(j > 0 && j == max && n > max && ((unsigned char)out[j - 1] & 0xc0) == 0xc0)
-        j--;
+        if(j > 0 && (unsigned char)out[j - 1] >= 0xc0)
+            j--;
+    }
     out[j] = '\0';
 }
 

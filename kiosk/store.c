@@ -294,8 +294,13 @@ static StoreErr pragma_int(Store *s, const char *sql, int64_t *out)
 static StoreErr migrate(Store *s)
 {
     int64_t version = 0, app_id = 0, objects = 0;
-    StoreErr e = exec(s, "BEGIN IMMEDIATE", "begin migration");
-    if(e)
+    /* Already current (every open but the first): no need to take the write lock from the other process. */
+    StoreErr e = pragma_int(s, "PRAGMA user_version", &version);
+    if(!e)
+        e = pragma_int(s, "PRAGMA application_id", &app_id);
+    if(e || (version == STORE_SCHEMA_VERSION && app_id == STORE_APP_ID))
+        return e;
+    if((e = exec(s, "BEGIN IMMEDIATE", "begin migration")))
         return e;
     if((e = pragma_int(s, "PRAGMA user_version", &version)) || (e = pragma_int(s, "PRAGMA application_id", &app_id)) ||
        (e = pragma_int(s, "SELECT count(*) FROM sqlite_schema", &objects)))

@@ -561,6 +561,24 @@ static void test_add_waits_for_another_writer_instead_of_failing(void **state)
     store_close(s);
 }
 
+static void test_writer_holding_the_lock_past_the_timeout_gives_busy(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    ProtoRating r = rating(1, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:00+07:00");
+    assert_int_equal(store_add(s, &r), STORE_BUSY); /* after STORE_BUSY_TIMEOUT_MS */
+    assert_true(strlen(store_errmsg(s)) > 0);
+    assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(counts(s).pending, 0);
+    assert_int_equal(store_add(s, &r), STORE_OK);
+    assert_int_equal(r.seq, 1);
+    store_close(s);
+}
+
 static void test_two_processes_add_concurrently_without_losing_or_repeating(void **state)
 {
     Fixture *f = *state;
@@ -860,6 +878,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_page_fails_the_open_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_handles_interleave_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_waits_for_another_writer_instead_of_failing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_holding_the_lock_past_the_timeout_gives_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_processes_add_concurrently_without_losing_or_repeating, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sync_status_and_request_round_trip, setup, teardown),

@@ -87,6 +87,24 @@ static const char *const MIGRATIONS[] = {
     "  rejected    INTEGER NOT NULL"
     ") STRICT;"
     "CREATE INDEX receipts_device ON receipts(device, received_at);",
+    /* 2: a monthly roll-up beside the daily one, so a year costs 12 cells per unit x area x score, not 365.
+     * Months are numbered year * 12 + month - 1; day numbers are local days, so 'unixepoch' of day * 86400
+     * is the local date. */
+    "CREATE TABLE monthly("
+    "  unit    TEXT NOT NULL,"
+    "  month   INTEGER NOT NULL,"
+    "  area    TEXT NOT NULL,"
+    "  scale   TEXT NOT NULL,"
+    "  score   INTEGER NOT NULL,"
+    "  flagged INTEGER NOT NULL,"
+    "  n       INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, month, area, scale, score, flagged)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO monthly(unit, month, area, scale, score, flagged, n)"
+    "  SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
+    "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,"
+    "         area, scale, score, flagged, sum(n)"
+    "  FROM daily GROUP BY 1, 2, 3, 4, 5, 6;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

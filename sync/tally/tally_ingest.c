@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_INSERT, ST_BODY, ST_ROLLUP, ST_RECEIPT, ST_DEVICE, ST_COUNT };
+enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_INSERT, ST_BODY, ST_ROLLUP, ST_MONTHLY, ST_RECEIPT, ST_DEVICE, ST_COUNT };
 
 static const char *const SQL[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -18,6 +18,8 @@ static const char *const SQL[ST_COUNT] = {
     [ST_BODY] = "SELECT body FROM ratings WHERE id = ?1",
     [ST_ROLLUP] = "INSERT INTO daily(unit, day, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                   " ON CONFLICT(unit, day, area, scale, score, flagged) DO UPDATE SET n = n + excluded.n",
+    [ST_MONTHLY] = "INSERT INTO monthly(unit, month, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                   " ON CONFLICT(unit, month, area, scale, score, flagged) DO UPDATE SET n = n + excluded.n",
     [ST_RECEIPT] = "INSERT INTO receipts(batch_id, device, received_at, sent_at, skew_s, accepted, duplicate, rejected)"
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_DEVICE] = "UPDATE devices SET last_seen = ?2, last_skew_s = ?3 WHERE id = ?1",
@@ -228,6 +230,20 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
         sqlite3_bind_int64(st, 7, cells[i].n);
         if(run(st) != SQLITE_DONE)
             e = tally_db_fail(in->db, "update roll-up", msg);
+    }
+    st = in->st[ST_MONTHLY];
+    for(size_t i = 0; i < n_cells && !e; i++) {
+        int y, m, d;
+        ptime_civil_from_days(cells[i].day, &y, &m, &d);
+        sqlite3_bind_text(st, 1, device_unit, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (int64_t)y * 12 + m - 1);
+        sqlite3_bind_text(st, 3, proto_area_code((ProtoArea)cells[i].area), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, proto_scale_code((ProtoScale)cells[i].scale), -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, cells[i].score);
+        sqlite3_bind_int(st, 6, cells[i].flagged);
+        sqlite3_bind_int64(st, 7, cells[i].n);
+        if(run(st) != SQLITE_DONE)
+            e = tally_db_fail(in->db, "update monthly roll-up", msg);
     }
     free(cells);
 

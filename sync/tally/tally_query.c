@@ -1,9 +1,10 @@
-/* tally_query.c — tallies from the daily roll-up (see tally_query.h).
+/* tally_query.c — tallies from the roll-ups (see tally_query.h).
  *
  * Plan: load the unit tree (small: thousands of units) and map every unit of the asked subtree to the row
- * it counts for; read each subtree unit's roll-up cells for the day range (the primary key is unit, day, …,
- * so each is one index range); add the cells into buckets keyed by up to three small integers (area index,
- * unit index, period number, group index); turn the buckets into rows. */
+ * it counts for; split the days into whole months (monthly roll-up) and ragged ends (daily roll-up); read
+ * each subtree unit's cells for each stretch (the primary keys start with unit, then day or month, so each is
+ * one index range); add the cells into buckets keyed by up to three small integers (area index, unit index,
+ * period number, group index); turn the buckets into rows. */
 #include "sync/tally/tally_query.h"
 
 #include <math.h>
@@ -352,6 +353,86 @@ static bool add_cell(Map *m, const TallySpec *spec, int area, int unit_bucket, i
     return true;
 }
 
+/* A stretch of the asked days, read from one roll-up: days lo..hi, or months lo..hi when monthly. */
+typedef struct {
+    bool    monthly;
+    int64_t lo, hi;
+} Range;
+
+static int64_t month_of_day(int64_t day)
+{
+    int y, m, d;
+    ptime_civil_from_days(day, &y, &m, &d);
+    return (int64_t)y * 12 + m - 1;
+}
+
+static int64_t month_start(int64_t month)
+{
+    return ptime_days_from_civil((int)(month / 12), (int)(month % 12) + 1, 1);
+}
+
+/* Splits [from, to] into at most: leading days, whole months, trailing days. */
+static int plan_ranges(const TallySpec *spec, Range rg[3])
+{
+    bool by_day = false;
+    for(int i = 0; i < spec->n_by; i++)
+        by_day |= spec->by[i] == TALLY_BY_DAY;
+    int64_t m_lo = month_of_day(spec->from_day), m_hi = month_of_day(spec->to_day);
+    if(month_start(m_lo) != spec->from_day)
+        m_lo++;                                /* from is mid-month: that month is ragged */
+    if(month_start(m_hi + 1) - 1 != spec->to_day)
+        m_hi--;                                /* to is mid-month */
+    if(by_day || m_lo > m_hi) {
+        rg[0] = (Range){false, spec->from_day, spec->to_day};
+        return 1;
+    }
+    int n = 0;
+    if(spec->from_day < month_start(m_lo))
+        rg[n++] = (Range){false, spec->from_day, month_start(m_lo) - 1};
+    rg[n++] = (Range){true, m_lo, m_hi};
+    if(month_start(m_hi + 1) <= spec->to_day)
+        rg[n++] = (Range){false, month_start(m_hi + 1), spec->to_day};
+    return n;
+}
+
+/* Adds one unit's roll-up cells for one range into the buckets. */
+static TallyErr scan(TallyDb *db, sqlite3_stmt *st, bool monthly, const char *unit, int64_t lo, int64_t hi,
+                     int bucket, Map *m, const TallySpec *spec, bool *oom, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, lo);
+    sqlite3_bind_int64(st, 3, hi);
+    int64_t last = INT64_MIN;
+    int y = 0, mo = 0, d = 0, rc;
+    TallyErr e = TALLY_OK;
+    while((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t when = sqlite3_column_int64(st, 0);
+        int area = proto_area_from_code((const char *)sqlite3_column_text(st, 1));
+        int scale = proto_scale_from_code((const char *)sqlite3_column_text(st, 2));
+        int score = sqlite3_column_int(st, 3);
+        if(area < 0 || scale < 0) /* written by a newer vocabulary: not ours to count */
+            continue;
+        if(spec->area >= 0 && area != spec->area)
+            continue;
+        if(when != last) {
+            if(monthly)
+                y = (int)(when / 12), mo = (int)(when % 12) + 1;
+            else
+                ptime_civil_from_days(when, &y, &mo, &d);
+            last = when;
+        }
+        if(!add_cell(m, spec, area, bucket, monthly ? 0 : when, y, mo, proto_is_satisfied((ProtoScale)scale, score),
+                     sqlite3_column_int(st, 4) != 0, sqlite3_column_int64(st, 5))) {
+            *oom = true;
+            break;
+        }
+    }
+    if(!*oom && rc != SQLITE_DONE)
+        e = tally_db_fail(db, "read roll-up", msg);
+    sqlite3_reset(st);
+    return e;
+}
+
 TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out, size_t *n_out,
                          char msg[TALLY_MSG_MAX])
 {
@@ -394,44 +475,27 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
                 oom |= !map_get(&m, k);
             }
 
-    sqlite3_stmt *st = NULL;
-    if(!oom && sqlite3_prepare_v2(tally_db_sqlite(db),
-                                  "SELECT day, area, scale, score, flagged, n FROM daily"
-                                  " WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
-                                  -1, &st, NULL))
+    /* Whole months inside [from, to] come from the monthly roll-up, the ragged ends from the daily one
+     * (everything from the daily one when rows are per day). */
+    Range rg[3];
+    int n_rg = plan_ranges(spec, rg);
+    sqlite3_stmt *st[2] = {NULL, NULL};
+    if(!oom && (sqlite3_prepare_v2(tally_db_sqlite(db),
+                                   "SELECT day, area, scale, score, flagged, n FROM daily"
+                                   " WHERE unit = ?1 AND day BETWEEN ?2 AND ?3", -1, &st[0], NULL) ||
+                sqlite3_prepare_v2(tally_db_sqlite(db),
+                                   "SELECT month, area, scale, score, flagged, n FROM monthly"
+                                   " WHERE unit = ?1 AND month BETWEEN ?2 AND ?3", -1, &st[1], NULL)))
         e = tally_db_fail(db, "prepare tally", msg);
     for(size_t i = 0; i < t.n && !e && !oom; i++) {
         if(t.u[i].bucket < 0)
             continue;
-        sqlite3_bind_text(st, 1, t.u[i].code, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, spec->from_day);
-        sqlite3_bind_int64(st, 3, spec->to_day);
-        int64_t last_day = INT64_MIN;
-        int y = 0, mo = 0, d = 0, rc;
-        while((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            int64_t day = sqlite3_column_int64(st, 0);
-            int area = proto_area_from_code((const char *)sqlite3_column_text(st, 1));
-            int scale = proto_scale_from_code((const char *)sqlite3_column_text(st, 2));
-            int score = sqlite3_column_int(st, 3);
-            if(area < 0 || scale < 0) /* written by a newer vocabulary: not ours to count */
-                continue;
-            if(spec->area >= 0 && area != spec->area)
-                continue;
-            if(day != last_day) {
-                ptime_civil_from_days(day, &y, &mo, &d);
-                last_day = day;
-            }
-            if(!add_cell(&m, spec, area, t.u[i].bucket, day, y, mo, proto_is_satisfied((ProtoScale)scale, score),
-                         sqlite3_column_int(st, 4) != 0, sqlite3_column_int64(st, 5))) {
-                oom = true;
-                break;
-            }
-        }
-        if(!oom && rc != SQLITE_DONE)
-            e = tally_db_fail(db, "read roll-up", msg);
-        sqlite3_reset(st);
+        for(int k = 0; k < n_rg && !e && !oom; k++)
+            e = scan(db, st[rg[k].monthly], rg[k].monthly, t.u[i].code, rg[k].lo, rg[k].hi, t.u[i].bucket, &m, spec,
+                     &oom, msg);
     }
-    sqlite3_finalize(st);
+    sqlite3_finalize(st[0]);
+    sqlite3_finalize(st[1]);
 
     TallyRow *rows = NULL;
     size_t n = 0;

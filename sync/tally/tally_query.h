@@ -1,7 +1,7 @@
 /* tally_query.h — "how satisfied are people, where, in which area, against which target".
  *
- * Answers only from the daily roll-up (never the raw rows), so a tally costs the same however many
- * ratings it covers. A unit means its whole subtree. Flagged (misuse) ratings are left out of n and counted
+ * Answers only from the roll-ups (never the raw rows): whole months from the monthly one, the ragged ends
+ * of the range from the daily one, so a tally costs the same however many ratings it covers. A unit means its whole subtree. Flagged (misuse) ratings are left out of n and counted
  * in `flagged`; pct = satisfied / n; the Wilson 95% interval goes with it; a slice with n < min_n is
  * "chua_du_mau", otherwise each milestone is "dat" when satisfied * 100 >= target * n (from counts, never
  * from a rounded percentage), else "khong_dat" (../shared/reference/metric.md). */

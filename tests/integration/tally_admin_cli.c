@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "sync/protocol.h"
 #include "sync/uuid.h"
@@ -57,7 +58,7 @@ static void test_init_is_idempotent_and_seeds_the_targets(void **state)
     (void)state;
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
-    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 1);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 2);
     assert_int_equal(th_scalar(&S, "SELECT count(*) FROM targets"), 8);
     assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'tthc' AND milestone = 2030"), 95);
     assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'y_te' AND milestone = 2025"), 85);
@@ -220,6 +221,30 @@ static void test_report_says_what_the_api_says(void **state)
     assert_int_equal(th_stop(&S), 0);
 }
 
+/* A version-1 file (daily roll-up only) gains the monthly roll-up, filled from the daily one, on open. */
+static void test_migration_fills_the_monthly_rollup_from_the_daily_one(void **state)
+{
+    (void)state;
+    static char before[65536], after[65536];
+    assert_true(th_scalar(&S, "SELECT sum(n) FROM daily") >= 40); /* the ratings of the report test */
+    assert_int_equal(th_admin(&S, before, sizeof before, "report", "--from", "2026-01-01", "--to", "2026-12-31",
+                              "--by", "area,quarter", "--format", "json", (char *)NULL),
+                     0);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(S.db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE monthly; PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 1);
+    assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 2);
+    assert_int_equal(th_scalar(&S, "SELECT sum(n) FROM monthly"), th_scalar(&S, "SELECT sum(n) FROM daily"));
+    assert_int_equal(th_admin(&S, after, sizeof after, "report", "--from", "2026-01-01", "--to", "2026-12-31",
+                              "--by", "area,quarter", "--format", "json", (char *)NULL),
+                     0);
+    assert_string_equal(after, before);
+    assert_non_null(strstr(after, "\"n\":20"));
+}
+
 static void test_server_listens_on_ipv6(void **state)
 {
     (void)state;
@@ -274,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_device_tokens_are_shown_once_and_stored_only_as_hashes),
         cmocka_unit_test(test_targets_set_checks_its_arguments),
         cmocka_unit_test(test_report_says_what_the_api_says),
+        cmocka_unit_test(test_migration_fills_the_monthly_rollup_from_the_daily_one),
         cmocka_unit_test(test_server_listens_on_ipv6),
         cmocka_unit_test(test_server_refuses_bad_arguments_at_start),
     };

@@ -1009,6 +1009,13 @@ static void test_tallies_match_an_independent_count_of_the_raw_rows(void **state
     check_tally("2026-01-01", "2026-12-31", "000.00.21.H21", NULL, "unit,area");
     check_tally("2026-01-01", "2026-12-31", "000.00.23.H21", "dat_dai", "unit");
     check_tally("2026-03-15", "2026-08-20", "000.00.21.H21", NULL, "day");
+    /* Ragged ends (monthly roll-up for whole months, daily for the rest) and ranges inside one month. */
+    check_tally("2026-03-15", "2026-08-20", NULL, NULL, "unit,area");
+    check_tally("2026-01-31", "2026-03-01", NULL, NULL, "area,month");
+    check_tally("2026-02-01", "2026-02-28", NULL, NULL, "group");
+    check_tally("2026-02-10", "2026-02-20", NULL, NULL, "area");
+    check_tally("2026-04-30", "2026-05-01", NULL, NULL, NULL);
+    check_tally("2026-12-01", "2026-12-31", "000.00.00.H21", NULL, "unit");
     check_tally("2026-01-01", "2026-12-31", "000.00.31.H21", NULL, "group,quarter");
     check_tally("2025-01-01", "2025-12-31", NULL, NULL, "unit,month"); /* the other tests' data */
     free(raws);

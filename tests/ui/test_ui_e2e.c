@@ -1,6 +1,7 @@
 /* test_ui_e2e.c — the real `kiosk` binary under SDL_VIDEODRIVER=dummy, driven by --script (injected SDL
  * finger events with their synthetic mouse twins, and real mouse clicks), then the ratings checked in the
  * SQLite store through store.h, and the same day read back with the real `kiosk-report`.
+ * A database that cannot be opened shows the storage error, and the retry saves once storage is back.
  * Also: `kiosk --hash-pin` prints a config line whose hash verifies, and refuses a non-numeric PIN. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -182,6 +184,69 @@ static void test_touches_reach_the_store(void **st)
     assert_non_null(strstr(out, want));
 }
 
+/* Storage that cannot be opened (the database path is a folder): the tap shows the calm error, not thanks;
+ * when storage is back (the folder removed), the automatic retry saves that same rating and thanks. */
+static void test_storage_failure_is_not_thanked_and_recovers(void **st)
+{
+    (void)st;
+    char db[512], cfg[512], script[512], logp[512];
+    snprintf(db, sizeof db, "%s/broken.db", dir);
+    assert_int_equal(mkdir(db, 0700), 0);
+    write_file("broken.ini", "[kiosk]\ndevice_id = e2e-03\nunit_code = u3\nareas = dat_dai, khac\ndatabase = broken.db\n");
+    write_file("broken.txt", "tap area:dat_dai\n"
+                             "tap face:3\n"
+                             "expect storage-error\n"
+                             "wait 7000\n" /* the app retries every 5 s */
+                             "expect thanks\n"
+                             "quit\n");
+    snprintf(cfg, sizeof cfg, "%s/broken.ini", dir);
+    snprintf(script, sizeof script, "%s/broken.txt", dir);
+    snprintf(logp, sizeof logp, "%s/broken.log", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if(pid == 0) {
+        if(!freopen(logp, "w", stderr))
+            _exit(126);
+        setenv("SDL_VIDEODRIVER", "dummy", 1);
+        execl(KIOSK_BIN, KIOSK_BIN, "--config", cfg, "--windowed", "--size", "800x480", "--script", script,
+              (char *)NULL);
+        _exit(127);
+    }
+    /* Wait until the app has failed to save the tapped rating (its second "cannot open" line: the first is
+     * at start-up), then give it its storage back. */
+    bool fixed = false;
+    for(int i = 0; i < 300 && !fixed; i++) {
+        usleep(50000);
+        FILE *f = fopen(logp, "r");
+        char line[512];
+        int fails = 0;
+        while(f && fgets(line, sizeof line, f))
+            fails += strstr(line, "cannot open the store") != NULL;
+        if(f)
+            fclose(f);
+        if(fails >= 2) {
+            assert_int_equal(rmdir(db), 0);
+            fixed = true;
+        }
+    }
+    assert_true(fixed);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0); /* storage-error shown, then thanks: every expect held */
+
+    Store *s;
+    char msg[256];
+    assert_int_equal(store_open(db, &s, msg, sizeof msg), STORE_OK);
+    ProtoRating r[4];
+    size_t n = 0;
+    assert_int_equal(store_pending(s, r, 4, &n), STORE_OK);
+    store_close(s);
+    assert_int_equal(n, 1); /* saved once, by the retry */
+    assert_int_equal(r[0].area, AREA_DAT_DAI);
+    assert_int_equal(r[0].score, 3);
+}
+
 static void test_failed_expect_fails_the_run(void **st)
 {
     (void)st;
@@ -233,7 +298,8 @@ static int teardown(void **st)
 {
     (void)st;
     const char *files[] = {"kiosk.ini", "script.txt", "k.db", "k.db-wal", "k.db-shm", "bad.ini", "bad.txt",
-                           "bad.db", "bad.db-wal", "bad.db-shm"};
+                           "bad.db", "bad.db-wal", "bad.db-shm", "broken.ini", "broken.txt", "broken.log",
+                           "broken.db", "broken.db-wal", "broken.db-shm"};
     for(size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -247,6 +313,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_touches_reach_the_store),
+        cmocka_unit_test(test_storage_failure_is_not_thanked_and_recovers),
         cmocka_unit_test(test_failed_expect_fails_the_run),
         cmocka_unit_test(test_hash_pin_prints_a_config_line_that_verifies),
     };

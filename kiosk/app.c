@@ -386,6 +386,7 @@ int main(int argc, char **argv)
     SDL_SetHint(SDL_HINT_VIDEO_MINIMIZE_ON_FOCUS_LOSS, "0");
     SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "0");
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "1");
+    SDL_SetHint(SDL_HINT_MOUSE_TOUCH_EVENTS, "0"); /* a mouse stays a mouse; touches come as fingers */
     if(SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0)
         die("SDL_Init: %s (no display? set SDL_VIDEODRIVER=kmsdrm on a console, or run under X)", SDL_GetError());
     Uint32 flags = SDL_WINDOW_SHOWN;

@@ -6,6 +6,8 @@ bool ui_input_translate(UiInput *in, const SDL_Event *e, int w, int h, UiEvent *
     *out = (UiEvent){0};
     switch(e->type) {
     case SDL_FINGERDOWN:
+        if(e->tfinger.touchId == SDL_MOUSE_TOUCHID) /* a mouse pretending to be a finger: the mouse path has it */
+            return false;
         if(in->finger_down || in->mouse_down)
             return false;
         in->finger_down = true;

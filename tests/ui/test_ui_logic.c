@@ -697,6 +697,11 @@ static void test_real_mouse_works_too(void **st)
     click(&r, &in, "face:2");
     assert_int_equal(F.n_saved, 1);
     assert_int_equal(F.saved[0].area, AREA_XAY_DUNG);
+    /* A finger SDL made up from the mouse (SDL_HINT_MOUSE_TOUCH_EVENTS) is not a second tap. */
+    SDL_Event f = {0};
+    f.type = SDL_FINGERDOWN;
+    f.tfinger.touchId = SDL_MOUSE_TOUCHID;
+    assert_int_equal(feed(&r, &in, &f), 0);
     /* Right button is not a tap. */
     SDL_Event m = {0};
     m.type = SDL_MOUSEBUTTONDOWN;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sync/tally/tally_db.h"
 #include "sync/tally/tally_query.h"
@@ -242,6 +243,12 @@ int main(int argc, char **argv)
     const char *cmd = av[0];
     TallyDb *db;
     char msg[TALLY_MSG_MAX];
+    /* Only init creates a database: a mistyped --db elsewhere must not leave an empty file behind. */
+    if(strcmp(cmd, "init") != 0 && access(path, F_OK) != 0) {
+        fprintf(stderr, "tally-admin: %s does not exist; create it with: tally-admin --db %s init / chưa có cơ sở "
+                        "dữ liệu, hãy chạy init trước\n", path, path);
+        return 1;
+    }
     TallyErr e = tally_db_open(path, &db, msg);
     if(e)
         return refuse(e, msg);

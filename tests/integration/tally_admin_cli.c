@@ -66,6 +66,11 @@ static void test_init_is_idempotent_and_seeds_the_targets(void **state)
     assert_int_equal(th_admin(&S, out, sizeof out, "targets", "list", (char *)NULL), 0);
     assert_non_null(strstr(out, "dat_dai_xay_dung_dau_tu"));
     assert_int_equal(n_units(), 90); /* the sample tree */
+    /* Any other command on a missing file refuses and creates nothing. */
+    TallyServer other = S;
+    snprintf(other.db, sizeof other.db, "%s/typo.db", S.dir);
+    assert_int_equal(th_admin(&other, NULL, 0, "targets", "list", (char *)NULL), 1);
+    assert_int_equal(access(other.db, F_OK), -1);
 }
 
 static void test_unit_tree_refuses_unknown_parents_and_cycles(void **state)

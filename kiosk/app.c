@@ -195,6 +195,12 @@ static bool sink_verify_pin(void *u, const char *pin)
     return ok;
 }
 
+static void sink_log(void *u, const char *line)
+{
+    (void)u;
+    logmsg("%s", line);
+}
+
 static void sink_random(void *u, uint8_t *buf, size_t n)
 {
     (void)u;
@@ -423,7 +429,9 @@ int main(int argc, char **argv)
     memcpy(ucfg.areas, cfg.areas, sizeof cfg.areas);
     snprintf(ucfg.unit, sizeof ucfg.unit, "%s", cfg.unit_code);
     snprintf(ucfg.unit_name, sizeof ucfg.unit_name, "%s", cfg.unit_name);
-    UiSink sink = {&app, sink_add, sink_followup, sink_report, sink_sync_request, sink_verify_pin, sink_random};
+    UiSink sink = {.user = &app, .add = sink_add, .set_followup = sink_followup, .day_report = sink_report,
+                   .sync_request = sink_sync_request, .verify_pin = sink_verify_pin, .random = sink_random,
+                   .log = sink_log};
     int64_t now = wall_ms();
     Ui *ui = ui_new(&ucfg, &sink, w, h, now);
     if(!ui)

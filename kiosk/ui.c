@@ -16,6 +16,15 @@ static const char *const SCREEN_NAMES[SCREEN_COUNT] = {
 
 static void changed(Ui *ui) { ui->version++; }
 
+static void note(const Ui *ui, const char *fmt, const char *id)
+{
+    if(ui->sink.log) {
+        char line[256];
+        snprintf(line, sizeof line, fmt, id);
+        ui->sink.log(ui->sink.user, line);
+    }
+}
+
 static UiScreen home(const Ui *ui) { return ui->cfg.n_areas == 1 ? SCREEN_RATING : SCREEN_AREA; }
 
 static void go(Ui *ui, UiScreen s, int64_t now)
@@ -147,7 +156,7 @@ static void finish_reasons(Ui *ui, ProtoFollowup f, int64_t now)
         ui->rating.followup = f;
         ui->rating.reasons = reasons;
     } else {
-        fprintf(stderr, "kiosk: could not save the follow-up of %s\n", ui->rating.id);
+        note(ui, "could not save the follow-up of %s", ui->rating.id);
     }
     if(f == FOLLOWUP_TIMEOUT)
         go_home(ui, now);
@@ -378,7 +387,7 @@ static void run_timers(Ui *ui, int64_t now)
     case SCREEN_STORAGE_ERROR:
         if(now >= ui->last_input + idle_ms(ui)) {
             /* The citizen has gone; the rating was never acknowledged, so it is dropped. */
-            fprintf(stderr, "kiosk: dropping unsaved rating %s after storage errors\n", ui->rating.id);
+            note(ui, "dropping unsaved rating %s: storage kept failing and the citizen has gone", ui->rating.id);
             ui->have_rating = false;
             go_home(ui, now);
         } else if(now >= ui->next_retry) {

@@ -79,6 +79,8 @@ typedef struct {
     bool (*verify_pin)(void *user, const char *pin);
     /* n random bytes (for rating ids). */
     void (*random)(void *user, uint8_t *buf, size_t n);
+    /* Optional (may be NULL): a line for the operator's log, in English. */
+    void (*log)(void *user, const char *line);
 } UiSink;
 
 typedef struct {

@@ -66,7 +66,8 @@ static void fake_random(void *u, uint8_t *buf, size_t n)
         buf[i] = (uint8_t)(i * 37 + 11);
 }
 
-static const UiSink SINK = {NULL, fake_add, fake_followup, fake_report, fake_sync_request, fake_verify, fake_random};
+static const UiSink SINK = {.add = fake_add, .set_followup = fake_followup, .day_report = fake_report,
+                            .sync_request = fake_sync_request, .verify_pin = fake_verify, .random = fake_random};
 
 /* ---- Scenes ---------------------------------------------------------------------------------------- */
 

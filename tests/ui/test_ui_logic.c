@@ -82,7 +82,8 @@ static void f_random(void *u, uint8_t *buf, size_t n)
 }
 
 static Fake F;
-static const UiSink SINK = {&F, f_add, f_followup, f_report, f_sync, f_verify, f_random};
+static const UiSink SINK = {.user = &F, .add = f_add, .set_followup = f_followup, .day_report = f_report,
+                            .sync_request = f_sync, .verify_pin = f_verify, .random = f_random}; /* no log */
 
 /* 2026-11-27 09:30 +07:00 */
 #define T0 1795746600000LL

@@ -195,6 +195,38 @@ static bool sink_verify_pin(void *u, const char *pin)
     return ok;
 }
 
+/* The PIN lock survives a restart in a small file beside the database ("<database>.pinlock": unix ms). */
+static void pinlock_path(const App *a, char *out, size_t len) { snprintf(out, len, "%s.pinlock", a->cfg->database); }
+
+static void sink_pin_locked(void *u, int64_t until_ms)
+{
+    char path[CONFIG_PATH_MAX + 16], tmp[CONFIG_PATH_MAX + 32];
+    pinlock_path(u, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && fprintf(f, "%lld\n", (long long)until_ms) > 0;
+    if(f)
+        ok = fclose(f) == 0 && ok;
+    if(!ok || rename(tmp, path) != 0) {
+        logmsg("cannot save the PIN lock to %s: %s", path, strerror(errno));
+        remove(tmp);
+    }
+}
+
+static int64_t load_pin_lock(const App *a)
+{
+    char path[CONFIG_PATH_MAX + 16];
+    pinlock_path(a, path, sizeof path);
+    FILE *f = fopen(path, "r");
+    long long v = 0;
+    if(f) {
+        if(fscanf(f, "%lld", &v) != 1)
+            v = 0;
+        fclose(f);
+    }
+    return v;
+}
+
 static void sink_log(void *u, const char *line)
 {
     (void)u;
@@ -431,7 +463,7 @@ int main(int argc, char **argv)
     snprintf(ucfg.unit_name, sizeof ucfg.unit_name, "%s", cfg.unit_name);
     UiSink sink = {.user = &app, .add = sink_add, .set_followup = sink_followup, .day_report = sink_report,
                    .sync_request = sink_sync_request, .verify_pin = sink_verify_pin, .random = sink_random,
-                   .log = sink_log};
+                   .pin_locked = sink_pin_locked, .log = sink_log};
     int64_t now = wall_ms();
     Ui *ui = ui_new(&ucfg, &sink, w, h, now);
     if(!ui)
@@ -441,6 +473,7 @@ int main(int argc, char **argv)
         if(store_recent(app.store, now / 1000 - 60, &last, &count) == STORE_OK)
             ui_seed_recent(ui, last, count, now);
     }
+    ui_seed_pin_lock(ui, load_pin_lock(&app));
     logmsg("started %dx%d%s, %zu areas, scale %s, supervisor %s", w, h, windowed ? " windowed" : " full screen",
            cfg.n_areas, proto_scale_code(cfg.scale), ucfg.supervisor_enabled ? "on" : "off (no PIN hash)");
 

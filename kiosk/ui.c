@@ -200,6 +200,9 @@ static void submit_pin(Ui *ui, int64_t now)
         if(++ui->pin_failures >= UI_PIN_TRIES) {
             ui->pin_locked_until = now + UI_PIN_LOCK_MS;
             ui->pin_failures = 0;
+            note(ui, "supervisor PIN pad locked for 5 minutes after wrong PINs%s", "");
+            if(ui->sink.pin_locked)
+                ui->sink.pin_locked(ui->sink.user, ui->pin_locked_until);
         }
         return;
     }
@@ -211,6 +214,15 @@ static void submit_pin(Ui *ui, int64_t now)
 }
 
 bool ui_pin_locked(const Ui *ui, int64_t now_ms) { return now_ms < ui->pin_locked_until; }
+
+void ui_seed_pin_lock(Ui *ui, int64_t until_ms)
+{
+    /* Never longer than one lock from now, whatever the file said (a clock set back, a bad value). */
+    if(until_ms > ui->last_now + UI_PIN_LOCK_MS)
+        until_ms = ui->last_now + UI_PIN_LOCK_MS;
+    if(until_ms > ui->pin_locked_until)
+        ui->pin_locked_until = until_ms;
+}
 
 /* ---- Taps ------------------------------------------------------------------------------------------ */
 

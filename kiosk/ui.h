@@ -79,6 +79,9 @@ typedef struct {
     bool (*verify_pin)(void *user, const char *pin);
     /* n random bytes (for rating ids). */
     void (*random)(void *user, uint8_t *buf, size_t n);
+    /* Optional (may be NULL): the PIN pad just locked until this time (unix ms); the app keeps it on disk so a
+     * restart does not reopen the pad early. */
+    void (*pin_locked)(void *user, int64_t until_ms);
     /* Optional (may be NULL): a line for the operator's log, in English. */
     void (*log)(void *user, const char *line);
 } UiSink;
@@ -103,6 +106,9 @@ void ui_free(Ui *ui);
 /* Tells the UI about ratings made before it started (from store_recent), so a restart does not reset the
  * misuse counters: last_at_s is the newest rating's time, count the ratings in the last minute. */
 void ui_seed_recent(Ui *ui, int64_t last_at_s, int64_t count_last_minute, int64_t now_ms);
+
+/* Restores a PIN lock saved before a restart (see UiSink.pin_locked). */
+void ui_seed_pin_lock(Ui *ui, int64_t until_ms);
 
 /* Feeds one event at time now_ms. Time may go backwards (the clock was corrected): timers then shift with
  * it instead of firing early or stalling. */

@@ -247,6 +247,40 @@ static void test_storage_failure_is_not_thanked_and_recovers(void **st)
     assert_int_equal(r[0].score, 3);
 }
 
+/* Five wrong PINs lock the pad; the lock is kept beside the database and still holds after a restart. */
+static void test_pin_lock_survives_a_restart(void **st)
+{
+    (void)st;
+    char hash[crypto_pwhash_STRBYTES], ini[1024], cfg[512], script[512], lockp[512];
+    assert_int_equal(crypto_pwhash_str(hash, "2468", 4, crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN), 0);
+    snprintf(ini, sizeof ini,
+             "[kiosk]\ndevice_id = e2e-04\nunit_code = u4\nareas = dat_dai, khac\ndatabase = lock.db\n"
+             "supervisor_pin_hash = %s\n", hash);
+    write_file("lock.ini", ini);
+    char wrong[1024] = "press corner\nwait 3600\nrelease corner\nexpect pin\n";
+    for(int i = 0; i < 5; i++)
+        strcat(wrong, "tap key:1\ntap key:3\ntap key:5\ntap key:7\ntap ok\n");
+    strcat(wrong, "quit\n");
+    write_file("lock.txt", wrong);
+    snprintf(cfg, sizeof cfg, "%s/lock.ini", dir);
+    snprintf(script, sizeof script, "%s/lock.txt", dir);
+    snprintf(lockp, sizeof lockp, "%s/lock.db.pinlock", dir);
+    int64_t before = (int64_t)time(NULL);
+    char *argv[] = {KIOSK_BIN, "--config", cfg, "--windowed", "--size", "800x480", "--script", script, NULL};
+    assert_int_equal(run(argv), 0);
+    FILE *f = fopen(lockp, "r");
+    assert_non_null(f);
+    long long until = 0;
+    assert_int_equal(fscanf(f, "%lld", &until), 1);
+    fclose(f);
+    assert_true(until / 1000 >= before + 290 && until / 1000 <= (int64_t)time(NULL) + 300);
+
+    /* Restarted: the right PIN is refused while the lock lasts (the pad stays, no supervisor screen). */
+    write_file("lock.txt", "press corner\nwait 3600\nrelease corner\nexpect pin\n"
+                           "tap key:2\ntap key:4\ntap key:6\ntap key:8\ntap ok\nwait 300\nexpect pin\nquit\n");
+    assert_int_equal(run(argv), 0);
+}
+
 static void test_failed_expect_fails_the_run(void **st)
 {
     (void)st;
@@ -299,7 +333,8 @@ static int teardown(void **st)
     (void)st;
     const char *files[] = {"kiosk.ini", "script.txt", "k.db", "k.db-wal", "k.db-shm", "bad.ini", "bad.txt",
                            "bad.db", "bad.db-wal", "bad.db-shm", "broken.ini", "broken.txt", "broken.log",
-                           "broken.db", "broken.db-wal", "broken.db-shm"};
+                           "broken.db", "broken.db-wal", "broken.db-shm", "lock.ini", "lock.txt", "lock.db",
+                           "lock.db-wal", "lock.db-shm", "lock.db.pinlock"};
     for(size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -314,6 +349,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_touches_reach_the_store),
         cmocka_unit_test(test_storage_failure_is_not_thanked_and_recovers),
+        cmocka_unit_test(test_pin_lock_survives_a_restart),
         cmocka_unit_test(test_failed_expect_fails_the_run),
         cmocka_unit_test(test_hash_pin_prints_a_config_line_that_verifies),
     };

@@ -514,6 +514,49 @@ static void test_five_wrong_pins_lock_for_five_minutes(void **st)
     ui_free(r.ui);
 }
 
+static int64_t saved_lock;
+static void f_pin_locked(void *u, int64_t until) { (void)u; saved_lock = until; }
+
+static void test_pin_lock_survives_a_restart(void **st)
+{
+    (void)st;
+    memset(&F, 0, sizeof F);
+    UiSink sink = SINK;
+    sink.pin_locked = f_pin_locked;
+    UiConfig cfg = {.areas = {AREA_DAT_DAI, AREA_XAY_DUNG}, .n_areas = 2, .scale = SCALE_TTHC3, .unit = "u1",
+                    .supervisor_enabled = true};
+    Rig r = {ui_new(&cfg, &sink, 800, 480, T0), T0};
+    saved_lock = 0;
+    hold_corner(&r, UI_CORNER_HOLD_MS);
+    for(int i = 0; i < UI_PIN_TRIES; i++)
+        pin(&r, "0000");
+    assert_true(ui_pin_locked(r.ui, r.now));
+    assert_true(saved_lock > r.now && saved_lock <= r.now + UI_PIN_LOCK_MS); /* handed to the app to keep */
+    ui_free(r.ui);
+
+    /* The app restarts a minute later and restores the lock: the right PIN is still not even checked. */
+    Rig r2 = {ui_new(&cfg, &sink, 800, 480, r.now + 60000), r.now + 60000};
+    ui_seed_pin_lock(r2.ui, saved_lock);
+    hold_corner(&r2, UI_CORNER_HOLD_MS);
+    int calls = F.verify_calls;
+    pin(&r2, "2468");
+    assert_int_equal(F.verify_calls, calls);
+    SCREEN(r2, SCREEN_PIN);
+    at(&r2, saved_lock); /* (the idle pad has gone back to the start screen meanwhile) */
+    SCREEN(r2, SCREEN_AREA);
+    hold_corner(&r2, UI_CORNER_HOLD_MS);
+    pin(&r2, "2468");
+    SCREEN(r2, SCREEN_SUPERVISOR);
+    ui_free(r2.ui);
+
+    /* A lock from a file far in the future (bad clock, bad file) is capped at one lock period. */
+    Rig r3 = {ui_new(&cfg, &sink, 800, 480, T0), T0};
+    ui_seed_pin_lock(r3.ui, T0 + 365LL * 86400 * 1000);
+    assert_true(ui_pin_locked(r3.ui, T0 + UI_PIN_LOCK_MS - 1));
+    assert_false(ui_pin_locked(r3.ui, T0 + UI_PIN_LOCK_MS));
+    ui_free(r3.ui);
+}
+
 static void test_supervisor_steps_days_syncs_and_closes(void **st)
 {
     (void)st;
@@ -879,6 +922,7 @@ int main(void)
         cmocka_unit_test(test_short_corner_press_does_nothing),
         cmocka_unit_test(test_corner_hold_and_pin_open_supervisor),
         cmocka_unit_test(test_five_wrong_pins_lock_for_five_minutes),
+        cmocka_unit_test(test_pin_lock_survives_a_restart),
         cmocka_unit_test(test_supervisor_steps_days_syncs_and_closes),
         cmocka_unit_test(test_forgotten_supervisor_screen_closes),
         cmocka_unit_test(test_exit_app_needs_the_pin_again),

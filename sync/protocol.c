@@ -266,6 +266,34 @@ char *proto_rating_dump(const ProtoRating *r)
     return s;
 }
 
+size_t proto_rating_canonical(const ProtoRating *r, char *buf, size_t cap)
+{
+    size_t n = 0;
+#define PUT(...)                                                                                             \
+    do {                                                                                                     \
+        int k_ = snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__);                                      \
+        n += k_ > 0 ? (size_t)k_ : 0;                                                                        \
+    } while(0)
+    PUT("{\"id\":\"%s\",\"seq\":%lld,\"unit\":\"%s\",\"area\":\"%s\",\"scale\":\"%s\",\"score\":%d,\"reasons\":[",
+        r->id, (long long)r->seq, r->unit, proto_area_code(r->area), proto_scale_code(r->scale), r->score);
+    const char *sep = "";
+    for(int i = 0; i < REASON_COUNT; i++)
+        if(r->reasons & (1u << i)) {
+            PUT("%s\"%s\"", sep, REASONS[i].code);
+            sep = ",";
+        }
+    PUT("],\"followup\":\"%s\",\"at\":\"%s\",\"flags\":[", proto_followup_code(r->followup), r->at);
+    sep = "";
+    for(uint32_t f = 1; f && f <= PROTO_FLAGS_KNOWN; f <<= 1)
+        if(r->flags & f) {
+            PUT("%s\"%s\"", sep, proto_flag_code(f));
+            sep = ",";
+        }
+    PUT("]}");
+#undef PUT
+    return n;
+}
+
 /* Copies a required string member; wrong type or absent is an error naming the field. */
 static ProtoErr get_string(json_t *o, const char *key, const char *prefix, const char **out, ProtoError *err)
 {

@@ -134,6 +134,11 @@ ProtoErr proto_rating_validate(const ProtoRating *r, ProtoError *err);
 /* One rating <-> JSON text. Keys are emitted in a fixed order, reasons in code order: equal ratings encode
  * to equal bytes (the server relies on this to tell a duplicate from a conflict). */
 char    *proto_rating_dump(const ProtoRating *r);
+/* The same bytes as proto_rating_dump() for a rating that passes proto_rating_validate() (its strings then
+ * need no JSON escaping), written into buf without allocating, as snprintf does: returns the length needed
+ * (>= cap means truncated). The hot path of ingest; tests hold the two encoders byte-equal. */
+#define PROTO_RATING_TEXT_MAX 1024
+size_t   proto_rating_canonical(const ProtoRating *r, char *buf, size_t cap);
 ProtoErr proto_rating_parse(const char *text, size_t len, ProtoRating *out, ProtoError *err);
 
 /* An upload batch. Envelope problems fail the whole parse; a problem inside one rating object only marks

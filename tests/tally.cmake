@@ -12,6 +12,4 @@ if(TARGET tally-server)
       set_tests_properties(${_t} PROPERTIES TIMEOUT 120)
     endif()
   endforeach()
-  kiosk_add_test(tally_canonical SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_canonical.c
-    LIBS tallylib LABELS unit)
 endif()

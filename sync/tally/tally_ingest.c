@@ -92,43 +92,13 @@ static void add_cell(Cell *cells, size_t *n_cells, const Cell *c)
     (*n_cells)++;
 }
 
-size_t tally_ingest_canonical(const ProtoRating *r, char *buf, size_t cap)
-{
-    /* Every string here is from a restricted alphabet the codec has checked (hex UUID, [A-Za-z0-9._-] unit,
-     * vocabulary codes, RFC 3339 digits and signs): nothing needs JSON escaping. */
-    size_t n = 0;
-#define PUT(...)                                                                                                  \
-    do {                                                                                                          \
-        int k_ = snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__);                                           \
-        n += k_ > 0 ? (size_t)k_ : 0;                                                                             \
-    } while(0)
-    PUT("{\"id\":\"%s\",\"seq\":%lld,\"unit\":\"%s\",\"area\":\"%s\",\"scale\":\"%s\",\"score\":%d,\"reasons\":[", r->id,
-        (long long)r->seq, r->unit, proto_area_code(r->area), proto_scale_code(r->scale), r->score);
-    bool first = true;
-    for(int i = 0; i < REASON_COUNT; i++)
-        if(r->reasons & (1u << i)) {
-            PUT("%s\"%s\"", first ? "" : ",", proto_reason_code((ProtoReason)i));
-            first = false;
-        }
-    PUT("],\"followup\":\"%s\",\"at\":\"%s\",\"flags\":[", proto_followup_code(r->followup), r->at);
-    first = true;
-    for(uint32_t f = 1; f && f <= PROTO_FLAGS_KNOWN; f <<= 1)
-        if(r->flags & f) {
-            PUT("%s\"%s\"", first ? "" : ",", proto_flag_code(f));
-            first = false;
-        }
-    PUT("]}");
-#undef PUT
-    return n;
-}
-
 /* Stores one valid item. *outcome: 0 accepted, 1 duplicate, 2 conflict. */
 static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBatch *b, int64_t day, int64_t now_s,
                            int *outcome, char msg[TALLY_MSG_MAX])
 {
-    char body[TALLY_CANONICAL_MAX];
-    if(tally_ingest_canonical(r, body, sizeof body) >= sizeof body) {
-        snprintf(msg, TALLY_MSG_MAX, "rating %s does not encode in %d bytes", r->id, TALLY_CANONICAL_MAX);
+    char body[PROTO_RATING_TEXT_MAX];
+    if(proto_rating_canonical(r, body, sizeof body) >= sizeof body) {
+        snprintf(msg, TALLY_MSG_MAX, "rating %s does not encode in %d bytes", r->id, PROTO_RATING_TEXT_MAX);
         return TALLY_E_INVALID;
     }
     sqlite3_stmt *st = in->st[ST_INSERT];

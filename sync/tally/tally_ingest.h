@@ -14,7 +14,6 @@
 #include "sync/protocol.h"
 #include "sync/tally/tally_db.h"
 
-#define TALLY_CANONICAL_MAX 1024 /* bytes of a rating's canonical text: the longest is ~450 */
 
 typedef struct TallyIngest TallyIngest;
 
@@ -26,10 +25,5 @@ void     tally_ingest_free(TallyIngest *in);
  * Fills reply (free with proto_reply_free) on TALLY_OK; on error reply is empty and nothing is stored. */
 TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *device_unit, int64_t now_s,
                             ProtoReply *reply, char msg[TALLY_MSG_MAX]);
-
-/* The canonical text of a valid rating: byte-for-byte what proto_rating_dump() gives (a test holds this),
- * written without allocating, as snprintf does: returns the length it needs (>= cap: truncated). Equal
- * ratings give equal bytes; the stored copy is how a duplicate is told from a conflict. */
-size_t tally_ingest_canonical(const ProtoRating *r, char *buf, size_t cap);
 
 #endif

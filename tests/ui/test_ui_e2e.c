@@ -344,8 +344,11 @@ static int teardown(void **st)
     return 0;
 }
 
-int main(void)
+/* An optional argument selects tests by name pattern (ctest runs the slow ones as separate entries). */
+int main(int argc, char **argv)
 {
+    if(argc > 1)
+        cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_touches_reach_the_store),
         cmocka_unit_test(test_storage_failure_is_not_thanked_and_recovers),

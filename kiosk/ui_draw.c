@@ -287,6 +287,16 @@ static void fit(UiGfx *g, const char *s, float boxw, float boxh, float max_px, b
         L->n = 0;
         return;
     }
+    if(L->n > 2) {
+        /* Two lines at a slightly smaller size read better than three ("Thái độ của / cán bộ"). */
+        Lines F;
+        for(int p2 = px * 92 / 100; p2 >= px * 80 / 100 && p2 >= FONT_MIN_PX; p2 = p2 * 92 / 100)
+            if(wrap(g, s, p2, bold, boxw, &F) && F.n < L->n && (float)(F.n * F.line_h) <= boxh) {
+                *L = F;
+                px = p2;
+                break;
+            }
+    }
     if(L->n > 1) {
         int n = L->n;
         float lo = boxw / (float)n * 0.9f, hi = boxw;
@@ -471,25 +481,33 @@ static void draw_reasons(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarge
     float S = ui_short_side(ui);
     title(ui, g, f->title, str(STR_REASONS_TITLE));
     text(g, f->subtitle, str(STR_REASONS_HINT), S * 0.05f, false, MUTED, AL_CENTER);
-    for(size_t i = 0; i < n; i++) {
-        if(t[i].kind != T_REASON)
-            continue;
-        bool on = ui->reasons & (1u << t[i].index);
-        UiRect r = t[i].r;
-        bool p = pressed(ui, &t[i]);
-        float rad = S * 0.025f;
-        shape_rrect_bordered(g->r, fr(r), rad, S * 0.006f + 1, on ? PRIMARY : LINE,
-                             on ? (p ? PRIMARY_PRESSED : PRIMARY) : (p ? CARD_PRESSED : CARD));
-        /* A check box: empty or ticked, so "chosen" never rests on colour alone. */
-        float bs = S * 0.06f, pad = S * 0.018f;
-        if(bs > r.h * 0.5f)
-            bs = r.h * 0.5f;
-        SDL_FRect box = {r.x + pad, r.y + (r.h - bs) / 2, bs, bs};
-        shape_rrect_bordered(g->r, box, bs * 0.15f, bs * 0.1f, on ? CARD : INK, CARD);
-        if(on)
-            shape_check(g->r, box, PRIMARY, bs * 0.16f);
-        UiRect tr = {r.x + pad * 1.8f + bs, r.y + pad * 0.5f, r.w - bs - pad * 2.6f, r.h - pad};
-        text(g, tr, proto_reason_name_vi((ProtoReason)t[i].index), S * 0.052f, true, on ? ON_PRIMARY : INK, AL_LEFT);
+    /* One text size for every reason (the largest all fit at), as on the rating screen. */
+    float label_px = S * 0.052f;
+    for(int pass = 0; pass < 2; pass++) {
+        for(size_t i = 0; i < n; i++) {
+            if(t[i].kind != T_REASON)
+                continue;
+            bool on = ui->reasons & (1u << t[i].index);
+            UiRect r = t[i].r;
+            bool p = pressed(ui, &t[i]);
+            float rad = S * 0.025f, bs = S * 0.06f, pad = S * 0.018f;
+            if(bs > r.h * 0.5f)
+                bs = r.h * 0.5f;
+            UiRect tr = {r.x + pad * 1.8f + bs, r.y + pad * 0.5f, r.w - bs - pad * 2.6f, r.h - pad};
+            const char *label = proto_reason_name_vi((ProtoReason)t[i].index);
+            if(pass == 0) {
+                label_px = SDL_min(label_px, (float)fit_cached(g, label, tr, S * 0.052f, true)->px);
+                continue;
+            }
+            shape_rrect_bordered(g->r, fr(r), rad, S * 0.006f + 1, on ? PRIMARY : LINE,
+                                 on ? (p ? PRIMARY_PRESSED : PRIMARY) : (p ? CARD_PRESSED : CARD));
+            /* A check box: empty or ticked, so "chosen" never rests on colour alone. */
+            SDL_FRect box = {r.x + pad, r.y + (r.h - bs) / 2, bs, bs};
+            shape_rrect_bordered(g->r, box, bs * 0.15f, bs * 0.1f, on ? CARD : INK, CARD);
+            if(on)
+                shape_check(g->r, box, PRIMARY, bs * 0.16f);
+            text(g, tr, label, label_px, true, on ? ON_PRIMARY : INK, AL_LEFT);
+        }
     }
     button(ui, g, find(t, n, T_SKIP, 0), str(STR_SKIP), BTN_SECONDARY, true);
     button(ui, g, find(t, n, T_SEND, 0), str(STR_SEND), BTN_PRIMARY, true);

@@ -41,6 +41,7 @@ static const char *const STRINGS[STR_COUNT] = {
     [STR_SUP_LAST_ERROR] = "Lỗi gần nhất: %s",
     [STR_SUP_NO_ERROR] = "Lỗi gần nhất: không có",
     [STR_SUP_SYNC_WAITING] = "Đã yêu cầu đồng bộ lúc %s, đang chờ chương trình tải lên…",
+    [STR_SUP_CLOCK_WARNING] = "Cảnh báo: đồng hồ của máy bị sai lệch, vui lòng chỉnh lại giờ.",
     [STR_SUP_SYNC_FAILED] = "Không ghi được yêu cầu đồng bộ. Vui lòng thử lại.",
     [STR_SUP_READ_FAILED] = "Không đọc được dữ liệu. Vui lòng kiểm tra bộ nhớ của máy.",
     [STR_SUP_NO_DATA] = "Chưa có đánh giá nào trong ngày này.",

@@ -45,6 +45,7 @@ typedef enum {
     STR_SUP_NO_ERROR,
     STR_SUP_SYNC_WAITING,   /* %s: time the request was made */
     STR_SUP_SYNC_FAILED,
+    STR_SUP_CLOCK_WARNING,
     STR_SUP_READ_FAILED,
     STR_SUP_NO_DATA,
     STR_SUP_SYNC_NOW,

@@ -746,7 +746,7 @@ static void draw_supervisor(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTa
         draw_chart(ui, g, f->chart);
     }
     /* Status: three lines. */
-    char line[3][400];
+    char line[4][400];
     const UiDayReport *R = &ui->report;
     char when[40];
     snprintf(line[0], sizeof line[0], str(STR_SUP_PENDING), (long long)R->counts.pending);
@@ -769,10 +769,16 @@ static void draw_supervisor(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTa
         snprintf(line[2], sizeof line[2], str(STR_SUP_LAST_ERROR), R->sync.last_error);
     else
         snprintf(line[2], sizeof line[2], "%s", str(STR_SUP_NO_ERROR));
-    float lh = f->status.h / 3;
-    for(int i = 0; i < 3; i++)
-        text(g, (UiRect){f->status.x, f->status.y + lh * (float)i, f->status.w, lh}, line[i], lh * 0.62f, i == 1,
-             i == 2 && R->sync.last_error[0] ? ALERT : INK, AL_LEFT);
+    /* A fourth line when the uploader saw the clock is off: ratings would carry wrong dates. */
+    int nl = 3;
+    if(R->sync.clock_warning[0])
+        snprintf(line[nl++], sizeof line[3], "%s", str(STR_SUP_CLOCK_WARNING));
+    float lh = f->status.h / (float)nl;
+    for(int i = 0; i < nl; i++) {
+        bool alert = (i == 2 && R->sync.last_error[0]) || i == 3;
+        text(g, (UiRect){f->status.x, f->status.y + lh * (float)i, f->status.w, lh}, line[i],
+             f->status.h / 3 * 0.62f, i == 1 || i == 3, alert ? ALERT : INK, AL_LEFT);
+    }
     button(ui, g, find(t, n, T_SYNC, 0), str(STR_SUP_SYNC_NOW), BTN_PRIMARY, true);
     button(ui, g, find(t, n, T_CLOSE, 0), str(STR_SUP_CLOSE), BTN_SECONDARY, true);
     button(ui, g, find(t, n, T_EXIT_APP, 0), str(STR_SUP_EXIT_APP), BTN_SECONDARY, true);

@@ -8,7 +8,7 @@
 
 /* ---- A fake sink with fixed data ------------------------------------------------------------------- */
 
-static bool fail_adds;
+static bool fail_adds, report_trouble;
 
 static StoreErr fake_add(void *u, ProtoRating *r)
 {
@@ -47,6 +47,13 @@ static StoreErr fake_report(void *u, int64_t day, UiDayReport *out)
     out->counts = (StoreCounts){.pending = 41, .acked = 1220, .rejected = 0};
     out->sync.last_success = UI_SCENE_NOW_MS / 1000 - 7 * 3600 - 1800; /* 02:00 this morning */
     out->sync.last_attempt = out->sync.last_success;
+    if(report_trouble) { /* the uploader is failing, the clock is off, and a sync was asked for */
+        snprintf(out->sync.last_error, sizeof out->sync.last_error,
+                 "connect to tally.gialai.gov.vn:443 failed: timed out (kết nối máy chủ thất bại)");
+        snprintf(out->sync.clock_warning, sizeof out->sync.clock_warning, "device clock is 1260 s behind");
+        out->sync.clock_skew_s = -1260;
+        out->sync_requested_at = UI_SCENE_NOW_MS / 1000 - 120;
+    }
     return STORE_OK;
 }
 static StoreErr fake_sync_request(void *u, int64_t now_s)
@@ -75,6 +82,7 @@ typedef struct {
     const char *name;
     ProtoScale  scale;
     bool        fail_add;
+    bool        trouble; /* the supervisor report carries an upload error, a clock warning, a sync request */
     const char *taps[32]; /* target names, tapped in order; NULL ends */
     const char *hold;     /* a target held past UI_CORNER_HOLD_MS before the taps */
 } Scene;
@@ -83,16 +91,17 @@ typedef struct {
 #define W4 "key:1", "key:1", "key:1", "key:1", "ok"
 
 static const Scene SCENES[] = {
-    {"area", SCALE_TTHC3, false, {NULL}, NULL},
-    {"rating-tthc3", SCALE_TTHC3, false, {"area:dat_dai", NULL}, NULL},
-    {"rating-likert5", SCALE_LIKERT5, false, {"area:y_te", NULL}, NULL},
-    {"reasons", SCALE_TTHC3, false, {"area:xay_dung", "face:1", "reason:cho_doi", "reason:di_lai", NULL}, NULL},
-    {"thanks", SCALE_TTHC3, false, {"area:dat_dai", "face:3", NULL}, NULL},
-    {"storage-error", SCALE_TTHC3, true, {"area:dat_dai", "face:2", NULL}, NULL},
-    {"pin", SCALE_TTHC3, false, {"key:2", "key:4", NULL}, "corner"},
-    {"pin-wrong", SCALE_TTHC3, false, {"key:1", "key:1", "key:1", "key:1", "ok", NULL}, "corner"},
-    {"pin-locked", SCALE_TTHC3, false, {W4, W4, W4, W4, W4, NULL}, "corner"},
-    {"supervisor", SCALE_TTHC3, false, {"key:2", "key:4", "key:6", "key:8", "ok", NULL}, "corner"},
+    {"area", SCALE_TTHC3, false, false, {NULL}, NULL},
+    {"rating-tthc3", SCALE_TTHC3, false, false, {"area:dat_dai", NULL}, NULL},
+    {"rating-likert5", SCALE_LIKERT5, false, false, {"area:y_te", NULL}, NULL},
+    {"reasons", SCALE_TTHC3, false, false, {"area:xay_dung", "face:1", "reason:cho_doi", "reason:di_lai", NULL}, NULL},
+    {"thanks", SCALE_TTHC3, false, false, {"area:dat_dai", "face:3", NULL}, NULL},
+    {"storage-error", SCALE_TTHC3, true, false, {"area:dat_dai", "face:2", NULL}, NULL},
+    {"pin", SCALE_TTHC3, false, false, {"key:2", "key:4", NULL}, "corner"},
+    {"pin-wrong", SCALE_TTHC3, false, false, {"key:1", "key:1", "key:1", "key:1", "ok", NULL}, "corner"},
+    {"pin-locked", SCALE_TTHC3, false, false, {W4, W4, W4, W4, W4, NULL}, "corner"},
+    {"supervisor", SCALE_TTHC3, false, false, {"key:2", "key:4", "key:6", "key:8", "ok", NULL}, "corner"},
+    {"supervisor-trouble", SCALE_TTHC3, false, true, {"key:2", "key:4", "key:6", "key:8", "ok", NULL}, "corner"},
 };
 #define N_SCENES (sizeof SCENES / sizeof SCENES[0])
 
@@ -131,6 +140,7 @@ Ui *ui_scene_make(size_t i, int w, int h)
         .supervisor_enabled = true,
     };
     fail_adds = sc->fail_add;
+    report_trouble = sc->trouble;
     /* Start early enough that the scene's last tap lands at UI_SCENE_NOW_MS, the time the screens show. */
     int taps = 0;
     while(sc->taps[taps])

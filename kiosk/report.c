@@ -4,7 +4,8 @@
  *
  * The day is an Asia/Ho_Chi_Minh day (default: today there). n and the satisfied percentage leave out
  * ratings flagged as misuse, which are counted in their own column (../shared/reference/metric.md). The
- * level columns are those of the configured scale. Read-only: it never creates or changes the store. */
+ * level columns are those of the configured scale. It never creates a store (a missing file is an error).
+ * It only reads ratings; opening an older file migrates its schema, as every store client does. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -36,6 +36,7 @@ static const char *const STRINGS[STR_COUNT] = {
     [STR_SUP_TARGET_2030] = "Mục tiêu 2030",
     [STR_SUP_PENDING] = "Chưa tải lên: %lld",
     [STR_SUP_FLAGGED] = "Nghi lạm dụng (không tính %%): %lld",
+    [STR_SUP_REJECTED] = "Máy chủ từ chối: %lld",
     [STR_SUP_LAST_OK] = "Tải lên thành công lần cuối: %s",
     [STR_SUP_NEVER] = "chưa lần nào",
     [STR_SUP_LAST_ERROR] = "Lỗi gần nhất: %s",

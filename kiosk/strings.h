@@ -39,6 +39,7 @@ typedef enum {
     STR_SUP_TARGET_2030,
     STR_SUP_PENDING,        /* %lld: ratings not yet uploaded */
     STR_SUP_FLAGGED,        /* %lld: flagged ratings that day */
+    STR_SUP_REJECTED,       /* %lld: ratings the server refused (never retried) */
     STR_SUP_LAST_OK,        /* %s: time of the last successful upload */
     STR_SUP_NEVER,
     STR_SUP_LAST_ERROR,     /* %s: the uploader's last error */

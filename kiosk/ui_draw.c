@@ -754,6 +754,12 @@ static void draw_supervisor(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTa
     snprintf(line[0] + l0, sizeof line[0] - l0, "   ·   ");
     l0 = strlen(line[0]);
     snprintf(line[0] + l0, sizeof line[0] - l0, str(STR_SUP_FLAGGED), (long long)R->totals.total_flagged);
+    if(R->counts.rejected) { /* refused by the server and never retried: staff should know they exist */
+        l0 = strlen(line[0]);
+        snprintf(line[0] + l0, sizeof line[0] - l0, "   ·   ");
+        l0 = strlen(line[0]);
+        snprintf(line[0] + l0, sizeof line[0] - l0, str(STR_SUP_REJECTED), (long long)R->counts.rejected);
+    }
     if(ui->sync_failed) {
         snprintf(line[1], sizeof line[1], "%s", str(STR_SUP_SYNC_FAILED));
     } else if(R->sync_requested_at) {

@@ -53,6 +53,7 @@ static StoreErr fake_report(void *u, int64_t day, UiDayReport *out)
         snprintf(out->sync.clock_warning, sizeof out->sync.clock_warning, "device clock is 1260 s behind");
         out->sync.clock_skew_s = -1260;
         out->sync_requested_at = UI_SCENE_NOW_MS / 1000 - 120;
+        out->counts.rejected = 2;
     }
     return STORE_OK;
 }

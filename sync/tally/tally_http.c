@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <errno.h>
+#include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <microhttpd.h>
 
@@ -25,6 +27,9 @@
 #define DISCARD_LIMIT (4 * MAX_BODY)     /* past this much of an over-long body without a length, hang up */
 #define CONNECTION_TIMEOUT_S 60          /* an idle or stalled connection is closed */
 #define CONNECTION_LIMIT 512
+#define PEM_MAX (1 << 20)                /* a certificate chain or key file larger than this is not one */
+/* TLS 1.2 and 1.3 only; the kiosks' libcurl speaks both. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 typedef struct {
     TallyDb     *db;
@@ -39,6 +44,8 @@ struct TallyHttp {
     pthread_mutex_t    mu;       /* guards slots[].busy */
     pthread_cond_t     freed;
     pthread_mutex_t    write_mu; /* one batch written at a time */
+    char              *tls_cert; /* PEM text, kept for the daemon's life */
+    char              *tls_key;
     char               url[80];
 };
 
@@ -497,6 +504,96 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls, enum 
 
 /* ---- Start and stop --------------------------------------------------------------------------------- */
 
+/* libmicrohttpd's own messages (TLS handshakes that fail, sockets) on stderr as one prefixed line each. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while(n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    fprintf(stderr, "tally-server: libmicrohttpd: %s\n", line);
+}
+
+/* Reads a PEM file whole into a NUL-terminated string. */
+static TallyErr read_pem(const char *opt, const char *path, char **out, char msg[TALLY_MSG_MAX])
+{
+    *out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if(!fp) {
+        snprintf(msg, TALLY_MSG_MAX, "%s %.100s: %s / không đọc được tệp", opt, path, strerror(errno));
+        return TALLY_E_IO;
+    }
+    char *buf = malloc(PEM_MAX + 1);
+    size_t n = buf ? fread(buf, 1, PEM_MAX + 1, fp) : 0;
+    bool err = ferror(fp);
+    fclose(fp);
+    if(!buf) {
+        snprintf(msg, TALLY_MSG_MAX, "out of memory / hết bộ nhớ");
+        return TALLY_E_NOMEM;
+    }
+    if(err) {
+        free(buf);
+        snprintf(msg, TALLY_MSG_MAX, "%s %.100s: read error / lỗi khi đọc tệp", opt, path);
+        return TALLY_E_IO;
+    }
+    buf[n <= PEM_MAX ? n : PEM_MAX] = '\0';
+    if(n == 0 || n > PEM_MAX || !strstr(buf, "-----BEGIN ")) {
+        free(buf);
+        snprintf(msg, TALLY_MSG_MAX, "%s %.100s: not a PEM file / không phải tệp PEM", opt, path);
+        return TALLY_E_INVALID;
+    }
+    *out = buf;
+    return TALLY_OK;
+}
+
+/* Loads the pair the way libmicrohttpd will, so a bad file is named now rather than as "cannot listen". */
+static TallyErr tls_load(const TallyHttpConfig *cfg, TallyHttp *h, char msg[TALLY_MSG_MAX])
+{
+    if(!cfg->tls_cert != !cfg->tls_key) {
+        snprintf(msg, TALLY_MSG_MAX, "--tls-cert and --tls-key go together / cần cả --tls-cert và --tls-key");
+        return TALLY_E_INVALID;
+    }
+    if(!cfg->tls_cert)
+        return TALLY_OK;
+    if(MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(msg, TALLY_MSG_MAX, "this libmicrohttpd has no TLS support / libmicrohttpd không hỗ trợ TLS");
+        return TALLY_E_INVALID;
+    }
+    TallyErr e = read_pem("--tls-cert", cfg->tls_cert, &h->tls_cert, msg);
+    if(!e)
+        e = read_pem("--tls-key", cfg->tls_key, &h->tls_key, msg);
+    if(e)
+        return e;
+    if(!strstr(h->tls_cert, "-----BEGIN CERTIFICATE-----")) {
+        snprintf(msg, TALLY_MSG_MAX, "--tls-cert %.100s: no certificate in it / tệp không chứa chứng chỉ",
+                 cfg->tls_cert);
+        return TALLY_E_INVALID;
+    }
+    if(strstr(h->tls_key, "ENCRYPTED")) {
+        snprintf(msg, TALLY_MSG_MAX, "--tls-key %.100s: the key is encrypted; give an unencrypted key / khoá đang "
+                 "được mã hoá, cần khoá không mã hoá", cfg->tls_key);
+        return TALLY_E_INVALID;
+    }
+    gnutls_certificate_credentials_t cred;
+    if(gnutls_certificate_allocate_credentials(&cred) != GNUTLS_E_SUCCESS) {
+        snprintf(msg, TALLY_MSG_MAX, "out of memory / hết bộ nhớ");
+        return TALLY_E_NOMEM;
+    }
+    gnutls_datum_t c = {(unsigned char *)h->tls_cert, (unsigned)strlen(h->tls_cert)};
+    gnutls_datum_t k = {(unsigned char *)h->tls_key, (unsigned)strlen(h->tls_key)};
+    int rc = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+    gnutls_certificate_free_credentials(cred);
+    if(rc < 0) {
+        snprintf(msg, TALLY_MSG_MAX, "--tls-cert/--tls-key: %s / chứng chỉ hoặc khoá không hợp lệ hay không khớp "
+                 "nhau", gnutls_strerror(rc));
+        return TALLY_E_INVALID;
+    }
+    return TALLY_OK;
+}
+
 static TallyErr parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, char msg[TALLY_MSG_MAX])
 {
     char host[128];
@@ -561,6 +658,7 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->freed, NULL);
     pthread_mutex_init(&h->write_mu, NULL);
+    e = tls_load(cfg, h, msg);
     /* One connection per worker thread (the first one migrates the file). */
     for(unsigned i = 0; i < threads && !e; i++) {
         h->n_slots = i + 1;
@@ -572,10 +670,22 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
         unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
         if(ss.ss_family == AF_INET6)
             flags |= MHD_USE_IPv6;
-        h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        /* The TLS options go in as an array; plain HTTP passes just its terminator. The PEM buffers stay
+         * allocated until tally_http_stop(). */
+        struct MHD_OptionItem tls[] = {
+            {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+            {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+            {MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES},
+            {MHD_OPTION_END, 0, NULL},
+        };
+        if(h->tls_cert)
+            flags |= MHD_USE_TLS;
+        h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                                   MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_END);
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_ARRAY,
+                                  h->tls_cert ? tls : &tls[3], MHD_OPTION_END);
         if(!h->mhd) {
             snprintf(msg, TALLY_MSG_MAX, "cannot listen on %s (in use, or not an address of this machine) / không "
                      "mở được cổng", cfg->listen ? cfg->listen : TALLY_HTTP_DEFAULT_LISTEN);
@@ -584,6 +694,8 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
     }
     if(e) {
         free_slots(h);
+        free(h->tls_cert);
+        free(h->tls_key);
         pthread_mutex_destroy(&h->mu);
         pthread_cond_destroy(&h->freed);
         pthread_mutex_destroy(&h->write_mu);
@@ -593,12 +705,13 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = info ? info->port : 0;
     char host[INET6_ADDRSTRLEN] = "?";
+    const char *scheme = h->tls_cert ? "https" : "http";
     if(ss.ss_family == AF_INET6) {
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
-        snprintf(h->url, sizeof h->url, "http://[%s]:%u", host, port);
+        snprintf(h->url, sizeof h->url, "%s://[%s]:%u", scheme, host, port);
     } else {
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
-        snprintf(h->url, sizeof h->url, "http://%s:%u", host, port);
+        snprintf(h->url, sizeof h->url, "%s://%s:%u", scheme, host, port);
     }
     *out = h;
     return TALLY_OK;
@@ -615,6 +728,8 @@ void tally_http_stop(TallyHttp *h)
         return;
     MHD_stop_daemon(h->mhd);
     free_slots(h);
+    free(h->tls_cert);
+    free(h->tls_key);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->freed);
     pthread_mutex_destroy(&h->write_mu);

@@ -1,10 +1,11 @@
 /* tally-server — the central ingest and tally API (docs/protocol.md).
  *
- *   tally-server --db FILE [--listen ADDR:PORT] [--threads N]
+ *   tally-server --db FILE [--listen ADDR:PORT] [--threads N] [--tls-cert CERT.pem --tls-key KEY.pem]
  *
- * Prints "tally-server: listening on http://ADDR:PORT" on stdout once it serves (port 0 picks a free port,
- * which tests rely on), logs one line per request on stderr, and stops cleanly on SIGINT or SIGTERM:
- * requests in flight finish, the database is closed. */
+ * Prints "tally-server: listening on http://ADDR:PORT" (https:// with --tls-cert/--tls-key) on stdout once it
+ * serves (port 0 picks a free port, which tests rely on), logs one line per request on stderr, and stops
+ * cleanly on SIGINT or SIGTERM: requests in flight finish, the database is closed. A certificate or key that
+ * cannot be read or used stops it at start-up with the reason (exit 2). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,10 +16,15 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tally-server --db FILE [--listen ADDR:PORT] [--threads N]\n"
-               "  --listen  default %s; IPv6 as [::1]:8080; port 0 picks a free port\n"
-               "  --threads worker threads (default %d)\n"
-               "Cách dùng: tally-server --db TỆP [--listen ĐỊA_CHỈ:CỔNG]\n",
+    fprintf(f, "usage: tally-server --db FILE [--listen ADDR:PORT] [--threads N] [--tls-cert CERT.pem "
+               "--tls-key KEY.pem]\n"
+               "  --listen   default %s; IPv6 as [::1]:8080; port 0 picks a free port\n"
+               "  --threads  worker threads (default %d)\n"
+               "  --tls-cert PEM certificate (chain, server first) and --tls-key its unencrypted PEM key:\n"
+               "             serve HTTPS only. Without them: plain HTTP (loopback, or behind a TLS proxy)\n"
+               "Cách dùng: tally-server --db TỆP [--listen ĐỊA_CHỈ:CỔNG] [--tls-cert CHỨNG_CHỈ.pem --tls-key "
+               "KHOÁ.pem]\n"
+               "  --tls-cert/--tls-key: phục vụ qua HTTPS bằng chứng chỉ và khoá riêng (PEM, khoá không mã hoá)\n",
             TALLY_HTTP_DEFAULT_LISTEN, TALLY_HTTP_THREADS_DEFAULT);
 }
 
@@ -47,6 +53,10 @@ int main(int argc, char **argv)
             cfg.db_path = argv[++i];
         else if(strcmp(a, "--listen") == 0)
             cfg.listen = argv[++i];
+        else if(strcmp(a, "--tls-cert") == 0)
+            cfg.tls_cert = argv[++i];
+        else if(strcmp(a, "--tls-key") == 0)
+            cfg.tls_key = argv[++i];
         else if(strcmp(a, "--threads") == 0) {
             char *end;
             long n = strtol(argv[++i], &end, 10);
@@ -62,6 +72,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if(!cfg.tls_cert != !cfg.tls_key)
+        die("%s", "--tls-cert and --tls-key go together / cần cả --tls-cert và --tls-key");
     /* Block the stop signals in every thread (MHD's workers inherit the mask); main waits for them. */
     sigset_t stop;
     sigemptyset(&stop);

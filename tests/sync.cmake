@@ -24,3 +24,16 @@ if(TARGET tally-server AND TARGET tally-admin)
   target_include_directories(sync_fault PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/fault)
   set_tests_properties(sync_fault PROPERTIES TIMEOUT 300)
 endif()
+
+# HTTPS end to end: tally-server terminating TLS itself with a self-signed certificate that openssl makes at
+# test time, and kiosk-sync trusting it through ca_file (and refusing it without).
+if(TARGET sync_harness)
+  find_program(OPENSSL_BIN openssl)
+  if(OPENSSL_BIN)
+    kiosk_add_test(tls_e2e SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tls_e2e.c
+      LIBS sync_harness LABELS integration)
+    target_compile_definitions(tls_e2e PRIVATE OPENSSL_BIN="${OPENSSL_BIN}")
+  else()
+    message(WARNING "openssl not found (scripts/bootstrap installs it): the tls_e2e test is not built")
+  endif()
+endif()

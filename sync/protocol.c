@@ -336,8 +336,8 @@ static ProtoErr decode_rating(json_t *o, const char *prefix, ProtoRating *r, Pro
 {
     static const char *const KEYS[] = {"id", "seq", "unit", "area", "scale", "score",
                                        "reasons", "followup", "at", "flags", NULL};
-    const char *s;
-    json_int_t n;
+    const char *s = NULL;
+    json_int_t n = 0;
     ProtoErr e;
     int code;
 
@@ -467,8 +467,8 @@ ProtoErr proto_batch_parse(const char *text, size_t len, ProtoBatch *b, ProtoErr
 {
     static const char *const KEYS[] = {"schema", "batch_id", "device_id", "sent_at", "ratings", NULL};
     json_error_t je;
-    const char *s;
-    json_int_t n;
+    const char *s = NULL;
+    json_int_t n = 0;
     ProtoErr e;
     int64_t t;
     int off;
@@ -618,8 +618,8 @@ ProtoErr proto_reply_parse(const char *text, size_t len, ProtoReply *r, ProtoErr
     static const char *const KEYS[] = {"batch_id", "accepted", "duplicate", "rejected", NULL};
     static const char *const ITEM_KEYS[] = {"id", "error", NULL};
     json_error_t je;
-    const char *s;
-    json_int_t n;
+    const char *s = NULL;
+    json_int_t n = 0;
     ProtoErr e;
 
     memset(r, 0, sizeof *r);

@@ -47,7 +47,7 @@ static ProtoRating rating(const char *unit, const char *area, const char *scale,
     r.scale = (ProtoScale)proto_scale_from_code(scale);
     r.score = score;
     r.followup = proto_is_satisfied(r.scale, score) ? FOLLOWUP_NONE : FOLLOWUP_SKIPPED;
-    snprintf(r.at, sizeof r.at, "%s", at);
+    snprintf(r.at, sizeof r.at, "%.39s", at); /* PTIME_TEXT_MAX - 1 */
     r.flags = flagged ? PROTO_FLAG_RAPID_REPEAT : 0;
     return r;
 }

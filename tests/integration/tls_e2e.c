@@ -29,6 +29,7 @@
  * pair (a key that does not match, a CA that did not sign the server's certificate). */
 static char g_certs[TH_PATH];
 static char g_cert[TH_PATH + 32], g_key[TH_PATH + 32], g_other_cert[TH_PATH + 32], g_other_key[TH_PATH + 32];
+static char g_enc_key[TH_PATH + 32]; /* the server's key, encrypted with a passphrase */
 
 typedef struct {
     char dir[TH_PATH];
@@ -63,6 +64,13 @@ static int group_setup(void **state)
     if(!make_cert(g_cert, g_key, "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost") ||
        !make_cert(g_other_cert, g_other_key, "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost"))
         return -1;
+    snprintf(g_enc_key, sizeof g_enc_key, "%s/encrypted.key", g_certs);
+    const char *enc[] = {OPENSSL_BIN, "pkey", "-in", g_key, "-aes256", "-passout", "pass:secret", "-out", g_enc_key,
+                         NULL};
+    if(th_run(enc, NULL, 0) != 0) {
+        fprintf(stderr, "openssl pkey failed\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -434,6 +442,8 @@ static void test_bad_certificate_or_key_stops_the_server_with_the_reason(void **
     assert_true(refused_at_start(f, key_as_cert, "no certificate in it", "không chứa chứng chỉ"));
     const char *mismatch[] = {"--tls-cert", g_cert, "--tls-key", g_other_key, NULL};
     assert_true(refused_at_start(f, mismatch, "do not match", "không khớp"));
+    const char *encrypted[] = {"--tls-cert", g_cert, "--tls-key", g_enc_key, NULL};
+    assert_true(refused_at_start(f, encrypted, "the key is encrypted", "khoá đang được mã hoá"));
     const char *corrupt[] = {"--tls-cert", garbage, "--tls-key", g_key, NULL};
     assert_true(refused_at_start(f, corrupt, "--tls-cert/--tls-key", "không hợp lệ"));
 

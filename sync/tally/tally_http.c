@@ -4,6 +4,7 @@
 #include "sync/tally/tally_http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,7 +15,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <errno.h>
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -545,8 +545,19 @@ static TallyErr read_pem(const char *opt, const char *path, char **out, char msg
         snprintf(msg, TALLY_MSG_MAX, "%s %.100s: not a PEM file / không phải tệp PEM", opt, path);
         return TALLY_E_INVALID;
     }
-    *out = buf;
+    char *fit = realloc(buf, n + 1); /* kept for the daemon's life: no need to hold a whole MiB */
+    *out = fit ? fit : buf;
     return TALLY_OK;
+}
+
+/* The key's text is wiped before its memory goes back. */
+static void free_pem(TallyHttp *h)
+{
+    if(h->tls_key)
+        explicit_bzero(h->tls_key, strlen(h->tls_key));
+    free(h->tls_key);
+    free(h->tls_cert);
+    h->tls_key = h->tls_cert = NULL;
 }
 
 /* Loads the pair the way libmicrohttpd will, so a bad file is named now rather than as "cannot listen". */
@@ -694,8 +705,7 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
     }
     if(e) {
         free_slots(h);
-        free(h->tls_cert);
-        free(h->tls_key);
+        free_pem(h);
         pthread_mutex_destroy(&h->mu);
         pthread_cond_destroy(&h->freed);
         pthread_mutex_destroy(&h->write_mu);
@@ -728,8 +738,7 @@ void tally_http_stop(TallyHttp *h)
         return;
     MHD_stop_daemon(h->mhd);
     free_slots(h);
-    free(h->tls_cert);
-    free(h->tls_key);
+    free_pem(h);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->freed);
     pthread_mutex_destroy(&h->write_mu);

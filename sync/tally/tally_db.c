@@ -513,6 +513,55 @@ static void hash_token(const char *token, unsigned char out[HASH_LEN])
     crypto_generichash(out, HASH_LEN, (const unsigned char *)token, strlen(token), NULL, 0);
 }
 
+/* Inserts one enrolment row carrying a freshly issued token: sql takes the row's text keys as ?1..?nkeys, then
+ * the token's hash and the creation time. On success the token is copied out. A uniqueness clash returns
+ * TALLY_E_EXISTS with msg left for the caller to word. The plain token is wiped from the stack either way. */
+static TallyErr issue_token(TallyDb *db, const char *sql, const char *const keys[], int nkeys, const char *what,
+                            char token[TALLY_TOKEN_HEX + 1], char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(prep(db, sql, &st))
+        return tally_db_fail(db, what, msg);
+    char tok[TALLY_TOKEN_HEX + 1];
+    unsigned char h[HASH_LEN];
+    new_token(tok);
+    hash_token(tok, h);
+    for(int i = 0; i < nkeys; i++)
+        sqlite3_bind_text(st, i + 1, keys[i], -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, nkeys + 1, h, HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, nkeys + 2, (sqlite3_int64)time(NULL));
+    TallyErr e;
+    if(sqlite3_step(st) == SQLITE_DONE) {
+        memcpy(token, tok, sizeof tok);
+        e = TALLY_OK;
+    } else if((sqlite3_extended_errcode(db->db) & 0xff) == SQLITE_CONSTRAINT) {
+        e = TALLY_E_EXISTS;
+    } else {
+        e = tally_db_fail(db, what, msg);
+    }
+    sqlite3_finalize(st);
+    sodium_memzero(tok, sizeof tok);
+    return e;
+}
+
+/* Marks one enrolment row revoked, keeping the first revocation time: sql takes the key as ?1 and now as ?2.
+ * No row with that key returns TALLY_E_NOT_FOUND with msg left for the caller to word. */
+static TallyErr revoke_row(TallyDb *db, const char *sql, const char *key, const char *what, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(prep(db, sql, &st))
+        return tally_db_fail(db, what, msg);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+    TallyErr e = TALLY_OK;
+    if(sqlite3_step(st) != SQLITE_DONE)
+        e = tally_db_fail(db, what, msg);
+    else if(sqlite3_changes(db->db) == 0)
+        e = TALLY_E_NOT_FOUND;
+    sqlite3_finalize(st);
+    return e;
+}
+
 TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char token[TALLY_TOKEN_HEX + 1],
                           char msg[TALLY_MSG_MAX])
 {
@@ -525,45 +574,21 @@ TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char to
     TallyErr e = unit_exists(db, unit, msg);
     if(e)
         return e;
-    char tok[TALLY_TOKEN_HEX + 1];
-    unsigned char h[HASH_LEN];
-    new_token(tok);
-    hash_token(tok, h);
-    sqlite3_stmt *st;
-    if(prep(db, "INSERT INTO devices(id, unit, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)", &st))
-        return tally_db_fail(db, "add device", msg);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, unit, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, h, HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
-    int rc = sqlite3_step(st);
-    if(rc == SQLITE_DONE) {
-        memcpy(token, tok, sizeof tok);
-        e = TALLY_OK;
-    } else if((sqlite3_extended_errcode(db->db) & 0xff) == SQLITE_CONSTRAINT) {
-        e = set_msg(msg, TALLY_E_EXISTS, "device %s is already enrolled; enrol the replacement under a new id / "
-                    "thiết bị %s đã được đăng ký", id, id);
-    } else {
-        e = tally_db_fail(db, "add device", msg);
-    }
-    sqlite3_finalize(st);
-    sodium_memzero(tok, sizeof tok);
+    const char *const keys[] = {id, unit};
+    e = issue_token(db, "INSERT INTO devices(id, unit, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)", keys, 2,
+                    "add device", token, msg);
+    if(e == TALLY_E_EXISTS)
+        return set_msg(msg, e, "device %s is already enrolled; enrol the replacement under a new id / "
+                       "thiết bị %s đã được đăng ký", id, id);
     return e;
 }
 
 TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX])
 {
-    sqlite3_stmt *st;
-    if(prep(db, "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1", &st))
-        return tally_db_fail(db, "revoke device", msg);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-    TallyErr e = TALLY_OK;
-    if(sqlite3_step(st) != SQLITE_DONE)
-        e = tally_db_fail(db, "revoke device", msg);
-    else if(sqlite3_changes(db->db) == 0)
-        e = set_msg(msg, TALLY_E_NOT_FOUND, "no device %.70s / không có thiết bị %.70s", id, id);
-    sqlite3_finalize(st);
+    TallyErr e = revoke_row(db, "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1", id,
+                            "revoke device", msg);
+    if(e == TALLY_E_NOT_FOUND)
+        return set_msg(msg, e, "no device %.70s / không có thiết bị %.70s", id, id);
     return e;
 }
 
@@ -599,65 +624,46 @@ TallyErr tally_viewer_add(TallyDb *db, const char *name, char token[TALLY_TOKEN_
     if(!name_valid(name))
         return set_msg(msg, TALLY_E_INVALID, "viewer name must be 1-%d bytes without control characters / tên "
                        "không hợp lệ", TALLY_NAME_MAX);
-    char tok[TALLY_TOKEN_HEX + 1];
-    unsigned char h[HASH_LEN];
-    new_token(tok);
-    hash_token(tok, h);
-    sqlite3_stmt *st;
-    if(prep(db, "INSERT INTO viewers(name, token_hash, created_at) VALUES (?1, ?2, ?3)", &st))
-        return tally_db_fail(db, "add viewer", msg);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, h, HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
-    TallyErr e;
-    if(sqlite3_step(st) == SQLITE_DONE) {
-        memcpy(token, tok, sizeof tok);
-        e = TALLY_OK;
-    } else if((sqlite3_extended_errcode(db->db) & 0xff) == SQLITE_CONSTRAINT) {
-        e = set_msg(msg, TALLY_E_EXISTS, "viewer %.70s already exists / người xem đã tồn tại", name);
-    } else {
-        e = tally_db_fail(db, "add viewer", msg);
-    }
-    sqlite3_finalize(st);
-    sodium_memzero(tok, sizeof tok);
+    const char *const keys[] = {name};
+    TallyErr e = issue_token(db, "INSERT INTO viewers(name, token_hash, created_at) VALUES (?1, ?2, ?3)", keys, 1,
+                             "add viewer", token, msg);
+    if(e == TALLY_E_EXISTS)
+        return set_msg(msg, e, "viewer %.70s already exists / người xem đã tồn tại", name);
     return e;
 }
 
 TallyErr tally_viewer_revoke(TallyDb *db, const char *name, char msg[TALLY_MSG_MAX])
 {
-    sqlite3_stmt *st;
-    if(prep(db, "UPDATE viewers SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1", &st))
-        return tally_db_fail(db, "revoke viewer", msg);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-    TallyErr e = TALLY_OK;
-    if(sqlite3_step(st) != SQLITE_DONE)
-        e = tally_db_fail(db, "revoke viewer", msg);
-    else if(sqlite3_changes(db->db) == 0)
-        e = set_msg(msg, TALLY_E_NOT_FOUND, "no viewer %.70s / không có người xem %.70s", name, name);
-    sqlite3_finalize(st);
+    TallyErr e = revoke_row(db, "UPDATE viewers SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1", name,
+                            "revoke viewer", msg);
+    if(e == TALLY_E_NOT_FOUND)
+        return set_msg(msg, e, "no viewer %.70s / không có người xem %.70s", name, name);
     return e;
 }
 
-TallyErr tally_auth_device(TallyDb *db, const char *token, TallyAuth *auth, char device_id[PROTO_ID_MAX + 1],
-                           char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX])
+/* Looks a token up: sql takes the token's hash as ?1 and selects "revoked_at IS NOT NULL" first, then the text
+ * columns copied into col1 / col2 (PROTO_ID_MAX + 1 bytes each) where those are not NULL. A token of the wrong
+ * length or matching no row is TALLY_AUTH_UNKNOWN; only a database failure is an error. */
+static TallyErr auth_token(TallyDb *db, const char *sql, const char *token, TallyAuth *auth,
+                           char *col1, char *col2, char msg[TALLY_MSG_MAX])
 {
     *auth = TALLY_AUTH_UNKNOWN;
-    device_id[0] = unit[0] = '\0';
     if(strlen(token) != TALLY_TOKEN_HEX)
         return TALLY_OK;
     unsigned char h[HASH_LEN];
     hash_token(token, h);
     sqlite3_stmt *st;
-    if(prep(db, "SELECT id, unit, revoked_at IS NOT NULL FROM devices WHERE token_hash = ?1", &st))
+    if(prep(db, sql, &st))
         return tally_db_fail(db, "authenticate", msg);
     sqlite3_bind_blob(st, 1, h, HASH_LEN, SQLITE_STATIC);
     TallyErr e = TALLY_OK;
     int rc = sqlite3_step(st);
     if(rc == SQLITE_ROW) {
-        snprintf(device_id, PROTO_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(unit, PROTO_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 1));
-        *auth = sqlite3_column_int(st, 2) ? TALLY_AUTH_REVOKED : TALLY_AUTH_OK;
+        if(col1)
+            snprintf(col1, PROTO_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 1));
+        if(col2)
+            snprintf(col2, PROTO_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 2));
+        *auth = sqlite3_column_int(st, 0) ? TALLY_AUTH_REVOKED : TALLY_AUTH_OK;
     } else if(rc != SQLITE_DONE) {
         e = tally_db_fail(db, "authenticate", msg);
     }
@@ -665,25 +671,18 @@ TallyErr tally_auth_device(TallyDb *db, const char *token, TallyAuth *auth, char
     return e;
 }
 
+TallyErr tally_auth_device(TallyDb *db, const char *token, TallyAuth *auth, char device_id[PROTO_ID_MAX + 1],
+                           char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX])
+{
+    device_id[0] = unit[0] = '\0';
+    return auth_token(db, "SELECT revoked_at IS NOT NULL, id, unit FROM devices WHERE token_hash = ?1", token, auth,
+                      device_id, unit, msg);
+}
+
 TallyErr tally_auth_viewer(TallyDb *db, const char *token, TallyAuth *auth, char msg[TALLY_MSG_MAX])
 {
-    *auth = TALLY_AUTH_UNKNOWN;
-    if(strlen(token) != TALLY_TOKEN_HEX)
-        return TALLY_OK;
-    unsigned char h[HASH_LEN];
-    hash_token(token, h);
-    sqlite3_stmt *st;
-    if(prep(db, "SELECT revoked_at IS NOT NULL FROM viewers WHERE token_hash = ?1", &st))
-        return tally_db_fail(db, "authenticate", msg);
-    sqlite3_bind_blob(st, 1, h, HASH_LEN, SQLITE_STATIC);
-    TallyErr e = TALLY_OK;
-    int rc = sqlite3_step(st);
-    if(rc == SQLITE_ROW)
-        *auth = sqlite3_column_int(st, 0) ? TALLY_AUTH_REVOKED : TALLY_AUTH_OK;
-    else if(rc != SQLITE_DONE)
-        e = tally_db_fail(db, "authenticate", msg);
-    sqlite3_finalize(st);
-    return e;
+    return auth_token(db, "SELECT revoked_at IS NOT NULL FROM viewers WHERE token_hash = ?1", token, auth, NULL,
+                      NULL, msg);
 }
 
 /* ---- Targets ---------------------------------------------------------------------------------------- */

@@ -17,7 +17,6 @@
 
 #include <cmocka.h>
 
-#include "sync/ptime.h"
 #include "sync_harness.h"
 
 typedef struct {
@@ -55,49 +54,12 @@ static void new_kiosk(Fx *f, ThKiosk *k, const char *id, const char *unit, Proto
     assert_true(th_kiosk_make(k, dir, id, unit, scale, f->srv.url, token));
 }
 
-/* The store's own view: its day totals summed over every day the ratings span. */
-static void store_totals(const ThKiosk *k, ThCount *c)
-{
-    Store *s;
-    char msg[256];
-    assert_int_equal(store_open(k->db, &s, msg, sizeof msg), STORE_OK);
-    int64_t from, to;
-    assert_true(ptime_parse_date("2026-10-01", &from));
-    assert_true(ptime_parse_date("2026-12-31", &to));
-    for(int64_t d = from; d <= to; d++) {
-        StoreDayTotals t;
-        assert_int_equal(store_day_totals(s, d, &t), STORE_OK);
-        for(int a = 0; a < AREA_COUNT; a++) {
-            c->n[a] += t.n[a];
-            c->satisfied[a] += t.satisfied[a];
-            c->flagged[a] += t.flagged[a];
-        }
-    }
-    store_close(s);
-}
-
+/* The store's sync status; fails the test when the store cannot tell. */
 static StoreSyncStatus status_of(const ThKiosk *k)
 {
-    Store *s;
-    char msg[256];
     StoreSyncStatus st;
-    assert_int_equal(store_open(k->db, &s, msg, sizeof msg), STORE_OK);
-    assert_int_equal(store_sync_status_get(s, &st), STORE_OK);
-    store_close(s);
+    assert_true(th_store_sync_status(k, &st));
     return st;
-}
-
-static bool log_contains(const ThKiosk *k, const char *needle)
-{
-    FILE *fp = fopen(k->log, "r");
-    if(!fp)
-        return false;
-    char line[2048];
-    bool found = false;
-    while(!found && fgets(line, sizeof line, fp))
-        found = strstr(line, needle) != NULL;
-    fclose(fp);
-    return found;
 }
 
 static void test_ratings_in_two_stores_reach_the_tally_exactly(void **state)
@@ -128,8 +90,8 @@ static void test_ratings_in_two_stores_reach_the_tally_exactly(void **state)
     ThCount want = {0}, from_stores = {0}, got;
     th_count_add(&want, ra, NA);
     th_count_add(&want, rb, NB);
-    store_totals(&a, &from_stores);
-    store_totals(&b, &from_stores);
+    assert_true(th_store_totals(&a, &from_stores));
+    assert_true(th_store_totals(&b, &from_stores));
     assert_true(th_count_equal(&want, &from_stores));
     assert_true(th_server_tally(&f->srv, &got));
     assert_true(th_count_equal(&from_stores, &got));
@@ -169,7 +131,7 @@ static void test_token_file_others_can_read_is_refused_at_start(void **state)
     snprintf(path, sizeof path, "%s/device.token", k.dir);
     assert_int_equal(chmod(path, 0644), 0);
     assert_int_equal(th_kiosk_sync(&k, NULL), 2);
-    assert_true(log_contains(&k, "chmod 600"));
+    assert_true(th_file_contains(k.log, "chmod 600"));
     assert_int_equal(th_store_counts(&k).pending, 5);
     ThCount got, zero = {0};
     assert_true(th_server_tally(&f->srv, &got));
@@ -218,7 +180,7 @@ static void test_wrong_device_clock_is_reported_and_ratings_still_upload(void **
     StoreSyncStatus st = status_of(&k);
     assert_true(st.clock_skew_s > 7000 && st.clock_skew_s < 7400);
     assert_non_null(strstr(st.clock_warning, "ahead"));
-    assert_true(log_contains(&k, "ahead"));
+    assert_true(th_file_contains(k.log, "ahead"));
     /* Years slow: before this program was built. */
     assert_true(th_store_ratings(&k, r + 5, 5));
     const char *slow[] = {"--clock-offset-s", "-300000000", NULL};
@@ -316,12 +278,12 @@ static void test_startup_errors_exit_2_with_the_reason(void **state)
     /* A CA file that is not there. */
     append_line(k.ini, "ca_file = /nonexistent/ca.pem\n");
     assert_int_equal(th_kiosk_sync(&k, NULL), 2);
-    assert_true(log_contains(&k, "ca_file"));
+    assert_true(th_file_contains(k.log, "ca_file"));
     /* A typo in the config names its line. */
     assert_true(th_kiosk_make(&k, k.dir, "kiosk-start", "G01.A", SCALE_TTHC3, f->srv.url, tok));
     append_line(k.ini, "shedule = 03:00\n");
     assert_int_equal(th_kiosk_sync(&k, NULL), 2);
-    assert_true(log_contains(&k, "shedule"));
+    assert_true(th_file_contains(k.log, "shedule"));
     /* Nothing was sent in any of these. */
     assert_int_equal(th_store_counts(&k).pending, 3);
     assert_true(th_kiosk_make(&k, k.dir, "kiosk-start", "G01.A", SCALE_TTHC3, f->srv.url, tok));

@@ -126,6 +126,19 @@ pid_t th_spawn(const char *const argv[], const char *log_path)
     return pid;
 }
 
+bool th_file_contains(const char *path, const char *needle)
+{
+    FILE *fp = fopen(path, "r");
+    if(!fp)
+        return false;
+    char line[2048];
+    bool found = false;
+    while(!found && fgets(line, sizeof line, fp))
+        found = strstr(line, needle) != NULL;
+    fclose(fp);
+    return found;
+}
+
 static bool write_file(const char *path, const char *text, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -190,11 +203,22 @@ bool th_server_device(ThServer *s, const char *device_id, const char *unit, char
 
 bool th_server_start(ThServer *s)
 {
+    return th_server_start_tls(s, NULL, NULL);
+}
+
+bool th_server_start_tls(ThServer *s, const char *cert, const char *key)
+{
     int p[2];
     if(pipe(p) != 0)
         return false;
     int err = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    const char *argv[] = {TALLY_SERVER_BIN, "--db", s->db, "--listen", "127.0.0.1:0", NULL};
+    const char *argv[] = {TALLY_SERVER_BIN, "--db", s->db, "--listen", "127.0.0.1:0", NULL, NULL, NULL, NULL, NULL};
+    if(cert || key) {
+        argv[5] = "--tls-cert";
+        argv[6] = cert;
+        argv[7] = "--tls-key";
+        argv[8] = key;
+    }
     s->pid = spawn_fds(argv, p[1], err);
     close(p[1]);
     if(err >= 0)
@@ -203,7 +227,7 @@ bool th_server_start(ThServer *s)
         close(p[0]);
         return false;
     }
-    /* "tally-server: listening on http://127.0.0.1:PORT (database …)" */
+    /* "tally-server: listening on http://127.0.0.1:PORT (database …)", https:// with TLS */
     char line[512];
     size_t n = 0;
     while(n + 1 < sizeof line) {
@@ -216,7 +240,7 @@ bool th_server_start(ThServer *s)
     }
     line[n] = '\0';
     close(p[0]);
-    const char *u = strstr(line, "http://");
+    const char *u = strstr(line, cert || key ? "https://" : "http://");
     if(!u) {
         fprintf(stderr, "tally-server did not start: '%s'\n", line);
         th_server_stop(s);
@@ -237,6 +261,17 @@ void th_server_stop(ThServer *s)
 }
 
 /* ---- Kiosks -------------------------------------------------------------------------------------------- */
+
+/* Opens the kiosk's store; false after printing why. */
+static bool open_kiosk_store(const ThKiosk *k, Store **st)
+{
+    char msg[256];
+    if(store_open(k->db, st, msg, sizeof msg) != STORE_OK) {
+        fprintf(stderr, "store_open %s: %s\n", k->db, msg);
+        return false;
+    }
+    return true;
+}
 
 bool th_kiosk_make(ThKiosk *k, const char *dir, const char *device_id, const char *unit, ProtoScale scale,
                    const char *url, const char *token)
@@ -276,11 +311,8 @@ bool th_kiosk_make(ThKiosk *k, const char *dir, const char *device_id, const cha
     if(!write_file(k->ini, ini, 0644))
         return false;
     Store *st;
-    char msg[256];
-    if(store_open(k->db, &st, msg, sizeof msg) != STORE_OK) {
-        fprintf(stderr, "store_open %s: %s\n", k->db, msg);
+    if(!open_kiosk_store(k, &st))
         return false;
-    }
     store_close(st);
     return true;
 }
@@ -359,11 +391,8 @@ void th_make_ratings(ProtoRating *out, size_t n, const char *unit, ProtoScale sc
 bool th_store_ratings(const ThKiosk *k, ProtoRating *r, size_t n)
 {
     Store *st;
-    char msg[256];
-    if(store_open(k->db, &st, msg, sizeof msg) != STORE_OK) {
-        fprintf(stderr, "store_open %s: %s\n", k->db, msg);
+    if(!open_kiosk_store(k, &st))
         return false;
-    }
     /* A few through store_add, as the UI does; the rest in all-or-nothing chunks (fast test set-up). */
     bool ok = true;
     size_t i = 0;
@@ -392,6 +421,42 @@ StoreCounts th_store_counts(const ThKiosk *k)
         c = (StoreCounts){-1, -1, -1};
     store_close(st);
     return c;
+}
+
+bool th_store_sync_status(const ThKiosk *k, StoreSyncStatus *st)
+{
+    Store *s;
+    if(!open_kiosk_store(k, &s))
+        return false;
+    bool ok = store_sync_status_get(s, st) == STORE_OK;
+    if(!ok)
+        fprintf(stderr, "store_sync_status_get %s failed\n", k->db);
+    store_close(s);
+    return ok;
+}
+
+bool th_store_totals(const ThKiosk *k, ThCount *c)
+{
+    Store *s;
+    if(!open_kiosk_store(k, &s))
+        return false;
+    int64_t from, to;
+    bool ok = ptime_parse_date(FROM_DAY, &from) && ptime_parse_date(TO_DAY, &to);
+    for(int64_t d = from; ok && d <= to; d++) {
+        StoreDayTotals t;
+        ok = store_day_totals(s, d, &t) == STORE_OK;
+        if(!ok) {
+            fprintf(stderr, "store_day_totals %s day %lld failed\n", k->db, (long long)d);
+            break;
+        }
+        for(int a = 0; a < AREA_COUNT; a++) {
+            c->n[a] += t.n[a];
+            c->satisfied[a] += t.satisfied[a];
+            c->flagged[a] += t.flagged[a];
+        }
+    }
+    store_close(s);
+    return ok;
 }
 
 void th_count_add(ThCount *c, const ProtoRating *r, size_t n)
@@ -445,8 +510,10 @@ static size_t on_data(char *p, size_t sz, size_t nm, void *ctx)
     return n;
 }
 
-/* One request; *status and body (malloc'd, NUL-terminated) on success. */
-static bool http(CURL *c, const char *url, const char *token, const char *post, long *status, Mem *body)
+/* One request (over https trusting ca_file when that is not empty); *status and body (malloc'd,
+ * NUL-terminated) on success. */
+static bool http(CURL *c, const char *url, const char *ca_file, const char *token, const char *post, long *status,
+                 Mem *body)
 {
     char auth[700];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
@@ -456,6 +523,10 @@ static bool http(CURL *c, const char *url, const char *token, const char *post, 
     body->len = 0;
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if(ca_file[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
@@ -486,7 +557,7 @@ bool th_server_tally(const ThServer *s, ThCount *out)
     CURL *c = curl_easy_init();
     long status = 0;
     Mem body;
-    bool ok = c && http(c, url, s->viewer, NULL, &status, &body);
+    bool ok = c && http(c, url, s->ca_file, s->viewer, NULL, &status, &body);
     if(c)
         curl_easy_cleanup(c);
     if(!ok)
@@ -537,7 +608,7 @@ bool th_replay(const ThServer *s, const char *device_id, const char *token, cons
         char *body = ok ? proto_batch_dump(batch_id, device_id, sent_at, r + off, m) : NULL;
         long status = 0;
         Mem reply;
-        ok = body && http(c, url, token, body, &status, &reply);
+        ok = body && http(c, url, s->ca_file, token, body, &status, &reply);
         free(body);
         if(!ok)
             break;

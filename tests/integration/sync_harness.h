@@ -25,13 +25,16 @@ int th_run(const char *const argv[], char *out, size_t out_len);
 /* Starts argv with stdout+stderr appended to log_path (NULL = inherit); returns the pid or -1. */
 pid_t th_spawn(const char *const argv[], const char *log_path);
 int th_wait(pid_t pid); /* exit status, or 128+signal */
+/* True when a line of the file (up to 2 KiB each) contains needle; false too when it cannot be read. */
+bool th_file_contains(const char *path, const char *needle);
 
 typedef struct {
     char dir[TH_PATH];
     char db[TH_PATH];
     char log[TH_PATH];
-    char url[128];        /* http://127.0.0.1:PORT — the server */
+    char url[128];        /* http://127.0.0.1:PORT — the server (https:// when started with TLS) */
     char viewer[256];     /* a viewer token for GET /api/v1/tally */
+    char ca_file[TH_PATH + 32]; /* the CA file the harness's own requests trust; empty = curl's default CAs */
     pid_t pid;
 } ThServer;
 
@@ -41,6 +44,8 @@ bool th_server_unit(ThServer *s, const char *code, const char *parent);
 /* Enrols a device in a unit; token gets the printed token. */
 bool th_server_device(ThServer *s, const char *device_id, const char *unit, char *token, size_t token_len);
 bool th_server_start(ThServer *s);
+/* The same with --tls-cert/--tls-key (both NULL = plain http): s->url becomes https://127.0.0.1:PORT. */
+bool th_server_start_tls(ThServer *s, const char *cert, const char *key);
 void th_server_stop(ThServer *s);
 
 typedef struct {
@@ -67,13 +72,19 @@ void th_make_ratings(ProtoRating *out, size_t n, const char *unit, ProtoScale sc
 /* Adds them to the kiosk's store (assigning seq); false on any refusal. */
 bool th_store_ratings(const ThKiosk *k, ProtoRating *r, size_t n);
 StoreCounts th_store_counts(const ThKiosk *k);
+/* The kiosk's sync status as its store keeps it; false after printing why when the store cannot tell. */
+bool th_store_sync_status(const ThKiosk *k, StoreSyncStatus *st);
 
 /* Counts per area, computed straight from ratings by the metric's rules. */
 typedef struct {
     int64_t n[AREA_COUNT], satisfied[AREA_COUNT], flagged[AREA_COUNT];
 } ThCount;
 void th_count_add(ThCount *c, const ProtoRating *r, size_t n);
-/* The server's tally by area over the test's date range, as the viewer API returns it. */
+/* Adds the store's own day totals over the test's date range (the days th_make_ratings spreads over) to c;
+ * false after printing why when the store refuses. */
+bool th_store_totals(const ThKiosk *k, ThCount *c);
+/* The server's tally by area over the test's date range, as the viewer API returns it (over https trusting
+ * s->ca_file when that is set). */
 bool th_server_tally(const ThServer *s, ThCount *out);
 /* Prints both side by side and returns true when they are equal. */
 bool th_count_equal(const ThCount *want, const ThCount *got);

@@ -5,7 +5,6 @@
  * TLS port, kiosk-sync fails and every rating stays pending. Bad certificate or key files stop the server at
  * start-up with the reason. */
 #include <curl/curl.h>
-#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,14 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
-#include "sync/ptime.h"
 #include "sync_harness.h"
 
 /* Made once for the whole run: the server's certificate (also the kiosks' CA file) and key, and an unrelated
@@ -33,8 +28,7 @@ static char g_enc_key[TH_PATH + 32]; /* the server's key, encrypted with a passp
 
 typedef struct {
     char dir[TH_PATH];
-    ThServer srv;
-    char https[128]; /* https://127.0.0.1:PORT */
+    ThServer srv; /* its url is https://127.0.0.1:PORT; its own requests trust g_cert */
     unsigned port;
 } Fx;
 
@@ -81,67 +75,15 @@ static int group_teardown(void **state)
     return 0;
 }
 
-static bool file_contains(const char *path, const char *needle)
-{
-    FILE *fp = fopen(path, "r");
-    if(!fp)
-        return false;
-    char line[2048];
-    bool found = false;
-    while(!found && fgets(line, sizeof line, fp))
-        found = strstr(line, needle) != NULL;
-    fclose(fp);
-    return found;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Starts tally-server with TLS; its stdout and stderr go to s->log, where the "listening on" line is read. */
-static bool tls_server_start(Fx *f)
-{
-    ThServer *s = &f->srv;
-    const char *argv[] = {TALLY_SERVER_BIN, "--db", s->db, "--listen", "127.0.0.1:0", "--tls-cert", g_cert,
-                          "--tls-key", g_key, NULL};
-    s->pid = th_spawn(argv, s->log);
-    if(s->pid < 0)
-        return false;
-    for(int i = 0; i < 600; i++) { /* up to 60 s (ASan start-up): a bound, not a timing assertion */
-        FILE *fp = fopen(s->log, "r");
-        char line[512];
-        while(fp && fgets(line, sizeof line, fp)) {
-            const char *u = strstr(line, "listening on https://127.0.0.1:");
-            if(u) {
-                fclose(fp);
-                u += strlen("listening on ");
-                snprintf(f->https, sizeof f->https, "%.*s", (int)strcspn(u, " \n"), u);
-                snprintf(s->url, sizeof s->url, "%s", f->https);
-                f->port = (unsigned)strtoul(strrchr(f->https, ':') + 1, NULL, 10);
-                return f->port > 0;
-            }
-        }
-        if(fp)
-            fclose(fp);
-        int st;
-        if(waitpid(s->pid, &st, WNOHANG) == s->pid) {
-            s->pid = -1;
-            fprintf(stderr, "tally-server exited at start-up; log %s\n", s->log);
-            return false;
-        }
-        sleep_ms(100);
-    }
-    fprintf(stderr, "tally-server did not say it was listening\n");
-    return false;
-}
-
 static int setup(void **state)
 {
     Fx *f = calloc(1, sizeof *f);
     if(!f || !th_tmpdir(f->dir, "tls_e2e") || !th_server_init(&f->srv, f->dir) ||
-       !th_server_unit(&f->srv, "G01.A", "G01") || !tls_server_start(f))
+       !th_server_unit(&f->srv, "G01.A", "G01") || !th_server_start_tls(&f->srv, g_cert, g_key))
+        return -1;
+    snprintf(f->srv.ca_file, sizeof f->srv.ca_file, "%s", g_cert);
+    f->port = (unsigned)strtoul(strrchr(f->srv.url, ':') + 1, NULL, 10);
+    if(f->port == 0)
         return -1;
     *state = f;
     return 0;
@@ -180,119 +122,19 @@ static void new_kiosk(Fx *f, ThKiosk *k, const char *id, const char *base, const
     set_sync(k, base, ca_file, token);
 }
 
-/* ---- The tally read back over HTTPS, trusting only the test's certificate ----------------------------- */
-
-typedef struct {
-    char *d;
-    size_t len;
-} Mem;
-
-static size_t on_data(char *p, size_t sz, size_t nm, void *ctx)
-{
-    Mem *m = ctx;
-    size_t n = sz * nm;
-    char *d = realloc(m->d, m->len + n + 1);
-    if(!d)
-        return 0;
-    memcpy(d + m->len, p, n);
-    m->d = d;
-    m->len += n;
-    m->d[m->len] = '\0';
-    return n;
-}
-
-static bool https_tally(const Fx *f, ThCount *out)
-{
-    memset(out, 0, sizeof *out);
-    char url[256], auth[400];
-    snprintf(url, sizeof url, "%s/api/v1/tally?from=2026-10-01&to=2026-12-31&by=area", f->https);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", f->srv.viewer);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    Mem body = {0};
-    long status = 0;
-    CURLcode rc = CURLE_FAILED_INIT;
-    if(c && h) {
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_CAINFO, g_cert);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        rc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    }
-    curl_slist_free_all(h);
-    if(c)
-        curl_easy_cleanup(c);
-    if(rc != CURLE_OK) {
-        fprintf(stderr, "GET %s: %s\n", url, curl_easy_strerror(rc));
-        free(body.d);
-        return false;
-    }
-    json_error_t je;
-    json_t *root = status == 200 && body.d ? json_loads(body.d, 0, &je) : NULL;
-    json_t *rows = json_object_get(root, "rows");
-    bool ok = json_is_array(rows);
-    if(!ok)
-        fprintf(stderr, "tally: HTTP %ld: %s\n", status, body.d ? body.d : "");
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row) {
-        int a = proto_area_from_code(json_string_value(json_object_get(row, "key")));
-        if(a < 0) {
-            fprintf(stderr, "tally: unexpected row in %s\n", body.d);
-            ok = false;
-            break;
-        }
-        out->n[a] = json_integer_value(json_object_get(row, "n"));
-        out->satisfied[a] = json_integer_value(json_object_get(row, "satisfied"));
-        out->flagged[a] = json_integer_value(json_object_get(row, "flagged"));
-    }
-    json_decref(root);
-    free(body.d);
-    return ok;
-}
-
-/* The store's own view: its day totals over every day the ratings span. */
-static void store_totals(const ThKiosk *k, ThCount *c)
-{
-    Store *s;
-    char msg[256];
-    assert_int_equal(store_open(k->db, &s, msg, sizeof msg), STORE_OK);
-    int64_t from, to;
-    assert_true(ptime_parse_date("2026-10-01", &from));
-    assert_true(ptime_parse_date("2026-12-31", &to));
-    for(int64_t d = from; d <= to; d++) {
-        StoreDayTotals t;
-        assert_int_equal(store_day_totals(s, d, &t), STORE_OK);
-        for(int a = 0; a < AREA_COUNT; a++) {
-            c->n[a] += t.n[a];
-            c->satisfied[a] += t.satisfied[a];
-            c->flagged[a] += t.flagged[a];
-        }
-    }
-    store_close(s);
-}
-
+/* The store's sync status; fails the test when the store cannot tell. */
 static StoreSyncStatus status_of(const ThKiosk *k)
 {
-    Store *s;
-    char msg[256];
     StoreSyncStatus st;
-    assert_int_equal(store_open(k->db, &s, msg, sizeof msg), STORE_OK);
-    assert_int_equal(store_sync_status_get(s, &st), STORE_OK);
-    store_close(s);
+    assert_true(th_store_sync_status(k, &st));
     return st;
 }
 
+/* The tally read back over HTTPS, trusting only the test's certificate, is still empty. */
 static void assert_tally_empty(const Fx *f)
 {
     ThCount got, zero = {0};
-    assert_true(https_tally(f, &got));
+    assert_true(th_server_tally(&f->srv, &got));
     assert_true(th_count_equal(&zero, &got));
 }
 
@@ -303,7 +145,7 @@ static void test_upload_over_https_with_the_private_ca_reaches_the_tally(void **
     Fx *f = *state;
     ThKiosk k;
     char tok[256];
-    new_kiosk(f, &k, "kiosk-tls", f->https, g_cert, tok, sizeof tok);
+    new_kiosk(f, &k, "kiosk-tls", f->srv.url, g_cert, tok, sizeof tok);
     enum { N = 777 }; /* two batches over one kept-alive TLS connection */
     ProtoRating *r = calloc(N, sizeof *r);
     assert_non_null(r);
@@ -320,12 +162,12 @@ static void test_upload_over_https_with_the_private_ca_reaches_the_tally(void **
 
     ThCount want = {0}, from_store = {0}, got;
     th_count_add(&want, r, N);
-    store_totals(&k, &from_store);
+    assert_true(th_store_totals(&k, &from_store));
     assert_true(th_count_equal(&want, &from_store));
-    assert_true(https_tally(f, &got));
+    assert_true(th_server_tally(&f->srv, &got));
     assert_true(th_count_equal(&from_store, &got));
     /* The batches really went through the TLS daemon. */
-    assert_true(file_contains(f->srv.log, "POST /api/v1/batches 200 device=kiosk-tls"));
+    assert_true(th_file_contains(f->srv.log, "POST /api/v1/batches 200 device=kiosk-tls"));
     free(r);
 }
 
@@ -334,7 +176,7 @@ static void test_without_the_private_ca_verification_fails_and_all_stays_pending
     Fx *f = *state;
     ThKiosk k;
     char tok[256];
-    new_kiosk(f, &k, "kiosk-noca", f->https, NULL, tok, sizeof tok); /* system CAs only */
+    new_kiosk(f, &k, "kiosk-noca", f->srv.url, NULL, tok, sizeof tok); /* system CAs only */
     ProtoRating r[40];
     th_make_ratings(r, 40, "G01.A", SCALE_TTHC3, 12);
     assert_true(th_store_ratings(&k, r, 40));
@@ -344,11 +186,11 @@ static void test_without_the_private_ca_verification_fails_and_all_stays_pending
     StoreSyncStatus st = status_of(&k);
     assert_non_null(strstr(st.last_error, "certificate"));
     assert_int_equal(st.failures, 1);
-    assert_false(file_contains(f->srv.log, "device=kiosk-noca"));
+    assert_false(th_file_contains(f->srv.log, "device=kiosk-noca"));
     assert_tally_empty(f);
 
     /* A CA that did not sign the server's certificate is no better. */
-    new_kiosk(f, &k, "kiosk-wrongca", f->https, g_other_cert, tok, sizeof tok);
+    new_kiosk(f, &k, "kiosk-wrongca", f->srv.url, g_other_cert, tok, sizeof tok);
     assert_true(th_store_ratings(&k, r, 40));
     assert_int_equal(th_kiosk_sync(&k, NULL), 1);
     assert_int_equal(th_store_counts(&k).pending, 40);
@@ -356,7 +198,7 @@ static void test_without_the_private_ca_verification_fails_and_all_stays_pending
     assert_tally_empty(f);
 
     /* The same kiosk with the right CA uploads: verification was the only thing in the way. */
-    set_sync(&k, f->https, g_cert, tok);
+    set_sync(&k, f->srv.url, g_cert, tok);
     if(th_kiosk_sync(&k, NULL) != 0) {
         th_kiosk_dump_log(&k);
         fail_msg("kiosk-sync with the right ca_file did not exit 0");
@@ -364,7 +206,7 @@ static void test_without_the_private_ca_verification_fails_and_all_stays_pending
     assert_int_equal(th_store_counts(&k).pending, 0);
     ThCount want = {0}, got;
     th_count_add(&want, r, 40);
-    assert_true(https_tally(f, &got));
+    assert_true(th_server_tally(&f->srv, &got));
     assert_true(th_count_equal(&want, &got));
 }
 
@@ -382,10 +224,10 @@ static void test_plain_http_to_the_tls_port_fails_and_all_stays_pending(void **s
     assert_int_equal(th_store_counts(&k).pending, 25);
     assert_int_equal(th_store_counts(&k).acked, 0);
     assert_true(status_of(&k).last_error[0] != '\0');
-    assert_false(file_contains(f->srv.log, "device=kiosk-plain"));
+    assert_false(th_file_contains(f->srv.log, "device=kiosk-plain"));
     assert_tally_empty(f);
     /* The server shrugged it off and still serves HTTPS. */
-    set_sync(&k, f->https, g_cert, tok);
+    set_sync(&k, f->srv.url, g_cert, tok);
     assert_int_equal(th_kiosk_sync(&k, NULL), 0);
     assert_int_equal(th_store_counts(&k).pending, 0);
 }
@@ -406,7 +248,8 @@ static bool refused_at_start(const Fx *f, const char *const extra[], const char 
     if(pid < 0)
         return false;
     int rc = th_wait(pid);
-    bool ok = rc == 2 && !file_contains(log, "listening on") && file_contains(log, en) && file_contains(log, vi);
+    bool ok = rc == 2 && !th_file_contains(log, "listening on") && th_file_contains(log, en) &&
+              th_file_contains(log, vi);
     if(!ok) {
         fprintf(stderr, "expected exit 2 with '%s' and '%s'; got %d:\n", en, vi, rc);
         char cmd[TH_PATH + 64];

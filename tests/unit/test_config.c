@@ -1,7 +1,6 @@
 /* kiosk.ini: every key lands in its field, defaults fill the rest, relative paths are resolved against the
  * config file's folder, and every typo or bad value is an error that names its line and key. */
 #define _GNU_SOURCE
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +14,7 @@
 #include <cmocka.h>
 
 #include "kiosk/config.h"
+#include "testutil.h"
 
 typedef struct {
     char dir[256];
@@ -22,18 +22,13 @@ typedef struct {
     char msg[512];
 } Fixture;
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     Fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_config-XXXXXX");
-    if(!mkdtemp(f->dir))
+    if(!f || !tu_mkdtemp(f->dir, sizeof f->dir, "test_config")) {
+        free(f);
         return -1;
+    }
     snprintf(f->path, sizeof f->path, "%s/kiosk.ini", f->dir);
     *state = f;
     return 0;
@@ -42,7 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     Fixture *f = *state;
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tu_rmtree(f->dir);
     free(f);
     return 0;
 }

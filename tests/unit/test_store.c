@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -24,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "kiosk/store.h"
+#include "testutil.h"
 
 typedef struct {
     char dir[256];
@@ -31,18 +31,13 @@ typedef struct {
     bool mounted;
 } Fixture;
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     Fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_store-XXXXXX");
-    if(!mkdtemp(f->dir))
+    if(!f || !tu_mkdtemp(f->dir, sizeof f->dir, "test_store")) {
+        free(f);
         return -1;
+    }
     snprintf(f->path, sizeof f->path, "%s/kiosk.db", f->dir);
     *state = f;
     return 0;
@@ -53,7 +48,7 @@ static int teardown(void **state)
     Fixture *f = *state;
     if(f->mounted)
         umount2(f->dir, MNT_DETACH);
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tu_rmtree(f->dir);
     free(f);
     return 0;
 }

@@ -41,3 +41,9 @@ if(TEST tls_e2e)
   # GnuTLS leaks a parse failure's certificate object when tally-server refuses a corrupt --tls-cert; see the file.
   set_property(TEST tls_e2e APPEND PROPERTY ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
 endif()
+
+# The tally server's connection limit (bounds memory: each connection may buffer a 4 MiB body).
+if(TARGET sync_harness)
+  kiosk_add_test(tally_conn_limit SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_conn_limit.c
+    LIBS sync_harness LABELS integration)
+endif()

@@ -331,6 +331,58 @@ static ProtoErr only_known_keys(json_t *o, const char *const *keys, const char *
     return PROTO_OK;
 }
 
+/* Loads text that must be one JSON object with only the given keys. On error *out is NULL. */
+static ProtoErr load_object(const char *text, size_t len, const char *what, const char *const *keys, json_t **out,
+                            ProtoError *err)
+{
+    json_error_t je;
+    ProtoErr e;
+    *out = NULL;
+    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if(!o)
+        return syntax(err, &je);
+    if(!json_is_object(o))
+        e = fail(err, PROTO_E_TYPE, "", "", "the %s must be a JSON object", what);
+    else if(!(e = only_known_keys(o, keys, "", err)))
+        *out = o;
+    if(e)
+        json_decref(o);
+    return e;
+}
+
+/* A required member holding a UUID, copied in canonical form. */
+static ProtoErr get_uuid(json_t *o, const char *key, const char *prefix, char out[UUID_TEXT_LEN], ProtoError *err)
+{
+    const char *s = NULL;
+    ProtoErr e = get_string(o, key, prefix, &s, err);
+    if(!e && !uuid_parse(s, out))
+        e = fail(err, PROTO_E_UUID, prefix, key, "%s%s is not a valid UUID", prefix, key);
+    return e;
+}
+
+/* A required member holding an array. */
+static ProtoErr get_array(json_t *o, const char *key, json_t **out, ProtoError *err)
+{
+    *out = json_object_get(o, key);
+    if(!*out)
+        return fail(err, PROTO_E_MISSING, "", key, "%s is missing", key);
+    if(!json_is_array(*out))
+        return fail(err, PROTO_E_TYPE, "", key, "%s must be an array", key);
+    return PROTO_OK;
+}
+
+/* A required count 0..PROTO_MAX_BATCH. */
+static ProtoErr get_count(json_t *o, const char *key, int64_t *out, ProtoError *err)
+{
+    json_int_t n = 0;
+    ProtoErr e = get_int(o, key, "", &n, err);
+    if(!e && (n < 0 || n > PROTO_MAX_BATCH))
+        e = fail(err, PROTO_E_VALUE, "", key, "%s is out of range", key);
+    if(!e)
+        *out = n;
+    return e;
+}
+
 /* Decodes one rating object. prefix ("" or "ratings[3].") makes field paths precise. */
 static ProtoErr decode_rating(json_t *o, const char *prefix, ProtoRating *r, ProtoError *err)
 {
@@ -347,10 +399,8 @@ static ProtoErr decode_rating(json_t *o, const char *prefix, ProtoRating *r, Pro
     if((e = only_known_keys(o, KEYS, prefix, err)))
         return e;
 
-    if((e = get_string(o, "id", prefix, &s, err)))
+    if((e = get_uuid(o, "id", prefix, r->id, err)))
         return e;
-    if(!uuid_parse(s, r->id))
-        return fail(err, PROTO_E_UUID, prefix, "id", "%sid is not a valid UUID", prefix);
 
     if((e = get_int(o, "seq", prefix, &n, err)))
         return e;
@@ -466,24 +516,17 @@ void proto_batch_free(ProtoBatch *b)
 ProtoErr proto_batch_parse(const char *text, size_t len, ProtoBatch *b, ProtoError *err)
 {
     static const char *const KEYS[] = {"schema", "batch_id", "device_id", "sent_at", "ratings", NULL};
-    json_error_t je;
     const char *s = NULL;
     json_int_t n = 0;
+    json_t *o, *arr;
     ProtoErr e;
     int64_t t;
     int off;
 
     memset(b, 0, sizeof *b);
     clear(err);
-    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if(!o)
-        return syntax(err, &je);
-    if(!json_is_object(o)) {
-        e = fail(err, PROTO_E_TYPE, "", "", "the batch must be a JSON object");
-        goto out;
-    }
-    if((e = only_known_keys(o, KEYS, "", err)))
-        goto out;
+    if((e = load_object(text, len, "batch", KEYS, &o, err)))
+        return e;
     if((e = get_int(o, "schema", "", &n, err)))
         goto out;
     if(n != PROTO_SCHEMA) {
@@ -491,12 +534,8 @@ ProtoErr proto_batch_parse(const char *text, size_t len, ProtoBatch *b, ProtoErr
                  (long long)n, PROTO_SCHEMA);
         goto out;
     }
-    if((e = get_string(o, "batch_id", "", &s, err)))
+    if((e = get_uuid(o, "batch_id", "", b->batch_id, err)))
         goto out;
-    if(!uuid_parse(s, b->batch_id)) {
-        e = fail(err, PROTO_E_UUID, "", "batch_id", "batch_id is not a valid UUID");
-        goto out;
-    }
     if((e = get_string(o, "device_id", "", &s, err)))
         goto out;
     if(!proto_code_valid(s)) {
@@ -512,16 +551,8 @@ ProtoErr proto_batch_parse(const char *text, size_t len, ProtoBatch *b, ProtoErr
         goto out;
     }
     strcpy(b->sent_at, s);
-
-    json_t *arr = json_object_get(o, "ratings");
-    if(!arr) {
-        e = fail(err, PROTO_E_MISSING, "", "ratings", "ratings is missing");
+    if((e = get_array(o, "ratings", &arr, err)))
         goto out;
-    }
-    if(!json_is_array(arr)) {
-        e = fail(err, PROTO_E_TYPE, "", "ratings", "ratings must be an array");
-        goto out;
-    }
     size_t count = json_array_size(arr);
     if(count > PROTO_MAX_BATCH) {
         e = fail(err, PROTO_E_TOO_MANY, "", "ratings", "%zu ratings is more than the %d a batch may hold", count,
@@ -617,48 +648,18 @@ ProtoErr proto_reply_parse(const char *text, size_t len, ProtoReply *r, ProtoErr
 {
     static const char *const KEYS[] = {"batch_id", "accepted", "duplicate", "rejected", NULL};
     static const char *const ITEM_KEYS[] = {"id", "error", NULL};
-    json_error_t je;
     const char *s = NULL;
-    json_int_t n = 0;
+    json_t *o, *arr;
     ProtoErr e;
 
     memset(r, 0, sizeof *r);
     clear(err);
-    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if(!o)
-        return syntax(err, &je);
-    if(!json_is_object(o)) {
-        e = fail(err, PROTO_E_TYPE, "", "", "the reply must be a JSON object");
+    if((e = load_object(text, len, "reply", KEYS, &o, err)))
+        return e;
+    if((e = get_uuid(o, "batch_id", "", r->batch_id, err)) || (e = get_count(o, "accepted", &r->accepted, err)) ||
+       (e = get_count(o, "duplicate", &r->duplicate, err)) || (e = get_array(o, "rejected", &arr, err)))
         goto out;
-    }
-    if((e = only_known_keys(o, KEYS, "", err)))
-        goto out;
-    if((e = get_string(o, "batch_id", "", &s, err)))
-        goto out;
-    if(!uuid_parse(s, r->batch_id)) {
-        e = fail(err, PROTO_E_UUID, "", "batch_id", "batch_id is not a valid UUID");
-        goto out;
-    }
-    if((e = get_int(o, "accepted", "", &n, err)))
-        goto out;
-    if(n < 0 || n > PROTO_MAX_BATCH) {
-        e = fail(err, PROTO_E_VALUE, "", "accepted", "accepted is out of range");
-        goto out;
-    }
-    r->accepted = n;
-    if((e = get_int(o, "duplicate", "", &n, err)))
-        goto out;
-    if(n < 0 || n > PROTO_MAX_BATCH) {
-        e = fail(err, PROTO_E_VALUE, "", "duplicate", "duplicate is out of range");
-        goto out;
-    }
-    r->duplicate = n;
-    json_t *arr = json_object_get(o, "rejected");
-    if(!arr) {
-        e = fail(err, PROTO_E_MISSING, "", "rejected", "rejected is missing");
-        goto out;
-    }
-    if(!json_is_array(arr) || json_array_size(arr) > PROTO_MAX_BATCH) {
+    if(json_array_size(arr) > PROTO_MAX_BATCH) {
         e = fail(err, PROTO_E_TYPE, "", "rejected", "rejected must be an array of at most %d", PROTO_MAX_BATCH);
         goto out;
     }

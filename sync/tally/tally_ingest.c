@@ -92,6 +92,19 @@ static void add_cell(Cell *cells, size_t *n_cells, const Cell *c)
     (*n_cells)++;
 }
 
+/* Adds one cell's count to a roll-up row (daily: period = day number; monthly: year * 12 + month - 1). */
+static int bump_rollup(sqlite3_stmt *st, const char *unit, int64_t period, const Cell *c)
+{
+    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, period);
+    sqlite3_bind_text(st, 3, proto_area_code((ProtoArea)c->area), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, proto_scale_code((ProtoScale)c->scale), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, c->score);
+    sqlite3_bind_int(st, 6, c->flagged);
+    sqlite3_bind_int64(st, 7, c->n);
+    return run(st);
+}
+
 /* Stores one valid item. *outcome: 0 accepted, 1 duplicate, 2 conflict. */
 static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBatch *b, int64_t day, int64_t now_s,
                            int *outcome, char msg[TALLY_MSG_MAX])
@@ -189,30 +202,12 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
             add_reject(reply, r->id, "conflict");
         }
     }
-    sqlite3_stmt *st = in->st[ST_ROLLUP];
-    for(size_t i = 0; i < n_cells && !e; i++) {
-        sqlite3_bind_text(st, 1, device_unit, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, cells[i].day);
-        sqlite3_bind_text(st, 3, proto_area_code((ProtoArea)cells[i].area), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, proto_scale_code((ProtoScale)cells[i].scale), -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 5, cells[i].score);
-        sqlite3_bind_int(st, 6, cells[i].flagged);
-        sqlite3_bind_int64(st, 7, cells[i].n);
-        if(run(st) != SQLITE_DONE)
-            e = tally_db_fail(in->db, "update roll-up", msg);
-    }
-    st = in->st[ST_MONTHLY];
     for(size_t i = 0; i < n_cells && !e; i++) {
         int y, m, d;
         ptime_civil_from_days(cells[i].day, &y, &m, &d);
-        sqlite3_bind_text(st, 1, device_unit, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (int64_t)y * 12 + m - 1);
-        sqlite3_bind_text(st, 3, proto_area_code((ProtoArea)cells[i].area), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, proto_scale_code((ProtoScale)cells[i].scale), -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 5, cells[i].score);
-        sqlite3_bind_int(st, 6, cells[i].flagged);
-        sqlite3_bind_int64(st, 7, cells[i].n);
-        if(run(st) != SQLITE_DONE)
+        if(bump_rollup(in->st[ST_ROLLUP], device_unit, cells[i].day, &cells[i]) != SQLITE_DONE)
+            e = tally_db_fail(in->db, "update roll-up", msg);
+        else if(bump_rollup(in->st[ST_MONTHLY], device_unit, (int64_t)y * 12 + m - 1, &cells[i]) != SQLITE_DONE)
             e = tally_db_fail(in->db, "update monthly roll-up", msg);
     }
     free(cells);
@@ -223,7 +218,7 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
     ptime_parse(b->sent_at, &sent, &off);
     int64_t skew = sent - now_s;
     if(!e) {
-        st = in->st[ST_RECEIPT];
+        sqlite3_stmt *st = in->st[ST_RECEIPT];
         sqlite3_bind_text(st, 1, b->batch_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, b->device_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, now_s);
@@ -236,7 +231,7 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
             e = tally_db_fail(in->db, "record receipt", msg);
     }
     if(!e) {
-        st = in->st[ST_DEVICE];
+        sqlite3_stmt *st = in->st[ST_DEVICE];
         sqlite3_bind_text(st, 1, b->device_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now_s);
         sqlite3_bind_int64(st, 3, skew);

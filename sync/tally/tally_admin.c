@@ -22,6 +22,7 @@
 
 #include "sync/tally/tally_db.h"
 #include "sync/tally/tally_query.h"
+#include "sync/tally/tally_render.h"
 
 static void usage(FILE *f)
 {

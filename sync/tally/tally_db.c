@@ -111,7 +111,7 @@ static const char *const MIGRATIONS[] = {
 static const char *const ERR_NAMES[TALLY_E_COUNT] = {
     [TALLY_OK] = "ok", [TALLY_E_DB] = "database", [TALLY_E_BUSY] = "busy", [TALLY_E_NOT_FOUND] = "not_found",
     [TALLY_E_EXISTS] = "exists", [TALLY_E_INVALID] = "invalid", [TALLY_E_NOMEM] = "out_of_memory",
-    [TALLY_E_IO] = "io",
+    [TALLY_E_IO] = "io", [TALLY_E_SCOPE] = "out_of_scope",
 };
 
 const char *tally_err_name(TallyErr e)

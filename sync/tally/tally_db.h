@@ -30,6 +30,7 @@ typedef enum {
     TALLY_E_INVALID,   /* an argument is malformed (code, name, CSV line, percentage, date) */
     TALLY_E_NOMEM,
     TALLY_E_IO,        /* a file other than the database could not be read */
+    TALLY_E_SCOPE,     /* the unit asked for is outside the viewer's scope (HTTP 403 out_of_scope) */
     TALLY_E_COUNT
 } TallyErr;
 

@@ -22,6 +22,7 @@
 #include "sync/protocol.h"
 #include "sync/tally/tally_ingest.h"
 #include "sync/tally/tally_query.h"
+#include "sync/tally/tally_render.h"
 
 #define MAX_BODY PROTO_MAX_BODY          /* bytes of one batch body */
 #define DISCARD_LIMIT (4 * MAX_BODY)     /* past this much of an over-long body without a length, hang up */

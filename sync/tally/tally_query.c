@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #define TREE_DEPTH_MAX 64
 #define WILSON_Z 1.959963984540054 /* the 97.5th percentile of the standard normal */
 
@@ -542,42 +540,4 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
     *rows_out = rows;
     *n_out = n;
     return TALLY_OK;
-}
-
-static json_t *round2(double v)
-{
-    return json_real(round(v * 100) / 100);
-}
-
-char *tally_rows_json(const TallyRow *rows, size_t n_rows)
-{
-    json_t *root = json_object(), *arr = json_array();
-    char *out = NULL;
-    if(!root || !arr || json_object_set(root, "rows", arr))
-        goto done;
-    for(size_t i = 0; i < n_rows; i++) {
-        const TallyRow *r = &rows[i];
-        json_t *o = json_object();
-        if(!o || json_array_append_new(arr, o))
-            goto done;
-        bool has = r->n > 0, g = r->group >= 0;
-        const char *s25 = tally_status_code(r->status[0]), *s30 = tally_status_code(r->status[1]);
-        if(json_object_set_new(o, "key", json_string(r->key)) || json_object_set_new(o, "n", json_integer(r->n)) ||
-           json_object_set_new(o, "satisfied", json_integer(r->satisfied)) ||
-           json_object_set_new(o, "pct", has ? round2(r->pct) : json_null()) ||
-           json_object_set_new(o, "wilson_low", has ? round2(r->wilson_low) : json_null()) ||
-           json_object_set_new(o, "wilson_high", has ? round2(r->wilson_high) : json_null()) ||
-           json_object_set_new(o, "flagged", json_integer(r->flagged)) ||
-           json_object_set_new(o, "group", g ? json_string(proto_group_code((ProtoGroup)r->group)) : json_null()) ||
-           json_object_set_new(o, "target_2025", g && r->target[0] >= 0 ? json_real(r->target[0]) : json_null()) ||
-           json_object_set_new(o, "target_2030", g && r->target[1] >= 0 ? json_real(r->target[1]) : json_null()) ||
-           json_object_set_new(o, "status_2025", s25 ? json_string(s25) : json_null()) ||
-           json_object_set_new(o, "status_2030", s30 ? json_string(s30) : json_null()))
-            goto done;
-    }
-    out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-done:
-    json_decref(arr);
-    json_decref(root);
-    return out;
 }

@@ -56,7 +56,4 @@ void        tally_wilson(int64_t s, int64_t n, double *low, double *high);
 TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows, size_t *n_rows,
                          char msg[TALLY_MSG_MAX]);
 
-/* {"rows":[...]} as in docs/protocol.md; malloc'd, NULL when out of memory. */
-char *tally_rows_json(const TallyRow *rows, size_t n_rows);
-
 #endif

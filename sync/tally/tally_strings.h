@@ -1,0 +1,159 @@
+/* tally_strings.h — every Vietnamese text the central tally shows people (dashboard pages, report files).
+ *
+ * One table, keyed by name, UTF-8 NFC with full diacritics; logic code names a key, never a literal. Renderers
+ * of every format (HTML here, CSV/XLSX/PDF beside it) take headings and notes from here so a sentence is worded
+ * once. Add a key at the end of its section; tests check every entry is NFC and non-empty. */
+#ifndef SYNC_TALLY_STRINGS_H
+#define SYNC_TALLY_STRINGS_H
+
+#define TALLY_STRINGS(X)                                                                                          \
+    /* Product and scope */                                                                                       \
+    X(TS_PRODUCT, "Đánh giá mức độ hài lòng tại Bộ phận Một cửa")                                                 \
+    X(TS_ISSUER, "UBND tỉnh Gia Lai · Sở Nội vụ")                                                                 \
+    X(TS_SCOPE_PROVINCE, "Toàn tỉnh")                                                                             \
+    X(TS_NOTE_INDICATIVE, "Số liệu từ máy đánh giá tại quầy mang tính tham khảo, bổ trợ cho kết quả điều tra xã hội học của Sở Nội vụ.") \
+    X(TS_NOTE_SUPPLEMENTARY, "Với y tế và giáo dục, số liệu này chỉ bổ sung cho kết quả đo lường của Sở Y tế và Sở Giáo dục và Đào tạo.") \
+    /* Navigation and meta */                                                                                     \
+    X(TS_NAV_OVERVIEW, "Tổng quan")                                                                               \
+    X(TS_NAV_UNITS, "Đơn vị")                                                                                     \
+    X(TS_NAV_DEVICES, "Thiết bị")                                                                                 \
+    X(TS_NAV_ALERTS, "Cảnh báo")                                                                                  \
+    X(TS_SIGN_OUT, "Đăng xuất")                                                                                   \
+    X(TS_SIGNED_IN_AS, "Đang đăng nhập")                                                                          \
+    X(TS_META_PERIOD, "Kỳ báo cáo")                                                                               \
+    X(TS_META_SCOPE, "Phạm vi")                                                                                   \
+    X(TS_META_LAST_DATA, "Dữ liệu nhận lần cuối")                                                                 \
+    X(TS_META_GENERATED, "Lập lúc")                                                                               \
+    X(TS_META_NO_DATA, "chưa nhận dữ liệu")                                                                        \
+    X(TS_META_PREV, "Kỳ trước")                                                                                   \
+    /* Periods */                                                                                                 \
+    X(TS_PERIOD_MONTH, "Tháng")                                                                                   \
+    X(TS_PERIOD_QUARTER, "Quý")                                                                                   \
+    X(TS_PERIOD_HALF, "6 tháng")                                                                                  \
+    X(TS_PERIOD_9MONTH, "9 tháng")                                                                                \
+    X(TS_PERIOD_YEAR, "Năm")                                                                                      \
+    X(TS_PERIOD_CUSTOM, "Tùy chọn")                                                                               \
+    X(TS_PERIOD_FROM, "Từ ngày")                                                                                  \
+    X(TS_PERIOD_TO, "Đến ngày")                                                                                   \
+    X(TS_PERIOD_SHOW, "Xem")                                                                                      \
+    X(TS_PERIOD_LABEL_MONTH, "Tháng %d năm %d")                                                                   \
+    X(TS_PERIOD_LABEL_QUARTER, "Quý %s năm %d")                                                                   \
+    X(TS_PERIOD_LABEL_H1, "6 tháng đầu năm %d")                                                                   \
+    X(TS_PERIOD_LABEL_H2, "6 tháng cuối năm %d")                                                                  \
+    X(TS_PERIOD_LABEL_9MONTH, "9 tháng năm %d")                                                                   \
+    X(TS_PERIOD_LABEL_YEAR, "Năm %d")                                                                             \
+    /* Verdicts */                                                                                                \
+    X(TS_STATUS_DAT_2025, "Đạt mốc 2025")                                                                         \
+    X(TS_STATUS_DAT_2030, "Đạt mốc 2030")                                                                         \
+    X(TS_STATUS_KHONG_DAT_2025, "Chưa đạt mốc 2025")                                                              \
+    X(TS_STATUS_KHONG_DAT_2030, "Chưa đạt mốc 2030")                                                              \
+    X(TS_STATUS_CHUA_DU_MAU, "Chưa đủ mẫu")                                                                       \
+    X(TS_STATUS_DAT, "Đạt")                                                                                       \
+    X(TS_STATUS_KHONG_DAT, "Không đạt")                                                                           \
+    X(TS_STATUS_NO_DATA, "Chưa có đánh giá")                                                                      \
+    /* Figures */                                                                                                 \
+    X(TS_FIG_PCT, "Tỷ lệ hài lòng")                                                                               \
+    X(TS_FIG_N, "Số đánh giá hợp lệ")                                                                             \
+    X(TS_FIG_SATISFIED, "Hài lòng")                                                                               \
+    X(TS_FIG_INTERVAL, "Khoảng tin cậy 95%")                                                                      \
+    X(TS_FIG_FLAGGED, "Nghi lạm dụng (không tính)")                                                               \
+    X(TS_FIG_TARGET_2025, "Chỉ tiêu 2025")                                                                        \
+    X(TS_FIG_TARGET_2030, "Chỉ tiêu 2030")                                                                        \
+    X(TS_FIG_CHANGE, "So với kỳ trước")                                                                           \
+    X(TS_FIG_NO_CHANGE, "chưa có số liệu kỳ trước")                                                               \
+    X(TS_FIG_POINTS, "điểm %")                                                                                     \
+    X(TS_FIG_TOTAL, "Tất cả lĩnh vực")                                                                            \
+    X(TS_FIG_UNSATISFIED, "Không hài lòng")                                                                       \
+    /* Overview */                                                                                                \
+    X(TS_OV_TITLE, "Tổng quan mức độ hài lòng")                                                                   \
+    X(TS_OV_TREND, "Diễn biến theo tháng năm %d")                                                                 \
+    X(TS_OV_TREND_NOTE, "Đường nét đứt: chỉ tiêu 2025 và 2030. Tháng có ít hơn %d đánh giá hiển thị điểm rỗng.") \
+    X(TS_OV_RANK, "Đơn vị thấp nhất so với chỉ tiêu")                                                             \
+    X(TS_OV_RANK_METHOD, "Xếp hạng theo cận trên của khoảng tin cậy Wilson 95% (từ thấp lên): đơn vị có ít đánh giá có khoảng rộng nên không bị xếp đầu hay cuối chỉ vì mẫu nhỏ.") \
+    X(TS_OV_RANK_EMPTY, "Chưa có quầy nào có đánh giá trong kỳ này.")                                             \
+    X(TS_OV_RANK_UPPER, "Cận trên")                                                                               \
+    X(TS_OV_GAP, "Cách chỉ tiêu 2025")                                                                            \
+    X(TS_OV_GROUP, "Nhóm chỉ tiêu")                                                                               \
+    /* Units */                                                                                                   \
+    X(TS_UNITS_TITLE, "Đơn vị")                                                                                   \
+    X(TS_UNITS_HINT, "Bấm vào tên đơn vị để xem chi tiết; bấm tiêu đề cột để sắp xếp.")                           \
+    X(TS_UNIT_CODE, "Mã định danh")                                                                               \
+    X(TS_UNIT_NAME, "Tên đơn vị")                                                                                 \
+    X(TS_UNIT_SUBUNITS, "Đơn vị trực thuộc")                                                                      \
+    X(TS_UNIT_AREAS, "Theo lĩnh vực")                                                                             \
+    X(TS_UNIT_AREA, "Lĩnh vực")                                                                                   \
+    X(TS_UNIT_DEVICES, "Máy đánh giá tại quầy")                                                                   \
+    X(TS_UNIT_HEAT, "Số đánh giá theo giờ và thứ")                                                                \
+    X(TS_UNIT_HEAT_UNSAT, "Số đánh giá không hài lòng theo giờ và thứ")                                           \
+    X(TS_UNIT_REASONS, "Lý do không hài lòng")                                                                    \
+    X(TS_UNIT_REASONS_NOTE, "Người dân có thể chọn tối đa hai lý do; %lld đánh giá không hài lòng trong kỳ.")     \
+    X(TS_UNIT_UP, "Lên đơn vị cấp trên")                                                                          \
+    X(TS_UNIT_NONE, "Không có đơn vị trực thuộc.")                                                                \
+    X(TS_UNIT_NO_REASONS, "Chưa có lý do nào được ghi nhận trong kỳ.")                                            \
+    X(TS_WEEKDAY_MON, "T2")                                                                                       \
+    X(TS_WEEKDAY_TUE, "T3")                                                                                       \
+    X(TS_WEEKDAY_WED, "T4")                                                                                       \
+    X(TS_WEEKDAY_THU, "T5")                                                                                       \
+    X(TS_WEEKDAY_FRI, "T6")                                                                                       \
+    X(TS_WEEKDAY_SAT, "T7")                                                                                       \
+    X(TS_WEEKDAY_SUN, "CN")                                                                                       \
+    /* Devices */                                                                                                 \
+    X(TS_DEV_TITLE, "Thiết bị (máy đánh giá)")                                                                    \
+    X(TS_DEV_ID, "Mã máy")                                                                                        \
+    X(TS_DEV_UNIT, "Đơn vị")                                                                                      \
+    X(TS_DEV_LAST, "Gửi dữ liệu lần cuối")                                                                        \
+    X(TS_DEV_RECEIVED, "Số đánh giá đã nhận")                                                                     \
+    X(TS_DEV_SKEW, "Lệch đồng hồ")                                                                                \
+    X(TS_DEV_MISSING, "Đánh giá bị thiếu")                                                                        \
+    X(TS_DEV_STATE, "Tình trạng")                                                                                 \
+    X(TS_DEV_OK, "Bình thường")                                                                                   \
+    X(TS_DEV_SILENT, "Im lặng quá 2 ngày")                                                                        \
+    X(TS_DEV_NEVER, "Chưa gửi lần nào")                                                                           \
+    X(TS_DEV_SKEWED, "Đồng hồ lệch quá 5 phút")                                                                   \
+    X(TS_DEV_GAP, "Có đánh giá không về")                                                                         \
+    X(TS_DEV_REVOKED, "Đã thu hồi")                                                                               \
+    X(TS_DEV_NONE, "Chưa có máy nào được đăng ký trong phạm vi này.")                                             \
+    X(TS_DEV_HINT, "Được tô màu: im lặng quá 2 ngày, đồng hồ lệch quá 5 phút, hoặc có số thứ tự đánh giá bị thiếu (đánh giá làm trên máy nhưng chưa về máy chủ).") \
+    /* Alerts */                                                                                                  \
+    X(TS_AL_TITLE, "Cảnh báo")                                                                                    \
+    X(TS_AL_NONE, "Không có cảnh báo nào trong kỳ này.")                                                          \
+    X(TS_AL_BELOW, "Dưới chỉ tiêu 2025")                                                                          \
+    X(TS_AL_DROP, "Giảm hơn 5 điểm so với kỳ trước")                                                              \
+    X(TS_AL_SILENT, "Máy im lặng quá 2 ngày")                                                                     \
+    X(TS_AL_GAP, "Đánh giá bị thiếu")                                                                             \
+    X(TS_AL_KIND, "Loại cảnh báo")                                                                                \
+    X(TS_AL_SUBJECT, "Đối tượng")                                                                                 \
+    X(TS_AL_DETAIL, "Chi tiết")                                                                                   \
+    X(TS_AL_COUNT, "%zu cảnh báo")                                                                                \
+    /* Sign-in */                                                                                                 \
+    X(TS_LOGIN_TITLE, "Đăng nhập")                                                                                \
+    X(TS_LOGIN_NAME, "Tên đăng nhập")                                                                             \
+    X(TS_LOGIN_PASSWORD, "Mật khẩu")                                                                              \
+    X(TS_LOGIN_SUBMIT, "Đăng nhập")                                                                               \
+    X(TS_LOGIN_WRONG, "Tên đăng nhập hoặc mật khẩu không đúng.")                                                  \
+    X(TS_LOGIN_SLOWED, "Đã nhập sai nhiều lần: mỗi lần thử tiếp theo sẽ bị chậm lại.")                            \
+    X(TS_LOGIN_LOCKED, "Đã nhập sai quá nhiều lần. Việc đăng nhập bị tạm khóa, xin thử lại sau %d phút.")         \
+    X(TS_LOGIN_EXPIRED, "Phiên làm việc đã hết hạn hoặc đã kết thúc. Xin đăng nhập lại.")                         \
+    X(TS_LOGIN_SIGNED_OUT, "Đã đăng xuất.")                                                                       \
+    X(TS_LOGIN_CSRF, "Biểu mẫu đã hết hạn hoặc không hợp lệ. Xin tải lại trang và thử lại.")                      \
+    X(TS_LOGIN_HINT, "Dành cho cán bộ Sở Nội vụ và lãnh đạo đơn vị. Tài khoản do quản trị hệ thống cấp.")          \
+    /* Errors */                                                                                                  \
+    X(TS_ERR_NOT_FOUND, "Không tìm thấy trang này.")                                                              \
+    X(TS_ERR_SCOPE, "Đơn vị này nằm ngoài phạm vi được xem của tài khoản.")                                       \
+    X(TS_ERR_BAD_PERIOD, "Kỳ báo cáo không hợp lệ.")                                                              \
+    X(TS_ERR_INTERNAL, "Máy chủ gặp sự cố, xin thử lại sau.")                                                     \
+    X(TS_ERR_BACK, "Về trang Tổng quan")
+
+typedef enum {
+#define TALLY_STR_ENUM(id, text) id,
+    TALLY_STRINGS(TALLY_STR_ENUM)
+#undef TALLY_STR_ENUM
+    TS_COUNT
+} TallyStr;
+
+/* The text of a key (never NULL; "" for an out-of-range key). */
+const char *tally_str(TallyStr id);
+/* Key names ("TS_PRODUCT"), for tests and the JSON renderer's note key. */
+const char *tally_str_key(TallyStr id);
+
+#endif

@@ -105,6 +105,111 @@ static const char *const MIGRATIONS[] = {
     "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,"
     "         area, scale, score, flagged, sum(n)"
     "  FROM daily GROUP BY 1, 2, 3, 4, 5, 6;",
+    /* 3: what the dashboard needs (issue 9), each kept in the ingest transaction and filled here from the rows
+     * already stored, so no page ever scans ratings:
+     *  - monthly_sat: n / satisfied / flagged per unit x month x area (the report model's one read for a
+     *    period, its previous period and the year's trend; equal to summing `monthly` with the scale rule);
+     *  - reasons_daily / reasons_monthly: reasons given, per unit x day|month x area (misuse left out);
+     *  - hours_daily / hours_monthly: ratings and not-satisfied ones per local hour (and weekday, 0 = Monday);
+     *  - devices.received / max_seq: ratings stored and the highest sequence number, for gaps;
+     *  - viewers: a scope unit and an Argon2id password hash; sessions, login failures and the audit trail
+     *    live here too, so several server processes on one database share them. */
+    "CREATE TABLE monthly_sat("
+    "  unit      TEXT NOT NULL,"
+    "  month     INTEGER NOT NULL,"
+    "  area      TEXT NOT NULL,"
+    "  n         INTEGER NOT NULL,"
+    "  satisfied INTEGER NOT NULL,"
+    "  flagged   INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, month, area)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO monthly_sat(unit, month, area, n, satisfied, flagged)"
+    "  SELECT unit, month, area, sum(CASE WHEN flagged = 0 THEN n ELSE 0 END),"
+    "         sum(CASE WHEN flagged = 0 AND score >= (CASE scale WHEN 'likert5' THEN 4 ELSE 2 END) THEN n ELSE 0 END),"
+    "         sum(CASE WHEN flagged = 1 THEN n ELSE 0 END)"
+    "  FROM monthly GROUP BY 1, 2, 3;"
+    "CREATE TABLE reasons_daily("
+    "  unit   TEXT NOT NULL,"
+    "  day    INTEGER NOT NULL,"
+    "  area   TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  n      INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, day, area, reason)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE reasons_monthly("
+    "  unit   TEXT NOT NULL,"
+    "  month  INTEGER NOT NULL,"
+    "  area   TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  n      INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, month, area, reason)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO reasons_daily(unit, day, area, reason, n)"
+    "  SELECT r.unit, r.day, r.area, j.value, count(*) FROM ratings r, json_each(r.body, '$.reasons') j"
+    "  WHERE r.flagged = 0 GROUP BY 1, 2, 3, 4;"
+    "INSERT INTO reasons_monthly(unit, month, area, reason, n)"
+    "  SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
+    "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, area, reason, sum(n)"
+    "  FROM reasons_daily GROUP BY 1, 2, 3, 4;"
+    "CREATE TABLE hours_daily("
+    "  unit        TEXT NOT NULL,"
+    "  day         INTEGER NOT NULL,"
+    "  hour        INTEGER NOT NULL,"
+    "  n           INTEGER NOT NULL,"
+    "  unsatisfied INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, day, hour)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE hours_monthly("
+    "  unit        TEXT NOT NULL,"
+    "  month       INTEGER NOT NULL,"
+    "  weekday     INTEGER NOT NULL,"
+    "  hour        INTEGER NOT NULL,"
+    "  n           INTEGER NOT NULL,"
+    "  unsatisfied INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, month, weekday, hour)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO hours_daily(unit, day, hour, n, unsatisfied)"
+    "  SELECT unit, day, CAST(strftime('%H', json_extract(body, '$.at'), '+7 hours') AS INTEGER), count(*),"
+    "         sum(score < (CASE scale WHEN 'likert5' THEN 4 ELSE 2 END))"
+    "  FROM ratings WHERE flagged = 0 GROUP BY 1, 2, 3;"
+    "INSERT INTO hours_monthly(unit, month, weekday, hour, n, unsatisfied)"
+    "  SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
+    "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, (day + 3) % 7, hour,"
+    "         sum(n), sum(unsatisfied)"
+    "  FROM hours_daily GROUP BY 1, 2, 3, 4;"
+    "ALTER TABLE devices ADD COLUMN received INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE devices ADD COLUMN max_seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE devices SET received = s.c, max_seq = s.m"
+    "  FROM (SELECT device, count(*) AS c, max(json_extract(body, '$.seq')) AS m FROM ratings GROUP BY device) s"
+    "  WHERE s.device = devices.id;"
+    "ALTER TABLE viewers ADD COLUMN unit TEXT REFERENCES units(code);"
+    "ALTER TABLE viewers ADD COLUMN pw_hash TEXT;"
+    /* Only the BLAKE2b hash of a session id is kept: a copy of the database signs no one in. */
+    "CREATE TABLE sessions("
+    "  id_hash    BLOB PRIMARY KEY,"
+    "  viewer     TEXT NOT NULL REFERENCES viewers(name),"
+    "  csrf       TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_seen  INTEGER NOT NULL,"
+    "  addr       TEXT NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX sessions_viewer ON sessions(viewer);"
+    /* Wrong passwords per sign-in name ('name') and per client address ('addr'). */
+    "CREATE TABLE login_failures("
+    "  kind     TEXT NOT NULL CHECK (kind IN ('name', 'addr')),"
+    "  key      TEXT NOT NULL,"
+    "  failures INTEGER NOT NULL,"
+    "  last_at  INTEGER NOT NULL,"
+    "  PRIMARY KEY (kind, key)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE audit("
+    "  id     INTEGER PRIMARY KEY,"
+    "  at     INTEGER NOT NULL,"
+    "  viewer TEXT NOT NULL,"
+    "  addr   TEXT NOT NULL,"
+    "  event  TEXT NOT NULL,"
+    "  detail TEXT NOT NULL"
+    ") STRICT;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -597,7 +702,7 @@ TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *u
 {
     sqlite3_stmt *st;
     if(prep(db, "SELECT id, unit, created_at, coalesce(revoked_at, 0), coalesce(last_seen, 0),"
-                " coalesce(last_skew_s, 0) FROM devices ORDER BY id", &st))
+                " coalesce(last_skew_s, 0), received, max_seq FROM devices ORDER BY id", &st))
         return tally_db_fail(db, "list devices", msg);
     int rc;
     while((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -608,6 +713,8 @@ TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *u
         d.revoked_at = sqlite3_column_int64(st, 3);
         d.last_seen = sqlite3_column_int64(st, 4);
         d.last_skew_s = sqlite3_column_int64(st, 5);
+        d.received = sqlite3_column_int64(st, 6);
+        d.max_seq = sqlite3_column_int64(st, 7);
         if(!fn(&d, ud)) {
             rc = SQLITE_DONE;
             break;
@@ -620,13 +727,30 @@ TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *u
 
 TallyErr tally_viewer_add(TallyDb *db, const char *name, char token[TALLY_TOKEN_HEX + 1], char msg[TALLY_MSG_MAX])
 {
+    return tally_viewer_add_scoped(db, name, NULL, token, msg);
+}
+
+TallyErr tally_viewer_add_scoped(TallyDb *db, const char *name, const char *unit, char token[TALLY_TOKEN_HEX + 1],
+                                 char msg[TALLY_MSG_MAX])
+{
     token[0] = '\0';
     if(!name_valid(name))
         return set_msg(msg, TALLY_E_INVALID, "viewer name must be 1-%d bytes without control characters / tên "
                        "không hợp lệ", TALLY_NAME_MAX);
-    const char *const keys[] = {name};
-    TallyErr e = issue_token(db, "INSERT INTO viewers(name, token_hash, created_at) VALUES (?1, ?2, ?3)", keys, 1,
-                             "add viewer", token, msg);
+    TallyErr e;
+    if(unit && *unit) {
+        if(!proto_code_valid(unit))
+            return set_msg(msg, TALLY_E_INVALID, "unit code is malformed / mã đơn vị không hợp lệ");
+        if((e = unit_exists(db, unit, msg)))
+            return e;
+        const char *const keys[] = {name, unit};
+        e = issue_token(db, "INSERT INTO viewers(name, unit, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)", keys,
+                        2, "add viewer", token, msg);
+    } else {
+        const char *const keys[] = {name};
+        e = issue_token(db, "INSERT INTO viewers(name, token_hash, created_at) VALUES (?1, ?2, ?3)", keys, 1,
+                        "add viewer", token, msg);
+    }
     if(e == TALLY_E_EXISTS)
         return set_msg(msg, e, "viewer %.70s already exists / người xem đã tồn tại", name);
     return e;
@@ -638,6 +762,16 @@ TallyErr tally_viewer_revoke(TallyDb *db, const char *name, char msg[TALLY_MSG_M
                             "revoke viewer", msg);
     if(e == TALLY_E_NOT_FOUND)
         return set_msg(msg, e, "no viewer %.70s / không có người xem %.70s", name, name);
+    /* Revocation ends every dashboard session of the viewer at once. */
+    sqlite3_stmt *st;
+    if(!e && prep(db, "DELETE FROM sessions WHERE viewer = ?1", &st) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if(sqlite3_step(st) != SQLITE_DONE)
+            e = tally_db_fail(db, "end sessions", msg);
+        sqlite3_finalize(st);
+    } else if(!e) {
+        e = tally_db_fail(db, "end sessions", msg);
+    }
     return e;
 }
 
@@ -683,6 +817,66 @@ TallyErr tally_auth_viewer(TallyDb *db, const char *token, TallyAuth *auth, char
 {
     return auth_token(db, "SELECT revoked_at IS NOT NULL FROM viewers WHERE token_hash = ?1", token, auth, NULL,
                       NULL, msg);
+}
+
+TallyErr tally_auth_viewer_scope(TallyDb *db, const char *token, TallyAuth *auth, char name[TALLY_NAME_MAX + 1],
+                                 char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX])
+{
+    char short_name[PROTO_ID_MAX + 1];
+    name[0] = unit[0] = '\0';
+    /* auth_token copies at most PROTO_ID_MAX bytes per column: the name is read again in full below. */
+    TallyErr e = auth_token(db, "SELECT revoked_at IS NOT NULL, name, coalesce(unit, '') FROM viewers"
+                                " WHERE token_hash = ?1", token, auth, short_name, unit, msg);
+    if(e || *auth == TALLY_AUTH_UNKNOWN)
+        return e;
+    unsigned char h[HASH_LEN];
+    hash_token(token, h);
+    sqlite3_stmt *st;
+    if(prep(db, "SELECT name FROM viewers WHERE token_hash = ?1", &st))
+        return tally_db_fail(db, "authenticate", msg);
+    sqlite3_bind_blob(st, 1, h, HASH_LEN, SQLITE_STATIC);
+    if(sqlite3_step(st) == SQLITE_ROW)
+        snprintf(name, TALLY_NAME_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return TALLY_OK;
+}
+
+TallyErr tally_unit_list(TallyDb *db, TallyUnit **out, size_t *n, char msg[TALLY_MSG_MAX])
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    if(prep(db, "SELECT code, name, coalesce(parent, '') FROM units ORDER BY code", &st))
+        return tally_db_fail(db, "read units", msg);
+    size_t cap = 0;
+    TallyUnit *u = NULL;
+    TallyErr e = TALLY_OK;
+    int rc;
+    while((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if(*n == cap) {
+            cap = cap ? cap * 2 : 256;
+            TallyUnit *nu = realloc(u, cap * sizeof *nu);
+            if(!nu) {
+                e = set_msg(msg, TALLY_E_NOMEM, "out of memory");
+                break;
+            }
+            u = nu;
+        }
+        snprintf(u[*n].code, sizeof u[*n].code, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(u[*n].name, sizeof u[*n].name, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(u[*n].parent, sizeof u[*n].parent, "%s", (const char *)sqlite3_column_text(st, 2));
+        (*n)++;
+    }
+    if(!e && rc != SQLITE_DONE)
+        e = tally_db_fail(db, "read units", msg);
+    sqlite3_finalize(st);
+    if(e) {
+        free(u);
+        *n = 0;
+        return e;
+    }
+    *out = u;
+    return TALLY_OK;
 }
 
 /* ---- Targets ---------------------------------------------------------------------------------------- */

@@ -67,12 +67,18 @@ TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX
 /* Adds a read-only API user and writes its fresh token. */
 TallyErr tally_viewer_add(TallyDb *db, const char *name, char token[TALLY_TOKEN_HEX + 1],
                           char msg[TALLY_MSG_MAX]);
+/* The same with a scope: unit NULL or "" sees the whole province, otherwise only that unit's subtree (in the
+ * dashboard, its files and GET /api/v1/tally). TALLY_E_NOT_FOUND when the unit does not exist. */
+TallyErr tally_viewer_add_scoped(TallyDb *db, const char *name, const char *unit, char token[TALLY_TOKEN_HEX + 1],
+                                 char msg[TALLY_MSG_MAX]);
 
 /* One enrolled kiosk as `device list` shows it. Times are Unix seconds; 0 = never / not revoked. */
 typedef struct {
     char    id[PROTO_ID_MAX + 1], unit[PROTO_ID_MAX + 1];
     int64_t created_at, revoked_at, last_seen;
     int64_t last_skew_s; /* the device clock minus ours at its last batch; meaningful when last_seen != 0 */
+    int64_t received;    /* ratings stored from it (accepted), all time */
+    int64_t max_seq;     /* the highest sequence number among them (kiosks number from 1 without holes) */
 } TallyDevice;
 
 /* Calls fn for every device, ordered by id; fn returns false to stop early. */
@@ -88,6 +94,20 @@ TallyErr tally_viewer_revoke(TallyDb *db, const char *name, char msg[TALLY_MSG_M
 TallyErr tally_auth_device(TallyDb *db, const char *token, TallyAuth *auth, char device_id[PROTO_ID_MAX + 1],
                            char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX]);
 TallyErr tally_auth_viewer(TallyDb *db, const char *token, TallyAuth *auth, char msg[TALLY_MSG_MAX]);
+/* The same, also giving the viewer's name and scope unit ("" = the whole province). */
+TallyErr tally_auth_viewer_scope(TallyDb *db, const char *token, TallyAuth *auth, char name[TALLY_NAME_MAX + 1],
+                                 char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX]);
+
+/* ---- Units as a list ------------------------------------------------------------------------------- */
+
+typedef struct {
+    char code[PROTO_ID_MAX + 1];
+    char name[TALLY_NAME_MAX + 1];
+    char parent[PROTO_ID_MAX + 1]; /* "" for a root */
+} TallyUnit;
+
+/* Every unit, ordered by code; *out is malloc'd (free with free()). */
+TallyErr tally_unit_list(TallyDb *db, TallyUnit **out, size_t *n, char msg[TALLY_MSG_MAX]);
 
 /* ---- Targets (metric.md; seeded at creation, editable) ------------------------------------------- */
 

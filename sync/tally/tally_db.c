@@ -841,6 +841,36 @@ TallyErr tally_auth_viewer_scope(TallyDb *db, const char *token, TallyAuth *auth
     return TALLY_OK;
 }
 
+TallyErr tally_unit_in_scope(TallyDb *db, const char *unit, const char *scope, bool *inside, char msg[TALLY_MSG_MAX])
+{
+    *inside = false;
+    TallyErr e = unit_exists(db, unit, msg);
+    if(e)
+        return e;
+    if(!scope || !*scope) {
+        *inside = true;
+        return TALLY_OK;
+    }
+    sqlite3_stmt *st;
+    /* Walk up from the unit (depth-capped like every tree walk here) looking for the scope. */
+    if(prep(db,
+            "WITH RECURSIVE up(code, depth) AS (SELECT ?1, 0"
+            "  UNION ALL SELECT u.parent, up.depth + 1 FROM up JOIN units u ON u.code = up.code"
+            "  WHERE u.parent IS NOT NULL AND up.depth < ?3)"
+            "SELECT 1 FROM up WHERE code = ?2 LIMIT 1",
+            &st))
+        return tally_db_fail(db, "check scope", msg);
+    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, TREE_DEPTH_MAX);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if(rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return tally_db_fail(db, "check scope", msg);
+    *inside = rc == SQLITE_ROW;
+    return TALLY_OK;
+}
+
 TallyErr tally_unit_list(TallyDb *db, TallyUnit **out, size_t *n, char msg[TALLY_MSG_MAX])
 {
     *out = NULL;

@@ -106,6 +106,9 @@ typedef struct {
     char parent[PROTO_ID_MAX + 1]; /* "" for a root */
 } TallyUnit;
 
+/* Whether unit lies in scope's subtree (scope "" = everything). TALLY_E_NOT_FOUND when unit does not exist. */
+TallyErr tally_unit_in_scope(TallyDb *db, const char *unit, const char *scope, bool *inside, char msg[TALLY_MSG_MAX]);
+
 /* Every unit, ordered by code; *out is malloc'd (free with free()). */
 TallyErr tally_unit_list(TallyDb *db, TallyUnit **out, size_t *n, char msg[TALLY_MSG_MAX]);
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "sync/tally/tally_query.h"
+#include "sync/tally/tally_report.h"
 
 typedef struct {
     char  *data; /* NUL-terminated when len > 0 */
@@ -27,5 +28,11 @@ void  tally_buf_free(TallyBuf *b);
 
 /* {"rows":[...]} of GET /api/v1/tally, as docs/protocol.md; malloc'd, NULL when out of memory. */
 char *tally_rows_json(const TallyRow *rows, size_t n_rows);
+
+/* The whole report model as one JSON object (meta, groups, units, ranking, areas, reasons, devices, alerts,
+ * heat): every field of TallyReport, named as in tally_report.h; malloc'd, NULL when out of memory. */
+char *tally_report_json(const TallyReport *r);
+/* Only the period and the alerts ({"period":..,"from":..,"to":..,"alerts":[..]}), for tally-admin alerts --json. */
+char *tally_alerts_json(const TallyReport *r);
 
 #endif

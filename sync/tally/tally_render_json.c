@@ -125,3 +125,220 @@ done:
     json_decref(root);
     return out;
 }
+
+/* ---- The report model ---------------------------------------------------------------------------------- */
+
+static json_t *pct_or_null(const TallyFigure *f, double v)
+{
+    return f->n ? round2(v) : json_null();
+}
+
+static json_t *status_json(TallyStatus s)
+{
+    const char *c = tally_status_code(s);
+    return c ? json_string(c) : json_null();
+}
+
+static json_t *figure_json(const TallyFigure *f)
+{
+    json_t *o = json_object();
+    if(!o)
+        return NULL;
+    json_object_set_new(o, "n", json_integer(f->n));
+    json_object_set_new(o, "satisfied", json_integer(f->satisfied));
+    json_object_set_new(o, "flagged", json_integer(f->flagged));
+    json_object_set_new(o, "pct", pct_or_null(f, f->pct));
+    json_object_set_new(o, "wilson_low", pct_or_null(f, f->wilson_low));
+    json_object_set_new(o, "wilson_high", pct_or_null(f, f->wilson_high));
+    json_object_set_new(o, "status_2025", status_json(f->status[0]));
+    json_object_set_new(o, "status_2030", status_json(f->status[1]));
+    return o;
+}
+
+static json_t *date_json(int64_t day)
+{
+    char d[PTIME_DATE_LEN];
+    ptime_format_date(day, d);
+    return json_string(d);
+}
+
+static json_t *time_json(int64_t t)
+{
+    if(!t)
+        return json_null();
+    char s[PTIME_TEXT_MAX];
+    ptime_format(t, PTIME_VN_OFFSET_MIN, s);
+    return json_string(s);
+}
+
+char *tally_report_json(const TallyReport *r)
+{
+    json_t *root = json_object();
+    if(!root)
+        return NULL;
+    json_t *meta = json_object();
+    json_object_set_new(root, "meta", meta);
+    json_object_set_new(meta, "period", json_string(r->period.code));
+    json_object_set_new(meta, "period_label", json_string(r->period.label_vi));
+    json_object_set_new(meta, "from", date_json(r->period.from_day));
+    json_object_set_new(meta, "to", date_json(r->period.to_day));
+    json_object_set_new(meta, "prev_from", date_json(r->period.prev_from_day));
+    json_object_set_new(meta, "prev_to", date_json(r->period.prev_to_day));
+    json_object_set_new(meta, "scope", r->scope_code[0] ? json_string(r->scope_code) : json_null());
+    json_object_set_new(meta, "scope_name", json_string(r->scope_name));
+    json_object_set_new(meta, "unit", r->unit_code[0] ? json_string(r->unit_code) : json_null());
+    json_object_set_new(meta, "unit_name", json_string(r->unit_name));
+    json_object_set_new(meta, "area", r->area >= 0 ? json_string(proto_area_code((ProtoArea)r->area)) : json_null());
+    json_object_set_new(meta, "min_n", json_integer(r->min_n));
+    json_object_set_new(meta, "generated_at", time_json(r->generated_at));
+    json_object_set_new(meta, "data_last_received", time_json(r->data_last_received));
+    json_object_set_new(meta, "note", json_string(tally_str(r->note_key)));
+    json_object_set_new(meta, "note_supplementary", json_string(tally_str(r->note_supplementary_key)));
+    json_object_set_new(meta, "rank_method", json_string("wilson_high_vs_target_2025"));
+    json_object_set_new(root, "total", figure_json(&r->total));
+
+    json_t *groups = json_array();
+    json_object_set_new(root, "groups", groups);
+    for(int g = 0; g < GROUP_COUNT; g++) {
+        const TallyReportGroup *rg = &r->groups[g];
+        json_t *o = json_object(), *months = json_array();
+        json_array_append_new(groups, o);
+        json_object_set_new(o, "group", json_string(proto_group_code((ProtoGroup)g)));
+        json_object_set_new(o, "name_vi", json_string(proto_group_name_vi((ProtoGroup)g)));
+        json_object_set_new(o, "target_2025", json_real(rg->target[0]));
+        json_object_set_new(o, "target_2030", json_real(rg->target[1]));
+        json_object_set_new(o, "current", figure_json(&rg->cur));
+        json_object_set_new(o, "previous", figure_json(&rg->prev));
+        json_object_set_new(o, "change_pts", rg->has_change ? round2(rg->change_pts) : json_null());
+        json_object_set_new(o, "trend_year", json_integer(r->trend_year));
+        json_object_set_new(o, "months", months);
+        for(int m = 0; m < 12; m++)
+            json_array_append_new(months, figure_json(&rg->month[m]));
+    }
+    json_t *units = json_array();
+    json_object_set_new(root, "units", units);
+    for(size_t i = 0; i < r->n_units; i++) {
+        const TallyReportUnit *u = &r->units[i];
+        json_t *o = json_object(), *figs = json_object();
+        json_array_append_new(units, o);
+        json_object_set_new(o, "code", json_string(u->code));
+        json_object_set_new(o, "name", json_string(u->name));
+        json_object_set_new(o, "parent", u->parent >= 0 ? json_string(r->units[u->parent].code) : json_null());
+        json_object_set_new(o, "depth", json_integer(u->depth));
+        json_object_set_new(o, "devices", json_integer(u->n_devices));
+        json_object_set_new(o, "all", figure_json(&u->all));
+        json_object_set_new(o, "groups", figs);
+        for(int g = 0; g < GROUP_COUNT; g++)
+            json_object_set_new(figs, proto_group_code((ProtoGroup)g), figure_json(&u->fig[g]));
+    }
+    json_t *ranking = json_array();
+    json_object_set_new(root, "ranking", ranking);
+    for(size_t i = 0; i < r->n_ranking; i++) {
+        json_t *o = json_object();
+        json_array_append_new(ranking, o);
+        json_object_set_new(o, "unit", json_string(r->units[r->ranking[i].unit].code));
+        json_object_set_new(o, "group", json_string(proto_group_code((ProtoGroup)r->ranking[i].group)));
+        json_object_set_new(o, "wilson_high", round2(r->ranking[i].score));
+        json_object_set_new(o, "gap_pts", round2(r->ranking[i].gap_pts));
+    }
+    json_t *areas = json_array();
+    json_object_set_new(root, "areas", areas);
+    for(int a = 0; a < AREA_COUNT; a++) {
+        json_t *o = figure_json(&r->areas[a].fig);
+        json_object_set_new(o, "area", json_string(proto_area_code((ProtoArea)a)));
+        json_object_set_new(o, "group", json_string(proto_group_code((ProtoGroup)r->areas[a].group)));
+        json_array_append_new(areas, o);
+    }
+    json_t *reasons = json_array();
+    json_object_set_new(root, "reasons", reasons);
+    for(int k = 0; k < REASON_COUNT; k++) {
+        json_t *o = json_object();
+        json_array_append_new(reasons, o);
+        json_object_set_new(o, "reason", json_string(proto_reason_code((ProtoReason)r->reasons[k].reason)));
+        json_object_set_new(o, "name_vi", json_string(proto_reason_name_vi((ProtoReason)r->reasons[k].reason)));
+        json_object_set_new(o, "n", json_integer(r->reasons[k].n));
+    }
+    json_object_set_new(root, "unsatisfied", json_integer(r->unsatisfied));
+    json_t *devices = json_array();
+    json_object_set_new(root, "devices", devices);
+    for(size_t i = 0; i < r->n_devices; i++) {
+        const TallyReportDevice *d = &r->devices[i];
+        json_t *o = json_object();
+        json_array_append_new(devices, o);
+        json_object_set_new(o, "id", json_string(d->id));
+        json_object_set_new(o, "unit", json_string(r->units[d->unit].code));
+        json_object_set_new(o, "last_seen", time_json(d->last_seen));
+        json_object_set_new(o, "revoked_at", time_json(d->revoked_at));
+        json_object_set_new(o, "clock_skew_s", json_integer(d->last_skew_s));
+        json_object_set_new(o, "received", json_integer(d->received));
+        json_object_set_new(o, "max_seq", json_integer(d->max_seq));
+        json_object_set_new(o, "missing", json_integer(d->missing));
+        json_object_set_new(o, "silent", json_boolean(d->flags & TALLY_DEV_SILENT));
+        json_object_set_new(o, "skewed", json_boolean(d->flags & TALLY_DEV_SKEW));
+        json_object_set_new(o, "gap", json_boolean(d->flags & TALLY_DEV_GAP));
+        json_object_set_new(o, "revoked", json_boolean(d->flags & TALLY_DEV_REVOKED));
+    }
+    json_t *alerts = json_array();
+    json_object_set_new(root, "alerts", alerts);
+    for(size_t i = 0; i < r->n_alerts; i++) {
+        const TallyReportAlert *a = &r->alerts[i];
+        json_t *o = json_object();
+        json_array_append_new(alerts, o);
+        json_object_set_new(o, "kind", json_string(tally_alert_code(a->kind)));
+        json_object_set_new(o, "unit", json_string(r->units[a->unit].code));
+        json_object_set_new(o, "device", a->device >= 0 ? json_string(r->devices[a->device].id) : json_null());
+        json_object_set_new(o, "group", a->group >= 0 ? json_string(proto_group_code((ProtoGroup)a->group)) : json_null());
+        json_object_set_new(o, "value", round2(a->value));
+        json_object_set_new(o, "threshold", round2(a->threshold));
+    }
+    if(r->parts & TALLY_PART_HEAT) {
+        json_t *heat = json_object(), *n = json_array(), *u = json_array();
+        json_object_set_new(root, "heat", heat);
+        json_object_set_new(heat, "n", n);
+        json_object_set_new(heat, "unsatisfied", u);
+        for(int d = 0; d < 7; d++) {
+            json_t *rn = json_array(), *ru = json_array();
+            json_array_append_new(n, rn);
+            json_array_append_new(u, ru);
+            for(int h = 0; h < 24; h++) {
+                json_array_append_new(rn, json_integer(r->heat.n[d][h]));
+                json_array_append_new(ru, json_integer(r->heat.unsatisfied[d][h]));
+            }
+        }
+    }
+    char *out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    return out;
+}
+
+char *tally_alerts_json(const TallyReport *r)
+{
+    json_t *root = json_object(), *alerts = json_array();
+    if(!root || !alerts) {
+        json_decref(root);
+        json_decref(alerts);
+        return NULL;
+    }
+    json_object_set_new(root, "period", json_string(r->period.code));
+    json_object_set_new(root, "from", date_json(r->period.from_day));
+    json_object_set_new(root, "to", date_json(r->period.to_day));
+    json_object_set_new(root, "prev_from", date_json(r->period.prev_from_day));
+    json_object_set_new(root, "prev_to", date_json(r->period.prev_to_day));
+    json_object_set_new(root, "unit", r->unit_code[0] ? json_string(r->unit_code) : json_null());
+    json_object_set_new(root, "alerts", alerts);
+    for(size_t i = 0; i < r->n_alerts; i++) {
+        const TallyReportAlert *a = &r->alerts[i];
+        json_t *o = json_object();
+        json_array_append_new(alerts, o);
+        json_object_set_new(o, "kind", json_string(tally_alert_code(a->kind)));
+        json_object_set_new(o, "unit", json_string(r->units[a->unit].code));
+        json_object_set_new(o, "unit_name", json_string(r->units[a->unit].name));
+        json_object_set_new(o, "group", a->group >= 0 ? json_string(proto_group_code((ProtoGroup)a->group)) : json_null());
+        json_object_set_new(o, "device", a->device >= 0 ? json_string(r->devices[a->device].id) : json_null());
+        json_object_set_new(o, "value", round2(a->value));
+        json_object_set_new(o, "threshold", round2(a->threshold));
+    }
+    char *out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    return out;
+}

@@ -125,13 +125,19 @@
     X(TS_AL_SUBJECT, "Đối tượng")                                                                                 \
     X(TS_AL_DETAIL, "Chi tiết")                                                                                   \
     X(TS_AL_COUNT, "%zu cảnh báo")                                                                                \
+    X(TS_AL_D_BELOW, "Tỷ lệ %s%% thấp hơn chỉ tiêu 2025 là %s%% (nhóm %s; %s đánh giá)")                          \
+    X(TS_AL_D_DROP, "Giảm %s điểm %%: từ %s%% (kỳ trước) xuống %s%% (nhóm %s)")                                   \
+    X(TS_AL_D_SILENT, "Máy %s không gửi dữ liệu %s ngày (lần cuối: %s)")                                         \
+    X(TS_AL_D_GAP, "Máy %s thiếu %s đánh giá (số thứ tự cao nhất %s, đã nhận %s)")                                \
+    X(TS_AL_HINT, "Cảnh báo gồm: đơn vị dưới chỉ tiêu 2025 khi đủ mẫu; đơn vị giảm hơn 5 điểm % so với kỳ trước; máy im lặng quá 2 ngày; máy có đánh giá không về máy chủ.") \
     /* Sign-in */                                                                                                 \
     X(TS_LOGIN_TITLE, "Đăng nhập")                                                                                \
     X(TS_LOGIN_NAME, "Tên đăng nhập")                                                                             \
     X(TS_LOGIN_PASSWORD, "Mật khẩu")                                                                              \
     X(TS_LOGIN_SUBMIT, "Đăng nhập")                                                                               \
     X(TS_LOGIN_WRONG, "Tên đăng nhập hoặc mật khẩu không đúng.")                                                  \
-    X(TS_LOGIN_SLOWED, "Đã nhập sai nhiều lần: mỗi lần thử tiếp theo sẽ bị chậm lại.")                            \
+    X(TS_LOGIN_SLOWED, "Tên đăng nhập hoặc mật khẩu không đúng. Do đã nhập sai nhiều lần, mỗi lần thử tiếp theo phải chờ vài giây.") \
+    X(TS_LOGIN_WAIT, "Đã nhập sai nhiều lần. Xin chờ %ld giây rồi thử lại.")                                      \
     X(TS_LOGIN_LOCKED, "Đã nhập sai quá nhiều lần. Việc đăng nhập bị tạm khóa, xin thử lại sau %d phút.")         \
     X(TS_LOGIN_EXPIRED, "Phiên làm việc đã hết hạn hoặc đã kết thúc. Xin đăng nhập lại.")                         \
     X(TS_LOGIN_SIGNED_OUT, "Đã đăng xuất.")                                                                       \
@@ -142,7 +148,26 @@
     X(TS_ERR_SCOPE, "Đơn vị này nằm ngoài phạm vi được xem của tài khoản.")                                       \
     X(TS_ERR_BAD_PERIOD, "Kỳ báo cáo không hợp lệ.")                                                              \
     X(TS_ERR_INTERNAL, "Máy chủ gặp sự cố, xin thử lại sau.")                                                     \
-    X(TS_ERR_BACK, "Về trang Tổng quan")
+    X(TS_ERR_BACK, "Về trang Tổng quan")                                                                          \
+    X(TS_CHANGE_UP, "tăng %s điểm %% so với %s")                                                                  \
+    X(TS_CHANGE_DOWN, "giảm %s điểm %% so với %s")                                                                \
+    X(TS_CHANGE_SAME, "không đổi so với %s")                                                                      \
+    X(TS_TARGETS_LINE, "Chỉ tiêu: %s%% (2025) · %s%% (2030)")                                                      \
+    X(TS_MONTH_SHORT, "T%d")                                                                                      \
+    X(TS_TREND_DOT, "Tháng %d: %s%% (%s đánh giá)")                                                               \
+    X(TS_TREND_FEW, "Tháng %d: %s%% (%s đánh giá — chưa đủ mẫu)")                                                  \
+    X(TS_HEAT_CELL, "%s, %d giờ: %s đánh giá, %s không hài lòng")                                                 \
+    X(TS_HOUR, "Giờ")                                                                                             \
+    X(TS_NEVER, "chưa bao giờ")                                                                                   \
+    X(TS_SECONDS, "%s giây")                                                                                      \
+    X(TS_PICK_KIND, "Loại kỳ")                                                                                    \
+    X(TS_PICK_YEAR, "Năm")                                                                                        \
+    X(TS_PICK_INDEX, "Tháng / quý / nửa năm")                                                                     \
+    X(TS_PICK_OR, "hoặc tùy chọn")                                                                                \
+    X(TS_SORT_TREE, "Hiện dạng cây")                                                                              \
+    X(TS_EXPAND, "Mở / thu gọn")                                                                                  \
+    X(TS_DOWNLOAD, "Tải số liệu (JSON)")                                                                          \
+    X(TS_PRINT_NOTE, "Trang này in được trên khổ A4.")
 
 typedef enum {
 #define TALLY_STR_ENUM(id, text) id,

@@ -378,12 +378,16 @@ typedef struct {
     TallyCounts cur[GROUP_COUNT], prev[GROUP_COUNT], all;
 } UnitCounts;
 
+/* Furthest below the target first: by target minus the Wilson upper bound, which within one group is the
+ * upper bound ascending. */
 static int rank_cmp(const void *a, const void *b)
 {
     const TallyRankItem *x = a, *y = b;
-    if(x->score != y->score)
-        return x->score < y->score ? -1 : 1;
-    return x->unit - y->unit;
+    if(x->gap_pts != y->gap_pts)
+        return x->gap_pts > y->gap_pts ? -1 : 1;
+    if(x->unit != y->unit)
+        return x->unit - y->unit;
+    return x->group - y->group;
 }
 
 static int reason_cmp(const void *a, const void *b)

@@ -107,8 +107,10 @@ typedef struct {
 
 /* How the ranking orders units (named on every page that shows it). */
 typedef enum {
-    /* Ascending Wilson 95% upper bound: a unit is listed low only when even the optimistic end of its
-     * interval is low, so a unit with a handful of ratings (a wide interval) can neither top nor bottom it. */
+    /* By the Wilson 95% upper bound against the group's 2025 target (target - upper bound, largest first;
+     * within one group that is the upper bound ascending): a unit is listed as far below only when even the
+     * optimistic end of its interval is, so a unit with a handful of ratings (a wide interval) can neither top
+     * nor bottom the list. */
     TALLY_RANK_WILSON_HIGH_ASC
 } TallyRankMethod;
 
@@ -236,7 +238,7 @@ typedef struct {
     TallyReportUnit  *units;                        /* pre-order, units[0] = the report's unit */
     size_t            n_units;
     TallyRankMethod   rank_method;
-    TallyRankItem    *ranking;                      /* worst first; for every group */
+    TallyRankItem    *ranking;                      /* worst first (gap_pts descending), every group */
     size_t            n_ranking;
 
     TallyReportArea   areas[AREA_COUNT];            /* index = ProtoArea; n == 0 where none */

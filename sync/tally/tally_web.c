@@ -514,6 +514,8 @@ static void h_export(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const
     if(tally_audit_add(db, req->now_s, who->viewer, req->client_addr, "export", detail, msg))
         fprintf(stderr, "tally-server: audit failed: %s\n", msg);
     json_body(resp, json);
+    header(resp, "Content-Security-Policy", "%s", CSP);
+    header(resp, "Referrer-Policy", "no-referrer");
     header(resp, "Content-Disposition", "attachment; filename=\"%s\"", name);
     log_viewer(resp, who);
 }

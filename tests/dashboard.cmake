@@ -6,3 +6,18 @@ if(TARGET tallylib)
     ${CMAKE_CURRENT_SOURCE_DIR}/unit/testutil.c LIBS tallylib LABELS unit)
   set_tests_properties(test_dashboard PROPERTIES TIMEOUT 300)
 endif()
+
+# The acceptance tests in a real browser, and the README's pictures (cmake --build build --target
+# dashboard-screenshots). Debian's python3 (not a pyenv one on PATH) has python3-selenium.
+if(TARGET tally-server)
+  set(_browser ${CMAKE_CURRENT_SOURCE_DIR}/browser)
+  add_test(NAME dashboard_browser COMMAND /usr/bin/python3 ${_browser}/dashboard_test.py
+    $<TARGET_FILE:tally-server> $<TARGET_FILE:tally-admin> ${KIOSK_SOURCE_DIR}/scripts/tally-seed ${KIOSK_SOURCE_DIR}
+    WORKING_DIRECTORY ${_browser})
+  set_tests_properties(dashboard_browser PROPERTIES TIMEOUT 600 LABELS "integration;browser")
+  add_custom_target(dashboard-screenshots
+    COMMAND /usr/bin/python3 ${_browser}/screenshots.py $<TARGET_FILE:tally-server> $<TARGET_FILE:tally-admin>
+      ${KIOSK_SOURCE_DIR}/scripts/tally-seed ${KIOSK_SOURCE_DIR} ${KIOSK_SOURCE_DIR}/docs/dashboard
+    WORKING_DIRECTORY ${_browser} DEPENDS tally-server tally-admin
+    COMMENT "Dashboard screenshots into docs/dashboard/" VERBATIM)
+endif()

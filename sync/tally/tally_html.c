@@ -143,23 +143,36 @@ static void badge(TallyBuf *b, const TallyFigure *f, int milestone)
     P(b, "</span>");
 }
 
-/* "92,7%" or "—" */
-static void pct_text(TallyBuf *b, const TallyFigure *f)
+/* Decimals to show pct with: one, or more while rounding would show a target reached that the verdict (from
+ * counts) says is not (89.97 must not read "90,0%" beside "Chưa đạt"). */
+static int pct_decimals(const TallyFigure *f, const double target[2])
+{
+    int dec = 1;
+    for(int m = 0; m < 2; m++)
+        while(dec < 4 && f->status[m] == TALLY_STATUS_KHONG_DAT && target[m] > 0 &&
+              round(f->pct * pow(10, dec)) / pow(10, dec) >= target[m])
+            dec++;
+    return dec;
+}
+
+/* "92,7%" or "—"; target: the group's (2025, 2030), or NULL. */
+static void pct_text(TallyBuf *b, const TallyFigure *f, const double *target)
 {
     char x[32];
+    static const double NONE[2] = {-1, -1};
     if(f->n)
-        F(b, "%s%%", fmt_dec(x, f->pct, 1));
+        F(b, "%s%%", fmt_dec(x, f->pct, pct_decimals(f, target ? target : NONE)));
     else
         P(b, "—");
 }
 
 /* A table cell with a figure, coloured by its 2025 status, sortable by pct. */
-static void fig_cell(TallyBuf *b, const TallyFigure *f, int milestone)
+static void fig_cell(TallyBuf *b, const TallyFigure *f, int milestone, const double *target)
 {
     char x[32];
     F(b, "<td class=\"fig %s\" data-v=\"%.4f\" data-n=\"%lld\" data-satisfied=\"%lld\">",
       status_class(f->status[milestone], f->n), f->n ? f->pct : -1.0, (long long)f->n, (long long)f->satisfied);
-    pct_text(b, f);
+    pct_text(b, f, target);
     if(f->n) {
         const char *word = f->status[milestone] == TALLY_STATUS_DAT         ? T(TS_STATUS_DAT)
                          : f->status[milestone] == TALLY_STATUS_KHONG_DAT   ? T(TS_STATUS_KHONG_DAT)
@@ -336,7 +349,7 @@ static void group_cards(TallyBuf *b, const TallyReport *r)
         P(b, "<h2>");
         E(b, proto_group_name_vi((ProtoGroup)g));
         P(b, "</h2><div class=\"big\">");
-        pct_text(b, f);
+        pct_text(b, f, rg->target);
         P(b, "</div><div class=\"badges\">");
         badge(b, f, 0);
         badge(b, f, 1);
@@ -502,7 +515,7 @@ static void ranking(TallyBuf *b, const TallyReport *r)
         P(b, "</td><td>");
         E(b, proto_group_name_vi((ProtoGroup)it->group));
         P(b, "</td>");
-        fig_cell(b, f, 0);
+        fig_cell(b, f, 0, r->groups[it->group].target);
         F(b, "<td class=\"num\">%s – %s%%</td><td class=\"num\">%s%%</td><td>", fmt_dec(x, f->wilson_low, 1),
           fmt_dec(y, f->wilson_high, 1), fmt_dec(x, it->score, 1));
         badge(b, f, 0);
@@ -558,7 +571,7 @@ static void unit_table(TallyBuf *b, const TallyReport *r, bool children_only)
         E(b, u->code);
         P(b, "</small></td>");
         for(int g = 0; g < GROUP_COUNT; g++)
-            fig_cell(b, &u->fig[g], 0);
+            fig_cell(b, &u->fig[g], 0, r->groups[g].target);
         F(b, "<td class=\"num\" data-v=\"%lld\">%s</td>", (long long)u->all.n, fmt_int(x, u->all.n));
         F(b, "<td class=\"num\" data-v=\"%lld\">%s</td></tr>", (long long)u->all.flagged, fmt_int(x, u->all.flagged));
     }
@@ -696,7 +709,7 @@ static void areas_table(TallyBuf *b, const TallyReport *r)
         F(b, "<tr data-area=\"%s\"><td>", proto_area_code((ProtoArea)a));
         E(b, proto_area_name_vi((ProtoArea)a));
         P(b, "</td>");
-        fig_cell(b, &ra->fig, 0);
+        fig_cell(b, &ra->fig, 0, r->groups[ra->group].target);
         P(b, "<td>");
         E(b, proto_group_name_vi((ProtoGroup)ra->group));
         P(b, "</td><td>");
@@ -1009,12 +1022,14 @@ static const char CSS[] =
     "svg .line{fill:none;stroke:#0b4f9c;stroke-width:2.2}svg .dot{fill:#0b4f9c}svg .few{fill:#fff;stroke:#0b4f9c;"
     "stroke-width:1.8}\n"
     "svg .hn{fill:#0b4f9c}svg .hu{fill:#b3261e}svg .hv{font-size:9.5px;fill:#1b2430}svg .hv.inv{fill:#fff}"
-    "svg .bar{fill:#b3261e}svg .bl{font-size:13px;fill:#1b2430}svg .bv{font-size:12px;font-weight:700;"
+    "svg.bars{max-width:760px}svg .bar{fill:#b3261e}svg .bl{font-size:13px;fill:#1b2430}svg .bv{font-size:12px;font-weight:700;"
     "fill:#1b2430}\n"
     ".heat-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(330px,1fr));gap:.9rem}\n"
     ".scroll{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:8px}\n"
     "table.data{border-collapse:collapse;width:100%;font-size:.88rem}table.data th{background:#eef1f5;"
-    "text-align:left;padding:.5rem .6rem;border-bottom:2px solid var(--line);white-space:nowrap}\n"
+    "text-align:left;padding:.5rem .6rem;border-bottom:2px solid var(--line);vertical-align:bottom;"
+    "font-size:.82rem}\n"
+    "table.tree td.name{min-width:15rem}td.fig{min-width:6.2rem}\n"
     "table.data td{padding:.45rem .6rem;border-bottom:1px solid #edf0f3;vertical-align:top}"
     "table.data tr:last-child td{border-bottom:0}\n"
     "th[data-sort]{cursor:pointer}th[data-sort]:after{content:' ⇅';color:#9aa3ae;font-size:.8em}"

@@ -242,6 +242,19 @@ sqlite3 *tally_db_sqlite(TallyDb *db)
     return db->db;
 }
 
+TallyErr tally_db_snapshot_begin(TallyDb *db, char msg[TALLY_MSG_MAX])
+{
+    /* A deferred transaction becomes a read transaction at its first SELECT and holds that WAL snapshot. */
+    return sqlite3_exec(db->db, "BEGIN DEFERRED", NULL, NULL, NULL) == SQLITE_OK ? TALLY_OK
+                                                                                : tally_db_fail(db, "begin read", msg);
+}
+
+void tally_db_snapshot_end(TallyDb *db)
+{
+    if(!sqlite3_get_autocommit(db->db))
+        sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
+}
+
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX])
 {
     int code = sqlite3_extended_errcode(db->db) & 0xff;

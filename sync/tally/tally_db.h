@@ -44,6 +44,11 @@ TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX])
 void     tally_db_close(TallyDb *db);
 /* The connection, for the sibling modules tally_ingest and tally_query only. */
 sqlite3 *tally_db_sqlite(TallyDb *db);
+/* A read snapshot: every read between begin and end sees the same state of the database (a report's parts agree
+ * with each other even while batches arrive) and pays the file-locking cost once, not per statement. Not for
+ * writes; end it on every path. */
+TallyErr tally_db_snapshot_begin(TallyDb *db, char msg[TALLY_MSG_MAX]);
+void     tally_db_snapshot_end(TallyDb *db);
 /* Maps a failed SQLite call to TALLY_E_BUSY or TALLY_E_DB and writes "what: sqlite message" into msg. */
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX]);
 

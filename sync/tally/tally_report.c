@@ -522,13 +522,16 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
         parts |= TALLY_PART_UNITS | TALLY_PART_DEVICES;
     int min_n = spec->min_n ? spec->min_n : TALLY_MIN_N_DEFAULT;
 
-    TallyTarget targets[GROUP_COUNT];
-    TallyErr e = tally_targets_get(db, targets, msg);
+    /* One snapshot for every read: the parts of a report agree with each other. */
+    TallyErr e = tally_db_snapshot_begin(db, msg);
     if(e)
         return e;
+    TallyTarget targets[GROUP_COUNT];
     Tree t;
-    if((e = tree_load(db, &t, msg)))
+    if((e = tally_targets_get(db, targets, msg)) || (e = tree_load(db, &t, msg))) {
+        tally_db_snapshot_end(db);
         return e;
+    }
     TallyReport *r = calloc(1, sizeof *r);
     int *map = malloc((t.n_all ? t.n_all : 1) * sizeof *map);
     TallyCounts *counts = NULL;
@@ -789,6 +792,7 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
     }
 
 done:
+    tally_db_snapshot_end(db);
     free(counts);
     free(uc);
     free(codes);

@@ -12,16 +12,6 @@
 
 #define SID_HASH_LEN 32
 
-static TallyErr set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static TallyErr set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, TALLY_MSG_MAX, fmt, ap);
-    va_end(ap);
-    return e;
-}
-
 TallyLockPolicy tally_lock_policy_default(void)
 {
     return (TallyLockPolicy){.name_slow_after = 5, .name_lock_after = 10, .addr_slow_after = 10,
@@ -86,20 +76,20 @@ static bool password_valid(const char *pw)
 TallyErr tally_viewer_set_password(TallyDb *db, const char *name, const char *password, char msg[TALLY_MSG_MAX])
 {
     if(!password_valid(password))
-        return set_msg(msg, TALLY_E_INVALID, "a password must be %d-%d characters without control characters / mật "
+        return tally_set_msg(msg, TALLY_E_INVALID, "a password must be %d-%d characters without control characters / mật "
                        "khẩu phải dài %d-%d ký tự, không chứa ký tự điều khiển", TALLY_PASSWORD_MIN,
                        TALLY_PASSWORD_MAX, TALLY_PASSWORD_MIN, TALLY_PASSWORD_MAX);
     char hash[crypto_pwhash_STRBYTES];
     if(crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-        return set_msg(msg, TALLY_E_NOMEM, "out of memory while hashing the password / hết bộ nhớ khi băm mật khẩu");
+        return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory while hashing the password / hết bộ nhớ khi băm mật khẩu");
     sqlite3 *s = tally_db_sqlite(db);
     if(sqlite3_exec(s, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return tally_db_fail(db, "begin", msg);
     TallyErr e = exec_args(db, "set password", msg, "UPDATE viewers SET pw_hash = ?1 WHERE name = ?2", "tt", hash,
                            name);
     if(!e && sqlite3_changes(s) == 0)
-        e = set_msg(msg, TALLY_E_NOT_FOUND, "no viewer %.70s / không có người xem %.70s", name, name);
+        e = tally_set_msg(msg, TALLY_E_NOT_FOUND, "no viewer %.70s / không có người xem %.70s", name, name);
     /* A new password ends every session made with the old one. */
     if(!e)
         e = exec_args(db, "end sessions", msg, "DELETE FROM sessions WHERE viewer = ?1", "t", name);

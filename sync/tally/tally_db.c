@@ -224,9 +224,7 @@ const char *tally_err_name(TallyErr e)
     return (unsigned)e < TALLY_E_COUNT ? ERR_NAMES[e] : "unknown";
 }
 
-static TallyErr set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static TallyErr set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
+TallyErr tally_set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
 {
     if(msg) {
         va_list ap;
@@ -261,7 +259,7 @@ TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX])
     TallyErr e = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? TALLY_E_BUSY
                : code == SQLITE_NOMEM                          ? TALLY_E_NOMEM
                                                                : TALLY_E_DB;
-    return set_msg(msg, e, "%s: %s", what, sqlite3_errmsg(db->db));
+    return tally_set_msg(msg, e, "%s: %s", what, sqlite3_errmsg(db->db));
 }
 
 /* One-shot statement helpers. Prepared statements only: values always go through bind. */
@@ -314,7 +312,7 @@ static TallyErr migrate(TallyDb *db, char msg[TALLY_MSG_MAX])
     sqlite3_finalize(st);
     if(version < 0 || version > N_MIGRATIONS) {
         rollback(db);
-        return set_msg(msg, TALLY_E_DB, "schema version %d is unknown to this program (newest %d)", version,
+        return tally_set_msg(msg, TALLY_E_DB, "schema version %d is unknown to this program (newest %d)", version,
                        N_MIGRATIONS);
     }
     TallyErr e = TALLY_OK;
@@ -343,12 +341,12 @@ TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX])
 {
     *out = NULL;
     if(sodium_init() < 0)
-        return set_msg(msg, TALLY_E_DB, "libsodium could not initialise");
+        return tally_set_msg(msg, TALLY_E_DB, "libsodium could not initialise");
     TallyDb *db = calloc(1, sizeof *db);
     if(!db)
-        return set_msg(msg, TALLY_E_NOMEM, "out of memory");
+        return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
     if(sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) {
-        TallyErr e = set_msg(msg, TALLY_E_DB, "%s: %s", path, db->db ? sqlite3_errmsg(db->db) : "out of memory");
+        TallyErr e = tally_set_msg(msg, TALLY_E_DB, "%s: %s", path, db->db ? sqlite3_errmsg(db->db) : "out of memory");
         sqlite3_close(db->db);
         free(db);
         return e;
@@ -361,7 +359,7 @@ TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX])
     if(prep(db, "PRAGMA journal_mode=WAL", &st) || sqlite3_step(st) != SQLITE_ROW) {
         e = tally_db_fail(db, path, msg);
     } else if(strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
-        e = set_msg(msg, TALLY_E_DB, "%s: cannot switch to WAL journal mode", path);
+        e = tally_set_msg(msg, TALLY_E_DB, "%s: cannot switch to WAL journal mode", path);
     }
     sqlite3_finalize(st);
     /* FULL: a batch acknowledged to a kiosk survives a power cut here, because the kiosk may prune it. */
@@ -411,7 +409,7 @@ static TallyErr unit_exists(TallyDb *db, const char *code, char msg[TALLY_MSG_MA
     if(rc == SQLITE_ROW)
         return TALLY_OK;
     if(rc == SQLITE_DONE)
-        return set_msg(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", code, code);
+        return tally_set_msg(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", code, code);
     return tally_db_fail(db, "look up unit", msg);
 }
 
@@ -432,7 +430,7 @@ static TallyErr check_no_cycles(TallyDb *db, char msg[TALLY_MSG_MAX])
     int rc = sqlite3_step(st);
     TallyErr e = TALLY_OK;
     if(rc == SQLITE_ROW)
-        e = set_msg(msg, TALLY_E_INVALID, "unit %s would be its own ancestor / đơn vị %s tạo thành vòng lặp",
+        e = tally_set_msg(msg, TALLY_E_INVALID, "unit %s would be its own ancestor / đơn vị %s tạo thành vòng lặp",
                     sqlite3_column_text(st, 0), sqlite3_column_text(st, 0));
     else if(rc != SQLITE_DONE)
         e = tally_db_fail(db, "check unit tree", msg);
@@ -464,16 +462,16 @@ static TallyErr put_unit(TallyDb *db, const char *code, const char *name, const 
 static TallyErr check_unit_args(const char *code, const char *name, const char *parent, char msg[TALLY_MSG_MAX])
 {
     if(!proto_code_valid(code))
-        return set_msg(msg, TALLY_E_INVALID, "unit code \"%.70s\" must be 1-%d chars of [A-Za-z0-9._-] / mã đơn vị "
+        return tally_set_msg(msg, TALLY_E_INVALID, "unit code \"%.70s\" must be 1-%d chars of [A-Za-z0-9._-] / mã đơn vị "
                        "không hợp lệ", code, PROTO_ID_MAX);
     if(!name_valid(name))
-        return set_msg(msg, TALLY_E_INVALID, "unit name must be 1-%d bytes without control characters / tên đơn vị "
+        return tally_set_msg(msg, TALLY_E_INVALID, "unit name must be 1-%d bytes without control characters / tên đơn vị "
                        "không hợp lệ", TALLY_NAME_MAX);
     if(parent && *parent && !proto_code_valid(parent))
-        return set_msg(msg, TALLY_E_INVALID, "parent code \"%.70s\" is malformed / mã đơn vị cha không hợp lệ",
+        return tally_set_msg(msg, TALLY_E_INVALID, "parent code \"%.70s\" is malformed / mã đơn vị cha không hợp lệ",
                        parent);
     if(parent && strcmp(parent, code) == 0)
-        return set_msg(msg, TALLY_E_INVALID, "a unit cannot be its own parent / đơn vị không thể là cha của chính nó");
+        return tally_set_msg(msg, TALLY_E_INVALID, "a unit cannot be its own parent / đơn vị không thể là cha của chính nó");
     return TALLY_OK;
 }
 
@@ -553,7 +551,7 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
     *count = 0;
     FILE *f = fopen(path, "r");
     if(!f)
-        return set_msg(msg, TALLY_E_IO, "%s: %s", path, strerror(errno));
+        return tally_set_msg(msg, TALLY_E_IO, "%s: %s", path, strerror(errno));
     if(!exec_simple(db, "BEGIN IMMEDIATE")) {
         fclose(f);
         return tally_db_fail(db, "begin", msg);
@@ -565,7 +563,7 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
     size_t n = 0;
     for(int lineno = 1; !e && fgets(line, sizeof line, f); lineno++) {
         if(!strchr(line, '\n') && !feof(f)) {
-            e = set_msg(msg, TALLY_E_INVALID, "%s:%d: line too long / dòng quá dài", path, lineno);
+            e = tally_set_msg(msg, TALLY_E_INVALID, "%s:%d: line too long / dòng quá dài", path, lineno);
             break;
         }
         trim_eol(line);
@@ -578,20 +576,20 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
         char *fld[3];
         int nf = csv_split(line, fld);
         if(nf < 2) {
-            e = set_msg(msg, TALLY_E_INVALID, "%s:%d: expected code,name,parent / cần 3 cột code,name,parent", path,
+            e = tally_set_msg(msg, TALLY_E_INVALID, "%s:%d: expected code,name,parent / cần 3 cột code,name,parent", path,
                         lineno);
             break;
         }
         const char *parent = nf == 3 ? fld[2] : "";
         char sub[TALLY_MSG_MAX];
         if((e = check_unit_args(fld[0], fld[1], parent, sub)) || (e = put_unit(db, fld[0], fld[1], parent, sub))) {
-            set_msg(msg, e, "%s:%d: %s", path, lineno, sub);
+            tally_set_msg(msg, e, "%s:%d: %s", path, lineno, sub);
             break;
         }
         n++;
     }
     if(!e && ferror(f))
-        e = set_msg(msg, TALLY_E_IO, "%s: read error", path);
+        e = tally_set_msg(msg, TALLY_E_IO, "%s: read error", path);
     fclose(f);
     if(!e) {
         sqlite3_stmt *st;
@@ -600,7 +598,7 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
             e = tally_db_fail(db, "check parents", msg);
         else {
             if(sqlite3_step(st) == SQLITE_ROW)
-                e = set_msg(msg, TALLY_E_INVALID, "%s: unit %s has unknown parent %s / đơn vị cha không tồn tại", path,
+                e = tally_set_msg(msg, TALLY_E_INVALID, "%s: unit %s has unknown parent %s / đơn vị cha không tồn tại", path,
                             sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
             sqlite3_finalize(st);
         }
@@ -685,10 +683,10 @@ TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char to
 {
     token[0] = '\0';
     if(!proto_code_valid(id))
-        return set_msg(msg, TALLY_E_INVALID, "device id must be 1-%d chars of [A-Za-z0-9._-] / mã thiết bị không "
+        return tally_set_msg(msg, TALLY_E_INVALID, "device id must be 1-%d chars of [A-Za-z0-9._-] / mã thiết bị không "
                        "hợp lệ", PROTO_ID_MAX);
     if(!proto_code_valid(unit))
-        return set_msg(msg, TALLY_E_INVALID, "unit code is malformed / mã đơn vị không hợp lệ");
+        return tally_set_msg(msg, TALLY_E_INVALID, "unit code is malformed / mã đơn vị không hợp lệ");
     TallyErr e = unit_exists(db, unit, msg);
     if(e)
         return e;
@@ -696,7 +694,7 @@ TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char to
     e = issue_token(db, "INSERT INTO devices(id, unit, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)", keys, 2,
                     "add device", token, msg);
     if(e == TALLY_E_EXISTS)
-        return set_msg(msg, e, "device %s is already enrolled; enrol the replacement under a new id / "
+        return tally_set_msg(msg, e, "device %s is already enrolled; enrol the replacement under a new id / "
                        "thiết bị %s đã được đăng ký", id, id);
     return e;
 }
@@ -706,7 +704,7 @@ TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX
     TallyErr e = revoke_row(db, "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1", id,
                             "revoke device", msg);
     if(e == TALLY_E_NOT_FOUND)
-        return set_msg(msg, e, "no device %.70s / không có thiết bị %.70s", id, id);
+        return tally_set_msg(msg, e, "no device %.70s / không có thiết bị %.70s", id, id);
     return e;
 }
 
@@ -748,12 +746,12 @@ TallyErr tally_viewer_add_scoped(TallyDb *db, const char *name, const char *unit
 {
     token[0] = '\0';
     if(!name_valid(name))
-        return set_msg(msg, TALLY_E_INVALID, "viewer name must be 1-%d bytes without control characters / tên "
+        return tally_set_msg(msg, TALLY_E_INVALID, "viewer name must be 1-%d bytes without control characters / tên "
                        "không hợp lệ", TALLY_NAME_MAX);
     TallyErr e;
     if(unit && *unit) {
         if(!proto_code_valid(unit))
-            return set_msg(msg, TALLY_E_INVALID, "unit code is malformed / mã đơn vị không hợp lệ");
+            return tally_set_msg(msg, TALLY_E_INVALID, "unit code is malformed / mã đơn vị không hợp lệ");
         if((e = unit_exists(db, unit, msg)))
             return e;
         const char *const keys[] = {name, unit};
@@ -765,7 +763,7 @@ TallyErr tally_viewer_add_scoped(TallyDb *db, const char *name, const char *unit
                         "add viewer", token, msg);
     }
     if(e == TALLY_E_EXISTS)
-        return set_msg(msg, e, "viewer %.70s already exists / người xem đã tồn tại", name);
+        return tally_set_msg(msg, e, "viewer %.70s already exists / người xem đã tồn tại", name);
     return e;
 }
 
@@ -774,7 +772,7 @@ TallyErr tally_viewer_revoke(TallyDb *db, const char *name, char msg[TALLY_MSG_M
     TallyErr e = revoke_row(db, "UPDATE viewers SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1", name,
                             "revoke viewer", msg);
     if(e == TALLY_E_NOT_FOUND)
-        return set_msg(msg, e, "no viewer %.70s / không có người xem %.70s", name, name);
+        return tally_set_msg(msg, e, "no viewer %.70s / không có người xem %.70s", name, name);
     /* Revocation ends every dashboard session of the viewer at once. */
     sqlite3_stmt *st;
     if(!e && prep(db, "DELETE FROM sessions WHERE viewer = ?1", &st) == SQLITE_OK) {
@@ -900,7 +898,7 @@ TallyErr tally_unit_list(TallyDb *db, TallyUnit **out, size_t *n, char msg[TALLY
             cap = cap ? cap * 2 : 256;
             TallyUnit *nu = realloc(u, cap * sizeof *nu);
             if(!nu) {
-                e = set_msg(msg, TALLY_E_NOMEM, "out of memory");
+                e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
                 break;
             }
             u = nu;
@@ -946,11 +944,11 @@ TallyErr tally_targets_get(TallyDb *db, TallyTarget out[GROUP_COUNT], char msg[T
 TallyErr tally_target_set(TallyDb *db, ProtoGroup g, int milestone, double pct, char msg[TALLY_MSG_MAX])
 {
     if((unsigned)g >= GROUP_COUNT)
-        return set_msg(msg, TALLY_E_NOT_FOUND, "unknown target group / nhóm chỉ tiêu không tồn tại");
+        return tally_set_msg(msg, TALLY_E_NOT_FOUND, "unknown target group / nhóm chỉ tiêu không tồn tại");
     if(milestone != 2025 && milestone != 2030)
-        return set_msg(msg, TALLY_E_INVALID, "milestone must be 2025 or 2030 / mốc phải là 2025 hoặc 2030");
+        return tally_set_msg(msg, TALLY_E_INVALID, "milestone must be 2025 or 2030 / mốc phải là 2025 hoặc 2030");
     if(!(pct > 0 && pct <= 100))
-        return set_msg(msg, TALLY_E_INVALID, "target must be a percentage in (0, 100] / chỉ tiêu phải trong "
+        return tally_set_msg(msg, TALLY_E_INVALID, "target must be a percentage in (0, 100] / chỉ tiêu phải trong "
                        "khoảng (0, 100]");
     sqlite3_stmt *st;
     if(prep(db, "INSERT INTO targets(grp, milestone, pct) VALUES (?1, ?2, ?3)"

@@ -49,6 +49,8 @@ sqlite3 *tally_db_sqlite(TallyDb *db);
  * writes; end it on every path. */
 TallyErr tally_db_snapshot_begin(TallyDb *db, char msg[TALLY_MSG_MAX]);
 void     tally_db_snapshot_end(TallyDb *db);
+/* Writes a formatted message into msg (when not NULL) and returns e: every tally module's "return error" line. */
+TallyErr tally_set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps a failed SQLite call to TALLY_E_BUSY or TALLY_E_DB and writes "what: sqlite message" into msg. */
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX]);
 

@@ -8,7 +8,6 @@
 #include "sync/tally/tally_query.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,16 +87,6 @@ void tally_wilson(int64_t s, int64_t n, double *low, double *high)
     *high = fmin(1, centre + half) * 100;
 }
 
-static TallyErr fail(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static TallyErr fail(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, TALLY_MSG_MAX, fmt, ap);
-    va_end(ap);
-    return e;
-}
-
 /* ---- The unit tree in memory ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -145,7 +134,7 @@ static TallyErr tree_load(TallyDb *db, Tree *t, char msg[TALLY_MSG_MAX])
             if(np)
                 parents = np;
             if(!nu || !np) {
-                e = fail(msg, TALLY_E_NOMEM, "out of memory");
+                e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
                 break;
             }
         }
@@ -448,9 +437,9 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
     *rows_out = NULL;
     *n_out = 0;
     if(spec->from_day > spec->to_day)
-        return fail(msg, TALLY_E_INVALID, "from is after to / ngày bắt đầu sau ngày kết thúc");
+        return tally_set_msg(msg, TALLY_E_INVALID, "from is after to / ngày bắt đầu sau ngày kết thúc");
     if(spec->n_by < 0 || spec->n_by > TALLY_BY_MAX || spec->min_n < 1 || spec->area >= AREA_COUNT)
-        return fail(msg, TALLY_E_INVALID, "malformed tally request / yêu cầu không hợp lệ");
+        return tally_set_msg(msg, TALLY_E_INVALID, "malformed tally request / yêu cầu không hợp lệ");
     TallyTarget targets[GROUP_COUNT];
     TallyErr e = tally_targets_get(db, targets, msg);
     if(e)
@@ -461,7 +450,7 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
     int top = -1;
     if(spec->unit[0] && (top = tree_find(&t, spec->unit)) < 0) {
         free(t.u);
-        return fail(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", spec->unit,
+        return tally_set_msg(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", spec->unit,
                     spec->unit);
     }
     tree_assign(&t, top);
@@ -543,7 +532,7 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
     free(m.b);
     free(t.u);
     if(oom && !e)
-        e = fail(msg, TALLY_E_NOMEM, "out of memory");
+        e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
     if(e) {
         free(rows);
         return e;
@@ -580,7 +569,7 @@ TallyErr tally_query_counts(TallyDb *db, const char *const *units, size_t n_unit
     int64_t m_lo = INT64_MAX, m_hi = INT64_MIN;
     for(size_t s = 0; s < n_seg; s++) {
         if(seg[s].from_day > seg[s].to_day)
-            return fail(msg, TALLY_E_INVALID, "empty segment");
+            return tally_set_msg(msg, TALLY_E_INVALID, "empty segment");
         m_lo = month_of_day(seg[s].from_day) < m_lo ? month_of_day(seg[s].from_day) : m_lo;
         m_hi = month_of_day(seg[s].to_day) > m_hi ? month_of_day(seg[s].to_day) : m_hi;
     }
@@ -590,7 +579,7 @@ TallyErr tally_query_counts(TallyDb *db, const char *const *units, size_t n_unit
     int *n_rg = malloc(n_seg * sizeof *n_rg);
     if(!month_seg || !rg || !n_rg) {
         free(month_seg), free(rg), free(n_rg);
-        return fail(msg, TALLY_E_NOMEM, "out of memory");
+        return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
     }
     for(size_t i = 0; i < n_months; i++)
         month_seg[i] = -1;
@@ -655,64 +644,78 @@ TallyErr tally_query_counts(TallyDb *db, const char *const *units, size_t n_unit
     return e;
 }
 
-TallyErr tally_query_reasons(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day,
-                             int64_t to_day, int area, int64_t out[REASON_COUNT], char msg[TALLY_MSG_MAX])
+/* Reads one roll-up for the listed units over [from, to]: whole months with sql_monthly, ragged days with
+ * sql_daily (each takes ?1 unit, ?2 lo, ?3 hi), handing every row to fn. */
+static TallyErr scan_units(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
+                           const char *sql_daily, const char *sql_monthly, void (*fn)(sqlite3_stmt *row, void *ud),
+                           void *ud, const char *what, char msg[TALLY_MSG_MAX])
 {
     Range rg[3];
     int n_rg = split_days(from_day, to_day, false, rg);
     sqlite3_stmt *st[2] = {NULL, NULL};
-    TallyErr e = prepare(db, "SELECT area, reason, n FROM reasons_daily WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
-                         &st[0], msg);
+    TallyErr e = prepare(db, sql_daily, &st[0], msg);
     if(!e)
-        e = prepare(db, "SELECT area, reason, n FROM reasons_monthly WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
-                    &st[1], msg);
+        e = prepare(db, sql_monthly, &st[1], msg);
     for(size_t u = 0; u < n_units && !e; u++)
         for(int k = 0; k < n_rg && !e; k++) {
             sqlite3_stmt *q = st[rg[k].monthly];
             bind_range(q, units[u], rg[k].lo, rg[k].hi);
             int rc;
-            while((rc = sqlite3_step(q)) == SQLITE_ROW) {
-                int a = proto_area_from_code((const char *)sqlite3_column_text(q, 0));
-                int r = proto_reason_from_code((const char *)sqlite3_column_text(q, 1));
-                if(a >= 0 && r >= 0 && (area < 0 || a == area))
-                    out[r] += sqlite3_column_int64(q, 2);
-            }
+            while((rc = sqlite3_step(q)) == SQLITE_ROW)
+                fn(q, ud);
             if(rc != SQLITE_DONE)
-                e = tally_db_fail(db, "read reasons roll-up", msg);
+                e = tally_db_fail(db, what, msg);
         }
     sqlite3_finalize(st[0]);
     sqlite3_finalize(st[1]);
     return e;
 }
 
+typedef struct {
+    int      area;
+    int64_t *out;
+} ReasonScan;
+
+static void reason_row(sqlite3_stmt *q, void *ud)
+{
+    ReasonScan *rs = ud;
+    int a = proto_area_from_code((const char *)sqlite3_column_text(q, 0));
+    int r = proto_reason_from_code((const char *)sqlite3_column_text(q, 1));
+    if(a >= 0 && r >= 0 && (rs->area < 0 || a == rs->area))
+        rs->out[r] += sqlite3_column_int64(q, 2);
+}
+
+TallyErr tally_query_reasons(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day,
+                             int64_t to_day, int area, int64_t out[REASON_COUNT], char msg[TALLY_MSG_MAX])
+{
+    ReasonScan rs = {area, out};
+    return scan_units(db, units, n_units, from_day, to_day,
+                      "SELECT area, reason, n FROM reasons_daily WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
+                      "SELECT area, reason, n FROM reasons_monthly WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
+                      reason_row, &rs, "read reasons roll-up", msg);
+}
+
+typedef struct {
+    int64_t (*n)[24], (*unsat)[24];
+} HeatScan;
+
+static void heat_row(sqlite3_stmt *q, void *ud)
+{
+    HeatScan *hs = ud;
+    int wd = sqlite3_column_int(q, 0), h = sqlite3_column_int(q, 1);
+    if(wd < 0 || wd > 6 || h < 0 || h > 23)
+        return;
+    hs->n[wd][h] += sqlite3_column_int64(q, 2);
+    hs->unsat[wd][h] += sqlite3_column_int64(q, 3);
+}
+
 TallyErr tally_query_heat(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
                           int64_t n[7][24], int64_t unsat[7][24], char msg[TALLY_MSG_MAX])
 {
-    Range rg[3];
-    int n_rg = split_days(from_day, to_day, false, rg);
-    sqlite3_stmt *st[2] = {NULL, NULL};
+    HeatScan hs = {n, unsat};
     /* Both reads give (weekday, hour, n, unsatisfied); the daily one derives the weekday (day 0 was a Thursday). */
-    TallyErr e = prepare(db, "SELECT (day + 3) % 7, hour, n, unsatisfied FROM hours_daily"
-                             " WHERE unit = ?1 AND day BETWEEN ?2 AND ?3", &st[0], msg);
-    if(!e)
-        e = prepare(db, "SELECT weekday, hour, n, unsatisfied FROM hours_monthly"
-                        " WHERE unit = ?1 AND month BETWEEN ?2 AND ?3", &st[1], msg);
-    for(size_t u = 0; u < n_units && !e; u++)
-        for(int k = 0; k < n_rg && !e; k++) {
-            sqlite3_stmt *q = st[rg[k].monthly];
-            bind_range(q, units[u], rg[k].lo, rg[k].hi);
-            int rc;
-            while((rc = sqlite3_step(q)) == SQLITE_ROW) {
-                int wd = sqlite3_column_int(q, 0), h = sqlite3_column_int(q, 1);
-                if(wd < 0 || wd > 6 || h < 0 || h > 23)
-                    continue;
-                n[wd][h] += sqlite3_column_int64(q, 2);
-                unsat[wd][h] += sqlite3_column_int64(q, 3);
-            }
-            if(rc != SQLITE_DONE)
-                e = tally_db_fail(db, "read hours roll-up", msg);
-        }
-    sqlite3_finalize(st[0]);
-    sqlite3_finalize(st[1]);
-    return e;
+    return scan_units(db, units, n_units, from_day, to_day,
+                      "SELECT (day + 3) % 7, hour, n, unsatisfied FROM hours_daily WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
+                      "SELECT weekday, hour, n, unsatisfied FROM hours_monthly WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
+                      heat_row, &hs, "read hours roll-up", msg);
 }

@@ -171,6 +171,21 @@ static json_t *time_json(int64_t t)
     return json_string(s);
 }
 
+static json_t *alert_json(const TallyReport *r, const TallyReportAlert *a)
+{
+    json_t *o = json_object();
+    if(!o)
+        return NULL;
+    json_object_set_new(o, "kind", json_string(tally_alert_code(a->kind)));
+    json_object_set_new(o, "unit", json_string(r->units[a->unit].code));
+    json_object_set_new(o, "unit_name", json_string(r->units[a->unit].name));
+    json_object_set_new(o, "group", a->group >= 0 ? json_string(proto_group_code((ProtoGroup)a->group)) : json_null());
+    json_object_set_new(o, "device", a->device >= 0 ? json_string(r->devices[a->device].id) : json_null());
+    json_object_set_new(o, "value", round2(a->value));
+    json_object_set_new(o, "threshold", round2(a->threshold));
+    return o;
+}
+
 char *tally_report_json(const TallyReport *r)
 {
     json_t *root = json_object();
@@ -280,17 +295,8 @@ char *tally_report_json(const TallyReport *r)
     }
     json_t *alerts = json_array();
     json_object_set_new(root, "alerts", alerts);
-    for(size_t i = 0; i < r->n_alerts; i++) {
-        const TallyReportAlert *a = &r->alerts[i];
-        json_t *o = json_object();
-        json_array_append_new(alerts, o);
-        json_object_set_new(o, "kind", json_string(tally_alert_code(a->kind)));
-        json_object_set_new(o, "unit", json_string(r->units[a->unit].code));
-        json_object_set_new(o, "device", a->device >= 0 ? json_string(r->devices[a->device].id) : json_null());
-        json_object_set_new(o, "group", a->group >= 0 ? json_string(proto_group_code((ProtoGroup)a->group)) : json_null());
-        json_object_set_new(o, "value", round2(a->value));
-        json_object_set_new(o, "threshold", round2(a->threshold));
-    }
+    for(size_t i = 0; i < r->n_alerts; i++)
+        json_array_append_new(alerts, alert_json(r, &r->alerts[i]));
     if(r->parts & TALLY_PART_HEAT) {
         json_t *heat = json_object(), *n = json_array(), *u = json_array();
         json_object_set_new(root, "heat", heat);
@@ -326,18 +332,8 @@ char *tally_alerts_json(const TallyReport *r)
     json_object_set_new(root, "prev_to", date_json(r->period.prev_to_day));
     json_object_set_new(root, "unit", r->unit_code[0] ? json_string(r->unit_code) : json_null());
     json_object_set_new(root, "alerts", alerts);
-    for(size_t i = 0; i < r->n_alerts; i++) {
-        const TallyReportAlert *a = &r->alerts[i];
-        json_t *o = json_object();
-        json_array_append_new(alerts, o);
-        json_object_set_new(o, "kind", json_string(tally_alert_code(a->kind)));
-        json_object_set_new(o, "unit", json_string(r->units[a->unit].code));
-        json_object_set_new(o, "unit_name", json_string(r->units[a->unit].name));
-        json_object_set_new(o, "group", a->group >= 0 ? json_string(proto_group_code((ProtoGroup)a->group)) : json_null());
-        json_object_set_new(o, "device", a->device >= 0 ? json_string(r->devices[a->device].id) : json_null());
-        json_object_set_new(o, "value", round2(a->value));
-        json_object_set_new(o, "threshold", round2(a->threshold));
-    }
+    for(size_t i = 0; i < r->n_alerts; i++)
+        json_array_append_new(alerts, alert_json(r, &r->alerts[i]));
     char *out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(root);
     return out;

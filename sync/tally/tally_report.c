@@ -7,7 +7,6 @@
  * reasons, heat map, devices and alerts. */
 #include "sync/tally/tally_report.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +15,6 @@
 #define YEAR_MAX 2199
 #define CUSTOM_MAX_DAYS (3 * 366)
 #define TREE_DEPTH_MAX 64
-
-static TallyErr fail(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static TallyErr fail(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, TALLY_MSG_MAX, fmt, ap);
-    va_end(ap);
-    return e;
-}
 
 /* ---- Periods ------------------------------------------------------------------------------------------ */
 
@@ -258,7 +247,7 @@ static TallyErr tree_load(TallyDb *db, Tree *t, char msg[TALLY_MSG_MAX])
     t->next = malloc(n * sizeof *t->next);
     if(!t->parent || !t->first || !t->next) {
         tree_free(t);
-        return fail(msg, TALLY_E_NOMEM, "out of memory");
+        return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
     }
     for(size_t i = 0; i < t->n_all; i++) {
         t->parent[i] = t->all[i].parent[0] ? find_code(t, t->all[i].parent) : -1;
@@ -514,9 +503,9 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
 {
     *out = NULL;
     if(spec->period.from_day > spec->period.to_day || spec->period.prev_from_day > spec->period.prev_to_day)
-        return fail(msg, TALLY_E_INVALID, "malformed period / kỳ báo cáo không hợp lệ");
+        return tally_set_msg(msg, TALLY_E_INVALID, "malformed period / kỳ báo cáo không hợp lệ");
     if(spec->area >= AREA_COUNT || spec->area < -1 || spec->min_n < 0)
-        return fail(msg, TALLY_E_INVALID, "malformed report request / yêu cầu báo cáo không hợp lệ");
+        return tally_set_msg(msg, TALLY_E_INVALID, "malformed report request / yêu cầu báo cáo không hợp lệ");
     unsigned parts = spec->parts ? spec->parts : TALLY_PART_ALL;
     if(parts & TALLY_PART_ALERTS)
         parts |= TALLY_PART_UNITS | TALLY_PART_DEVICES;
@@ -538,7 +527,7 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
     UnitCounts *uc = NULL;
     const char **codes = NULL;
     if(!r || !map) {
-        e = fail(msg, TALLY_E_NOMEM, "out of memory");
+        e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
         goto done;
     }
     for(size_t i = 0; i < t.n_all; i++)
@@ -547,17 +536,17 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
     /* Scope and unit. */
     int scope = -1, unit = -1;
     if(spec->scope[0] && (scope = find_code(&t, spec->scope)) < 0) {
-        e = fail(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", spec->scope, spec->scope);
+        e = tally_set_msg(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", spec->scope, spec->scope);
         goto done;
     }
     if(spec->unit[0]) {
         if((unit = find_code(&t, spec->unit)) < 0) {
-            e = fail(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", spec->unit,
+            e = tally_set_msg(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", spec->unit,
                      spec->unit);
             goto done;
         }
         if(scope >= 0 && !within(&t, unit, scope)) {
-            e = fail(msg, TALLY_E_SCOPE, "unit %s is outside your scope / đơn vị %s nằm ngoài phạm vi được xem",
+            e = tally_set_msg(msg, TALLY_E_SCOPE, "unit %s is outside your scope / đơn vị %s nằm ngoài phạm vi được xem",
                      spec->unit, spec->unit);
             goto done;
         }
@@ -594,7 +583,7 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
                 break;
         }
         if(n && !(r->path = calloc((size_t)n, sizeof *r->path))) {
-            e = fail(msg, TALLY_E_NOMEM, "out of memory");
+            e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
             goto done;
         }
         for(int i = 0; i < n; i++) {
@@ -615,7 +604,7 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
                 ok = flatten(&t, (int)i, -1, 0, r, &cap, map);
     if(!ok || !(codes = malloc((r->n_units ? r->n_units : 1) * sizeof *codes)) ||
        !(uc = calloc(r->n_units ? r->n_units : 1, sizeof *uc))) {
-        e = fail(msg, TALLY_E_NOMEM, "out of memory");
+        e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
         goto done;
     }
     for(size_t i = 0; i < r->n_units; i++)
@@ -631,7 +620,7 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
     for(size_t s = 0; s < n_seg; s++)
         ranges[s] = seg[s].range;
     if(!(counts = calloc(r->n_units * n_seg * AREA_COUNT + 1, sizeof *counts))) {
-        e = fail(msg, TALLY_E_NOMEM, "out of memory");
+        e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
         goto done;
     }
     if(parts & (TALLY_PART_GROUPS | TALLY_PART_TREND | TALLY_PART_UNITS | TALLY_PART_AREAS) &&
@@ -715,7 +704,7 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
             for(int g = 0; g < GROUP_COUNT; g++)
                 n += r->units[u].n_children == 0 && r->units[u].fig[g].n > 0;
         if(n && !(r->ranking = malloc(n * sizeof *r->ranking))) {
-            e = fail(msg, TALLY_E_NOMEM, "out of memory");
+            e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
             goto done;
         }
         for(size_t u = 0; u < r->n_units; u++)
@@ -755,7 +744,7 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
     if((e = tally_device_list(db, collect_device, &dc, msg)))
         goto done;
     if(dc.oom) {
-        e = fail(msg, TALLY_E_NOMEM, "out of memory");
+        e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
         goto done;
     }
 
@@ -785,7 +774,7 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
                                                              (double)dv->missing, 0});
         }
         if(!ok) {
-            e = fail(msg, TALLY_E_NOMEM, "out of memory");
+            e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
             goto done;
         }
         qsort(r->alerts, r->n_alerts, sizeof *r->alerts, alert_cmp);

@@ -577,18 +577,23 @@ static void h_login_form(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, c
     login_page(resp, req, 200, NULL, message, 0);
 }
 
+/* The request's form body parsed into form (values point into copy); -1 when too large, holding a NUL, or
+ * malformed. */
+static int read_form(const TallyWebRequest *req, char copy[TALLY_WEB_FORM_MAX + 1], TallyWebArg form[TALLY_WEB_ARGS_MAX])
+{
+    if(req->body_too_large || req->body_len > TALLY_WEB_FORM_MAX)
+        return -1;
+    memcpy(copy, req->body ? req->body : "", req->body_len);
+    copy[req->body_len] = '\0';
+    return strlen(copy) == req->body_len ? tally_web_parse_form(copy, form, TALLY_WEB_ARGS_MAX) : -1;
+}
+
 static void h_login(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
 {
     (void)who;
     TallyWebArg form[TALLY_WEB_ARGS_MAX];
     char copy[TALLY_WEB_FORM_MAX + 1];
-    int n = -1;
-    if(!req->body_too_large && req->body_len <= TALLY_WEB_FORM_MAX) {
-        memcpy(copy, req->body ? req->body : "", req->body_len);
-        copy[req->body_len] = '\0';
-        if(strlen(copy) == req->body_len)
-            n = tally_web_parse_form(copy, form, TALLY_WEB_ARGS_MAX);
-    }
+    int n = read_form(req, copy, form);
     if(n < 0) {
         login_page(resp, req, 400, NULL, TS_LOGIN_CSRF, 0);
         return;
@@ -843,13 +848,7 @@ void tally_web_handle(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, Tall
     if(rt->csrf) {
         TallyWebArg form[TALLY_WEB_ARGS_MAX];
         char copy[TALLY_WEB_FORM_MAX + 1];
-        int n = -1;
-        if(!req->body_too_large && req->body_len <= TALLY_WEB_FORM_MAX) {
-            memcpy(copy, req->body ? req->body : "", req->body_len);
-            copy[req->body_len] = '\0';
-            if(strlen(copy) == req->body_len)
-                n = tally_web_parse_form(copy, form, TALLY_WEB_ARGS_MAX);
-        }
+        int n = read_form(req, copy, form);
         if(n < 0 || !csrf_equal(tally_web_arg(form, (size_t)n, "csrf"), who.csrf)) {
             error_page(resp, 403, &who, TS_LOGIN_CSRF);
             snprintf(resp->log, sizeof resp->log, "error=csrf");

@@ -106,11 +106,19 @@ def quit_browser(d):
     shutil.rmtree(d.profile_dir, ignore_errors=True)
 
 
-def sign_in(d, url, name, password=PASSWORD):
+def submit_login(d, name, password):
+    """Fills the sign-in form already on screen, submits it and waits for the answer page."""
     from selenium.webdriver.common.by import By
-    d.get(url + "/dang-nhap")
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
     d.find_element(By.NAME, "name").clear()
     d.find_element(By.NAME, "name").send_keys(name)
     d.find_element(By.NAME, "password").send_keys(password)
-    d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    time.sleep(0.05)
+    button = d.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+    button.click()
+    WebDriverWait(d, 30).until(expected_conditions.staleness_of(button))
+
+
+def sign_in(d, url, name, password=PASSWORD):
+    d.get(url + "/dang-nhap")
+    submit_login(d, name, password)

@@ -1065,8 +1065,9 @@ static const char CSS[] =
     ".big{font-size:2.2rem}h1{font-size:1.2rem}.picker{font-size:.8rem}.tabs a{padding:.6rem .7rem}}\n"
     "@media print{@page{size:A4;margin:14mm 12mm}body{background:#fff;font-size:11pt}.tabs,.picker,.who form,"
     ".js-only,button.fold{display:none!important}.top{background:#fff;color:#000;border-bottom:2px solid #000;"
-    "padding:0 0 .4rem}.emblem{border:1px solid #000}main{max-width:none;padding:0}.card,figure,.scroll,tr{"
-    "break-inside:avoid}.scroll{overflow:visible}tr.folded{display:table-row}a{color:#000;text-decoration:none}"
+    "padding:0 0 .4rem}.emblem{border:1px solid #000}main{max-width:none;padding:0}.card,figure,tr{"
+    "break-inside:avoid}h1,h2{break-after:avoid}.scroll{overflow:visible;border:0}"
+    "th[data-sort]:after{content:none}tr.folded{display:table-row}a{color:#000;text-decoration:none}"
     ".cards{grid-template-columns:repeat(2,1fr)}.trend-grid{grid-template-columns:repeat(2,1fr)}}\n";
 
 static const char JS[] =

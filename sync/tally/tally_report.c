@@ -713,7 +713,8 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
                     r->ranking[r->n_ranking++] = (TallyRankItem){
                         .unit = (int)u, .group = g, .score = r->units[u].fig[g].wilson_high,
                         .gap_pts = targets[g].pct[0] - r->units[u].fig[g].wilson_high};
-        qsort(r->ranking, r->n_ranking, sizeof *r->ranking, rank_cmp);
+        if(r->n_ranking) /* qsort must not see the NULL of an empty list */
+            qsort(r->ranking, r->n_ranking, sizeof *r->ranking, rank_cmp);
     }
 
     /* Reasons and heat map over the subtree. */
@@ -777,7 +778,8 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
             e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
             goto done;
         }
-        qsort(r->alerts, r->n_alerts, sizeof *r->alerts, alert_cmp);
+        if(r->n_alerts)
+            qsort(r->alerts, r->n_alerts, sizeof *r->alerts, alert_cmp);
     }
 
 done:

@@ -486,15 +486,31 @@ static void h_root(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const W
     redirect(resp, "/tong-quan");
 }
 
+/* The download formats: each renders the same report model (the report-file renderers add their lines). */
+static char *render_json(const TallyReport *r, size_t *len)
+{
+    char *s = tally_report_json(r);
+    *len = s ? strlen(s) : 0;
+    return s;
+}
+
+static const struct {
+    const char *format, *content_type, *ext;
+    char *(*render)(const TallyReport *r, size_t *len);
+} EXPORTS[] = {
+    {"json", CT_JSON, "json", render_json},
+};
+
 /* A download of what is on screen: the report for the period and unit, in a renderer's format. Audited. */
 static void h_export(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
 {
     (void)w;
     const char *fmt = tally_web_arg(req->query, req->n_query, "format");
     const char *unit = tally_web_arg(req->query, req->n_query, "unit");
-    if(!fmt)
-        fmt = "json";
-    if(strcmp(fmt, "json") != 0 || (unit && *unit && !proto_code_valid(unit))) {
+    size_t x = 0;
+    while(x < sizeof EXPORTS / sizeof EXPORTS[0] && strcmp(EXPORTS[x].format, fmt ? fmt : "json") != 0)
+        x++;
+    if(x == sizeof EXPORTS / sizeof EXPORTS[0] || (unit && *unit && !proto_code_valid(unit))) {
         error_page(resp, 400, who, TS_ERR_NOT_FOUND);
         return;
     }
@@ -503,19 +519,28 @@ static void h_export(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const
         log_viewer(resp, who);
         return;
     }
-    char *json = tally_report_json(r);
+    size_t len = 0;
+    char *body = EXPORTS[x].render(r, &len);
     char name[160], detail[200], msg[TALLY_MSG_MAX];
-    snprintf(name, sizeof name, "bao-cao_%s_%s.json", r->unit_code[0] ? r->unit_code : "toan-tinh", r->period.code);
+    snprintf(name, sizeof name, "bao-cao_%s_%s.%s", r->unit_code[0] ? r->unit_code : "toan-tinh", r->period.code,
+             EXPORTS[x].ext);
     for(char *p = name; *p; p++) /* period codes hold ':' and '..': keep the file name plain */
         if(*p == ':')
             *p = '-';
-    snprintf(detail, sizeof detail, "%s %s %s", fmt, r->unit_code[0] ? r->unit_code : "-", r->period.code);
+    snprintf(detail, sizeof detail, "%s %s %s", EXPORTS[x].format, r->unit_code[0] ? r->unit_code : "-",
+             r->period.code);
     tally_report_free(r);
+    if(!body) {
+        error_page(resp, 500, who, TS_ERR_INTERNAL);
+        return;
+    }
     if(tally_audit_add(db, req->now_s, who->viewer, req->client_addr, "export", detail, msg))
         fprintf(stderr, "tally-server: audit failed: %s\n", msg);
-    json_body(resp, json);
-    header(resp, "Content-Security-Policy", "%s", CSP);
-    header(resp, "Referrer-Policy", "no-referrer");
+    resp->body = body;
+    resp->len = len;
+    resp->status = 200;
+    resp->content_type = EXPORTS[x].content_type;
+    security_headers(resp);
     header(resp, "Content-Disposition", "attachment; filename=\"%s\"", name);
     log_viewer(resp, who);
 }

@@ -320,7 +320,7 @@ def main():
         finally:
             harness.quit_browser(c.d)
     finally:
-        c.t.stop()
+        c.t.stop(dump_log=failed > 0)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

@@ -76,7 +76,11 @@ class Tally:
         assert status == 200, (status, body)
         return {row["key"]: row for row in json.loads(body)["rows"]}
 
-    def stop(self):
+    def stop(self, dump_log=False):
+        """Stops the server (it must exit cleanly); with dump_log, prints its log (for a failed run)."""
+        if dump_log or self.proc.poll() is not None:
+            self.log.flush()
+            print("---- tally-server log (tail) ----\n" + "".join(open(self.log.name).readlines()[-80:]))
         self.proc.terminate()
         try:
             self.proc.wait(timeout=20)

@@ -19,6 +19,7 @@
 
 #include <sqlite3.h>
 
+#include "bench/bench_util.h"
 #include "sync/protocol.h"
 #include "sync/tally/tally_account.h"
 #include "sync/tally/tally_db.h"
@@ -29,23 +30,10 @@
 #define N_DISTRICTS 17
 #define N_COMMUNES 8
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
 static void die(const char *what, const char *msg)
 {
     fprintf(stderr, "dashboard bench: %s: %s\n", what, msg);
     exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 typedef struct {
@@ -95,16 +83,16 @@ static Figure measure(TallyWeb *w, TallyDb *db, const char *label, const Req *re
                                    .cookie = cookie, .bearer = token, .client_addr = "127.0.0.1",
                                    .now_s = (int64_t)time(NULL)};
             TallyWebResponse resp;
-            double t0 = now_ms();
+            double t0 = bench_now_ms();
             tally_web_handle(w, db, &req, &resp);
-            t[i] += now_ms() - t0;
+            t[i] += bench_now_ms() - t0;
             if(resp.status != 200)
                 die(label, resp.body ? resp.body : "no body");
             bytes += resp.len;
             tally_web_response_free(&resp);
         }
     }
-    qsort(t, (size_t)runs, sizeof *t, cmp_double);
+    qsort(t, (size_t)runs, sizeof *t, bench_cmp_double);
     Figure f = {label, t[runs / 2], t[(int)((runs - 1) * 0.99)]};
     printf("  %-52s median %7.2f ms   p99 %7.2f ms   (%d request%s, %zu bytes)\n", label, f.med, f.p99, n_reqs,
            n_reqs > 1 ? "s" : "", bytes);
@@ -137,7 +125,7 @@ int main(int argc, char **argv)
     sqlite3 *s = tally_db_sqlite(db);
 
     /* The province: departments with one or two counters, districts with their own counter and communes. */
-    double t_seed = now_ms();
+    double t_seed = bench_now_ms();
     exec(s, "PRAGMA synchronous=OFF"); /* seeding only: nothing here must survive a power cut */
     add_unit(db, "P", "UBND tỉnh (bench)", NULL);
     Counter *counters = calloc(1000, sizeof *counters);
@@ -304,7 +292,7 @@ int main(int argc, char **argv)
             " sum(unsatisfied) FROM hours_daily GROUP BY 1, 2, 3, 4");
     exec(s, "COMMIT");
     exec(s, "ANALYZE");
-    fprintf(stderr, "dashboard bench: seeded in %.1f s\n", (now_ms() - t_seed) / 1000);
+    fprintf(stderr, "dashboard bench: seeded in %.1f s\n", (bench_now_ms() - t_seed) / 1000);
 
     /* A province viewer: a session for the pages, a token for the API. */
     if(tally_viewer_add(db, "bench", tok, msg) || tally_viewer_set_password(db, "bench", "bench-password-1", msg))

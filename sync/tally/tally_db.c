@@ -210,6 +210,12 @@ static const char *const MIGRATIONS[] = {
     "  event  TEXT NOT NULL,"
     "  detail TEXT NOT NULL"
     ") STRICT;",
+    /* 4: settings that people change without a rebuild, read by every report file and page (issue 10: the
+     * letterhead of the PDF report — issuing body, place, document symbol, signer). Key/value text. */
+    "CREATE TABLE settings("
+    "  key   TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ") STRICT;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -958,6 +964,67 @@ TallyErr tally_target_set(TallyDb *db, ProtoGroup g, int milestone, double pct, 
     sqlite3_bind_int(st, 2, milestone);
     sqlite3_bind_double(st, 3, pct);
     TallyErr e = sqlite3_step(st) == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "set target", msg);
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* ---- Settings ----------------------------------------------------------------------------------------- */
+
+/* Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
+static bool utf8_valid(const char *s)
+{
+    for(const unsigned char *p = (const unsigned char *)s; *p;) {
+        unsigned c = *p, len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if(!len)
+            return false;
+        uint32_t cp = len == 1 ? c : c & (0x7Fu >> len);
+        for(unsigned i = 1; i < len; i++) {
+            if((p[i] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i] & 0x3Fu);
+        }
+        if((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+           (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+TallyErr tally_setting_get(TallyDb *db, const char *key, char *out, size_t out_len, bool *found,
+                           char msg[TALLY_MSG_MAX])
+{
+    *found = false;
+    if(out_len)
+        out[0] = '\0';
+    sqlite3_stmt *st;
+    if(prep(db, "SELECT value FROM settings WHERE key = ?1", &st))
+        return tally_db_fail(db, "read setting", msg);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if(rc == SQLITE_ROW) {
+        *found = true;
+        snprintf(out, out_len, "%s", (const char *)sqlite3_column_text(st, 0));
+    }
+    TallyErr e = rc == SQLITE_ROW || rc == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "read setting", msg);
+    sqlite3_finalize(st);
+    return e;
+}
+
+TallyErr tally_setting_set(TallyDb *db, const char *key, const char *value, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(value && (strlen(value) > TALLY_SETTING_MAX || !name_valid(value) || !utf8_valid(value)))
+        return tally_set_msg(msg, TALLY_E_INVALID, "a setting is 1-%d bytes of UTF-8 text without control characters / "
+                       "giá trị cài đặt không hợp lệ", TALLY_SETTING_MAX);
+    if(prep(db, value ? "INSERT INTO settings(key, value) VALUES (?1, ?2)"
+                        " ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+                      : "DELETE FROM settings WHERE key = ?1", &st))
+        return tally_db_fail(db, "write setting", msg);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if(value)
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    TallyErr e = sqlite3_step(st) == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "write setting", msg);
     sqlite3_finalize(st);
     return e;
 }

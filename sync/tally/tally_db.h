@@ -129,4 +129,15 @@ TallyErr tally_targets_get(TallyDb *db, TallyTarget out[GROUP_COUNT], char msg[T
 /* milestone is 2025 or 2030, pct in (0, 100]. */
 TallyErr tally_target_set(TallyDb *db, ProtoGroup g, int milestone, double pct, char msg[TALLY_MSG_MAX]);
 
+/* ---- Settings (key/value text people change without a rebuild) -------------------------------------- */
+
+#define TALLY_SETTING_MAX 200 /* bytes of a setting's value */
+
+/* The value of a setting, copied into out; *found is false (and out "") when it was never set. */
+TallyErr tally_setting_get(TallyDb *db, const char *key, char *out, size_t out_len, bool *found,
+                           char msg[TALLY_MSG_MAX]);
+/* Sets a setting (value NULL: back to its default, i.e. removed). TALLY_E_INVALID when value is empty, longer
+ * than TALLY_SETTING_MAX, not UTF-8 or holds control characters. */
+TallyErr tally_setting_set(TallyDb *db, const char *key, const char *value, char msg[TALLY_MSG_MAX]);
+
 #endif

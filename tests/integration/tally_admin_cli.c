@@ -24,6 +24,10 @@
 #include "sync/uuid.h"
 #include "tally_harness.h"
 
+/* The schema version tally-admin init leaves (tally_db.c MIGRATIONS). Migration 4 (settings) comes after 3: a file rewound to 2 or 1 has neither. */
+#define V4_UNDO "DROP TABLE settings; "
+#define SCHEMA_VERSION 4
+
 static TallyServer S;
 
 static int setup(void **state)
@@ -58,7 +62,7 @@ static void test_init_is_idempotent_and_seeds_the_targets(void **state)
     (void)state;
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
-    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 3);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), SCHEMA_VERSION);
     assert_int_equal(th_scalar(&S, "SELECT count(*) FROM targets"), 8);
     assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'tthc' AND milestone = 2030"), 95);
     assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'y_te' AND milestone = 2025"), 85);
@@ -233,7 +237,7 @@ static void test_report_says_what_the_api_says(void **state)
     "DROP TABLE monthly_sat; DROP TABLE reasons_daily; DROP TABLE reasons_monthly; DROP TABLE hours_daily; "      \
     "DROP TABLE hours_monthly; DROP TABLE sessions; DROP TABLE login_failures; DROP TABLE audit; "                \
     "ALTER TABLE devices DROP COLUMN received; ALTER TABLE devices DROP COLUMN max_seq; "                          \
-    "ALTER TABLE viewers DROP COLUMN unit; ALTER TABLE viewers DROP COLUMN pw_hash; "
+    "ALTER TABLE viewers DROP COLUMN unit; ALTER TABLE viewers DROP COLUMN pw_hash; " V4_UNDO
 
 /* One table's rows as text, in key order, for comparing a roll-up before and after a migration rebuilt it. */
 static char *dump_table(const char *sql)
@@ -280,7 +284,7 @@ static void test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them
     assert_int_equal(sqlite3_exec(db, V3_UNDO "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
-    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 3);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), SCHEMA_VERSION);
     for(int i = 0; i < N; i++) {
         char *after = dump_table(TABLES[i]);
         assert_string_equal(after, before[i]);
@@ -305,7 +309,7 @@ static void test_migration_fills_the_monthly_rollup_from_the_daily_one(void **st
     sqlite3_close(db);
     assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 1);
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
-    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 3);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), SCHEMA_VERSION);
     assert_int_equal(th_scalar(&S, "SELECT sum(n) FROM monthly"), th_scalar(&S, "SELECT sum(n) FROM daily"));
     assert_int_equal(th_admin(&S, after, sizeof after, "report", "--from", "2026-01-01", "--to", "2026-12-31",
                               "--by", "area,quarter", "--format", "json", (char *)NULL),

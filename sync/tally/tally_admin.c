@@ -11,8 +11,10 @@
  *   tally-admin --db FILE viewer revoke NAME
  *   tally-admin --db FILE audit [--from D --to D]            (sign-ins, sign-outs, exports)
  *   tally-admin --db FILE alerts [--from D --to D] [--unit CODE] [--json]   (exit 1 when there is any alert)
- *   tally-admin --db FILE report --from D --to D [--unit CODE] [--area CODE] [--by DIM[,DIM..]]
- *                                [--min-n N] [--format table|csv|json]
+ *   tally-admin --db FILE report (--period CODE | --from D --to D) [--unit CODE] [--area CODE] [--min-n N]
+ *                                [--format table|csv|json|xlsx|pdf] [--view VIEW] [--out FILE|DIR|-]
+ *   tally-admin --db FILE report --from D --to D --by DIM[,DIM..] [...] [--format table|csv|json]
+ *   tally-admin --db FILE letterhead [show | set KEY VALUE | reset KEY]
  *   tally-admin --db FILE targets list
  *   tally-admin --db FILE targets set GROUP 2025|2030 PCT
  *
@@ -29,6 +31,7 @@
 #include <sodium.h>
 
 #include "sync/tally/tally_account.h"
+#include "sync/tally/tally_admin.h"
 #include "sync/tally/tally_report.h"
 
 #include "sync/tally/tally_db.h"
@@ -51,9 +54,16 @@ static void usage(FILE *f)
           "  tally-admin --db FILE audit [--from YYYY-MM-DD --to YYYY-MM-DD]\n"
           "  tally-admin --db FILE alerts [--from YYYY-MM-DD --to YYYY-MM-DD] [--unit CODE] [--json]\n"
           "                        (default: the last 30 days against the 30 before; exit 1 when any alert)\n"
-          "  tally-admin --db FILE report --from YYYY-MM-DD --to YYYY-MM-DD [--unit CODE] [--area CODE]\n"
-          "                        [--by area|unit|day|month|quarter|half|year|group[,..]] [--min-n N]\n"
-          "                        [--format table|csv|json]\n"
+          "  tally-admin --db FILE report (--period quy:2026-4|nam:2026|6thang:2026-1|9thang:2026|thang:2026-11\n"
+          "                        | --from YYYY-MM-DD --to YYYY-MM-DD) [--unit CODE] [--area CODE] [--min-n N]\n"
+          "                        [--format table|csv|json|xlsx|pdf] [--view VIEW] [--out FILE|DIR|-]\n"
+          "      views / bảng: nhom-chi-tieu don-vi xep-hang linh-vuc theo-thang ly-do thiet-bi canh-bao\n"
+          "  tally-admin --db FILE report --from YYYY-MM-DD --to YYYY-MM-DD --by area|unit|day|month|quarter|half|\n"
+          "                        year|group[,..] [--unit CODE] [--area CODE] [--min-n N] [--format table|csv|json]\n"
+          "                        (the rows of GET /api/v1/tally / các dòng như API)\n"
+          "  tally-admin --db FILE letterhead [show | set KEY VALUE | reset KEY]   (the PDF's issuing body, place,\n"
+          "                        symbol, signer; keys: issuer_parent issuer place symbol signer_title signer_name\n"
+          "                        recipients)\n"
           "  tally-admin --db FILE targets list\n"
           "  tally-admin --db FILE targets set GROUP 2025|2030 PCT\n",
           f);
@@ -63,139 +73,6 @@ static int refuse(TallyErr e, const char *msg)
 {
     fprintf(stderr, "tally-admin: %s (%s)\n", msg, tally_err_name(e));
     return 1;
-}
-
-/* Display width of UTF-8 text (code points; Vietnamese NFC is one column each). */
-static int width(const char *s)
-{
-    int w = 0;
-    for(; *s; s++)
-        w += ((unsigned char)*s & 0xC0) != 0x80;
-    return w;
-}
-
-static void cell(const char *s, int w, bool right)
-{
-    int pad = w - width(s);
-    if(right)
-        printf("%*s%s  ", pad > 0 ? pad : 0, "", s);
-    else
-        printf("%s%*s  ", s, pad > 0 ? pad : 0, "");
-}
-
-static void fmt_pct(char *out, size_t len, double v, bool has)
-{
-    if(has)
-        snprintf(out, len, "%.2f", v);
-    else
-        snprintf(out, len, "-");
-}
-
-static int report(TallyDb *db, int argc, char **argv)
-{
-    TallySpec spec = {.area = -1, .min_n = TALLY_MIN_N_DEFAULT};
-    const char *from = NULL, *to = NULL, *format = "table";
-    for(int i = 0; i < argc; i++) {
-        if(i + 1 >= argc) {
-            usage(stderr);
-            return 2;
-        }
-        const char *a = argv[i], *v = argv[++i];
-        if(strcmp(a, "--from") == 0)
-            from = v;
-        else if(strcmp(a, "--to") == 0)
-            to = v;
-        else if(strcmp(a, "--unit") == 0)
-            snprintf(spec.unit, sizeof spec.unit, "%s", v);
-        else if(strcmp(a, "--area") == 0) {
-            if((spec.area = proto_area_from_code(v)) < 0)
-                return refuse(TALLY_E_INVALID, "unknown area / lĩnh vực không tồn tại");
-        } else if(strcmp(a, "--by") == 0) {
-            if(!tally_parse_by(v, &spec))
-                return refuse(TALLY_E_INVALID, "--by takes up to 3 of area,unit,day,month,quarter,half,year,group / "
-                                               "--by không hợp lệ");
-        } else if(strcmp(a, "--min-n") == 0) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if(*end || n < 1 || n > 1000000)
-                return refuse(TALLY_E_INVALID, "--min-n must be 1-1000000 / --min-n không hợp lệ");
-            spec.min_n = (int)n;
-        } else if(strcmp(a, "--format") == 0)
-            format = v;
-        else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if(!from || !to || !ptime_parse_date(from, &spec.from_day) || !ptime_parse_date(to, &spec.to_day))
-        return refuse(TALLY_E_INVALID, "--from and --to must be dates YYYY-MM-DD / --from và --to phải là ngày");
-    if(strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
-        return refuse(TALLY_E_INVALID, "--format must be table, csv or json / --format không hợp lệ");
-    TallyRow *rows;
-    size_t n;
-    char msg[TALLY_MSG_MAX];
-    TallyErr e = tally_query_run(db, &spec, &rows, &n, msg);
-    if(e)
-        return refuse(e, msg);
-    if(strcmp(format, "json") == 0) {
-        char *s = tally_rows_json(rows, n);
-        free(rows);
-        if(!s)
-            return refuse(TALLY_E_NOMEM, "out of memory");
-        puts(s);
-        free(s);
-        return 0;
-    }
-    bool csv = strcmp(format, "csv") == 0;
-    static const char *const HEAD[] = {"key", "n", "satisfied", "pct", "wilson_low", "wilson_high", "flagged",
-                                       "group", "target_2025", "status_2025", "target_2030", "status_2030"};
-    enum { NCOL = sizeof HEAD / sizeof HEAD[0] };
-    char (*text)[NCOL][TALLY_KEY_MAX] = calloc(n + 1, sizeof *text);
-    if(!text) {
-        free(rows);
-        return refuse(TALLY_E_NOMEM, "out of memory");
-    }
-    for(int c = 0; c < NCOL; c++)
-        snprintf(text[0][c], TALLY_KEY_MAX, "%s", HEAD[c]);
-    for(size_t i = 0; i < n; i++) {
-        const TallyRow *r = &rows[i];
-        char(*t)[TALLY_KEY_MAX] = text[i + 1];
-        bool has = r->n > 0, g = r->group >= 0;
-        snprintf(t[0], TALLY_KEY_MAX, "%s", r->key);
-        snprintf(t[1], TALLY_KEY_MAX, "%lld", (long long)r->n);
-        snprintf(t[2], TALLY_KEY_MAX, "%lld", (long long)r->satisfied);
-        fmt_pct(t[3], TALLY_KEY_MAX, r->pct, has);
-        fmt_pct(t[4], TALLY_KEY_MAX, r->wilson_low, has);
-        fmt_pct(t[5], TALLY_KEY_MAX, r->wilson_high, has);
-        snprintf(t[6], TALLY_KEY_MAX, "%lld", (long long)r->flagged);
-        snprintf(t[7], TALLY_KEY_MAX, "%s", g ? proto_group_code((ProtoGroup)r->group) : "-");
-        for(int m = 0; m < 2; m++) {
-            fmt_pct(t[8 + 2 * m], TALLY_KEY_MAX, r->target[m], g && r->target[m] >= 0);
-            const char *s = csv ? tally_status_code(r->status[m]) : tally_status_label(r->status[m]);
-            snprintf(t[9 + 2 * m], TALLY_KEY_MAX, "%s", s ? s : (csv ? "" : "-"));
-        }
-    }
-    if(csv) {
-        for(size_t i = 0; i <= n; i++)
-            for(int c = 0; c < NCOL; c++)
-                printf("%s%s", text[i][c], c + 1 < NCOL ? "," : "\n");
-    } else {
-        int w[NCOL] = {0};
-        for(size_t i = 0; i <= n; i++)
-            for(int c = 0; c < NCOL; c++)
-                if(width(text[i][c]) > w[c])
-                    w[c] = width(text[i][c]);
-        printf("Satisfaction %s..%s%s%s, min_n %d / Mức độ hài lòng (Đạt = đạt chỉ tiêu; Chưa đủ mẫu = n < min_n)\n",
-               from, to, spec.unit[0] ? ", unit " : "", spec.unit, spec.min_n);
-        for(size_t i = 0; i <= n; i++) {
-            for(int c = 0; c + 1 < NCOL; c++)
-                cell(text[i][c], w[c], c >= 1 && c <= 6);
-            printf("%s\n", text[i][NCOL - 1]);
-        }
-    }
-    free(text);
-    free(rows);
-    return 0;
 }
 
 static bool print_device(const TallyDevice *d, void *ud)
@@ -462,7 +339,9 @@ int main(int argc, char **argv)
         e = tally_viewer_revoke(db, av[2], msg);
         rc = e ? refuse(e, msg) : (printf("viewer %s revoked / đã thu hồi quyền xem\n", av[2]), 0);
     } else if(strcmp(cmd, "report") == 0) {
-        rc = report(db, ac - 1, av + 1);
+        rc = admin_report(db, ac - 1, av + 1);
+    } else if(strcmp(cmd, "letterhead") == 0) {
+        rc = admin_letterhead(db, ac - 1, av + 1);
     } else if(strcmp(cmd, "targets") == 0 && ac >= 2) {
         rc = targets(db, ac - 1, av + 1);
     }

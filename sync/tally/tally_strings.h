@@ -167,7 +167,99 @@
     X(TS_SORT_TREE, "Hiện dạng cây")                                                                              \
     X(TS_EXPAND, "Mở / thu gọn")                                                                                  \
     X(TS_DOWNLOAD, "Tải số liệu (JSON)")                                                                          \
-    X(TS_PRINT_NOTE, "Trang này in được trên khổ A4.")
+    X(TS_PRINT_NOTE, "Trang này in được trên khổ A4.")                                                            \
+    /* Report files (XLSX, PDF, CSV): the letterhead's defaults, overridable with tally-admin letterhead */          \
+    X(TS_DOC_ISSUER_PARENT, "UBND TỈNH GIA LAI")                                                                  \
+    X(TS_DOC_ISSUER, "SỞ NỘI VỤ")                                                                                 \
+    X(TS_DOC_PLACE, "Gia Lai")                                                                                    \
+    X(TS_DOC_SYMBOL, "BC-SNV")                                                                                    \
+    X(TS_DOC_SIGNER_TITLE, "GIÁM ĐỐC")                                                                            \
+    X(TS_DOC_RECIPIENTS, "UBND tỉnh (để báo cáo); Lưu: VT")                                                       \
+    X(TS_DOC_NATION, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")                                                        \
+    X(TS_DOC_MOTTO, "Độc lập - Tự do - Hạnh phúc")                                                                \
+    X(TS_DOC_NUMBER, "Số:          /%s")                                                                          \
+    X(TS_DOC_DATE, "%s, ngày %s tháng %s năm %d")                                                                 \
+    X(TS_DOC_KIND, "BÁO CÁO")                                                                                     \
+    X(TS_DOC_TITLE, "Kết quả đánh giá mức độ hài lòng của người dân, tổ chức tại Bộ phận Một cửa")                \
+    X(TS_DOC_TITLE_PDF, "Kết quả đánh giá mức độ hài lòng của người dân, tổ chức\ntại Bộ phận Một cửa %s")       \
+    X(TS_DOC_PERIOD_CUSTOM, "từ ngày %s đến ngày %s")                                                             \
+    X(TS_DOC_INTRO, "Báo cáo tổng hợp đánh giá của người dân, tổ chức qua máy đánh giá đặt tại Bộ phận Một cửa, %s; phạm vi: %s%s. Trong kỳ có %s đánh giá hợp lệ (%s hài lòng, tỷ lệ %s); %s đánh giá nghi lạm dụng được lưu riêng và không tính.") \
+    X(TS_DOC_INTRO_AREA, ", lĩnh vực %s")                                                                          \
+    X(TS_DOC_S_GROUPS, "I. KẾT QUẢ THEO NHÓM CHỈ TIÊU")                                                           \
+    X(TS_DOC_S_TREND, "III. DIỄN BIẾN THEO THÁNG NĂM %d")                                                          \
+    X(TS_DOC_S_RANK, "II. XẾP HẠNG: ĐƠN VỊ THẤP NHẤT SO VỚI CHỈ TIÊU")                                                     \
+    X(TS_DOC_S_REASONS, "IV. LÝ DO NGƯỜI DÂN, TỔ CHỨC CHƯA HÀI LÒNG")                                             \
+    X(TS_DOC_S_METHOD, "V. PHƯƠNG PHÁP TÍNH VÀ LƯU Ý")                                                            \
+    X(TS_DOC_S_UNITS, "PHỤ LỤC: KẾT QUẢ THEO ĐƠN VỊ")                                                             \
+    X(TS_DOC_UNITS_NOTE, "Mỗi đơn vị tính cả các đơn vị trực thuộc. Ô ghi tỷ lệ hài lòng và số đánh giá hợp lệ (n); Đ = đạt, K = không đạt, — = chưa đủ mẫu (mốc 2025 / mốc 2030).") \
+    X(TS_DOC_TREND_NOTE, "Trục ngang: tháng 1 – 12. Đường liền: tỷ lệ hài lòng theo tháng; nét đứt: chỉ tiêu 2025 (đậm) và 2030 (nhạt). Điểm rỗng: tháng có ít hơn %d đánh giá hợp lệ (chưa đủ mẫu).") \
+    X(TS_DOC_UNITS_SHEET_NOTE, "Mỗi đơn vị tính cả các đơn vị trực thuộc; tên thụt lề theo cấp trong cây đơn vị. Số liệu mang tính tham khảo.") \
+    X(TS_DOC_RANK_NONE, "Chưa có quầy nào có đánh giá trong kỳ.")                                                 \
+    X(TS_DOC_CHANGE_NONE, "—")                                                                                    \
+    X(TS_DOC_N_SHORT, "n = %s")                                                                                   \
+    X(TS_DOC_TARGET_SHORT, "≥ %s%%")                                                                              \
+    X(TS_DOC_REASONS_NOTE, "Người dân có thể chọn tối đa hai lý do; %s đánh giá không hài lòng trong kỳ.")        \
+    X(TS_DOC_TREND_EMPTY, "Chưa có đánh giá nào trong năm.")                                                      \
+    X(TS_DOC_RANK_MORE, "Trên đây là %s dòng thấp nhất trong %s dòng xếp hạng (mỗi quầy, mỗi nhóm chỉ tiêu); danh sách đầy đủ ở trang “Xếp hạng” của tệp XLSX cùng kỳ.") \
+    X(TS_DOC_METHOD_SCALE, "Thang đánh giá: thang 3 mức (Không hài lòng · Hài lòng · Rất hài lòng) tính là hài lòng từ mức Hài lòng; thang 5 mức tính là hài lòng từ mức 4 (Hài lòng) trở lên.") \
+    X(TS_DOC_METHOD_PCT, "Tỷ lệ hài lòng = số đánh giá hài lòng / số đánh giá hợp lệ × 100%, tính từ số đếm, không từ tỷ lệ đã làm tròn; kèm khoảng tin cậy 95% theo phương pháp Wilson.") \
+    X(TS_DOC_METHOD_MISUSE, "Đánh giá nghi lạm dụng (bấm lặp lại liên tiếp trong thời gian ngắn) vẫn được lưu và báo cáo riêng, nhưng không tính vào số đánh giá hợp lệ.") \
+    X(TS_DOC_METHOD_MIN_N, "Nhóm, lĩnh vực hoặc đơn vị có ít hơn %d đánh giá hợp lệ ghi “Chưa đủ mẫu”, không kết luận đạt hay không đạt. Đạt mốc khi số hài lòng × 100 ≥ chỉ tiêu × số đánh giá hợp lệ.") \
+    X(TS_DOC_METHOD_TARGETS, "Chỉ tiêu theo Chương trình tổng thể cải cách hành chính nhà nước của tỉnh Gia Lai giai đoạn 2021 – 2025 và định hướng đến năm 2030: mốc năm 2025 và mốc năm 2030.") \
+    X(TS_DOC_RECIPIENTS_HEAD, "Nơi nhận:")                                                                        \
+    X(TS_DOC_GENERATED, "Lập tự động lúc %s; dữ liệu nhận lần cuối: %s.")                                         \
+    X(TS_DOC_CHART_TARGET, "chỉ tiêu")                                                                            \
+    X(TS_DOC_VERDICT_SHORT_DAT, "Đ")                                                                              \
+    X(TS_DOC_VERDICT_SHORT_KHONG_DAT, "K")                                                                        \
+    X(TS_DOC_VERDICT_SHORT_CHUA_DU_MAU, "—")                                                                      \
+    X(TS_COL_NO, "STT")                                                                                           \
+    X(TS_COL_RANK, "Hạng")                                                                                        \
+    X(TS_COL_GROUP_CODE, "Mã nhóm")                                                                               \
+    X(TS_COL_AREA_CODE, "Mã lĩnh vực")                                                                            \
+    X(TS_COL_REASON, "Lý do")                                                                                     \
+    X(TS_COL_REASON_CODE, "Mã lý do")                                                                             \
+    X(TS_COL_TIMES, "Số lượt chọn")                                                                               \
+    X(TS_COL_MONTH, "Tháng")                                                                                      \
+    X(TS_COL_LEVEL, "Cấp")                                                                                        \
+    X(TS_COL_PARENT, "Mã đơn vị cấp trên")                                                                        \
+    X(TS_COL_DEVICES, "Số máy")                                                                                   \
+    X(TS_COL_LOW, "Cận dưới KTC 95%")                                                                             \
+    X(TS_COL_HIGH, "Cận trên KTC 95%")                                                                            \
+    X(TS_COL_VERDICT_2025, "Mốc 2025")                                                                            \
+    X(TS_COL_VERDICT_2030, "Mốc 2030")                                                                            \
+    X(TS_COL_PREV_PCT, "Tỷ lệ kỳ trước")                                                                          \
+    X(TS_COL_CHANGE_PTS, "Thay đổi (điểm %)")                                                                     \
+    X(TS_COL_GAP_PTS, "Cận trên so với chỉ tiêu 2025 (điểm %)")                                                              \
+    X(TS_COL_VALUE, "Giá trị")                                                                                    \
+    X(TS_COL_THRESHOLD, "Ngưỡng")                                                                                 \
+    X(TS_COL_MEASURE, "Đơn vị đo")                                                                                \
+    X(TS_COL_MAX_SEQ, "Số thứ tự cao nhất")                                                                       \
+    X(TS_COL_SKEW_S, "Lệch đồng hồ (giây)")                                                                       \
+    X(TS_COL_REGISTERED, "Ngày đăng ký")                                                                          \
+    X(TS_COL_REVOKED_AT, "Ngày thu hồi")                                                                          \
+    X(TS_MEASURE_PCT, "%")                                                                                        \
+    X(TS_MEASURE_PTS, "điểm %")                                                                                   \
+    X(TS_MEASURE_DAYS, "ngày")                                                                                    \
+    X(TS_MEASURE_RATINGS, "đánh giá")                                                                             \
+    X(TS_SHEET_COVER, "Bìa")                                                                                      \
+    X(TS_SHEET_GROUPS, "Nhóm chỉ tiêu")                                                                           \
+    X(TS_SHEET_UNITS, "Đơn vị")                                                                                   \
+    X(TS_SHEET_RANKING, "Xếp hạng")                                                                               \
+    X(TS_SHEET_AREAS, "Lĩnh vực")                                                                                 \
+    X(TS_SHEET_TREND, "Theo tháng")                                                                               \
+    X(TS_SHEET_REASONS, "Lý do")                                                                                  \
+    X(TS_SHEET_DEVICES, "Thiết bị")                                                                               \
+    X(TS_SHEET_ALERTS, "Cảnh báo")                                                                                \
+    X(TS_COVER_TITLE, "Tiêu đề")                                                                                  \
+    X(TS_COVER_FROM, "Từ ngày")                                                                                   \
+    X(TS_COVER_TO, "Đến ngày")                                                                                    \
+    X(TS_COVER_UNIT, "Đơn vị báo cáo")                                                                            \
+    X(TS_COVER_AREA, "Lĩnh vực")                                                                                  \
+    X(TS_COVER_ALL_AREAS, "Tất cả lĩnh vực")                                                                      \
+    X(TS_COVER_MIN_N, "Số đánh giá tối thiểu để kết luận")                                                        \
+    X(TS_COVER_ISSUER, "Cơ quan lập")                                                                             \
+    X(TS_COVER_NOTES, "Ghi chú")                                                                                  \
+    X(TS_COVER_SHEETS, "Các trang tiếp theo: nhóm chỉ tiêu, đơn vị (cây đơn vị, thụt lề theo cấp), xếp hạng, lĩnh vực, theo tháng, lý do chưa hài lòng, thiết bị, cảnh báo. Ô tô đỏ: Không đạt; ô tô vàng: Chưa đủ mẫu.")
 
 typedef enum {
 #define TALLY_STR_ENUM(id, text) id,

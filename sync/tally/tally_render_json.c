@@ -2,6 +2,8 @@
  * TallyBuf, the text buffer every renderer writes into. */
 #include "sync/tally/tally_render.h"
 
+#include "sync/tally/tally_export.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,6 +141,13 @@ static json_t *status_json(TallyStatus s)
     return c ? json_string(c) : json_null();
 }
 
+/* A name from the data: bytes that are not UTF-8 become U+FFFD (json_string would refuse the whole string). */
+static json_t *name_json(const char *s)
+{
+    char clean[4 * TALLY_NAME_MAX + 8];
+    return json_string(tally_utf8_clean(s, clean, sizeof clean));
+}
+
 static json_t *figure_json(const TallyFigure *f)
 {
     json_t *o = json_object();
@@ -178,7 +187,7 @@ static json_t *alert_json(const TallyReport *r, const TallyReportAlert *a)
         return NULL;
     json_object_set_new(o, "kind", json_string(tally_alert_code(a->kind)));
     json_object_set_new(o, "unit", json_string(r->units[a->unit].code));
-    json_object_set_new(o, "unit_name", json_string(r->units[a->unit].name));
+    json_object_set_new(o, "unit_name", name_json(r->units[a->unit].name));
     json_object_set_new(o, "group", a->group >= 0 ? json_string(proto_group_code((ProtoGroup)a->group)) : json_null());
     json_object_set_new(o, "device", a->device >= 0 ? json_string(r->devices[a->device].id) : json_null());
     json_object_set_new(o, "value", round2(a->value));
@@ -200,9 +209,9 @@ char *tally_report_json(const TallyReport *r)
     json_object_set_new(meta, "prev_from", date_json(r->period.prev_from_day));
     json_object_set_new(meta, "prev_to", date_json(r->period.prev_to_day));
     json_object_set_new(meta, "scope", r->scope_code[0] ? json_string(r->scope_code) : json_null());
-    json_object_set_new(meta, "scope_name", json_string(r->scope_name));
+    json_object_set_new(meta, "scope_name", name_json(r->scope_name));
     json_object_set_new(meta, "unit", r->unit_code[0] ? json_string(r->unit_code) : json_null());
-    json_object_set_new(meta, "unit_name", json_string(r->unit_name));
+    json_object_set_new(meta, "unit_name", name_json(r->unit_name));
     json_object_set_new(meta, "area", r->area >= 0 ? json_string(proto_area_code((ProtoArea)r->area)) : json_null());
     json_object_set_new(meta, "min_n", json_integer(r->min_n));
     json_object_set_new(meta, "generated_at", time_json(r->generated_at));
@@ -237,7 +246,7 @@ char *tally_report_json(const TallyReport *r)
         json_t *o = json_object(), *figs = json_object();
         json_array_append_new(units, o);
         json_object_set_new(o, "code", json_string(u->code));
-        json_object_set_new(o, "name", json_string(u->name));
+        json_object_set_new(o, "name", name_json(u->name));
         json_object_set_new(o, "parent", u->parent >= 0 ? json_string(r->units[u->parent].code) : json_null());
         json_object_set_new(o, "depth", json_integer(u->depth));
         json_object_set_new(o, "devices", json_integer(u->n_devices));

@@ -3,10 +3,9 @@
  *
  *   dashboard [--ratings N] [--runs R]      (defaults 5,000,000 / 100)
  *
- * Arrange: a tally database with a generated province (1 root, 24 departments, 17 districts of 8 communes:
- * 330+ units, 500+ kiosks), N ratings over 2025 written straight into every roll-up as ingest leaves them
- * (daily, monthly, monthly_sat, reasons, hours; seeding through HTTP would take long and measure ingest, which
- * bench/ingest does), device counters, a viewer with a password and a session. Figures: median and p99 of
+ * Arrange: bench/province.h's province (347 units, 173 counters, 519 kiosks) with N ratings over 2025 written
+ * straight into every roll-up as ingest leaves them (seeding through HTTP would take long and measure ingest,
+ * which bench/ingest does), a viewer with a password and a session. Figures: median and p99 of
  * tally_web_handle() — everything the server does for a request after the socket: session lookup, scope,
  * report model, HTML — for the overview (a quarter and a year), the unit tree and a district's unit page;
  * each beside the GET /api/v1/tally calls that fetch the same figures as JSON, through the same handler with
@@ -17,43 +16,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "bench/bench_util.h"
+#include "bench/province.h"
 #include "sync/protocol.h"
 #include "sync/tally/tally_account.h"
 #include "sync/tally/tally_db.h"
 #include "sync/tally/tally_web.h"
 
-#define DAYS 365
-#define N_DEPTS 24
-#define N_DISTRICTS 17
-#define N_COMMUNES 8
+#define DISTRICT "000.00.24.H21" /* a district of bench/province: its own counter and 8 communes */
 
 static void die(const char *what, const char *msg)
 {
     fprintf(stderr, "dashboard bench: %s: %s\n", what, msg);
     exit(1);
-}
-
-typedef struct {
-    char code[PROTO_ID_MAX + 1];
-    int  scale, areas[3];
-    int  kiosks;
-} Counter;
-
-static void exec(sqlite3 *s, const char *sql)
-{
-    char *err = NULL;
-    if(sqlite3_exec(s, sql, NULL, NULL, &err) != SQLITE_OK)
-        die(sql, err ? err : "?");
-}
-
-static void add_unit(TallyDb *db, const char *code, const char *name, const char *parent)
-{
-    char msg[TALLY_MSG_MAX];
-    if(tally_unit_add(db, code, name, parent, msg))
-        die(code, msg);
 }
 
 typedef struct {
@@ -117,182 +93,21 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/bench-dashboard-XXXXXX";
     if(!mkdtemp(dir))
         die("mkdtemp", "failed");
-    char path[256], msg[TALLY_MSG_MAX], code[64], name[160], parent[24], tok[TALLY_TOKEN_HEX + 1];
+    char path[256], msg[TALLY_MSG_MAX], tok[TALLY_TOKEN_HEX + 1];
     snprintf(path, sizeof path, "%s/tally.db", dir);
     TallyDb *db;
     if(tally_db_open(path, &db, msg))
         die(path, msg);
-    sqlite3 *s = tally_db_sqlite(db);
 
-    /* The province: departments with one or two counters, districts with their own counter and communes. */
-    double t_seed = bench_now_ms();
-    exec(s, "PRAGMA synchronous=OFF"); /* seeding only: nothing here must survive a power cut */
-    add_unit(db, "P", "UBND tỉnh (bench)", NULL);
-    Counter *counters = calloc(1000, sizeof *counters);
-    int n_counters = 0, n_units = 1;
-    unsigned seed = 11;
-    for(int d = 0; d < N_DEPTS; d++) {
-        snprintf(code, sizeof code, "P.S%02d", d);
-        snprintf(name, sizeof name, "Sở số %d", d + 1);
-        add_unit(db, code, name, "P"), n_units++;
-        for(int q = 0; q < 1 + d % 2; q++) {
-            Counter *c = &counters[n_counters++];
-            snprintf(c->code, sizeof c->code, "P.S%02d.Q%d", d, q + 1);
-            snprintf(name, sizeof name, "Sở số %d – Quầy %d", d + 1, q + 1);
-            add_unit(db, c->code, name, code), n_units++;
-            bool health = d == 5, school = d == 6;
-            c->scale = health || school ? SCALE_LIKERT5 : SCALE_TTHC3;
-            for(int k = 0; k < 3; k++)
-                c->areas[k] = health ? AREA_Y_TE : school ? AREA_GIAO_DUC : rand_r(&seed) % AREA_COUNT;
-            c->kiosks = 3;
-        }
-    }
-    for(int d = 0; d < N_DISTRICTS; d++) {
-        snprintf(parent, sizeof parent, "P.H%02d", d);
-        snprintf(name, sizeof name, "UBND huyện số %d", d + 1);
-        add_unit(db, parent, name, "P"), n_units++;
-        for(int x = -1; x < N_COMMUNES; x++) {
-            char commune[32];
-            if(x >= 0) {
-                snprintf(commune, sizeof commune, "%s.X%02d", parent, x);
-                snprintf(name, sizeof name, "UBND xã số %d huyện %d", x + 1, d + 1);
-                add_unit(db, commune, name, parent), n_units++;
-            } else {
-                snprintf(commune, sizeof commune, "%s", parent);
-            }
-            Counter *c = &counters[n_counters++];
-            snprintf(c->code, sizeof c->code, "%s.Q1", commune);
-            snprintf(name, sizeof name, "Bộ phận Một cửa %s", commune);
-            add_unit(db, c->code, name, commune), n_units++;
-            c->scale = SCALE_TTHC3;
-            for(int k = 0; k < 3; k++)
-                c->areas[k] = rand_r(&seed) % AREA_COUNT;
-            c->kiosks = x < 0 ? 4 : 2 + (x % 2 == 0);
-        }
-    }
-    /* Kiosks with their counters (received = max_seq: no gaps, except one in fifty). */
-    exec(s, "BEGIN");
-    sqlite3_stmt *st;
-    int n_devices = 0;
-    sqlite3_prepare_v2(s, "INSERT INTO devices(id, unit, token_hash, created_at, last_seen, last_skew_s, received, "
-                          "max_seq) VALUES (?1, ?2, randomblob(32), 0, ?3, 0, ?4, ?4 + ?5)", -1, &st, NULL);
-    for(int c = 0; c < n_counters; c++)
-        for(int k = 0; k < counters[c].kiosks; k++) {
-            snprintf(code, sizeof code, "kiosk-%d-%d", c, k);
-            sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, counters[c].code, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 3, (int64_t)time(NULL) - (n_devices % 97 == 0 ? 5 * 86400 : 3600));
-            sqlite3_bind_int64(st, 4, n / 500);
-            sqlite3_bind_int64(st, 5, n_devices % 50 == 0 ? 3 : 0);
-            if(sqlite3_step(st) != SQLITE_DONE)
-                die("device", sqlite3_errmsg(s));
-            sqlite3_reset(st);
-            n_devices++;
-        }
-    sqlite3_finalize(st);
-    fprintf(stderr, "dashboard bench: %d units, %d counters, %d kiosks; seeding %lld ratings over 2025...\n", n_units,
-            n_counters, n_devices, n);
-
-    /* Ratings into cells: counter x day x area x score x flagged, and hours and reasons beside them. */
-    size_t n_cells = (size_t)n_counters * DAYS * AREA_COUNT * PROTO_MAX_LEVELS * 2;
-    uint32_t *cells = calloc(n_cells, sizeof *cells);
-    uint32_t *hours = calloc((size_t)n_counters * DAYS * 24 * 2, sizeof *hours);
-    uint32_t *reasons = calloc((size_t)n_counters * DAYS * AREA_COUNT * REASON_COUNT, sizeof *reasons);
-    if(!cells || !hours || !reasons)
-        die("memory", "out of memory");
-    int64_t day0 = ptime_days_from_civil(2025, 1, 1);
-    for(long long i = 0; i < n; i++) {
-        int c = rand_r(&seed) % n_counters, d = rand_r(&seed) % DAYS, a = counters[c].areas[rand_r(&seed) % 3];
-        int levels = counters[c].scale == SCALE_LIKERT5 ? 5 : 3;
-        int score = rand_r(&seed) % 8 ? levels - rand_r(&seed) % 2 : 1 + rand_r(&seed) % levels;
-        int flagged = rand_r(&seed) % 60 == 0, hour = 7 + rand_r(&seed) % 10;
-        cells[((((size_t)c * DAYS + (size_t)d) * AREA_COUNT + (size_t)a) * PROTO_MAX_LEVELS + (size_t)score - 1) * 2 +
-              (size_t)flagged]++;
-        if(!flagged) {
-            bool unsat = !proto_is_satisfied((ProtoScale)counters[c].scale, score);
-            hours[(((size_t)c * DAYS + (size_t)d) * 24 + (size_t)hour) * 2]++;
-            hours[(((size_t)c * DAYS + (size_t)d) * 24 + (size_t)hour) * 2 + 1] += unsat;
-            if(unsat && rand_r(&seed) % 10 < 7)
-                reasons[(((size_t)c * DAYS + (size_t)d) * AREA_COUNT + (size_t)a) * REASON_COUNT +
-                        (size_t)(rand_r(&seed) % REASON_COUNT)]++;
-        }
-    }
-    sqlite3_stmt *daily, *rd;
-    sqlite3_prepare_v2(s, "INSERT INTO daily(unit, day, area, scale, score, flagged, n) VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                       -1, &daily, NULL);
-    sqlite3_prepare_v2(s, "INSERT INTO reasons_daily(unit, day, area, reason, n) VALUES (?1,?2,?3,?4,?5)", -1, &rd,
-                       NULL);
-    sqlite3_prepare_v2(s, "INSERT INTO hours_daily(unit, day, hour, n, unsatisfied) VALUES (?1,?2,?3,?4,?5)", -1, &st,
-                       NULL);
-    for(int c = 0; c < n_counters; c++)
-        for(int d = 0; d < DAYS; d++) {
-            for(int a = 0; a < AREA_COUNT; a++) {
-                for(int sc = 1; sc <= PROTO_MAX_LEVELS; sc++)
-                    for(int f = 0; f < 2; f++) {
-                        uint32_t v = cells[((((size_t)c * DAYS + (size_t)d) * AREA_COUNT + (size_t)a) * PROTO_MAX_LEVELS +
-                                            (size_t)sc - 1) * 2 + (size_t)f];
-                        if(!v)
-                            continue;
-                        sqlite3_bind_text(daily, 1, counters[c].code, -1, SQLITE_STATIC);
-                        sqlite3_bind_int64(daily, 2, day0 + d);
-                        sqlite3_bind_text(daily, 3, proto_area_code((ProtoArea)a), -1, SQLITE_STATIC);
-                        sqlite3_bind_text(daily, 4, proto_scale_code((ProtoScale)counters[c].scale), -1, SQLITE_STATIC);
-                        sqlite3_bind_int(daily, 5, sc);
-                        sqlite3_bind_int(daily, 6, f);
-                        sqlite3_bind_int64(daily, 7, v);
-                        if(sqlite3_step(daily) != SQLITE_DONE)
-                            die("daily", sqlite3_errmsg(s));
-                        sqlite3_reset(daily);
-                    }
-                for(int k = 0; k < REASON_COUNT; k++) {
-                    uint32_t v = reasons[(((size_t)c * DAYS + (size_t)d) * AREA_COUNT + (size_t)a) * REASON_COUNT +
-                                         (size_t)k];
-                    if(!v)
-                        continue;
-                    sqlite3_bind_text(rd, 1, counters[c].code, -1, SQLITE_STATIC);
-                    sqlite3_bind_int64(rd, 2, day0 + d);
-                    sqlite3_bind_text(rd, 3, proto_area_code((ProtoArea)a), -1, SQLITE_STATIC);
-                    sqlite3_bind_text(rd, 4, proto_reason_code((ProtoReason)k), -1, SQLITE_STATIC);
-                    sqlite3_bind_int64(rd, 5, v);
-                    if(sqlite3_step(rd) != SQLITE_DONE)
-                        die("reasons", sqlite3_errmsg(s));
-                    sqlite3_reset(rd);
-                }
-            }
-            for(int h = 0; h < 24; h++) {
-                uint32_t *v = &hours[(((size_t)c * DAYS + (size_t)d) * 24 + (size_t)h) * 2];
-                if(!v[0])
-                    continue;
-                sqlite3_bind_text(st, 1, counters[c].code, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 2, day0 + d);
-                sqlite3_bind_int(st, 3, h);
-                sqlite3_bind_int64(st, 4, v[0]);
-                sqlite3_bind_int64(st, 5, v[1]);
-                if(sqlite3_step(st) != SQLITE_DONE)
-                    die("hours", sqlite3_errmsg(s));
-                sqlite3_reset(st);
-            }
-        }
-    sqlite3_finalize(daily);
-    sqlite3_finalize(rd);
-    sqlite3_finalize(st);
-    free(cells), free(hours), free(reasons);
-    /* The monthly roll-ups from the daily ones, with the same SQL as migrations 2 and 3. */
-    exec(s, "INSERT INTO monthly SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
-            " + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, area, scale, score, flagged, sum(n)"
-            " FROM daily GROUP BY 1, 2, 3, 4, 5, 6");
-    exec(s, "INSERT INTO monthly_sat SELECT unit, month, area, sum(CASE WHEN flagged = 0 THEN n ELSE 0 END),"
-            " sum(CASE WHEN flagged = 0 AND score >= (CASE scale WHEN 'likert5' THEN 4 ELSE 2 END) THEN n ELSE 0 END),"
-            " sum(CASE WHEN flagged = 1 THEN n ELSE 0 END) FROM monthly GROUP BY 1, 2, 3");
-    exec(s, "INSERT INTO reasons_monthly SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
-            " + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, area, reason, sum(n)"
-            " FROM reasons_daily GROUP BY 1, 2, 3, 4");
-    exec(s, "INSERT INTO hours_monthly SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
-            " + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, (day + 3) % 7, hour, sum(n),"
-            " sum(unsatisfied) FROM hours_daily GROUP BY 1, 2, 3, 4");
-    exec(s, "COMMIT");
-    exec(s, "ANALYZE");
-    fprintf(stderr, "dashboard bench: seeded in %.1f s\n", (bench_now_ms() - t_seed) / 1000);
+    /* The province, seeded straight into the roll-ups (bench/province.h, shared with bench/report). */
+    fprintf(stderr, "dashboard bench: seeding %lld ratings over a province in 2025...\n", n);
+    BenchProvince prov = {.year = 2025, .ratings = n, .devices_per_counter = 3, .seed = 11};
+    BenchProvinceInfo info;
+    if(bench_province_seed(db, &prov, &info, msg))
+        die("seed", msg);
+    int n_units = (int)info.units, n_devices = (int)info.devices;
+    fprintf(stderr, "dashboard bench: %d units, %zu counters, %d kiosks, seeded in %.1f s\n", n_units, info.counters,
+            n_devices, info.seconds);
 
     /* A province viewer: a session for the pages, a token for the API. */
     if(tally_viewer_add(db, "bench", tok, msg) || tally_viewer_set_password(db, "bench", "bench-password-1", msg))
@@ -321,11 +136,11 @@ int main(int argc, char **argv)
     TallyWebArg y_prev[] = {{"from", "2024-01-01"}, {"to", "2024-12-31"}, {"by", "group"}};
     TallyWebArg trend[] = {{"from", "2025-01-01"}, {"to", "2025-12-31"}, {"by", "month,group"}};
     TallyWebArg tree[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"by", "unit,group"}};
-    TallyWebArg u_grp[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", "P.H03"}, {"by", "group"}};
-    TallyWebArg u_sub[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", "P.H03"}, {"by", "unit,group"}};
-    TallyWebArg u_area[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", "P.H03"}, {"by", "area"}};
+    TallyWebArg u_grp[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", DISTRICT}, {"by", "group"}};
+    TallyWebArg u_sub[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", DISTRICT}, {"by", "unit,group"}};
+    TallyWebArg u_area[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", DISTRICT}, {"by", "area"}};
     const Req p_q[] = {{"/tong-quan", quarter, 1}}, p_y[] = {{"/tong-quan", year, 1}},
-              p_t[] = {{"/don-vi", quarter, 1}}, p_u[] = {{"/don-vi/P.H03", quarter, 1}};
+              p_t[] = {{"/don-vi", quarter, 1}}, p_u[] = {{"/don-vi/" DISTRICT, quarter, 1}};
     const Req a_q[] = {{"/api/v1/tally", q_cur, 3}, {"/api/v1/tally", q_prev, 3}, {"/api/v1/tally", trend, 3}};
     const Req a_y[] = {{"/api/v1/tally", y_cur, 3}, {"/api/v1/tally", y_prev, 3}, {"/api/v1/tally", trend, 3}};
     const Req a_t[] = {{"/api/v1/tally", tree, 3}};
@@ -339,8 +154,8 @@ int main(int argc, char **argv)
     rows[1].api = measure(w, db, "  vs API: group x2 periods + month,group", a_y, 3, NULL, tok, runs);
     rows[2].page = measure(w, db, "unit tree, quarter (/don-vi)", p_t, 1, cookie, NULL, runs);
     rows[2].api = measure(w, db, "  vs API: unit,group", a_t, 1, NULL, tok, runs);
-    rows[3].page = measure(w, db, "district unit page, quarter (/don-vi/P.H03)", p_u, 1, cookie, NULL, runs);
-    rows[3].api = measure(w, db, "  vs API: unit=P.H03 group + unit,group + area", a_u, 3, NULL, tok, runs);
+    rows[3].page = measure(w, db, "district unit page, quarter (/don-vi/" DISTRICT ")", p_u, 1, cookie, NULL, runs);
+    rows[3].api = measure(w, db, "  vs API: unit=" DISTRICT " group + unit,group + area", a_u, 3, NULL, tok, runs);
     bool ok = true;
     printf("summary (target: page p99 <= 50 ms and <= 2x its JSON call):\n");
     for(int i = 0; i < 4; i++) {

@@ -1,6 +1,8 @@
 /* province.c — see province.h. */
 #include "province.h"
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +22,6 @@ typedef struct {
     int  areas[2];
     int  pct_ok;   /* this counter's satisfaction, percent */
 } Counter;
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static TallyErr sql_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX])
 {
@@ -123,7 +118,7 @@ static TallyErr from_csv(TallyDb *db, const char *path, Counter *counters, int *
 
 TallyErr bench_province_seed(TallyDb *db, const BenchProvince *p, BenchProvinceInfo *info, char msg[TALLY_MSG_MAX])
 {
-    double t0 = now_s();
+    double t0 = bench_now_ms() / 1e3;
     memset(info, 0, sizeof *info);
     unsigned seed = p->seed ? p->seed : 7;
     sqlite3 *s = tally_db_sqlite(db);
@@ -286,6 +281,6 @@ TallyErr bench_province_seed(TallyDb *db, const BenchProvince *p, BenchProvinceI
     sqlite3_finalize(st);
     if(sqlite3_exec(s, "COMMIT; ANALYZE;", NULL, NULL, NULL) != SQLITE_OK)
         return sql_fail(db, "commit seed", msg);
-    info->seconds = now_s() - t0;
+    info->seconds = bench_now_ms() / 1e3 - t0;
     return TALLY_OK;
 }

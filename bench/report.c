@@ -18,24 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "province.h"
 #include "sync/tally/tally_export.h"
 
 #define TARGET_MS 1000.0
 #define TARGET_MIB 64.0
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* This process's peak resident memory in KiB (VmHWM: the high-water mark of this address space since exec —
  * unlike getrusage's ru_maxrss, which carries over the forked parent's pages across execve). */
@@ -56,7 +44,7 @@ static long peak_kib(void)
 static int one(const char *db_path, const char *period, const char *format, const char *out)
 {
     char msg[TALLY_MSG_MAX];
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     TallyDb *db;
     TallyReportSpec spec = {.area = -1, .now_s = (int64_t)time(NULL)};
     int f = tally_file_format_from_code(format);
@@ -72,12 +60,12 @@ static int one(const char *db_path, const char *period, const char *format, cons
         fprintf(stderr, "report bench: %s\n", msg);
         return 1;
     }
-    double t1 = now_ms();
+    double t1 = bench_now_ms();
     if(tally_file_write(r, &lh, (TallyFileFormat)f, -1, out, msg)) {
         fprintf(stderr, "report bench: %s\n", msg);
         return 1;
     }
-    double t2 = now_ms();
+    double t2 = bench_now_ms();
     struct stat st;
     stat(out, &st);
     size_t units = r->n_units;
@@ -207,9 +195,9 @@ int main(int argc, char **argv)
                 tot[k] = r.total_ms, bld[k] = r.build_ms, rnd[k] = r.render_ms;
                 rss = fmax(rss, r.rss_mib);
             }
-            qsort(tot, (size_t)runs, sizeof *tot, cmp_double);
-            qsort(bld, (size_t)runs, sizeof *bld, cmp_double);
-            qsort(rnd, (size_t)runs, sizeof *rnd, cmp_double);
+            qsort(tot, (size_t)runs, sizeof *tot, bench_cmp_double);
+            qsort(bld, (size_t)runs, sizeof *bld, bench_cmp_double);
+            qsort(rnd, (size_t)runs, sizeof *rnd, bench_cmp_double);
             double med = tot[runs / 2];
             if(fi == 0)
                 json_ms = med;

@@ -213,12 +213,7 @@ int main(int argc, char **argv)
         }
     }
     if(!keep) {
-        char p2[600];
-        unlink(path);
-        snprintf(p2, sizeof p2, "%s-wal", path);
-        unlink(p2);
-        snprintf(p2, sizeof p2, "%s-shm", path);
-        unlink(p2);
+        bench_remove_db(path);
     }
     rmdir(dir);
     return status;

@@ -299,12 +299,7 @@ int main(int argc, char **argv)
     free(gl);
     free(rl);
     tally_db_close(db);
-    char p2[300];
-    unlink(path);
-    snprintf(p2, sizeof p2, "%s-wal", path);
-    unlink(p2);
-    snprintf(p2, sizeof p2, "%s-shm", path);
-    unlink(p2);
+    bench_remove_db(path);
     rmdir(dir);
     return counted == total ? 0 : 1;
 }

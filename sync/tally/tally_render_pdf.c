@@ -11,8 +11,8 @@
  *
  * Font: Liberation Serif 2.x (Debian fonts-liberation2; metric-compatible with Times New Roman, every
  * Vietnamese letter; the 1.x files of fonts-liberation lack many), loaded from its files into a private
- * fontconfig set — never whatever the machine would substitute — checked for every Vietnamese letter, and
- * embedded by cairo as a subset. Text from the data goes in with pango_layout_set_text (never markup), so a
+ * fontconfig set — never whatever the machine would substitute — checked for every Vietnamese letter, kept
+ * per thread, and embedded by cairo as a subset. Text from the data goes in with pango_layout_set_text (never markup), so a
  * unit name is laid out as the characters it is. Start reading at tally_render_pdf(). */
 #include <math.h>
 #include <stdio.h>
@@ -58,7 +58,6 @@ static const char *const FONT_FILES[] = {"LiberationSerif-Regular.ttf", "Liberat
 typedef struct {
     cairo_surface_t *surface;
     cairo_t         *cr;
-    PangoFontMap    *fm;
     PangoContext    *pc;
     double           w, h;   /* the page */
     double           x0, x1; /* left and right text edges */
@@ -86,43 +85,51 @@ static bool covers_vietnamese(FcCharSet *cs)
     return true;
 }
 
-/* A font map holding only the four Liberation Serif files. */
+/* A font map holding only the four Liberation Serif files: made once per thread and kept (fontconfig and
+ * cairo keep the fonts' patterns for as long as the process lives, so a map per render would leak ~11 KB each
+ * time, and loading the fonts is most of a render's cost). Pango objects are not shared between threads: each
+ * server worker gets its own map. */
+static _Thread_local PangoFontMap *thread_font_map;
+
 static TallyErr load_fonts(Pdf *p, char msg[TALLY_MSG_MAX])
 {
-    const char *dir = getenv("TALLY_PDF_FONT_DIR");
-    if(!dir || !*dir)
-        dir = TALLY_PDF_FONT_DIR;
-    FcConfig *cfg = FcConfigCreate();
-    if(!cfg)
-        return snprintf(msg, TALLY_MSG_MAX, "out of memory"), TALLY_E_NOMEM;
-    for(size_t i = 0; i < sizeof FONT_FILES / sizeof FONT_FILES[0]; i++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, FONT_FILES[i]);
-        if(access(path, R_OK) || !FcConfigAppFontAddFile(cfg, (const FcChar8 *)path)) {
-            FcConfigDestroy(cfg);
-            snprintf(msg, TALLY_MSG_MAX, "font %.120s is missing: install Debian fonts-liberation2 (or set "
-                     "TALLY_PDF_FONT_DIR) / thiếu phông chữ Liberation Serif", path);
-            return TALLY_E_IO;
+    if(!thread_font_map) {
+        const char *dir = getenv("TALLY_PDF_FONT_DIR");
+        if(!dir || !*dir)
+            dir = TALLY_PDF_FONT_DIR;
+        FcConfig *cfg = FcConfigCreate();
+        if(!cfg)
+            return snprintf(msg, TALLY_MSG_MAX, "out of memory"), TALLY_E_NOMEM;
+        for(size_t i = 0; i < sizeof FONT_FILES / sizeof FONT_FILES[0]; i++) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s", dir, FONT_FILES[i]);
+            if(access(path, R_OK) || !FcConfigAppFontAddFile(cfg, (const FcChar8 *)path)) {
+                FcConfigDestroy(cfg);
+                snprintf(msg, TALLY_MSG_MAX, "font %.120s is missing: install Debian fonts-liberation2 (or set "
+                         "TALLY_PDF_FONT_DIR) / thiếu phông chữ Liberation Serif", path);
+                return TALLY_E_IO;
+            }
         }
-    }
-    FcFontSet *set = FcConfigGetFonts(cfg, FcSetApplication);
-    for(int i = 0; set && i < set->nfont; i++) {
-        FcCharSet *cs = NULL;
-        if(FcPatternGetCharSet(set->fonts[i], FC_CHARSET, 0, &cs) != FcResultMatch || !covers_vietnamese(cs)) {
-            FcConfigDestroy(cfg);
-            snprintf(msg, TALLY_MSG_MAX, "the Liberation Serif in %.100s lacks Vietnamese letters (version 1.x?): "
-                     "install fonts-liberation2 / phông chữ thiếu chữ tiếng Việt", dir);
-            return TALLY_E_IO;
+        FcFontSet *set = FcConfigGetFonts(cfg, FcSetApplication);
+        for(int i = 0; set && i < set->nfont; i++) {
+            FcCharSet *cs = NULL;
+            if(FcPatternGetCharSet(set->fonts[i], FC_CHARSET, 0, &cs) != FcResultMatch || !covers_vietnamese(cs)) {
+                FcConfigDestroy(cfg);
+                snprintf(msg, TALLY_MSG_MAX, "the Liberation Serif in %.100s lacks Vietnamese letters (version 1.x?): "
+                         "install fonts-liberation2 / phông chữ thiếu chữ tiếng Việt", dir);
+                return TALLY_E_IO;
+            }
         }
-    }
-    p->fm = pango_cairo_font_map_new_for_font_type(CAIRO_FONT_TYPE_FT);
-    if(!p->fm) {
+        PangoFontMap *fm = pango_cairo_font_map_new_for_font_type(CAIRO_FONT_TYPE_FT);
+        if(!fm) {
+            FcConfigDestroy(cfg);
+            return snprintf(msg, TALLY_MSG_MAX, "cannot start pango"), TALLY_E_IO;
+        }
+        pango_fc_font_map_set_config(PANGO_FC_FONT_MAP(fm), cfg); /* takes its own reference */
         FcConfigDestroy(cfg);
-        return snprintf(msg, TALLY_MSG_MAX, "cannot start pango"), TALLY_E_IO;
+        thread_font_map = fm;
     }
-    pango_fc_font_map_set_config(PANGO_FC_FONT_MAP(p->fm), cfg); /* takes its own reference */
-    FcConfigDestroy(cfg);
-    p->pc = pango_font_map_create_context(p->fm);
+    p->pc = pango_font_map_create_context(thread_font_map);
     pango_cairo_context_set_resolution(p->pc, 72); /* sizes are points; the surface's unit is the point */
     cairo_font_options_t *fo = cairo_font_options_create();
     cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF); /* exact advances, as printed */
@@ -900,7 +907,6 @@ TallyErr tally_render_pdf(const TallyReport *r, const TallyLetterhead *lh, Tally
     cairo_status_t st = cairo_surface_status(p.surface);
     cairo_surface_destroy(p.surface);
     g_object_unref(p.pc);
-    g_object_unref(p.fm);
     if(st != CAIRO_STATUS_SUCCESS || out->oom) {
         snprintf(msg, TALLY_MSG_MAX, "cannot make the PDF: %s", out->oom ? "out of memory" : cairo_status_to_string(st));
         return out->oom || st == CAIRO_STATUS_NO_MEMORY ? TALLY_E_NOMEM : TALLY_E_IO;

@@ -4,8 +4,9 @@
  *                                            pending, 1 (with the reason) otherwise, 2 on a start-up error
  *   kiosk-sync --config kiosk.ini --daemon   run the schedule (schedule.h) until SIGTERM/SIGINT
  *
- * Start reading main(). The engine is uploader.c, the timing schedule.c; this file wires them to the config,
- * the store's sync status (what the supervisor screen shows) and the device clock checks. */
+ * Start reading main(). The engine is sync/uploader.c, the timing sync/schedule.c, and sync_agent.c runs them
+ * on the store (the status the supervisor screen shows, the clock checks, retention, --once and the daemon);
+ * this file reads the config and the token and gives the agent the real clock, sleep and signals. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
@@ -20,13 +21,10 @@
 
 #include "kiosk/config.h"
 #include "kiosk/store.h"
+#include "kiosk/sync_agent.h"
 #include "sync/ptime.h"
-#include "sync/schedule.h"
 #include "sync/uploader.h"
 
-#define POLL_S 2                 /* how often the daemon looks for a "Đồng bộ ngay" request */
-#define CLOCK_SKEW_WARN_S 300    /* device clock this far from the server's Date header is reported */
-#define EXIT_PENDING 1
 #define EXIT_STARTUP 2
 
 #ifndef BUILD_UNIX_TIME
@@ -37,11 +35,6 @@ static volatile sig_atomic_t g_stop;
 static int64_t g_clock_offset; /* hidden --clock-offset-s: lets tests play a device with a wrong clock */
 
 static int64_t dev_now(void) { return (int64_t)time(NULL) + g_clock_offset; }
-static int64_t dev_clock(void *ctx)
-{
-    (void)ctx;
-    return dev_now();
-}
 
 static void on_signal(int sig)
 {
@@ -49,6 +42,7 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
 {
     char ts[PTIME_TEXT_MAX];
@@ -61,6 +55,7 @@ static void logf_(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void die(const char *fmt, ...)
 {
     fputs("kiosk-sync: ", stderr);
@@ -80,143 +75,40 @@ static uint32_t rnd32(void)
     return r;
 }
 
-typedef struct {
-    Store *store;
-    Uploader *up;
-    SchedConfig sched;
-    SchedState state;
-} Sync;
+/* ---- The injected environment: the real clock, sleep and signals ----------------------------------------- */
 
-/* The device clock checks (the ratings upload either way; the server records its own view of the skew). */
-static void check_clock(StoreSyncStatus *st, const UploaderResult *res, int64_t now)
+static int64_t env_now(void *ctx)
 {
-    /* The skew is the last one measured (a run with nothing to send does not contact the server). */
-    if(res->server_date)
-        st->clock_skew_s = res->server_date_local - res->server_date;
-    st->clock_warning[0] = '\0';
-    if(st->clock_skew_s > CLOCK_SKEW_WARN_S || st->clock_skew_s < -CLOCK_SKEW_WARN_S)
-        snprintf(st->clock_warning, sizeof st->clock_warning,
-                 "device clock is %lld s %s the server's; set the time (đồng hồ thiết bị bị lệch)",
-                 (long long)(st->clock_skew_s < 0 ? -st->clock_skew_s : st->clock_skew_s),
-                 st->clock_skew_s < 0 ? "behind" : "ahead of");
-    if(now < BUILD_UNIX_TIME)
-        snprintf(st->clock_warning, sizeof st->clock_warning,
-                 "device clock is before this program was built; set the time (đồng hồ thiết bị sai)");
-    if(st->clock_warning[0])
-        logf_("warning: %s", st->clock_warning);
+    (void)ctx;
+    return dev_now();
 }
 
-/* One attempt: upload, then record what happened in the store's sync status and the schedule. Returns the
- * number of ratings still pending (or -1 when even that cannot be read) and the reason in msg. */
-static int64_t run_once(Sync *sy, UploaderErr *err_out, UploaderResult *res, char *msg, size_t msg_len)
+static void env_sleep(void *ctx, int64_t ms)
 {
-    StoreSyncStatus st;
-    if(store_sync_status_get(sy->store, &st) != STORE_OK)
-        memset(&st, 0, sizeof st);
-    st.last_attempt = dev_now();
-    UploaderErr e = uploader_run(sy->up, sy->store, dev_clock, NULL, res, msg, msg_len);
-    int64_t end = dev_now();
-    check_clock(&st, res, end);
-    if(e == UPLOADER_OK) {
-        st.last_success = end;
-        st.last_error[0] = '\0';
-    } else {
-        snprintf(st.last_error, sizeof st.last_error, "%s", msg);
+    (void)ctx;
+    /* In short steps, so SIGTERM stops the daemon (or a --once waiting for a follow-up) promptly. */
+    for(int64_t slept = 0; slept < ms && !g_stop; slept += 100) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
-    sy->state.next_attempt = st.next_attempt;
-    sy->state.failures = st.failures;
-    sched_after_run(&sy->sched, &sy->state, end, e == UPLOADER_OK, rnd32());
-    st.next_attempt = sy->state.next_attempt;
-    st.failures = sy->state.failures;
-    if(store_sync_status_put(sy->store, &st) != STORE_OK)
-        logf_("cannot save sync status: %s", store_errmsg(sy->store));
-    StoreCounts c;
-    int64_t pending = store_counts(sy->store, &c) == STORE_OK ? c.pending : -1;
-    if(e == UPLOADER_OK)
-        logf_("%lld batches, %lld ratings sent (%lld accepted, %lld duplicate, %lld rejected); %lld pending",
-              (long long)res->batches_ok, (long long)res->sent, (long long)res->accepted,
-              (long long)res->duplicate, (long long)res->rejected, (long long)pending);
-    else
-        logf_("upload failed after %lld batches, %lld ratings sent (%lld accepted, %lld duplicate, %lld rejected): "
-              "%s: %s; %lld pending; next try in %lld s",
-              (long long)res->batches_ok, (long long)res->sent, (long long)res->accepted, (long long)res->duplicate,
-              (long long)res->rejected, uploader_err_name(e), msg, (long long)pending,
-              (long long)(st.next_attempt - end));
-    *err_out = e;
-    return pending;
 }
 
-static int do_once(Sync *sy)
+static bool env_stopping(void *ctx)
 {
-    char msg[512] = "";
-    UploaderErr e;
-    UploaderResult res;
-    int64_t pending = run_once(sy, &e, &res, msg, sizeof msg);
-    /* Ratings held for their follow-up answer are released within a minute: wait for them once, so that
-     * "--once" means "everything made so far". */
-    if(e == UPLOADER_OK && res.held > 0 && !g_stop) {
-        int64_t wait = res.held_until - dev_now() + 1;
-        if(wait > 0 && wait <= UPLOADER_HOLD_S * 10) {
-            logf_("waiting %lld s for %lld ratings still on their follow-up question", (long long)wait,
-                  (long long)res.held);
-            sleep((unsigned)wait);
-        }
-        pending = run_once(sy, &e, &res, msg, sizeof msg);
-    }
-    if(pending == 0)
-        return 0;
-    if(e != UPLOADER_OK)
-        fprintf(stderr, "kiosk-sync: %lld ratings still pending: %s\n", (long long)pending, msg);
-    else if(pending < 0)
-        fprintf(stderr, "kiosk-sync: cannot count pending ratings\n");
-    else
-        fprintf(stderr, "kiosk-sync: %lld ratings still pending (made during the run or awaiting follow-up)\n",
-                (long long)pending);
-    return EXIT_PENDING;
+    (void)ctx;
+    return g_stop != 0;
 }
 
-static int do_daemon(Sync *sy)
+static uint32_t env_random(void *ctx)
 {
-    StoreSyncStatus st;
-    if(store_sync_status_get(sy->store, &st) != STORE_OK)
-        memset(&st, 0, sizeof st);
-    sy->state.next_attempt = st.next_attempt;
-    sy->state.failures = st.failures;
-    int64_t now = dev_now();
-    sched_init(&sy->sched, &sy->state, now, rnd32());
-    if(st.next_attempt != sy->state.next_attempt) {
-        st.next_attempt = sy->state.next_attempt;
-        st.failures = sy->state.failures;
-        if(store_sync_status_put(sy->store, &st) != STORE_OK)
-            logf_("cannot save sync status: %s", store_errmsg(sy->store));
-    }
-    char when[PTIME_TEXT_MAX];
-    ptime_format(sy->state.next_attempt, PTIME_VN_OFFSET_MIN, when);
-    logf_("daemon started; next attempt at %s (%d failures so far)", when, (int)sy->state.failures);
-    while(!g_stop) {
-        now = dev_now();
-        int64_t requested = 0;
-        if(store_sync_requested(sy->store, &requested) != STORE_OK)
-            requested = 0;
-        if(sched_due(&sy->state, now, requested)) {
-            if(requested)
-                logf_("\"Đồng bộ ngay\" requested from the supervisor screen");
-            char msg[512] = "";
-            UploaderErr e;
-            UploaderResult res;
-            run_once(sy, &e, &res, msg, sizeof msg);
-            if(requested && store_sync_request_clear(sy->store, requested) != STORE_OK)
-                logf_("cannot clear the sync request: %s", store_errmsg(sy->store));
-            ptime_format(sy->state.next_attempt, PTIME_VN_OFFSET_MIN, when);
-            logf_("next attempt at %s", when);
-        }
-        for(int i = 0; i < POLL_S * 10 && !g_stop; i++) {
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-    }
-    logf_("stopping");
-    return 0;
+    (void)ctx;
+    return rnd32();
+}
+
+static void env_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    logf_("%s", line);
 }
 
 static void usage(void)
@@ -295,19 +187,26 @@ int main(int argc, char **argv)
 
     if(curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         die("libcurl failed to initialise");
-    Sync sy = {0};
-    if(store_open(cfg.database, &sy.store, msg, sizeof msg) != STORE_OK)
+    SyncAgentConfig ac = {
+        .sched = {cfg.schedule_min, cfg.jitter_min, cfg.interval_min, PTIME_VN_OFFSET_MIN},
+        .keep_days = cfg.keep_days,
+        .build_time = BUILD_UNIX_TIME,
+        .env = {.now = env_now, .sleep_ms = env_sleep, .stopping = env_stopping, .random = env_random,
+                .log = env_log},
+    };
+    if(store_open(cfg.database, &ac.store, msg, sizeof msg) != STORE_OK)
         die("cannot open the store %s: %s", cfg.database, msg);
     opt.url = cfg.sync_url;
     opt.token = token;
     opt.device_id = cfg.device_id;
     opt.ca_file = cfg.ca_file;
     opt.tz_offset_min = PTIME_VN_OFFSET_MIN;
-    opt.hold_s = cfg.idle_timeout_s > 0 ? cfg.idle_timeout_s + 30 : 0;
-    if(uploader_new(&opt, &sy.up, msg, sizeof msg) != UPLOADER_OK)
+    if(uploader_new(&opt, &ac.up, msg, sizeof msg) != UPLOADER_OK)
         die("%s", msg);
     memset(token, 0, sizeof token);
-    sy.sched = (SchedConfig){cfg.schedule_min, cfg.jitter_min, cfg.interval_min, PTIME_VN_OFFSET_MIN};
+    SyncAgent *agent = sync_agent_new(&ac);
+    if(!agent)
+        die("out of memory");
 
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -315,9 +214,10 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    int rc = once ? do_once(&sy) : do_daemon(&sy);
-    uploader_free(sy.up);
-    store_close(sy.store);
+    int rc = once ? sync_agent_once(agent) : sync_agent_daemon(agent);
+    sync_agent_free(agent);
+    uploader_free(ac.up);
+    store_close(ac.store);
     curl_global_cleanup();
     return rc;
 }

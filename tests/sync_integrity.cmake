@@ -6,11 +6,13 @@ if(TARGET tallylib)
   target_include_directories(test_ingest_followup PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
 endif()
 
-# The follow-up race end to end, kiosk-sync killed mid-batch, and kiosk-sync's runs on an injected clock
-# (the real tally-server; the fault proxy holds a reply).
+# The follow-up race end to end, kiosk-sync killed mid-batch, kiosk-report --rejected, and kiosk-sync's runs
+# on an injected clock (the real tally-server; the fault proxy holds a reply).
 if(TARGET sync_harness)
   kiosk_add_test(sync_integrity SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/sync_integrity.c
     ${CMAKE_CURRENT_SOURCE_DIR}/fault/proxy.c LIBS sync_harness ksyncagent Threads::Threads LABELS integration)
   target_include_directories(sync_integrity PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/fault)
+  target_compile_definitions(sync_integrity PRIVATE KIOSK_REPORT_BIN="$<TARGET_FILE:kiosk-report>")
+  add_dependencies(sync_integrity kiosk-report)
   set_tests_properties(sync_integrity PROPERTIES TIMEOUT 300)
 endif()

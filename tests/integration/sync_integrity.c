@@ -230,6 +230,38 @@ static void test_kiosk_sync_killed_after_the_save_and_before_the_reply_loses_no_
     assert_server_has_the_kiosk_ratings(f);
 }
 
+/* ---- What the server refused ------------------------------------------------------------------------- */
+
+static void test_ratings_the_server_refused_are_listed_with_the_reason(void **state)
+{
+    Fx *f = *state;
+    answer_late(f);
+    /* A rating stamped with another counter's unit (the kiosk was moved): the server refuses it. */
+    ProtoRating moved = f->r[2];
+    uuid_v7_new(moved.id);
+    snprintf(moved.unit, sizeof moved.unit, "G01.ELSEWHERE");
+    assert_int_equal(store_add(f->store, &moved), STORE_OK);
+    assert_int_equal(th_kiosk_sync(&f->k, NULL), 0);
+    StoreCounts c;
+    assert_int_equal(store_counts(f->store, &c), STORE_OK);
+    assert_int_equal(c.rejected, 1);
+    char out[4096], want[256];
+    const char *csv[] = {KIOSK_REPORT_BIN, "--config", f->k.ini, "--rejected", "--format", "csv", NULL};
+    assert_int_equal(th_run(csv, out, sizeof out), 0);
+    snprintf(want, sizeof want, "id,seq,at,area,scale,score,reason,rejected_at\n%s,%lld,%s,%s,tthc3,%d,unit_mismatch,",
+             moved.id, (long long)moved.seq, moved.at, proto_area_code(moved.area), moved.score);
+    if(strncmp(out, want, strlen(want)) != 0)
+        fail_msg("kiosk-report --rejected printed:\n%s\nwanted it to start:\n%s", out, want);
+    assert_null(strchr(out + strlen(want), '\n')); /* one rating, one line */
+    const char *table[] = {KIOSK_REPORT_BIN, "--config", f->k.ini, "--rejected", NULL};
+    assert_int_equal(th_run(table, out, sizeof out), 0);
+    assert_non_null(strstr(out, "Bị máy chủ từ chối (không gửi lại): 1"));
+    assert_non_null(strstr(out, moved.id));
+    /* A day report and --rejected together make no sense: refused with the usage. */
+    const char *bad[] = {KIOSK_REPORT_BIN, "--config", f->k.ini, "--rejected", "--date", "2026-11-20", NULL};
+    assert_int_equal(th_run(bad, out, sizeof out), 2);
+}
+
 /* ---- kiosk-sync's runs with an injected clock ----------------------------------------------------------- */
 
 typedef struct {
@@ -398,6 +430,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_kiosk_sync_killed_after_the_save_and_before_the_reply_loses_no_answer,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ratings_the_server_refused_are_listed_with_the_reason, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_once_waits_for_a_followup_screen_open_for_an_hour, setup, teardown),
         cmocka_unit_test_setup_teardown(test_once_does_not_wait_for_ratings_made_after_it_started, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_successful_run_prunes_what_keep_days_no_longer_keeps, setup,

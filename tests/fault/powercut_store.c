@@ -1,19 +1,22 @@
 /* powercut_store.c — the store's durability under power cuts, not just killed processes.
  *
- * A child process runs the kiosk's store through the power-cut VFS (powercut_vfs.h): it adds ratings (some
- * with their follow-up screen open), saves follow-up answers, plays the server acknowledging or rejecting
- * what the upload queue hands out (sometimes with an answer saved between the read and the mark, the
- * follow-up race), prunes, and releases holds. It tells the parent, through a pipe, each thing that
- * *returned OK* (and each verdict the "server" gave, before the store is told). At a random write, truncate
- * or sync the power goes: what was never synced is kept, lost or torn, and the child dies on the spot. The
- * parent then opens the file as a fresh process would and checks:
- *   - PRAGMA integrity_check is ok (and the next child's store_open succeeds);
+ * A workload runs the kiosk's store through the power-cut VFS (powercut_vfs.h): it adds ratings (some with
+ * their follow-up screen open), saves follow-up answers, plays the server acknowledging or rejecting what
+ * the upload queue hands out (sometimes with an answer saved between the read and the mark, the follow-up
+ * race), prunes, and releases holds. The model records each thing that *returned OK* (and each verdict the
+ * "server" gave, before the store is told). At a random write, truncate or sync the power goes: what was
+ * never synced is kept, lost or torn, every later I/O fails, the workload's store is closed (it can write
+ * nothing more) and the page cache is forgotten. Then the file is opened as a fresh process would, through
+ * the plain unix VFS, and checked:
+ *   - PRAGMA integrity_check is ok (and the next workload's store_open succeeds);
  *   - every rating whose store_add returned OK is there (unless the server had acknowledged it and a prune
  *     that was started may have removed it);
  *   - every follow-up whose save returned OK is there;
  *   - nothing is acknowledged (or rejected) that the server did not acknowledge (reject) in that very
  *     content version, with that very content.
- * POWERCUT_CUTS cuts (default 2000; scripts/powercut runs many more), in epochs of a fresh file. The seed is
+ * KIOSK_POWERCUT_CUTS cuts (default 2000; scripts/powercut runs many more), in epochs of a fresh file. All in
+ * one process (no fork per cut: the unix VFS's shared memory is rebuilt once every connection has closed,
+ * as after a real cut), so thousands of cuts take seconds. The seed is
  * printed: repeat a run with KIOSK_POWERCUT_SEED=<n>. A second test proves the checker catches losses: with
  * syncs that do nothing (a store at synchronous=OFF), cuts must lose acknowledged-as-durable ratings. */
 #define _GNU_SOURCE
@@ -36,16 +39,16 @@
 #include "powercut_vfs.h"
 
 #define DEFAULT_CUTS 2000
-#define EPOCH_CYCLES 200      /* a fresh file after this many children: keeps the checks fast */
-#define OPS_PER_CHILD 12      /* store calls a child makes if the power holds */
-#define MAX_CUT_OP 130        /* the cut lands at a write/truncate/sync drawn from 1..this (a whole child makes ~125) */
+#define EPOCH_CYCLES 200      /* a fresh file after this many workloads: keeps the checks fast */
+#define OPS_PER_CHILD 12      /* store calls of one workload if the power holds */
+#define MAX_CUT_OP 130        /* the cut lands at a write/truncate/sync drawn from 1..this (a workload makes ~125) */
 #define KEEP_DAYS 30
 #define MAX_ROWS 4096         /* ratings per epoch, at most (EPOCH_CYCLES * OPS_PER_CHILD) */
 #define MAX_VERDICTS 8        /* distinct server verdicts on one rating (2 versions x 2 kinds happen) */
-#define CHILD_FAILED 3
 
-/* ---- What the child tells the parent ----------------------------------------------------------------- */
+/* ---- The model and the checks ------------------------------------------------------------------------ */
 
+/* One fact the model learns from the workload. */
 typedef struct {
     char    kind;             /* 'A' added, 'F' follow-up saved, 'S' server acknowledged, 'J' server rejected,
                                  'P' prune started (rev = its limit day) */
@@ -55,148 +58,6 @@ typedef struct {
     uint32_t reasons;
     int64_t at;
 } Rec;
-
-typedef struct {
-    int fd;
-    uint64_t rng;
-    int64_t now;              /* the simulated clock: 3 hours per store call, so prunes have work */
-    Store *s;
-} Child;
-
-static uint64_t next_rnd(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void tell(Child *c, char kind, const char *id, int64_t rev, int32_t fu, uint32_t reasons, int64_t at)
-{
-    Rec r = {.kind = kind, .rev = rev, .followup = fu, .reasons = reasons, .at = at};
-    if(id)
-        memcpy(r.id, id, UUID_TEXT_LEN);
-    if(write(c->fd, &r, sizeof r) != (ssize_t)sizeof r) /* < PIPE_BUF: whole or not at all */
-        _exit(CHILD_FAILED);
-}
-
-static void child_fail(Child *c, const char *what)
-{
-    fprintf(stderr, "powercut child: %s: %s\n", what, store_errmsg(c->s));
-    _exit(CHILD_FAILED);
-}
-
-static void add(Child *c)
-{
-    ProtoRating r = {0};
-    uint8_t rnd[10];
-    uint64_t a = next_rnd(&c->rng), b = next_rnd(&c->rng);
-    memcpy(rnd, &a, 8);
-    memcpy(rnd + 8, &b, 2);
-    uuid_v7_make(r.id, (uint64_t)c->now * 1000u, rnd);
-    snprintf(r.unit, sizeof r.unit, "000.00.31.H21");
-    r.area = (ProtoArea)(a % AREA_COUNT);
-    r.scale = SCALE_TTHC3;
-    r.score = 1 + (int)(b % 3);
-    r.followup = FOLLOWUP_NONE;
-    ptime_format(c->now, PTIME_VN_OFFSET_MIN, r.at);
-    bool asking = r.score == 1 && (a >> 40) % 2;
-    if((asking ? store_add_asking(c->s, &r) : store_add(c->s, &r)) != STORE_OK)
-        child_fail(c, "store_add");
-    tell(c, 'A', r.id, 1, FOLLOWUP_NONE, 0, c->now);
-}
-
-/* Answers the follow-up of one pending, not-satisfied, unanswered rating (from `from`, or the store). */
-static void answer(Child *c, const ProtoRating *from, size_t n)
-{
-    ProtoRating pend[64];
-    if(!from) {
-        if(store_pending(c->s, pend, 64, &n) != STORE_OK)
-            child_fail(c, "store_pending");
-        from = pend;
-    }
-    size_t start = n ? (size_t)(next_rnd(&c->rng) % n) : 0;
-    for(size_t k = 0; k < n; k++) {
-        const ProtoRating *r = &from[(start + k) % n];
-        if(r->followup != FOLLOWUP_NONE || proto_is_satisfied(r->scale, r->score))
-            continue;
-        uint64_t x = next_rnd(&c->rng);
-        ProtoFollowup f = (ProtoFollowup)(FOLLOWUP_ANSWERED + x % 3);
-        uint32_t reasons = f == FOLLOWUP_ANSWERED ? (uint32_t)(1 + (x >> 8) % ((1u << REASON_COUNT) - 1)) : 0;
-        if(store_set_followup(c->s, r->id, f, reasons) != STORE_OK)
-            child_fail(c, "store_set_followup");
-        tell(c, 'F', r->id, 0, (int32_t)f, reasons, 0);
-        return;
-    }
-}
-
-/* The server's verdicts on what the queue hands out; told to the parent before the store hears them. */
-static void serve(Child *c)
-{
-    static StoreQueued q[25];
-    const char *ids[25];
-    int64_t revs[25];
-    size_t n = 0, k = 0;
-    if(store_queue_next(c->s, c->now, q, 1 + next_rnd(&c->rng) % 25, &n) != STORE_OK)
-        child_fail(c, "store_queue_next");
-    bool rejected[25] = {false};
-    for(size_t i = 0; i < n; i++) {
-        rejected[i] = next_rnd(&c->rng) % 10 == 0;
-        tell(c, rejected[i] ? 'J' : 'S', q[i].r.id, q[i].rev, (int32_t)q[i].r.followup, q[i].r.reasons, 0);
-        if(!rejected[i]) {
-            ids[k] = q[i].r.id;
-            revs[k++] = q[i].rev;
-        }
-    }
-    if(n && next_rnd(&c->rng) % 3 == 0) { /* the follow-up race: an answer lands while the batch is out */
-        ProtoRating read[25];
-        for(size_t i = 0; i < n; i++)
-            read[i] = q[i].r;
-        answer(c, read, n);
-    }
-    if(store_mark_acked(c->s, ids, revs, k, c->now, NULL) != STORE_OK)
-        child_fail(c, "store_mark_acked");
-    for(size_t i = 0; i < n; i++)
-        if(rejected[i] && store_mark_rejected(c->s, q[i].r.id, q[i].rev, "conflict", c->now, NULL) != STORE_OK)
-            child_fail(c, "store_mark_rejected");
-}
-
-static void child_run(const char *path, int fd, uint64_t seed, int64_t now, uint64_t cut_at, int keep, int torn,
-                      bool nosync)
-{
-    Child c = {.fd = fd, .rng = seed, .now = now};
-    char msg[512];
-    if(powercut_register() != SQLITE_OK)
-        _exit(CHILD_FAILED);
-    powercut_ignore_syncs(nosync);
-    powercut_arm(cut_at, keep, torn, seed ^ 0x5bd1e995u);
-    if(store_open(path, &c.s, msg, sizeof msg) != STORE_OK) {
-        fprintf(stderr, "powercut child: the store does not open after a cut: %s\n", msg);
-        _exit(CHILD_FAILED);
-    }
-    for(int op = 0; op < OPS_PER_CHILD; op++) {
-        c.now += 3 * 3600;
-        int what = (int)(next_rnd(&c.rng) % 100);
-        if(what < 50) {
-            add(&c);
-        } else if(what < 65) {
-            answer(&c, NULL, 0);
-        } else if(what < 92) {
-            serve(&c);
-        } else if(what < 97) {
-            tell(&c, 'P', NULL, ptime_vn_day(c.now) - KEEP_DAYS, 0, 0, 0);
-            if(store_prune(c.s, KEEP_DAYS, c.now, NULL) != STORE_OK)
-                child_fail(&c, "store_prune");
-        } else if(store_followups_closed(c.s) != STORE_OK) {
-            child_fail(&c, "store_followups_closed");
-        }
-    }
-    store_close(c.s);
-    powercut_flush_all(); /* no cut after all: the OS writes everything back */
-    _exit(0);
-}
-
-/* ---- The parent's model and checks -------------------------------------------------------------------- */
 
 typedef struct {
     int64_t  rev;                      /* this content version, with: */
@@ -319,11 +180,11 @@ static bool server_acked_any(const Known *k)
 }
 
 /* The file as a fresh process finds it after the cut: plain SQLite through the unix VFS. The connection
- * does not checkpoint on close, so the WAL grows across children and cuts land in checkpoints too. */
+ * does not checkpoint on close, so the WAL grows across workloads and cuts land in checkpoints too. */
 static void check(Model *m, const char *path, int cycle)
 {
     sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, "unix"), SQLITE_OK);
     sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt *st;
@@ -378,6 +239,155 @@ static void check(Model *m, const char *path, int cycle)
     }
 }
 
+/* ---- The workload ------------------------------------------------------------------------------------ */
+
+typedef enum { RUN_CLEAN, RUN_CUT, RUN_FAILED } RunEnd;
+
+typedef struct {
+    Model *m;
+    uint64_t rng;
+    int64_t now;              /* the simulated clock: 3 hours per store call, so prunes have work */
+    Store *s;
+} Work;
+
+static uint64_t next_rnd(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* What returned OK, or what the server said, goes into the model. */
+static void tell(Work *w, char kind, const char *id, int64_t rev, int32_t fu, uint32_t reasons, int64_t at)
+{
+    Rec r = {.kind = kind, .rev = rev, .followup = fu, .reasons = reasons, .at = at};
+    if(id)
+        memcpy(r.id, id, UUID_TEXT_LEN);
+    learn(w->m, &r);
+}
+
+static bool add(Work *w)
+{
+    ProtoRating r = {0};
+    uint8_t rnd[10];
+    uint64_t a = next_rnd(&w->rng), b = next_rnd(&w->rng);
+    memcpy(rnd, &a, 8);
+    memcpy(rnd + 8, &b, 2);
+    uuid_v7_make(r.id, (uint64_t)w->now * 1000u, rnd);
+    snprintf(r.unit, sizeof r.unit, "000.00.31.H21");
+    r.area = (ProtoArea)(a % AREA_COUNT);
+    r.scale = SCALE_TTHC3;
+    r.score = 1 + (int)(b % 3);
+    r.followup = FOLLOWUP_NONE;
+    ptime_format(w->now, PTIME_VN_OFFSET_MIN, r.at);
+    bool asking = r.score == 1 && (a >> 40) % 2;
+    if((asking ? store_add_asking(w->s, &r) : store_add(w->s, &r)) != STORE_OK)
+        return false;
+    tell(w, 'A', r.id, 1, FOLLOWUP_NONE, 0, w->now);
+    return true;
+}
+
+/* Answers the follow-up of one pending, not-satisfied, unanswered rating (from `from`, or the store). */
+static bool answer(Work *w, const ProtoRating *from, size_t n)
+{
+    ProtoRating pend[64];
+    if(!from) {
+        if(store_pending(w->s, pend, 64, &n) != STORE_OK)
+            return false;
+        from = pend;
+    }
+    size_t start = n ? (size_t)(next_rnd(&w->rng) % n) : 0;
+    for(size_t k = 0; k < n; k++) {
+        const ProtoRating *r = &from[(start + k) % n];
+        if(r->followup != FOLLOWUP_NONE || proto_is_satisfied(r->scale, r->score))
+            continue;
+        uint64_t x = next_rnd(&w->rng);
+        ProtoFollowup f = (ProtoFollowup)(FOLLOWUP_ANSWERED + x % 3);
+        uint32_t reasons = f == FOLLOWUP_ANSWERED ? (uint32_t)(1 + (x >> 8) % ((1u << REASON_COUNT) - 1)) : 0;
+        if(store_set_followup(w->s, r->id, f, reasons) != STORE_OK)
+            return false;
+        tell(w, 'F', r->id, 0, (int32_t)f, reasons, 0);
+        return true;
+    }
+    return true;
+}
+
+/* The server's verdicts on what the queue hands out; the model hears them before the store does. */
+static bool serve(Work *w)
+{
+    static StoreQueued q[25];
+    const char *ids[25];
+    int64_t revs[25];
+    size_t n = 0, k = 0;
+    if(store_queue_next(w->s, w->now, q, 1 + next_rnd(&w->rng) % 25, &n) != STORE_OK)
+        return false;
+    bool rejected[25] = {false};
+    for(size_t i = 0; i < n; i++) {
+        rejected[i] = next_rnd(&w->rng) % 10 == 0;
+        tell(w, rejected[i] ? 'J' : 'S', q[i].r.id, q[i].rev, (int32_t)q[i].r.followup, q[i].r.reasons, 0);
+        if(!rejected[i]) {
+            ids[k] = q[i].r.id;
+            revs[k++] = q[i].rev;
+        }
+    }
+    if(n && next_rnd(&w->rng) % 3 == 0) { /* the follow-up race: an answer lands while the batch is out */
+        ProtoRating read[25];
+        for(size_t i = 0; i < n; i++)
+            read[i] = q[i].r;
+        if(!answer(w, read, n))
+            return false;
+    }
+    if(store_mark_acked(w->s, ids, revs, k, w->now, NULL) != STORE_OK)
+        return false;
+    for(size_t i = 0; i < n; i++)
+        if(rejected[i] && store_mark_rejected(w->s, q[i].r.id, q[i].rev, "conflict", w->now, NULL) != STORE_OK)
+            return false;
+    return true;
+}
+
+static bool one_call(Work *w)
+{
+    int what = (int)(next_rnd(&w->rng) % 100);
+    if(what < 50)
+        return add(w);
+    if(what < 65)
+        return answer(w, NULL, 0);
+    if(what < 92)
+        return serve(w);
+    if(what < 97) {
+        tell(w, 'P', NULL, ptime_vn_day(w->now) - KEEP_DAYS, 0, 0, 0);
+        return store_prune(w->s, KEEP_DAYS, w->now, NULL) == STORE_OK;
+    }
+    return store_followups_closed(w->s) == STORE_OK;
+}
+
+/* One "process life" of the kiosk: open, OPS_PER_CHILD store calls, close — unless the power goes first. */
+static RunEnd workload(Model *m, const char *path, uint64_t seed, int64_t now, uint64_t cut_at, int keep,
+                       int torn, char *why, size_t why_len)
+{
+    Work w = {.m = m, .rng = seed, .now = now};
+    powercut_arm(cut_at, keep, torn, seed ^ 0x5bd1e995u);
+    RunEnd end = RUN_CLEAN;
+    if(store_open(path, &w.s, why, why_len) != STORE_OK)
+        end = powercut_happened() ? RUN_CUT : RUN_FAILED;
+    for(int op = 0; op < OPS_PER_CHILD && end == RUN_CLEAN; op++) {
+        w.now += 3 * 3600;
+        if(!one_call(&w)) {
+            end = powercut_happened() ? RUN_CUT : RUN_FAILED;
+            if(end == RUN_FAILED)
+                snprintf(why, why_len, "%s", store_errmsg(w.s));
+        }
+    }
+    store_close(w.s); /* after a cut it can write nothing; without one it may checkpoint, and be cut there */
+    if(end == RUN_CLEAN && powercut_happened())
+        end = RUN_CUT;
+    if(end == RUN_CLEAN)
+        powercut_flush_all(); /* no cut after all: the OS writes everything back */
+    powercut_revive();        /* the page cache is gone (after a cut) or on disk (after the flush) */
+    return end;
+}
+
 static void remove_store(const char *path)
 {
     char p[512];
@@ -392,10 +402,11 @@ typedef struct {
     int cuts, cycles, clean_ends, rows;
 } Tally;
 
-/* Runs children until `want_cuts` of them were cut; returns what the checks found. */
+/* Runs workloads until `want_cuts` of them were cut; returns what the checks found. */
 static Tally run(Model *m, const char *path, int want_cuts, uint64_t seed, bool nosync)
 {
     Tally t = {0};
+    powercut_ignore_syncs(nosync);
     uint64_t x = seed;
     int64_t now = 1795000000;
     remove_store(path);
@@ -417,39 +428,22 @@ static Tally run(Model *m, const char *path, int want_cuts, uint64_t seed, bool 
         /* How the page cache meets the cut: all lost, all kept, or a mix with torn writes. */
         static const int KEEP[][2] = {{0, 0}, {100, 0}, {50, 30}, {20, 60}, {34, 33}};
         const int *kt = KEEP[next_rnd(&x) % (sizeof KEEP / sizeof *KEEP)];
-        int p[2];
-        assert_int_equal(pipe(p), 0);
-        fflush(NULL);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if(pid == 0) {
-            close(p[0]);
-            child_run(path, p[1], cseed, now, cut_at, kt[0], kt[1], nosync);
-        }
-        close(p[1]);
-        Rec r;
-        ssize_t got;
-        while((got = read(p[0], &r, sizeof r)) == (ssize_t)sizeof r)
-            learn(m, &r);
-        assert_true(got == 0);
-        close(p[0]);
-        int status;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
+        char why[600] = "";
+        RunEnd end = workload(m, path, cseed, now, cut_at, kt[0], kt[1], why, sizeof why);
         now += (OPS_PER_CHILD + 1) * 3 * 3600;
-        if(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_FAILED) {
-            /* The store refused to open or failed a call after an earlier cut (its message is above). */
-            violation(m, t.cycles++, "the store failed after a cut");
+        if(end == RUN_FAILED) {
+            /* After an earlier cut the store refused to open, or a call failed without a cut. */
+            violation(m, t.cycles++, "the store failed after a cut: %.300s", why);
             fresh = true;
             continue;
         }
-        if(!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != POWERCUT_EXIT))
-            fail_msg("cycle %d: the child died (status %d); seed %llu", t.cycles, status, (unsigned long long)seed);
-        t.cuts += WEXITSTATUS(status) == POWERCUT_EXIT;
-        t.clean_ends += WEXITSTATUS(status) == 0;
+        t.cuts += end == RUN_CUT;
+        t.clean_ends += end == RUN_CLEAN;
         check(m, path, t.cycles);
         t.cycles++;
     }
     t.rows += m->n;
+    powercut_ignore_syncs(false);
     return t;
 }
 
@@ -501,6 +495,8 @@ static void test_the_check_catches_a_store_that_does_not_sync(void **state)
 
 int main(void)
 {
+    if(powercut_register() != SQLITE_OK)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_durable_rating_survives_thousands_of_power_cuts),
         cmocka_unit_test(test_the_check_catches_a_store_that_does_not_sync),

@@ -37,7 +37,7 @@ static sqlite3_vfs *g_unix, g_vfs;
 static Image *g_images;
 static uint64_t g_ops, g_cut_at, g_rng;
 static int g_keep, g_torn;
-static bool g_nosync;
+static bool g_nosync, g_dead;
 
 static uint64_t rnd(void)
 {
@@ -160,17 +160,27 @@ static bool land(Image *img, bool cut)
     return ok;
 }
 
-static void cut(void)
+/* The power goes: the disk keeps what it keeps, and every later operation fails. */
+static int cut(void)
 {
     for(Image *i = g_images; i; i = i->next)
         land(i, true);
-    _exit(POWERCUT_EXIT);
+    g_dead = true;
+    return SQLITE_IOERR;
 }
 
 /* Counts one write, truncate or sync; true when the power goes now. */
 static bool tick(void)
 {
     return g_cut_at && ++g_ops == g_cut_at;
+}
+
+static void free_image(Image *img)
+{
+    drop_ops(img);
+    free(img->path);
+    free(img->data);
+    free(img);
 }
 
 /* ---- The file methods --------------------------------------------------------------------------------- */
@@ -188,6 +198,8 @@ static int pc_close(sqlite3_file *f)
 static int pc_read(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off)
 {
     Image *img = IMG(f);
+    if(g_dead)
+        return SQLITE_IOERR_READ;
     if(!img)
         return REAL(f)->pMethods->xRead(REAL(f), buf, amt, off);
     int64_t have = img->size - off;
@@ -205,6 +217,8 @@ static int pc_read(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off)
 static int pc_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off)
 {
     Image *img = IMG(f);
+    if(g_dead)
+        return SQLITE_IOERR_WRITE;
     if(!img)
         return REAL(f)->pMethods->xWrite(REAL(f), buf, amt, off);
     if(!reserve(img, off + amt) || !push(img, off, amt, buf))
@@ -214,14 +228,14 @@ static int pc_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off
     memcpy(img->data + off, buf, (size_t)amt);
     if(off + amt > img->size)
         img->size = off + amt;
-    if(tick())
-        cut(); /* mid-write: this one is as unsynced as the rest */
-    return SQLITE_OK;
+    return tick() ? cut() : SQLITE_OK; /* cut mid-write: this one is as unsynced as the rest */
 }
 
 static int pc_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
     Image *img = IMG(f);
+    if(g_dead)
+        return SQLITE_IOERR_TRUNCATE;
     if(!img)
         return REAL(f)->pMethods->xTruncate(REAL(f), size);
     if(!reserve(img, size) || !push(img, size, -1, NULL))
@@ -230,18 +244,18 @@ static int pc_truncate(sqlite3_file *f, sqlite3_int64 size)
         grow(img, size);
     else
         img->size = size;
-    if(tick())
-        cut();
-    return SQLITE_OK;
+    return tick() ? cut() : SQLITE_OK;
 }
 
 static int pc_sync(sqlite3_file *f, int flags)
 {
     Image *img = IMG(f);
+    if(g_dead)
+        return SQLITE_IOERR_FSYNC;
     if(!img)
         return REAL(f)->pMethods->xSync(REAL(f), flags);
     if(tick())
-        cut(); /* before the sync completed */
+        return cut(); /* before the sync completed */
     if(g_nosync)
         return SQLITE_OK;
     /* What matters is what reaches the real file; the machine is not really losing power, so no fsync. */
@@ -250,15 +264,21 @@ static int pc_sync(sqlite3_file *f, int flags)
 
 static int pc_size(sqlite3_file *f, sqlite3_int64 *size)
 {
+    if(g_dead)
+        return SQLITE_IOERR_FSTAT;
     if(!IMG(f))
         return REAL(f)->pMethods->xFileSize(REAL(f), size);
     *size = IMG(f)->size;
     return SQLITE_OK;
 }
 
-static int pc_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
+/* Once dead, only what gives things back (unlock, unmap, close) still works. */
+static int pc_lock(sqlite3_file *f, int l) { return g_dead ? SQLITE_IOERR_LOCK : REAL(f)->pMethods->xLock(REAL(f), l); }
 static int pc_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
-static int pc_reserved(sqlite3_file *f, int *out) { return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out); }
+static int pc_reserved(sqlite3_file *f, int *out)
+{
+    return g_dead ? SQLITE_IOERR_CHECKRESERVEDLOCK : REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
 
 static int pc_control(sqlite3_file *f, int op, void *arg)
 {
@@ -272,10 +292,12 @@ static int pc_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(RE
 static int pc_device(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
 static int pc_shm_map(sqlite3_file *f, int pg, int sz, int extend, void volatile **p)
 {
-    return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, extend, p);
+    return g_dead ? SQLITE_IOERR_SHMMAP : REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, extend, p);
 }
 static int pc_shm_lock(sqlite3_file *f, int off, int n, int flags)
 {
+    if(g_dead && (flags & SQLITE_SHM_LOCK))
+        return SQLITE_IOERR_SHMLOCK;
     return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
 }
 static void pc_shm_barrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
@@ -315,6 +337,8 @@ static int pc_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
     (void)vfs;
     PcFile *pf = (PcFile *)f;
     memset(pf, 0, sizeof *pf);
+    if(g_dead)
+        return SQLITE_CANTOPEN;
     pf->real = sqlite3_malloc(g_unix->szOsFile);
     if(!pf->real)
         return SQLITE_NOMEM;
@@ -339,16 +363,15 @@ static int pc_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
 static int pc_delete(sqlite3_vfs *vfs, const char *path, int sync_dir)
 {
     (void)vfs;
+    if(g_dead)
+        return SQLITE_IOERR_DELETE;
     Image **p = &g_images;
     while(*p && strcmp((*p)->path, path) != 0)
         p = &(*p)->next;
     if(*p) {
         Image *gone = *p;
         *p = gone->next;
-        drop_ops(gone);
-        free(gone->path);
-        free(gone->data);
-        free(gone);
+        free_image(gone);
     }
     return g_unix->xDelete(g_unix, path, sync_dir);
 }
@@ -404,6 +427,7 @@ int powercut_register(void)
 
 void powercut_arm(uint64_t ops, int keep_percent, int torn_percent, uint64_t seed)
 {
+    g_dead = false;
     g_ops = 0;
     g_cut_at = ops;
     g_keep = keep_percent;
@@ -419,4 +443,15 @@ void powercut_flush_all(void)
         land(i, false);
 }
 
-uint64_t powercut_ops(void) { return g_ops; }
+bool powercut_happened(void) { return g_dead; }
+
+void powercut_revive(void)
+{
+    for(Image *i = g_images, *next; i; i = next) {
+        next = i->next;
+        free_image(i);
+    }
+    g_images = NULL;
+    g_dead = false;
+    g_cut_at = 0;
+}

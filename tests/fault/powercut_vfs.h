@@ -5,9 +5,12 @@
  * cache holds) and to a list of operations not yet synced; reads come from the image. xSync hands that
  * file's pending operations to the real file, in order: the real file is what the disk holds. At a simulated
  * power cut, each operation never synced is, at random, written whole, left out, or torn (each 512-byte
- * sector of it new, old, or — rarely — garbage); then the process exits at once. Only the written bytes of
- * an operation can change (SQLite's "powersafe overwrite", which the unix VFS reports). Shared memory and
- * locks are the unix VFS's own; a dead process's -shm is rebuilt by the next opener, as after a real cut.
+ * sector of it new, old, or — rarely — garbage). From then on every file operation fails, as if the machine
+ * were off: the SQLite call in progress returns an I/O error and nothing more reaches the disk; the caller
+ * closes its connections (which release their locks and write nothing) and calls powercut_revive(), which
+ * forgets the page cache. Only the written bytes of an operation can change (SQLite's "powersafe overwrite",
+ * which the unix VFS reports). Shared memory and locks are the unix VFS's own; with every connection closed,
+ * the next opener rebuilds the -shm from the WAL, as after a real cut.
  *
  * Not modelled: directory entries (a new or deleted file is durable at once) and reordering across files
  * beyond what "each operation independently kept or lost" gives. The cut point is an operation count: the
@@ -17,8 +20,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-#define POWERCUT_EXIT 42 /* the status of a process that was cut */
 
 /* Registers the VFS as the default; call once in the process that will be cut (before opening). */
 int powercut_register(void);
@@ -35,7 +36,10 @@ void powercut_ignore_syncs(bool on);
 /* A normal end (no power cut): the OS writes every pending operation back. Call before exiting. */
 void powercut_flush_all(void);
 
-/* Operations counted since powercut_arm(). */
-uint64_t powercut_ops(void);
+/* True once the armed cut has happened (until powercut_revive). */
+bool powercut_happened(void);
+
+/* After a cut, with every connection closed: the power is back, the page cache is empty. */
+void powercut_revive(void);
 
 #endif

@@ -179,11 +179,10 @@ static bool sink_report(void *u, int64_t day, UiDayReport *out)
     if(!s)
         return false;
     StoreDayTotals t;
-    StoreCounts c;
     StoreSyncStatus st;
     StoreErr e = store_day_totals(s, day, &t);
     if(!e)
-        e = store_counts(s, &c);
+        e = store_backlog(s, &out->pending, &out->rejected);
     if(!e)
         e = store_sync_status_get(s, &st);
     if(!e)
@@ -193,8 +192,6 @@ static bool sink_report(void *u, int64_t day, UiDayReport *out)
     if(checked(a, e, "reading the day report") != STORE_OK)
         return false;
     copy_totals(&out->totals, &t);
-    out->pending = c.pending;
-    out->rejected = c.rejected;
     out->last_success = st.last_success;
     snprintf(out->last_error, sizeof out->last_error, "%s", st.last_error);
     out->clock_warning = st.clock_warning[0] != '\0';

@@ -73,12 +73,12 @@ static void csv_field(const char *s)
 /* --rejected: every rating the server refused, newest first. */
 static int list_rejected(Store *s, bool csv)
 {
-    StoreCounts c;
-    if(store_counts(s, &c) != STORE_OK) {
+    int64_t pending, rejected;
+    if(store_backlog(s, &pending, &rejected) != STORE_OK) {
         fprintf(stderr, "kiosk-report: %s\n", store_errmsg(s));
         return 1;
     }
-    size_t n = 0, cap = c.rejected > 0 ? (size_t)c.rejected : 1;
+    size_t n = 0, cap = rejected > 0 ? (size_t)rejected : 1;
     StoreRejected *r = calloc(cap, sizeof *r);
     if(!r || store_rejected(s, r, cap, &n) != STORE_OK) {
         fprintf(stderr, "kiosk-report: %s\n", r ? store_errmsg(s) : "out of memory");

@@ -93,7 +93,7 @@ static const char *const MIGRATIONS[] = {
 enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_SEQ_NEXT, Q_INSERT, Q_GET_FOR_FOLLOWUP, Q_SET_FOLLOWUP, Q_CLOSE_FOLLOWUPS,
-    Q_DAY, Q_COUNTS, Q_PENDING, Q_QUEUE, Q_HELD, Q_ACK, Q_STILL_PENDING, Q_REJECT, Q_REJECTED,
+    Q_DAY, Q_COUNTS, Q_BACKLOG, Q_PENDING, Q_QUEUE, Q_HELD, Q_ACK, Q_STILL_PENDING, Q_REJECT, Q_REJECTED,
     Q_PRUNE, Q_PRUNED_PUT, Q_HISTORY, Q_RECENT,
     Q_STATUS_GET, Q_STATUS_PUT, Q_REQ_PUT, Q_REQ_GET, Q_REQ_CLEAR,
     Q_COUNT
@@ -120,6 +120,8 @@ static const char *const SQL[Q_COUNT] = {
     [Q_COUNTS] = "SELECT (SELECT count(*) FROM rating WHERE state = 'pending'),"
                  " (SELECT count(*) FROM rating WHERE state = 'acked'),"
                  " (SELECT count(*) FROM rating WHERE state = 'rejected')",
+    [Q_BACKLOG] = "SELECT (SELECT count(*) FROM rating WHERE state = 'pending'),"
+                  " (SELECT count(*) FROM rating WHERE state = 'rejected')",
     [Q_PENDING] = "SELECT " RATING_COLS " FROM rating WHERE state = 'pending' ORDER BY seq LIMIT ?1",
     [Q_QUEUE] = "SELECT " RATING_COLS ", rev FROM rating WHERE state = 'pending' AND NOT (" HELD ")"
                 " ORDER BY seq LIMIT ?2",
@@ -698,6 +700,21 @@ StoreErr store_counts(Store *s, StoreCounts *out)
     } else {
         e = fail_rc(s, rc, "counts");
     }
+    sqlite3_reset(st);
+    return e;
+}
+
+StoreErr store_backlog(Store *s, int64_t *pending, int64_t *rejected)
+{
+    if(!s)
+        return STORE_INVALID;
+    if(!pending || !rejected)
+        return setmsg(s, STORE_INVALID, "store_backlog: no output");
+    sqlite3_stmt *st = stmt(s, Q_BACKLOG);
+    int rc = sqlite3_step(st);
+    StoreErr e = rc == SQLITE_ROW ? STORE_OK : fail_rc(s, rc, "backlog");
+    *pending = e ? 0 : sqlite3_column_int64(st, 0);
+    *rejected = e ? 0 : sqlite3_column_int64(st, 1);
     sqlite3_reset(st);
     return e;
 }

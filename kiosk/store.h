@@ -73,6 +73,9 @@ typedef struct {
     int64_t pending, acked, rejected;
 } StoreCounts;
 StoreErr store_counts(Store *s, StoreCounts *out);
+/* What has not reached the tally: pending and rejected ratings. Cheap whatever the retention (it does not
+ * count the acknowledged ratings, which store_counts must walk): the supervisor screen reads it every 5 s. */
+StoreErr store_backlog(Store *s, int64_t *pending, int64_t *rejected);
 
 /* Up to `limit` pending ratings (held ones too), oldest (lowest seq) first, into out[]; *n gets how many. */
 StoreErr store_pending(Store *s, ProtoRating *out, size_t limit, size_t *n);

@@ -182,8 +182,9 @@ int64_t sync_agent_run(SyncAgent *a, UploaderErr *err_out, UploaderResult *res, 
         say(a, "cannot save sync status: %s", store_errmsg(s));
     if(e == UPLOADER_OK)
         prune(a, end);
-    StoreCounts c;
-    int64_t pending = store_counts(s, &c) == STORE_OK ? c.pending : -1;
+    int64_t pending = -1, rejected;
+    if(store_backlog(s, &pending, &rejected) != STORE_OK)
+        pending = -1;
     if(e == UPLOADER_OK)
         say(a, "%lld batches, %lld ratings sent (%lld accepted, %lld duplicate, %lld rejected, %lld changed while "
                "sent and queued again); %lld pending, %lld held for their follow-up",

@@ -405,6 +405,10 @@ static void test_rejected_rating_keeps_its_reason_and_leaves_pending(void **stat
     StoreCounts n = counts(s);
     assert_int_equal(n.pending, 1);
     assert_int_equal(n.rejected, 2);
+    int64_t pending = -1, rejected = -1;
+    assert_int_equal(store_backlog(s, &pending, &rejected), STORE_OK);
+    assert_int_equal(pending, 1);
+    assert_int_equal(rejected, 2);
     StoreRejected rej[4];
     size_t k;
     assert_int_equal(store_rejected(s, rej, 4, &k), STORE_OK);

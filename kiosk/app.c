@@ -103,6 +103,8 @@ static int hash_pin(void)
         return 1;
     }
     printf("supervisor_pin_hash = %s\n", out);
+    if(n < 6) /* the pad's growing locks slow a guesser to years for 4 digits, centuries for 6 */
+        fprintf(stderr, "kiosk --hash-pin: a PIN of 6 digits or more is recommended / nên dùng mã PIN từ 6 chữ số\n");
     return 0;
 }
 

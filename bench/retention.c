@@ -19,28 +19,16 @@
 #include <unistd.h>
 
 #include "kiosk/config.h"
+#include "bench/bench_clock.h"
 #include "kiosk/store.h"
 
 #define OPEN_RUNS 7
 #define QUERY_RUNS 200
 #define CHUNK 5000
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static double median_ms(int64_t *v, size_t n)
 {
-    qsort(v, n, sizeof *v, cmp_i64);
+    qsort(v, n, sizeof *v, bench_cmp_i64);
     return (double)v[n / 2] / 1e6;
 }
 
@@ -162,10 +150,10 @@ static Figures measure(const char *path, int64_t today)
     char msg[512];
     Store *s = NULL;
     for(int i = 0; i < OPEN_RUNS; i++) {
-        int64_t t0 = now_ns();
+        int64_t t0 = bench_now_ns();
         if(store_open(path, &s, msg, sizeof msg) != STORE_OK)
             die("open", msg);
-        t[i] = now_ns() - t0;
+        t[i] = bench_now_ns() - t0;
         store_close(s);
     }
     f.open_ms = median_ms(t, OPEN_RUNS);
@@ -173,23 +161,23 @@ static Figures measure(const char *path, int64_t today)
         die("open", msg);
     int64_t now = ptime_vn_day_start(today) + 12 * 3600;
     for(int i = 0; i < QUERY_RUNS; i++) {
-        int64_t t0 = now_ns();
+        int64_t t0 = bench_now_ns();
         supervisor_query(s, today, now);
-        t[i] = now_ns() - t0;
+        t[i] = bench_now_ns() - t0;
     }
     f.query_ms = median_ms(t, QUERY_RUNS);
     for(int i = 0; i < QUERY_RUNS; i++) { /* a day 300 days back: still kept after the prune */
-        int64_t t0 = now_ns();
+        int64_t t0 = bench_now_ns();
         supervisor_query(s, today - 300, now);
-        t[i] = now_ns() - t0;
+        t[i] = bench_now_ns() - t0;
     }
     f.old_day_ms = median_ms(t, QUERY_RUNS);
     StoreCounts c;
     for(int i = 0; i < OPEN_RUNS; i++) { /* every rating by state: kiosk-sync's log, tests; walks the acked */
-        int64_t t0 = now_ns();
+        int64_t t0 = bench_now_ns();
         if(store_counts(s, &c) != STORE_OK)
             die("counts", store_errmsg(s));
-        t[i] = now_ns() - t0;
+        t[i] = bench_now_ns() - t0;
     }
     f.counts_ms = median_ms(t, OPEN_RUNS);
     f.acked = c.acked;
@@ -216,9 +204,9 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/kiosk.db", dir);
     int64_t today = ptime_vn_day((int64_t)time(NULL));
 
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     int64_t made = fill(path, years, per_year, today);
-    double fill_s = (double)(now_ns() - t0) / 1e9;
+    double fill_s = (double)(bench_now_ns() - t0) / 1e9;
     Figures before = measure(path, today);
 
     Store *s;
@@ -226,10 +214,10 @@ int main(int argc, char **argv)
     if(store_open(path, &s, msg, sizeof msg) != STORE_OK)
         die("open", msg);
     int64_t gone = 0;
-    t0 = now_ns();
+    t0 = bench_now_ns();
     if(store_prune(s, CONFIG_KEEP_DAYS_DEFAULT, ptime_vn_day_start(today) + 12 * 3600, &gone) != STORE_OK)
         die("prune", store_errmsg(s));
-    double prune_s = (double)(now_ns() - t0) / 1e9;
+    double prune_s = (double)(bench_now_ns() - t0) / 1e9;
     store_close(s);
     Figures after = measure(path, today);
 

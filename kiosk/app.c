@@ -162,27 +162,14 @@ static bool sink_followup(void *u, const char *id, ProtoFollowup f, uint32_t rea
     return s && checked(a, store_set_followup(s, id, f, reasons), "saving a follow-up") == STORE_OK;
 }
 
-/* The store's figures in the UI's own types (the UI knows no storage). */
-static void copy_totals(UiDayTotals *out, const StoreDayTotals *t)
-{
-    memcpy(out->count, t->count, sizeof out->count);
-    memcpy(out->n, t->n, sizeof out->n);
-    memcpy(out->satisfied, t->satisfied, sizeof out->satisfied);
-    memcpy(out->flagged, t->flagged, sizeof out->flagged);
-    out->total = t->total;
-    out->total_satisfied = t->total_satisfied;
-    out->total_flagged = t->total_flagged;
-}
-
 static bool sink_report(void *u, int64_t day, UiDayReport *out)
 {
     App *a = u;
     Store *s = app_store(a);
     if(!s)
         return false;
-    StoreDayTotals t;
     StoreSyncStatus st;
-    StoreErr e = store_day_totals(s, day, &t);
+    StoreErr e = store_day_totals(s, day, &out->totals);
     if(!e)
         e = store_backlog(s, &out->pending, &out->rejected);
     if(!e)
@@ -193,7 +180,6 @@ static bool sink_report(void *u, int64_t day, UiDayReport *out)
         e = store_history(s, (int64_t)time(NULL), &out->history_from, &out->history_pruned);
     if(checked(a, e, "reading the day report") != STORE_OK)
         return false;
-    copy_totals(&out->totals, &t);
     out->last_success = st.last_success;
     snprintf(out->last_error, sizeof out->last_error, "%s", st.last_error);
     out->clock_warning = st.clock_warning[0] != '\0';

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kiosk/day_totals.h"
 #include "sync/protocol.h"
 
 typedef struct Store Store;
@@ -59,13 +60,7 @@ StoreErr store_set_followup(Store *s, const char *id, ProtoFollowup f, uint32_t 
 StoreErr store_followups_closed(Store *s);
 
 /* Totals for one Asia/Ho_Chi_Minh day (ptime day number). Flagged ratings are counted only in flagged[]. */
-typedef struct {
-    int64_t count[AREA_COUNT][SCALE_COUNT][PROTO_MAX_LEVELS + 1]; /* [area][scale][score] */
-    int64_t n[AREA_COUNT];          /* unflagged ratings per area */
-    int64_t satisfied[AREA_COUNT];  /* unflagged satisfied ratings per area */
-    int64_t flagged[AREA_COUNT];
-    int64_t total, total_satisfied, total_flagged;
-} StoreDayTotals;
+typedef DayTotals StoreDayTotals;
 StoreErr store_day_totals(Store *s, int64_t day, StoreDayTotals *out);
 
 /* Upload bookkeeping. */

@@ -10,7 +10,7 @@
  * the top-left corner opens PIN → SUPERVISOR. Start reading at ui_update() in ui.c.
  *
  * The UI owns the types it exchanges with its sink (UiDayReport, UiPinState) and knows no storage: the app
- * fills them from the store (kiosk/app.c). */
+ * fills them from the store (kiosk/app.c); the day's counts are a plain value type (kiosk/day_totals.h). */
 #ifndef KIOSK_UI_H
 #define KIOSK_UI_H
 
@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kiosk/day_totals.h"
 #include "sync/protocol.h"
 
 /* Timings and limits (milliseconds unless named otherwise). */
@@ -62,14 +63,8 @@ typedef struct {
     int w, h;
 } UiEvent;
 
-/* One day's totals as the supervisor screen shows them. Flagged ratings are counted only in flagged[]. */
-typedef struct {
-    int64_t count[AREA_COUNT][SCALE_COUNT][PROTO_MAX_LEVELS + 1]; /* [area][scale][score] */
-    int64_t n[AREA_COUNT];          /* unflagged ratings per area */
-    int64_t satisfied[AREA_COUNT];  /* unflagged satisfied ratings per area */
-    int64_t flagged[AREA_COUNT];
-    int64_t total, total_satisfied, total_flagged;
-} UiDayTotals;
+/* One day's totals as the supervisor screen shows them (a plain value the store also fills: day_totals.h). */
+typedef DayTotals UiDayTotals;
 
 /* What the UI shows on the supervisor screen for one day. */
 typedef struct {

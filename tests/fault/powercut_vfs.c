@@ -207,9 +207,10 @@ static int pc_read(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off)
         memcpy(buf, img->data + off, (size_t)amt);
         return SQLITE_OK;
     }
-    if(have < 0)
+    if(have > 0)
+        memcpy(buf, img->data + off, (size_t)have);
+    else
         have = 0;
-    memcpy(buf, img->data + off, (size_t)have);
     memset((uint8_t *)buf + have, 0, (size_t)(amt - have));
     return SQLITE_IOERR_SHORT_READ;
 }

@@ -18,23 +18,11 @@
 
 #include <sqlite3.h>
 
+#include "bench/bench_clock.h"
 #include "kiosk/store.h"
 
 #define BENCH_DEFAULT_N 5000
 #define BENCH_BLOCK 250
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
 
 static double pct_us(int64_t *v, size_t n, double p)
 {
@@ -112,16 +100,16 @@ int main(int argc, char **argv)
         size_t end = done + BENCH_BLOCK < n ? done + BENCH_BLOCK : n;
         for(size_t i = done; i < end; i++) {
             ProtoRating r = make(i);
-            int64_t t0 = now_ns();
+            int64_t t0 = bench_now_ns();
             if(store_add(s, &r) != STORE_OK)
                 die("store_add", store_errmsg(s));
-            t_store[i] = now_ns() - t0;
+            t_store[i] = bench_now_ns() - t0;
         }
         for(size_t i = done; i < end; i++) {
             ProtoRating r = make(i);
             int64_t at_unix;
             int off;
-            int64_t t0 = now_ns();
+            int64_t t0 = bench_now_ns();
             ptime_parse(r.at, &at_unix, &off);
             sqlite3_bind_text(ins, 1, r.id, -1, SQLITE_STATIC);
             sqlite3_bind_int64(ins, 2, (int64_t)i + 1);
@@ -138,12 +126,12 @@ int main(int argc, char **argv)
             if(sqlite3_step(ins) != SQLITE_DONE)
                 die("bare insert", sqlite3_errmsg(db));
             sqlite3_reset(ins);
-            t_bare[i] = now_ns() - t0;
+            t_bare[i] = bench_now_ns() - t0;
         }
     }
 
-    qsort(t_store, n, sizeof *t_store, cmp_i64);
-    qsort(t_bare, n, sizeof *t_bare, cmp_i64);
+    qsort(t_store, n, sizeof *t_store, bench_cmp_i64);
+    qsort(t_bare, n, sizeof *t_bare, bench_cmp_i64);
     double sp50 = pct_us(t_store, n, 0.50), sp99 = pct_us(t_store, n, 0.99);
     double bp50 = pct_us(t_bare, n, 0.50), bp99 = pct_us(t_bare, n, 0.99);
     printf("durable rating insert, %zu each, WAL + synchronous=FULL, files in %s\n", n, dir);

@@ -103,6 +103,8 @@ static int hash_pin(void)
         return 1;
     }
     printf("supervisor_pin_hash = %s\n", out);
+    if(n < 6) /* the pad's growing locks slow a guesser to years for 4 digits, centuries for 6 */
+        fprintf(stderr, "kiosk --hash-pin: a PIN of 6 digits or more is recommended / nên dùng mã PIN từ 6 chữ số\n");
     return 0;
 }
 
@@ -140,50 +142,58 @@ static StoreErr checked(App *a, StoreErr e, const char *what)
     return e;
 }
 
-static StoreErr sink_add(void *u, ProtoRating *r)
+static bool sink_add(void *u, ProtoRating *r, bool asking)
 {
     App *a = u;
     Store *s = app_store(a);
     if(!s)
-        return STORE_IO;
-    StoreErr e = checked(a, store_add(s, r), "saving a rating");
+        return false;
+    StoreErr e = checked(a, asking ? store_add_asking(s, r) : store_add(s, r), "saving a rating");
     if(e == STORE_OK)
         logmsg("rating %s seq %lld area %s score %d%s", r->id, (long long)r->seq, proto_area_code(r->area), r->score,
                r->flags & PROTO_FLAG_RAPID_REPEAT ? " rapid_repeat" : "");
-    return e;
+    return e == STORE_OK;
 }
 
-static StoreErr sink_followup(void *u, const char *id, ProtoFollowup f, uint32_t reasons)
+static bool sink_followup(void *u, const char *id, ProtoFollowup f, uint32_t reasons)
 {
     App *a = u;
     Store *s = app_store(a);
-    return s ? checked(a, store_set_followup(s, id, f, reasons), "saving a follow-up") : STORE_IO;
+    return s && checked(a, store_set_followup(s, id, f, reasons), "saving a follow-up") == STORE_OK;
 }
 
-static StoreErr sink_report(void *u, int64_t day, UiDayReport *out)
+static bool sink_report(void *u, int64_t day, UiDayReport *out)
 {
     App *a = u;
     Store *s = app_store(a);
     if(!s)
-        return STORE_IO;
+        return false;
+    StoreSyncStatus st;
     StoreErr e = store_day_totals(s, day, &out->totals);
     if(!e)
-        e = store_counts(s, &out->counts);
+        e = store_backlog(s, &out->pending, &out->rejected);
     if(!e)
-        e = store_sync_status_get(s, &out->sync);
+        e = store_sync_status_get(s, &st);
     if(!e)
         e = store_sync_requested(s, &out->sync_requested_at);
-    return checked(a, e, "reading the day report");
+    if(!e)
+        e = store_history(s, (int64_t)time(NULL), &out->history_from, &out->history_pruned);
+    if(checked(a, e, "reading the day report") != STORE_OK)
+        return false;
+    out->last_success = st.last_success;
+    snprintf(out->last_error, sizeof out->last_error, "%s", st.last_error);
+    out->clock_warning = st.clock_warning[0] != '\0';
+    return true;
 }
 
-static StoreErr sink_sync_request(void *u, int64_t now_s)
+static bool sink_sync_request(void *u, int64_t now_s)
 {
     App *a = u;
     Store *s = app_store(a);
     StoreErr e = s ? checked(a, store_sync_request(s, now_s), "recording a sync request") : STORE_IO;
     if(!e)
         logmsg("supervisor asked for a sync now");
-    return e;
+    return e == STORE_OK;
 }
 
 static bool sink_verify_pin(void *u, const char *pin)
@@ -195,36 +205,39 @@ static bool sink_verify_pin(void *u, const char *pin)
     return ok;
 }
 
-/* The PIN lock survives a restart in a small file beside the database ("<database>.pinlock": unix ms). */
+/* The PIN pad's state survives a restart in a small file beside the database ("<database>.pinlock": the
+ * lock's end in unix ms, the locks in a row, the wrong PINs since; an older file holds only the first). */
 static void pinlock_path(const App *a, char *out, size_t len) { snprintf(out, len, "%s.pinlock", a->cfg->database); }
 
-static void sink_pin_locked(void *u, int64_t until_ms)
+static void sink_pin_state(void *u, const UiPinState *st)
 {
     char path[CONFIG_PATH_MAX + 16], tmp[CONFIG_PATH_MAX + 32];
     pinlock_path(u, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    bool ok = f && fprintf(f, "%lld\n", (long long)until_ms) > 0;
+    bool ok = f && fprintf(f, "%lld %d %d\n", (long long)st->locked_until, st->locks, st->failures) > 0;
     if(f)
         ok = fclose(f) == 0 && ok;
     if(!ok || rename(tmp, path) != 0) {
-        logmsg("cannot save the PIN lock to %s: %s", path, strerror(errno));
+        logmsg("cannot save the PIN pad's state to %s: %s", path, strerror(errno));
         remove(tmp);
     }
 }
 
-static int64_t load_pin_lock(const App *a)
+static UiPinState load_pin_state(const App *a)
 {
     char path[CONFIG_PATH_MAX + 16];
     pinlock_path(a, path, sizeof path);
+    UiPinState st = {0};
     FILE *f = fopen(path, "r");
-    long long v = 0;
+    long long until = 0;
     if(f) {
-        if(fscanf(f, "%lld", &v) != 1)
-            v = 0;
+        if(fscanf(f, "%lld %d %d", &until, &st.locks, &st.failures) < 1)
+            until = 0;
         fclose(f);
     }
-    return v;
+    st.locked_until = until;
+    return st;
 }
 
 static void sink_log(void *u, const char *line)
@@ -463,7 +476,7 @@ int main(int argc, char **argv)
     snprintf(ucfg.unit_name, sizeof ucfg.unit_name, "%s", cfg.unit_name);
     UiSink sink = {.user = &app, .add = sink_add, .set_followup = sink_followup, .day_report = sink_report,
                    .sync_request = sink_sync_request, .verify_pin = sink_verify_pin, .random = sink_random,
-                   .pin_locked = sink_pin_locked, .log = sink_log};
+                   .pin_state = sink_pin_state, .log = sink_log};
     int64_t now = wall_ms();
     Ui *ui = ui_new(&ucfg, &sink, w, h, now);
     if(!ui)
@@ -472,8 +485,12 @@ int main(int argc, char **argv)
         int64_t last = 0, count = 0;
         if(store_recent(app.store, now / 1000 - 60, &last, &count) == STORE_OK)
             ui_seed_recent(ui, last, count, now);
+        /* No follow-up screen is open now: ratings the last run left held may go (with what was answered). */
+        if(store_followups_closed(app.store) != STORE_OK)
+            logmsg("cannot release held follow-ups: %s", store_errmsg(app.store));
     }
-    ui_seed_pin_lock(ui, load_pin_lock(&app));
+    UiPinState pin = load_pin_state(&app);
+    ui_seed_pin_state(ui, &pin);
     logmsg("started %dx%d%s, %zu areas, scale %s, supervisor %s", w, h, windowed ? " windowed" : " full screen",
            cfg.n_areas, proto_scale_code(cfg.scale), ucfg.supervisor_enabled ? "on" : "off (no PIN hash)");
 

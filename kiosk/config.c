@@ -19,9 +19,11 @@
 #define CONFIG_IDLE_MAX_S 3600
 #define CONFIG_JITTER_MAX_MIN 720    /* half a day */
 #define CONFIG_INTERVAL_MAX_MIN 1440 /* a day */
+#define CONFIG_KEEP_DAYS_MIN 30      /* the supervisor's month at least */
+#define CONFIG_KEEP_DAYS_MAX 3650
 
 typedef enum {
-    K_DEVICE_ID, K_UNIT_CODE, K_UNIT_NAME, K_AREAS, K_SCALE, K_DATABASE, K_IDLE_TIMEOUT, K_PIN_HASH,
+    K_DEVICE_ID, K_UNIT_CODE, K_UNIT_NAME, K_AREAS, K_SCALE, K_DATABASE, K_IDLE_TIMEOUT, K_PIN_HASH, K_KEEP_DAYS,
     K_URL, K_TOKEN_FILE, K_CA_FILE, K_SCHEDULE, K_JITTER, K_INTERVAL,
     K_COUNT
 } Key;
@@ -33,6 +35,7 @@ static const struct {
     [K_UNIT_NAME] = {"kiosk", "unit_name"},   [K_AREAS] = {"kiosk", "areas"},
     [K_SCALE] = {"kiosk", "scale"},           [K_DATABASE] = {"kiosk", "database"},
     [K_IDLE_TIMEOUT] = {"kiosk", "idle_timeout_s"}, [K_PIN_HASH] = {"kiosk", "supervisor_pin_hash"},
+    [K_KEEP_DAYS] = {"kiosk", "keep_days"},
     [K_URL] = {"sync", "url"},                [K_TOKEN_FILE] = {"sync", "token_file"},
     [K_CA_FILE] = {"sync", "ca_file"},        [K_SCHEDULE] = {"sync", "schedule"},
     [K_JITTER] = {"sync", "jitter_min"},      [K_INTERVAL] = {"sync", "interval_min"},
@@ -189,8 +192,13 @@ static int set_value(Parser *p, Key k, const char *v)
         if(*v && (strncmp(v, "$argon2", 7) != 0 || strlen(v) >= sizeof c->supervisor_pin_hash))
             return fail(p, CONFIG_BAD_VALUE,
                         "supervisor_pin_hash must be empty or an argon2 hash (\"$argon2id$...\"): make one "
-                        "with kiosk-report --hash-pin");
+                        "with kiosk --hash-pin");
         snprintf(c->supervisor_pin_hash, sizeof c->supervisor_pin_hash, "%s", v);
+        return 1;
+    case K_KEEP_DAYS:
+        if(!parse_int(v, CONFIG_KEEP_DAYS_MIN, CONFIG_KEEP_DAYS_MAX, &c->keep_days))
+            return fail(p, CONFIG_BAD_VALUE, "keep_days \"%.40s\" must be a whole number of days, %d-%d", v,
+                        CONFIG_KEEP_DAYS_MIN, CONFIG_KEEP_DAYS_MAX);
         return 1;
     case K_URL: {
         size_t len = strlen(v), scheme = strncmp(v, "https://", 8) == 0 ? 8 : strncmp(v, "http://", 7) == 0 ? 7 : 0;
@@ -300,6 +308,7 @@ static void defaults(KioskConfig *c)
     memset(c, 0, sizeof *c);
     c->scale = SCALE_TTHC3;
     c->idle_timeout_s = 20;
+    c->keep_days = CONFIG_KEEP_DAYS_DEFAULT;
     c->schedule_min = 2 * 60;
     c->jitter_min = 60;
     c->interval_min = 0;

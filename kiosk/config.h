@@ -12,6 +12,7 @@
 #include "sync/protocol.h"
 
 #define CONFIG_PATH_MAX 4096
+#define CONFIG_KEEP_DAYS_DEFAULT 400 /* the supervisor's year and a margin */
 
 typedef struct {
     /* [kiosk] */
@@ -24,6 +25,7 @@ typedef struct {
     char       database[CONFIG_PATH_MAX];  /* absolute after loading */
     int        idle_timeout_s;             /* default 20 */
     char       supervisor_pin_hash[256];   /* libsodium crypto_pwhash_str; "" = supervisor screen disabled */
+    int        keep_days;                  /* acknowledged ratings older than this are pruned; default 400 */
     /* [sync] */
     char       sync_url[1024];             /* base, e.g. https://host/api/v1; "" = no sync */
     char       token_file[CONFIG_PATH_MAX];/* absolute after loading; "" when not set */

@@ -1,10 +1,14 @@
-/* report.c — kiosk-report: one day's totals from the kiosk's own store, as the supervisor screen shows them.
+/* report.c — kiosk-report: one day's totals from the kiosk's own store, as the supervisor screen shows them,
+ * or the ratings the central tally refused.
  *
  *   kiosk-report [--config /etc/kiosk/kiosk.ini] [--date YYYY-MM-DD] [--format table|csv]
+ *   kiosk-report [--config /etc/kiosk/kiosk.ini] --rejected [--format table|csv]
  *
  * The day is an Asia/Ho_Chi_Minh day (default: today there). n and the satisfied percentage leave out
  * ratings flagged as misuse, which are counted in their own column (../shared/reference/metric.md). The
- * level columns are those of the configured scale. It never creates a store (a missing file is an error).
+ * level columns are those of the configured scale. --rejected lists every rating the server refused (never
+ * retried, never pruned), newest first, with the server's reason, so staff can see what did not count and
+ * why. It never creates a store (a missing file is an error).
  * It only reads ratings; opening an older file migrates its schema, as every store client does. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +25,9 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: kiosk-report [--config FILE] [--date YYYY-MM-DD] [--format table|csv]\n"
-                    "       (báo cáo kết quả đánh giá trong ngày của máy này)\n");
+                    "       (báo cáo kết quả đánh giá trong ngày của máy này)\n"
+                    "       kiosk-report [--config FILE] --rejected [--format table|csv]\n"
+                    "       (các đánh giá máy chủ từ chối, kèm lý do)\n");
     exit(2);
 }
 
@@ -64,6 +70,48 @@ static void csv_field(const char *s)
     putchar('"');
 }
 
+/* --rejected: every rating the server refused, newest first. */
+static int list_rejected(Store *s, bool csv)
+{
+    int64_t pending, rejected;
+    if(store_backlog(s, &pending, &rejected) != STORE_OK) {
+        fprintf(stderr, "kiosk-report: %s\n", store_errmsg(s));
+        return 1;
+    }
+    size_t n = 0, cap = rejected > 0 ? (size_t)rejected : 1;
+    StoreRejected *r = calloc(cap, sizeof *r);
+    if(!r || store_rejected(s, r, cap, &n) != STORE_OK) {
+        fprintf(stderr, "kiosk-report: %s\n", r ? store_errmsg(s) : "out of memory");
+        free(r);
+        return 1;
+    }
+    if(csv)
+        printf("id,seq,at,area,scale,score,reason,rejected_at\n");
+    else if(n == 0)
+        printf("No rejected ratings / Không có đánh giá nào bị máy chủ từ chối\n");
+    else {
+        printf("Rejected by the central tally (never retried) / Bị máy chủ từ chối (không gửi lại): %zu\n\n"
+               "%-36s %8s  %-25s  %-16s %5s  ", n, "id", "seq", "at", "area", "score");
+        pad("reason / lý do", 21);
+        printf("rejected at / lúc\n");
+    }
+    for(size_t i = 0; i < n; i++) {
+        char when[PTIME_TEXT_MAX];
+        ptime_format(r[i].rejected_at, PTIME_VN_OFFSET_MIN, when);
+        if(csv) {
+            printf("%s,%lld,%s,%s,%s,%d,", r[i].id, (long long)r[i].seq, r[i].at, proto_area_code(r[i].area),
+                   proto_scale_code(r[i].scale), r[i].score);
+            csv_field(r[i].reason);
+            printf(",%s\n", when);
+        } else {
+            printf("%-36s %8lld  %-25s  %-16s %5d  %-20s %s\n", r[i].id, (long long)r[i].seq, r[i].at,
+                   proto_area_code(r[i].area), r[i].score, r[i].reason, when);
+        }
+    }
+    free(r);
+    return 0;
+}
+
 static void pct(int64_t sat, int64_t n, char out[16])
 {
     if(n > 0)
@@ -75,9 +123,12 @@ static void pct(int64_t sat, int64_t n, char out[16])
 int main(int argc, char **argv)
 {
     const char *config_path = DEFAULT_CONFIG, *date = NULL, *format = "table";
+    bool rejected = false;
     for(int i = 1; i < argc; i++) {
         if(strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config_path = argv[++i];
+        else if(strcmp(argv[i], "--rejected") == 0)
+            rejected = true;
         else if(strcmp(argv[i], "--date") == 0 && i + 1 < argc)
             date = argv[++i];
         else if(strcmp(argv[i], "--format") == 0 && i + 1 < argc)
@@ -86,7 +137,7 @@ int main(int argc, char **argv)
             usage();
     }
     bool csv = strcmp(format, "csv") == 0;
-    if(!csv && strcmp(format, "table") != 0)
+    if((!csv && strcmp(format, "table") != 0) || (rejected && date))
         usage();
     int64_t day;
     if(date) {
@@ -115,6 +166,11 @@ int main(int argc, char **argv)
     if(store_open(cfg.database, &s, msg, sizeof msg) != STORE_OK) {
         fprintf(stderr, "kiosk-report: %s\n", msg);
         return 1;
+    }
+    if(rejected) {
+        int rc = list_rejected(s, csv);
+        store_close(s);
+        return rc;
     }
     StoreDayTotals t;
     StoreErr e = store_day_totals(s, day, &t);

@@ -68,15 +68,33 @@ static const char *const MIGRATIONS[] = {
     ") STRICT;"
     "PRAGMA application_id = 1263747412;" /* STORE_APP_ID */
     "PRAGMA user_version = 1;",
+    /* v2: what the uploader acknowledges is the content it sent (rev), holds for an open follow-up screen,
+     * and pruning by the rating's age. */
+    "ALTER TABLE rating ADD COLUMN rev INTEGER NOT NULL DEFAULT 1 CHECK(rev >= 1);"
+    "ALTER TABLE rating ADD COLUMN followup_open INTEGER NOT NULL DEFAULT 0 CHECK(followup_open IN (0, 1));"
+    "DROP INDEX rating_acked;"
+    "CREATE INDEX rating_acked_at ON rating(at_unix) WHERE state = 'acked';"
+    "INSERT INTO meta(key, value) VALUES('pruned_before_day', 0);"
+    "PRAGMA user_version = 2;",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
 #define RATING_COLS "id, seq, unit, area, scale, score, reasons, followup, at, flags"
+#define RATING_NCOLS 10
+
+#define STORE_PRUNE_CHUNK 500           /* rows deleted per transaction: the kiosk never waits long for the lock */
+#define STORE_VACUUM_STEP_PAGES "256"   /* pages handed back per incremental_vacuum transaction (1 MiB) */
+#define STORE_VACUUM_STEPS_MAX 100000   /* a bound on that loop */
+
+/* Held for an open follow-up screen: marked open, and made within STORE_HOLD_MAX_S of now: ?1 = now - max,
+ * ?3 = now + max (a mark left by an app that stopped, seen after a clock jump, must not hold for ever). */
+#define HELD "followup_open = 1 AND at_unix > ?1 AND at_unix < ?3"
 
 enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
-    Q_SEQ_NEXT, Q_INSERT, Q_GET_PENDING, Q_SET_FOLLOWUP,
-    Q_DAY, Q_COUNTS, Q_PENDING, Q_ACK, Q_REJECT, Q_REJECTED, Q_PRUNE, Q_RECENT,
+    Q_SEQ_NEXT, Q_INSERT, Q_GET_FOR_FOLLOWUP, Q_SET_FOLLOWUP, Q_CLOSE_FOLLOWUPS,
+    Q_DAY, Q_COUNTS, Q_BACKLOG, Q_PENDING, Q_QUEUE, Q_HELD, Q_ACK, Q_STILL_PENDING, Q_REJECT, Q_REJECTED,
+    Q_PRUNE, Q_PRUNED_PUT, Q_HISTORY, Q_RECENT,
     Q_STATUS_GET, Q_STATUS_PUT, Q_REQ_PUT, Q_REQ_GET, Q_REQ_CLEAR,
     Q_COUNT
 };
@@ -86,10 +104,15 @@ static const char *const SQL[Q_COUNT] = {
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
     [Q_SEQ_NEXT] = "UPDATE meta SET value = value + 1 WHERE key = 'last_seq' RETURNING value",
-    [Q_INSERT] = "INSERT INTO rating(id, seq, unit, area, scale, score, reasons, followup, at, at_unix, vn_day, flags)"
-                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [Q_GET_PENDING] = "SELECT " RATING_COLS " FROM rating WHERE id = ?1 AND state = 'pending'",
-    [Q_SET_FOLLOWUP] = "UPDATE rating SET followup = ?2, reasons = ?3 WHERE id = ?1 AND state = 'pending'",
+    [Q_INSERT] = "INSERT INTO rating(id, seq, unit, area, scale, score, reasons, followup, at, at_unix, vn_day, flags,"
+                 " followup_open) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [Q_GET_FOR_FOLLOWUP] = "SELECT " RATING_COLS " FROM rating WHERE id = ?1",
+    /* A new answer is new content (rev + 1); an acknowledged rating goes back to the queue to send it. */
+    [Q_SET_FOLLOWUP] = "UPDATE rating SET followup = ?2, reasons = ?3, rev = rev + 1, followup_open = 0,"
+                       " state = CASE state WHEN 'acked' THEN 'pending' ELSE state END,"
+                       " acked_at = CASE state WHEN 'acked' THEN NULL ELSE acked_at END"
+                       " WHERE id = ?1 AND followup = 'none'",
+    [Q_CLOSE_FOLLOWUPS] = "UPDATE rating SET followup_open = 0 WHERE followup_open = 1",
     /* The VN day of at_unix is [day_start, day_start + 86400): a range on the at_unix index. */
     [Q_DAY] = "SELECT area, scale, score, flags != 0, count(*) FROM rating"
               " WHERE at_unix >= ?1 AND at_unix < ?2 GROUP BY 1, 2, 3, 4",
@@ -97,13 +120,25 @@ static const char *const SQL[Q_COUNT] = {
     [Q_COUNTS] = "SELECT (SELECT count(*) FROM rating WHERE state = 'pending'),"
                  " (SELECT count(*) FROM rating WHERE state = 'acked'),"
                  " (SELECT count(*) FROM rating WHERE state = 'rejected')",
+    [Q_BACKLOG] = "SELECT (SELECT count(*) FROM rating WHERE state = 'pending'),"
+                  " (SELECT count(*) FROM rating WHERE state = 'rejected')",
     [Q_PENDING] = "SELECT " RATING_COLS " FROM rating WHERE state = 'pending' ORDER BY seq LIMIT ?1",
-    [Q_ACK] = "UPDATE rating SET state = 'acked', acked_at = ?2 WHERE id = ?1 AND state = 'pending'",
-    [Q_REJECT] = "UPDATE rating SET state = 'rejected', reject_reason = ?2, rejected_at = ?3"
-                 " WHERE id = ?1 AND state = 'pending'",
-    [Q_REJECTED] = "SELECT id, reject_reason FROM rating WHERE state = 'rejected'"
-                   " ORDER BY rejected_at DESC, seq DESC LIMIT ?1",
-    [Q_PRUNE] = "DELETE FROM rating WHERE state = 'acked' AND acked_at < ?1",
+    [Q_QUEUE] = "SELECT " RATING_COLS ", rev FROM rating WHERE state = 'pending' AND NOT (" HELD ")"
+                " ORDER BY seq LIMIT ?2",
+    [Q_HELD] = "SELECT count(*) FROM rating WHERE state = 'pending' AND " HELD " AND at_unix < ?2",
+    /* Acknowledge only the content that was sent: a rating changed since (rev moved on) stays pending. */
+    [Q_ACK] = "UPDATE rating SET state = 'acked', acked_at = ?3 WHERE id = ?1 AND rev = ?2 AND state = 'pending'",
+    [Q_STILL_PENDING] = "SELECT count(*) FROM rating WHERE id = ?1 AND state = 'pending'",
+    [Q_REJECT] = "UPDATE rating SET state = 'rejected', reject_reason = ?3, rejected_at = ?4"
+                 " WHERE id = ?1 AND rev = ?2 AND state = 'pending'",
+    [Q_REJECTED] = "SELECT id, reject_reason, seq, at, area, scale, score, rejected_at FROM rating"
+                   " WHERE state = 'rejected' ORDER BY rejected_at DESC, seq DESC LIMIT ?1",
+    /* One small transaction's worth, oldest first, on the partial index of acknowledged ratings. */
+    [Q_PRUNE] = "DELETE FROM rating WHERE id IN (SELECT id FROM rating WHERE state = 'acked' AND at_unix < ?1"
+                " ORDER BY at_unix LIMIT ?2)",
+    [Q_PRUNED_PUT] = "INSERT INTO meta(key, value) VALUES('pruned_before_day', ?1)"
+                     " ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+    [Q_HISTORY] = "SELECT (SELECT value FROM meta WHERE key = 'pruned_before_day'), (SELECT min(at_unix) FROM rating)",
     [Q_RECENT] = "SELECT (SELECT max(at_unix) FROM rating), (SELECT count(*) FROM rating WHERE at_unix >= ?1)",
     [Q_STATUS_GET] = "SELECT last_attempt, last_success, last_error, next_attempt, failures, clock_skew_s,"
                      " clock_warning FROM sync_status WHERE one = 1",
@@ -362,8 +397,13 @@ static StoreErr open_db(Store *s, const char *path)
         return setmsg(s, STORE_READONLY, "the file or its folder is read-only");
     sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 
+    /* A new file gets incremental auto-vacuum, so pruning can hand space back (store_prune); it only takes
+     * before the first table and before WAL mode is set. On an older file it changes nothing. */
+    StoreErr e = exec(s, "PRAGMA auto_vacuum = INCREMENTAL", "set auto_vacuum");
+    if(e)
+        return e;
     char mode[16] = "";
-    StoreErr e = pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof mode);
+    e = pragma_text(s, "PRAGMA journal_mode = WAL", mode, sizeof mode);
     if(e)
         return e;
     if(strcmp(mode, "wal") != 0)
@@ -435,7 +475,7 @@ const char *store_errmsg(const Store *s)
 
 /* ---- Ratings ----------------------------------------------------------------------------------------- */
 
-static StoreErr add_one(Store *s, const ProtoRating *r, int64_t *seq_out)
+static StoreErr add_one(Store *s, const ProtoRating *r, bool followup_open, int64_t *seq_out)
 {
     ProtoRating v = *r;
     ProtoError pe;
@@ -476,6 +516,7 @@ static StoreErr add_one(Store *s, const ProtoRating *r, int64_t *seq_out)
     sqlite3_bind_int64(st, 10, at_unix);
     sqlite3_bind_int64(st, 11, ptime_vn_day(at_unix));
     sqlite3_bind_int64(st, 12, v.flags);
+    sqlite3_bind_int(st, 13, followup_open);
     rc = sqlite3_step(st);
     if(rc == SQLITE_CONSTRAINT_PRIMARYKEY)
         e = setmsg(s, STORE_INVALID, "a rating with id %s is already stored; nothing changed", canon);
@@ -487,7 +528,7 @@ static StoreErr add_one(Store *s, const ProtoRating *r, int64_t *seq_out)
     return e;
 }
 
-StoreErr store_add(Store *s, ProtoRating *r)
+static StoreErr add(Store *s, ProtoRating *r, bool followup_open)
 {
     if(!s)
         return STORE_INVALID;
@@ -497,7 +538,7 @@ StoreErr store_add(Store *s, ProtoRating *r)
     StoreErr e = tx_begin(s);
     if(e)
         return e;
-    e = tx_end(s, add_one(s, r, &seq));
+    e = tx_end(s, add_one(s, r, followup_open, &seq));
     if(!e) {
         char canon[UUID_TEXT_LEN];
         uuid_parse(r->id, canon);
@@ -506,6 +547,9 @@ StoreErr store_add(Store *s, ProtoRating *r)
     }
     return e;
 }
+
+StoreErr store_add(Store *s, ProtoRating *r) { return add(s, r, false); }
+StoreErr store_add_asking(Store *s, ProtoRating *r) { return add(s, r, true); }
 
 StoreErr store_add_many(Store *s, ProtoRating *r, size_t n)
 {
@@ -519,7 +563,7 @@ StoreErr store_add_many(Store *s, ProtoRating *r, size_t n)
     StoreErr e = tx_begin(s);
     if(!e) {
         for(size_t i = 0; i < n && !e; i++)
-            if((e = add_one(s, &r[i], &seq[i]))) {
+            if((e = add_one(s, &r[i], false, &seq[i]))) {
                 char why[STORE_MSG_MAX];
                 memcpy(why, s->msg, sizeof why);
                 setmsg(s, e, "rating %zu of %zu: %.*s", i + 1, n, STORE_MSG_MAX - 64, why);
@@ -550,20 +594,25 @@ StoreErr store_set_followup(Store *s, const char *id, ProtoFollowup f, uint32_t 
         return STORE_INVALID;
     if(!canon_id(id, canon))
         return setmsg(s, STORE_INVALID, "set follow-up: \"%.40s\" is not a UUID", id ? id : "(null)");
+    if(f == FOLLOWUP_NONE)
+        return setmsg(s, STORE_INVALID, "set follow-up: \"none\" is no answer");
     StoreErr e = tx_begin(s);
     if(e)
         return e;
     ProtoRating r;
-    sqlite3_stmt *st = stmt(s, Q_GET_PENDING);
+    sqlite3_stmt *st = stmt(s, Q_GET_FOR_FOLLOWUP);
     sqlite3_bind_text(st, 1, canon, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if(rc == SQLITE_ROW)
         e = row_rating(s, st, &r);
     else if(rc == SQLITE_DONE)
-        e = setmsg(s, STORE_NOTFOUND, "no pending rating with id %s", canon);
+        e = setmsg(s, STORE_NOTFOUND, "no rating with id %s", canon);
     else
         e = fail_rc(s, rc, "read rating");
     sqlite3_reset(st);
+    if(!e && r.followup != FOLLOWUP_NONE)
+        e = setmsg(s, STORE_INVALID, "rating %s already has its follow-up (%s); an answer is given once", canon,
+                   proto_followup_code(r.followup));
     if(!e) {
         ProtoError pe;
         r.followup = f;
@@ -579,6 +628,16 @@ StoreErr store_set_followup(Store *s, const char *id, ProtoFollowup f, uint32_t 
         e = run(s, st, "update follow-up");
     }
     return tx_end(s, e);
+}
+
+StoreErr store_followups_closed(Store *s)
+{
+    if(!s)
+        return STORE_INVALID;
+    StoreErr e = tx_begin(s);
+    if(e)
+        return e;
+    return tx_end(s, run(s, stmt(s, Q_CLOSE_FOLLOWUPS), "close follow-ups"));
 }
 
 StoreErr store_day_totals(Store *s, int64_t day, StoreDayTotals *out)
@@ -645,6 +704,21 @@ StoreErr store_counts(Store *s, StoreCounts *out)
     return e;
 }
 
+StoreErr store_backlog(Store *s, int64_t *pending, int64_t *rejected)
+{
+    if(!s)
+        return STORE_INVALID;
+    if(!pending || !rejected)
+        return setmsg(s, STORE_INVALID, "store_backlog: no output");
+    sqlite3_stmt *st = stmt(s, Q_BACKLOG);
+    int rc = sqlite3_step(st);
+    StoreErr e = rc == SQLITE_ROW ? STORE_OK : fail_rc(s, rc, "backlog");
+    *pending = e ? 0 : sqlite3_column_int64(st, 0);
+    *rejected = e ? 0 : sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    return e;
+}
+
 StoreErr store_pending(Store *s, ProtoRating *out, size_t limit, size_t *n)
 {
     if(!s)
@@ -669,11 +743,75 @@ StoreErr store_pending(Store *s, ProtoRating *out, size_t limit, size_t *n)
     return e;
 }
 
-StoreErr store_mark_acked(Store *s, const char *const *ids, size_t n, int64_t now)
+/* Binds the held window around now as ?1 and ?3 (see HELD). */
+static void bind_hold(sqlite3_stmt *st, int64_t now)
+{
+    sqlite3_bind_int64(st, 1, now - STORE_HOLD_MAX_S);
+    sqlite3_bind_int64(st, 3, now + STORE_HOLD_MAX_S);
+}
+
+StoreErr store_queue_next(Store *s, int64_t now, StoreQueued *out, size_t limit, size_t *n)
 {
     if(!s)
         return STORE_INVALID;
-    if(!ids && n)
+    if(!n || (!out && limit))
+        return setmsg(s, STORE_INVALID, "store_queue_next: no output");
+    *n = 0;
+    if(limit == 0)
+        return STORE_OK;
+    sqlite3_stmt *st = stmt(s, Q_QUEUE);
+    bind_hold(st, now);
+    sqlite3_bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    StoreErr e = STORE_OK;
+    int rc = SQLITE_DONE;
+    size_t got = 0;
+    while(!e && got < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        if(!(e = row_rating(s, st, &out[got].r)))
+            out[got++].rev = sqlite3_column_int64(st, RATING_NCOLS);
+    if(!e && got < limit && rc != SQLITE_DONE)
+        e = fail_rc(s, rc, "upload queue");
+    sqlite3_reset(st);
+    *n = e ? 0 : got;
+    return e;
+}
+
+StoreErr store_queue_held(Store *s, int64_t now, int64_t made_before, int64_t *held)
+{
+    if(!s)
+        return STORE_INVALID;
+    if(!held)
+        return setmsg(s, STORE_INVALID, "store_queue_held: no output");
+    sqlite3_stmt *st = stmt(s, Q_HELD);
+    bind_hold(st, now);
+    sqlite3_bind_int64(st, 2, made_before);
+    int rc = sqlite3_step(st);
+    StoreErr e = rc == SQLITE_ROW ? STORE_OK : fail_rc(s, rc, "held ratings");
+    *held = e ? 0 : sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return e;
+}
+
+/* After a mark that changed no row: is the rating still pending (its content changed since it was read)? */
+static StoreErr still_pending(Store *s, const char *canon, bool *pending)
+{
+    sqlite3_stmt *st = stmt(s, Q_STILL_PENDING);
+    sqlite3_bind_text(st, 1, canon, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    StoreErr e = rc == SQLITE_ROW ? STORE_OK : fail_rc(s, rc, "read rating state");
+    *pending = !e && sqlite3_column_int64(st, 0) > 0;
+    sqlite3_reset(st);
+    return e;
+}
+
+StoreErr store_mark_acked(Store *s, const char *const *ids, const int64_t *revs, size_t n, int64_t now,
+                          size_t *changed)
+{
+    size_t moved = 0;
+    if(changed)
+        *changed = 0;
+    if(!s)
+        return STORE_INVALID;
+    if((!ids || !revs) && n)
         return setmsg(s, STORE_INVALID, "store_mark_acked: no ids");
     StoreErr e = tx_begin(s);
     if(e)
@@ -684,15 +822,24 @@ StoreErr store_mark_acked(Store *s, const char *const *ids, size_t n, int64_t no
             continue; /* not a UUID, so not pending: ignored like any other id that is not pending */
         sqlite3_stmt *st = stmt(s, Q_ACK);
         sqlite3_bind_text(st, 1, canon, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now);
-        e = run(s, st, "mark acknowledged");
+        sqlite3_bind_int64(st, 2, revs[i]);
+        sqlite3_bind_int64(st, 3, now);
+        bool pending = false;
+        if(!(e = run(s, st, "mark acknowledged")) && sqlite3_changes(s->db) == 0 &&
+           !(e = still_pending(s, canon, &pending)) && pending)
+            moved++;
     }
-    return tx_end(s, e);
+    e = tx_end(s, e);
+    if(!e && changed)
+        *changed = moved;
+    return e;
 }
 
-StoreErr store_mark_rejected(Store *s, const char *id, const char *reason, int64_t now)
+StoreErr store_mark_rejected(Store *s, const char *id, int64_t rev, const char *reason, int64_t now, bool *changed)
 {
     char canon[UUID_TEXT_LEN], why[sizeof ((StoreRejected *)0)->reason];
+    if(changed)
+        *changed = false;
     if(!s)
         return STORE_INVALID;
     if(!canon_id(id, canon))
@@ -715,12 +862,17 @@ StoreErr store_mark_rejected(Store *s, const char *id, const char *reason, int64
         return e;
     sqlite3_stmt *st = stmt(s, Q_REJECT);
     sqlite3_bind_text(st, 1, canon, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, why, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 2, rev);
+    sqlite3_bind_text(st, 3, why, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
     e = run(s, st, "mark rejected");
-    if(!e && sqlite3_changes(s->db) == 0)
+    bool pending = false;
+    if(!e && sqlite3_changes(s->db) == 0 && !(e = still_pending(s, canon, &pending)) && !pending)
         e = setmsg(s, STORE_NOTFOUND, "no pending rating with id %s", canon);
-    return tx_end(s, e);
+    e = tx_end(s, e);
+    if(!e && changed)
+        *changed = pending;
+    return e;
 }
 
 StoreErr store_rejected(Store *s, StoreRejected *out, size_t limit, size_t *n)
@@ -737,9 +889,17 @@ StoreErr store_rejected(Store *s, StoreRejected *out, size_t limit, size_t *n)
     int rc = SQLITE_DONE;
     size_t got = 0;
     while(got < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        copy_text(out[got].id, sizeof out[got].id, sqlite3_column_text(st, 0));
-        copy_text(out[got].reason, sizeof out[got].reason, sqlite3_column_text(st, 1));
-        got++;
+        StoreRejected *o = &out[got++];
+        copy_text(o->id, sizeof o->id, sqlite3_column_text(st, 0));
+        copy_text(o->reason, sizeof o->reason, sqlite3_column_text(st, 1));
+        o->seq = sqlite3_column_int64(st, 2);
+        copy_text(o->at, sizeof o->at, sqlite3_column_text(st, 3));
+        int area = proto_area_from_code((const char *)sqlite3_column_text(st, 4));
+        int scale = proto_scale_from_code((const char *)sqlite3_column_text(st, 5));
+        o->area = area < 0 ? AREA_KHAC : (ProtoArea)area;
+        o->scale = scale < 0 ? SCALE_TTHC3 : (ProtoScale)scale;
+        o->score = sqlite3_column_int(st, 6);
+        o->rejected_at = sqlite3_column_int64(st, 7);
     }
     StoreErr e = (got < limit && rc != SQLITE_DONE) ? fail_rc(s, rc, "rejected ratings") : STORE_OK;
     sqlite3_reset(st);
@@ -747,24 +907,76 @@ StoreErr store_rejected(Store *s, StoreRejected *out, size_t limit, size_t *n)
     return e;
 }
 
-StoreErr store_prune(Store *s, int days, int64_t now, int64_t *deleted)
+/* One chunk of store_prune: at most STORE_PRUNE_CHUNK rows, with the history mark, in one transaction. */
+static StoreErr prune_chunk(Store *s, int64_t before_day, int64_t *gone)
+{
+    StoreErr e = tx_begin(s);
+    if(e)
+        return e;
+    sqlite3_stmt *st = stmt(s, Q_PRUNE);
+    sqlite3_bind_int64(st, 1, ptime_vn_day_start(before_day));
+    sqlite3_bind_int64(st, 2, STORE_PRUNE_CHUNK);
+    e = run(s, st, "prune");
+    *gone = e ? 0 : sqlite3_changes64(s->db);
+    if(!e && *gone > 0) {
+        st = stmt(s, Q_PRUNED_PUT);
+        sqlite3_bind_int64(st, 1, before_day);
+        e = run(s, st, "record prune");
+    }
+    e = tx_end(s, e);
+    if(e)
+        *gone = 0;
+    return e;
+}
+
+StoreErr store_prune(Store *s, int keep_days, int64_t now, int64_t *deleted)
 {
     if(!s)
         return STORE_INVALID;
     if(deleted)
         *deleted = 0;
-    if(days < 0)
-        return setmsg(s, STORE_INVALID, "prune: days must be >= 0 (got %d)", days);
-    StoreErr e = tx_begin(s);
-    if(e)
+    if(keep_days < 0)
+        return setmsg(s, STORE_INVALID, "prune: days must be >= 0 (got %d)", keep_days);
+    int64_t before_day = ptime_vn_day(now) - keep_days, total = 0, gone;
+    StoreErr e;
+    do {
+        e = prune_chunk(s, before_day, &gone);
+        total += gone;
+    } while(!e && gone == STORE_PRUNE_CHUNK);
+    if(deleted)
+        *deleted = total;
+    if(e || total == 0)
         return e;
-    sqlite3_stmt *st = stmt(s, Q_PRUNE);
-    sqlite3_bind_int64(st, 1, now - (int64_t)days * 86400);
-    e = run(s, st, "prune");
-    int64_t gone = e ? 0 : sqlite3_changes64(s->db);
-    e = tx_end(s, e);
-    if(!e && deleted)
-        *deleted = gone;
+    /* Hand the freed pages back to the file system, a few at a time (each its own short transaction); only
+     * files made with auto_vacuum=INCREMENTAL can (older files reuse the pages for new ratings instead). */
+    int64_t mode = 0, free_pages = 0;
+    if((e = pragma_int(s, "PRAGMA auto_vacuum", &mode)) || mode != 2)
+        return e;
+    for(int i = 0; i < STORE_VACUUM_STEPS_MAX; i++) {
+        if((e = pragma_int(s, "PRAGMA freelist_count", &free_pages)) || free_pages == 0)
+            break;
+        if((e = exec(s, "PRAGMA incremental_vacuum(" STORE_VACUUM_STEP_PAGES ")", "incremental vacuum")))
+            break;
+    }
+    return e;
+}
+
+StoreErr store_history(Store *s, int64_t now, int64_t *first_day, bool *pruned)
+{
+    if(!s)
+        return STORE_INVALID;
+    if(!first_day || !pruned)
+        return setmsg(s, STORE_INVALID, "store_history: no output");
+    sqlite3_stmt *st = stmt(s, Q_HISTORY);
+    int rc = sqlite3_step(st);
+    StoreErr e = rc == SQLITE_ROW ? STORE_OK : fail_rc(s, rc, "history");
+    if(!e) {
+        int64_t before = sqlite3_column_int64(st, 0);
+        bool any = sqlite3_column_type(st, 1) != SQLITE_NULL;
+        *pruned = before > 0;
+        *first_day = before > 0 ? before : any ? ptime_vn_day(sqlite3_column_int64(st, 1)) : ptime_vn_day(now);
+    }
+    sqlite3_reset(st);
     return e;
 }
 

@@ -10,9 +10,11 @@
 #ifndef KIOSK_STORE_H
 #define KIOSK_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kiosk/day_totals.h"
 #include "sync/protocol.h"
 
 typedef struct Store Store;
@@ -41,22 +43,24 @@ const char *store_errmsg(const Store *s);
  * transaction). The rating must pass proto_rating_validate(). Durable on STORE_OK. A rating whose id is
  * already stored gives STORE_INVALID and changes nothing. */
 StoreErr store_add(Store *s, ProtoRating *r);
+/* The same for a rating whose follow-up questions are on screen from now on: the upload queue holds it back
+ * (store_queue_next) until store_set_followup records the answer or store_followups_closed says no screen is
+ * open any more, so it normally goes to the server once, complete. */
+StoreErr store_add_asking(Store *s, ProtoRating *r);
 /* Adds n ratings in one transaction (kiosk-sim, imports): all are stored, or none is (the message names the
  * first one refused). Assigns each r[i].seq in order. */
 StoreErr store_add_many(Store *s, ProtoRating *r, size_t n);
 
-/* Records the follow-up answer of a stored rating. Only a rating still pending upload can change;
- * STORE_NOTFOUND when there is no such pending rating. */
+/* Records the follow-up answer (not FOLLOWUP_NONE) of a stored rating and ends its hold. An answer is given
+ * once: STORE_INVALID when the rating already has one; STORE_NOTFOUND when there is no such rating. The
+ * answer is new content (its version goes up), so a rating the server had already acknowledged is pending
+ * again and goes once more: the server accepts a follow-up added once (docs/protocol.md). */
 StoreErr store_set_followup(Store *s, const char *id, ProtoFollowup f, uint32_t reasons);
+/* No follow-up screen is open (the kiosk app has just started): ends every hold. */
+StoreErr store_followups_closed(Store *s);
 
 /* Totals for one Asia/Ho_Chi_Minh day (ptime day number). Flagged ratings are counted only in flagged[]. */
-typedef struct {
-    int64_t count[AREA_COUNT][SCALE_COUNT][PROTO_MAX_LEVELS + 1]; /* [area][scale][score] */
-    int64_t n[AREA_COUNT];          /* unflagged ratings per area */
-    int64_t satisfied[AREA_COUNT];  /* unflagged satisfied ratings per area */
-    int64_t flagged[AREA_COUNT];
-    int64_t total, total_satisfied, total_flagged;
-} StoreDayTotals;
+typedef DayTotals StoreDayTotals;
 StoreErr store_day_totals(Store *s, int64_t day, StoreDayTotals *out);
 
 /* Upload bookkeeping. */
@@ -64,21 +68,61 @@ typedef struct {
     int64_t pending, acked, rejected;
 } StoreCounts;
 StoreErr store_counts(Store *s, StoreCounts *out);
+/* What has not reached the tally: pending and rejected ratings. Cheap whatever the retention (it does not
+ * count the acknowledged ratings, which store_counts must walk): the supervisor screen reads it every 5 s. */
+StoreErr store_backlog(Store *s, int64_t *pending, int64_t *rejected);
 
-/* Up to `limit` pending ratings, oldest (lowest seq) first, into out[]; *n gets how many. */
+/* Up to `limit` pending ratings (held ones too), oldest (lowest seq) first, into out[]; *n gets how many. */
 StoreErr store_pending(Store *s, ProtoRating *out, size_t limit, size_t *n);
-/* Marks these ids acknowledged by the server (at unix time now). Ids not pending are ignored. One txn. */
-StoreErr store_mark_acked(Store *s, const char *const *ids, size_t n, int64_t now);
-/* Marks one id rejected by the server, with its reason code; it is no longer pending. */
-StoreErr store_mark_rejected(Store *s, const char *id, const char *reason, int64_t now);
-/* Rejected ratings, newest first, for the supervisor screen: ids and reasons. */
+
+/* The upload queue. Every rating carries a content version (rev) that goes up whenever what would be sent
+ * changes (a follow-up answer). The uploader reads ratings with their rev and marks them with the rev it
+ * sent: a mark applies only while the content is still that version, so an answer saved while a batch was
+ * in flight is never marked as acknowledged; it stays pending and is sent again. */
 typedef struct {
-    char id[UUID_TEXT_LEN];
-    char reason[32];
+    ProtoRating r;
+    int64_t     rev;
+} StoreQueued;
+
+/* A rating added with store_add_asking is held while its follow-up is open, but never for longer than this
+ * around now (an app that stopped with the screen open and has not started since, a clock that jumped). */
+#define STORE_HOLD_MAX_S 86400
+
+/* Up to `limit` ratings ready to upload at time now, oldest first: pending and not held. */
+StoreErr store_queue_next(Store *s, int64_t now, StoreQueued *out, size_t limit, size_t *n);
+/* How many pending ratings made before `made_before` (unix s; INT64_MAX for all) are held at `now` for an
+ * open follow-up screen. */
+StoreErr store_queue_held(Store *s, int64_t now, int64_t made_before, int64_t *held);
+/* Marks ids[i] acknowledged by the server (at unix time now) if its content is still version revs[i]. Ids
+ * not pending are ignored; *changed (may be NULL) gets how many stayed pending because their content changed
+ * since they were read. One transaction. */
+StoreErr store_mark_acked(Store *s, const char *const *ids, const int64_t *revs, size_t n, int64_t now,
+                          size_t *changed);
+/* Marks one rating rejected by the server with its reason code, if its content is still version rev; else it
+ * stays pending and *changed (may be NULL) is set. STORE_NOTFOUND when no such rating is pending. */
+StoreErr store_mark_rejected(Store *s, const char *id, int64_t rev, const char *reason, int64_t now,
+                             bool *changed);
+/* Rejected ratings, newest first (kiosk-report --rejected). */
+typedef struct {
+    char       id[UUID_TEXT_LEN];
+    char       reason[32];      /* the server's code: conflict, unit_mismatch, … */
+    int64_t    seq;
+    char       at[PTIME_TEXT_MAX];
+    ProtoArea  area;
+    ProtoScale scale;
+    int        score;
+    int64_t    rejected_at;     /* unix s */
 } StoreRejected;
 StoreErr store_rejected(Store *s, StoreRejected *out, size_t limit, size_t *n);
-/* Deletes acknowledged ratings acknowledged more than `days` days before now. Never deletes pending ones. */
-StoreErr store_prune(Store *s, int days, int64_t now, int64_t *deleted);
+
+/* Retention: deletes acknowledged ratings made more than keep_days whole days (Asia/Ho_Chi_Minh) before
+ * today, in transactions of a few hundred rows so the kiosk never waits long, then hands the freed space back
+ * to the file system where the file allows it. Pending and rejected ratings are never deleted; the seq
+ * counter keeps counting. *deleted (may be NULL) gets how many went. */
+StoreErr store_prune(Store *s, int keep_days, int64_t now, int64_t *deleted);
+/* How far back the store's day totals go: *first_day is the first VN day held in full (the prune limit when
+ * anything was pruned, *pruned then true; else the first rating's day, or today when there is none). */
+StoreErr store_history(Store *s, int64_t now, int64_t *first_day, bool *pruned);
 
 /* The most recent rating's unix time and how many ratings were made since `since` (for misuse checks
  * after a restart); 0 / 0 when there are none. */

@@ -1,6 +1,7 @@
 /* ui.c — the screen state machine. See ui.h. Start reading at ui_update(). */
 #include "kiosk/ui_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,15 @@ static const char *const SCREEN_NAMES[SCREEN_COUNT] = {
 
 static void changed(Ui *ui) { ui->version++; }
 
-static void note(const Ui *ui, const char *fmt, const char *id)
+static void note(const Ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(const Ui *ui, const char *fmt, ...)
 {
     if(ui->sink.log) {
         char line[256];
-        snprintf(line, sizeof line, fmt, id);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
         ui->sink.log(ui->sink.user, line);
     }
 }
@@ -118,7 +123,9 @@ static void after_saved(Ui *ui, int64_t now)
 
 static void try_save(Ui *ui, int64_t now)
 {
-    if(ui->sink.add(ui->sink.user, &ui->rating) == STORE_OK) {
+    /* A not-satisfied rating opens the follow-up questions: the store holds it from upload until answered. */
+    bool asking = !proto_is_satisfied(ui->rating.scale, ui->rating.score);
+    if(ui->sink.add(ui->sink.user, &ui->rating, asking)) {
         remember_rating(ui, now);
         after_saved(ui, now);
         return;
@@ -152,7 +159,7 @@ static void finish_reasons(Ui *ui, ProtoFollowup f, int64_t now)
 {
     uint32_t reasons = f == FOLLOWUP_ANSWERED ? ui->reasons : 0;
     /* The rating itself is already saved; a lost follow-up is logged, not shown to the citizen. */
-    if(ui->sink.set_followup(ui->sink.user, ui->rating.id, f, reasons) == STORE_OK) {
+    if(ui->sink.set_followup(ui->sink.user, ui->rating.id, f, reasons)) {
         ui->rating.followup = f;
         ui->rating.reasons = reasons;
     } else {
@@ -169,7 +176,7 @@ static void finish_reasons(Ui *ui, ProtoFollowup f, int64_t now)
 static void refresh_report(Ui *ui, int64_t now)
 {
     memset(&ui->report, 0, sizeof ui->report);
-    ui->report_ok = ui->sink.day_report(ui->sink.user, ui->sup_day, &ui->report) == STORE_OK;
+    ui->report_ok = ui->sink.day_report(ui->sink.user, ui->sup_day, &ui->report);
     ui->next_refresh = now + UI_SUPERVISOR_REFRESH_MS;
     changed(ui);
 }
@@ -189,6 +196,26 @@ static void open_pin(Ui *ui, PinPurpose p, int64_t now)
     ui->pin_purpose = p;
 }
 
+/* Lock lengths in a row: each one makes guessing slower; a 4-digit PIN then takes years, a 6-digit one
+ * centuries, at 5 tries per lock. */
+static const int64_t PIN_LOCK_MINUTES[] = {5, 15, 60, 240};
+
+int64_t ui_pin_lock_ms(int n)
+{
+    int k = sizeof PIN_LOCK_MINUTES / sizeof PIN_LOCK_MINUTES[0];
+    if(n < 1)
+        n = 1;
+    return n <= k ? PIN_LOCK_MINUTES[n - 1] * 60 * 1000 : UI_PIN_LOCK_MAX_MS;
+}
+
+static void pin_state_changed(const Ui *ui)
+{
+    if(ui->sink.pin_state) {
+        UiPinState st = {ui->pin_failures, ui->pin_locks, ui->pin_locked_until};
+        ui->sink.pin_state(ui->sink.user, &st);
+    }
+}
+
 static void submit_pin(Ui *ui, int64_t now)
 {
     bool ok = ui->sink.verify_pin(ui->sink.user, ui->pin);
@@ -198,15 +225,20 @@ static void submit_pin(Ui *ui, int64_t now)
     if(!ok) {
         ui->pin_msg = PIN_MSG_WRONG;
         if(++ui->pin_failures >= UI_PIN_TRIES) {
-            ui->pin_locked_until = now + UI_PIN_LOCK_MS;
+            int64_t len = ui_pin_lock_ms(++ui->pin_locks);
+            ui->pin_locked_until = now + len;
             ui->pin_failures = 0;
-            note(ui, "supervisor PIN pad locked for 5 minutes after wrong PINs%s", "");
-            if(ui->sink.pin_locked)
-                ui->sink.pin_locked(ui->sink.user, ui->pin_locked_until);
+            note(ui, "supervisor PIN pad locked for %lld minutes after %d wrong PINs in a row (lock %d)",
+                 (long long)(len / 60000), UI_PIN_TRIES, ui->pin_locks);
         }
+        pin_state_changed(ui);
         return;
     }
+    bool had = ui->pin_failures || ui->pin_locks;
     ui->pin_failures = 0;
+    ui->pin_locks = 0;
+    if(had)
+        pin_state_changed(ui);
     if(ui->pin_purpose == PIN_FOR_EXIT)
         ui->quit = true;
     else
@@ -215,13 +247,16 @@ static void submit_pin(Ui *ui, int64_t now)
 
 bool ui_pin_locked(const Ui *ui, int64_t now_ms) { return now_ms < ui->pin_locked_until; }
 
-void ui_seed_pin_lock(Ui *ui, int64_t until_ms)
+void ui_seed_pin_state(Ui *ui, const UiPinState *st)
 {
-    /* Never longer than one lock from now, whatever the file said (a clock set back, a bad value). */
-    if(until_ms > ui->last_now + UI_PIN_LOCK_MS)
-        until_ms = ui->last_now + UI_PIN_LOCK_MS;
-    if(until_ms > ui->pin_locked_until)
-        ui->pin_locked_until = until_ms;
+    ui->pin_locks = st->locks < 0 ? 0 : st->locks > 1000 ? 1000 : st->locks;
+    ui->pin_failures = st->failures < 0 ? 0 : st->failures >= UI_PIN_TRIES ? UI_PIN_TRIES - 1 : st->failures;
+    /* Never longer than the current lock from now, whatever the file said (a clock set back, a bad value). */
+    int64_t until = st->locked_until, cap = ui->last_now + ui_pin_lock_ms(ui->pin_locks);
+    if(until > cap)
+        until = cap;
+    if(until > ui->pin_locked_until)
+        ui->pin_locked_until = until;
 }
 
 /* ---- Taps ------------------------------------------------------------------------------------------ */
@@ -279,9 +314,11 @@ static void activate(Ui *ui, const UiTarget *t, int64_t now)
         break;
     case SCREEN_SUPERVISOR:
         switch(t->kind) {
-        case T_DAY_PREV:
-            ui->sup_day--;
-            refresh_report(ui, now);
+        case T_DAY_PREV: /* not before the first day the kiosk still holds */
+            if(!ui->report_ok || ui->sup_day > ui->report.history_from) {
+                ui->sup_day--;
+                refresh_report(ui, now);
+            }
             break;
         case T_DAY_NEXT:
             if(ui->sup_day < ui->sup_today) {
@@ -290,7 +327,7 @@ static void activate(Ui *ui, const UiTarget *t, int64_t now)
             }
             break;
         case T_SYNC:
-            ui->sync_failed = ui->sink.sync_request(ui->sink.user, now / 1000) != STORE_OK;
+            ui->sync_failed = !ui->sink.sync_request(ui->sink.user, now / 1000);
             refresh_report(ui, now);
             break;
         case T_CLOSE: go_home(ui, now); break;
@@ -326,7 +363,7 @@ static int64_t idle_ms(const Ui *ui) { return (int64_t)ui->cfg.idle_timeout_s * 
 /* The clock went back by d ms: move every stored time back too, so durations stay what they were. */
 static void shift_times(Ui *ui, int64_t d)
 {
-    int64_t *ts[] = {&ui->last_input, &ui->screen_since, &ui->press_at, &ui->next_retry,
+    int64_t *ts[] = {&ui->last_input, &ui->screen_since, &ui->press_at, &ui->press_last, &ui->next_retry,
                      &ui->pin_locked_until, &ui->next_refresh};
     for(size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
         *ts[i] -= d;
@@ -342,6 +379,8 @@ int64_t ui_next_deadline(const Ui *ui)
 #define AT(t) do { if((t) < d) d = (t); } while(0)
     if(ui->pressing && ui->press.kind == T_CORNER && ui->press_inside)
         AT(ui->press_at + UI_CORNER_HOLD_MS);
+    if(ui->pressing)
+        AT(ui->press_last + UI_TOUCH_LOST_MS);
     switch(ui->screen) {
     case SCREEN_AREA: break;
     case SCREEN_RATING:
@@ -373,6 +412,10 @@ static void run_timers(Ui *ui, int64_t now)
         ui->pressing = false;
         open_pin(ui, PIN_FOR_SUPERVISOR, now);
         return;
+    }
+    if(ui->pressing && now >= ui->press_last + UI_TOUCH_LOST_MS) {
+        ui->pressing = false; /* its release never came: let the next touch through */
+        changed(ui);
     }
     switch(ui->screen) {
     case SCREEN_RATING:
@@ -435,21 +478,25 @@ void ui_update(Ui *ui, const UiEvent *ev, int64_t now)
         }
         break;
     case UI_EV_PRESS: {
-        if(ui->pressing)
-            break; /* a second finger while one is down: ignored */
+        /* ui_input passes no second finger: a press while one is tracked means that one's release was lost. */
+        if(ui->pressing) {
+            ui->pressing = false;
+            changed(ui);
+        }
         ui->last_input = now;
         UiTarget t;
         if(ui->screen == SCREEN_THANKS || !hit(ui, ev->x, ev->y, &t))
             break;
         ui->pressing = true;
         ui->press = t;
-        ui->press_at = now;
+        ui->press_at = ui->press_last = now;
         ui->press_inside = true;
         changed(ui);
         break;
     }
     case UI_EV_MOVE:
         if(ui->pressing) {
+            ui->press_last = now;
             UiTarget t;
             bool inside = hit(ui, ev->x, ev->y, &t) && same_target(&t, &ui->press);
             if(inside != ui->press_inside) {
@@ -491,6 +538,7 @@ uint32_t ui_reasons(const Ui *ui) { return ui->reasons; }
 const ProtoRating *ui_last_rating(const Ui *ui) { return ui->have_rating ? &ui->rating : NULL; }
 size_t ui_pin_length(const Ui *ui) { return ui->pin_len; }
 int ui_pin_failures(const Ui *ui) { return ui->pin_failures; }
+int ui_pin_locks(const Ui *ui) { return ui->pin_locks; }
 int64_t ui_supervisor_day(const Ui *ui) { return ui->sup_day; }
 
 size_t ui_targets(const Ui *ui, UiTarget out[UI_MAX_TARGETS])

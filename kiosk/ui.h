@@ -7,7 +7,10 @@
  *
  * Flow: AREA → RATING → (REASONS when not satisfied) → THANKS → AREA; a rating is saved at the tap, before
  * anything says thank you; a failed save shows STORAGE_ERROR instead and is retried. A 3-second press in
- * the top-left corner opens PIN → SUPERVISOR. Start reading at ui_update() in ui.c. */
+ * the top-left corner opens PIN → SUPERVISOR. Start reading at ui_update() in ui.c.
+ *
+ * The UI owns the types it exchanges with its sink (UiDayReport, UiPinState) and knows no storage: the app
+ * fills them from the store (kiosk/app.c); the day's counts are a plain value type (kiosk/day_totals.h). */
 #ifndef KIOSK_UI_H
 #define KIOSK_UI_H
 
@@ -15,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kiosk/store.h"
+#include "kiosk/day_totals.h"
 #include "sync/protocol.h"
 
 /* Timings and limits (milliseconds unless named otherwise). */
@@ -25,9 +28,11 @@
 #define UI_RATE_LIMIT_PER_MIN 4       /* more than this many ratings in 60 s: the rest are flagged */
 #define UI_CORNER_HOLD_MS     3000    /* press in the supervisor corner this long to open the PIN pad */
 #define UI_PIN_MIN            4
-#define UI_PIN_MAX            8
+#define UI_PIN_MAX            8       /* 6 digits recommended: 4 only slow a guesser down, 6 stop one */
 #define UI_PIN_TRIES          5       /* wrong PINs in a row before the pad locks */
-#define UI_PIN_LOCK_MS        (5 * 60 * 1000)
+#define UI_PIN_LOCK_MS        (5 * 60 * 1000)        /* the first lock; each next one longer (ui_pin_lock_ms) */
+#define UI_PIN_LOCK_MAX_MS    (24 * 3600 * 1000LL)   /* the longest: a day */
+#define UI_TOUCH_LOST_MS      10000   /* a press with no move or release this long: its release was lost */
 #define UI_SUPERVISOR_IDLE_MS (2 * 60 * 1000) /* a forgotten supervisor screen closes itself */
 #define UI_SUPERVISOR_REFRESH_MS 5000 /* re-read totals and sync status while it is open */
 #define UI_STORE_RETRY_MS     5000    /* retry a failed save this often while the error shows */
@@ -58,30 +63,50 @@ typedef struct {
     int w, h;
 } UiEvent;
 
+/* One day's totals as the supervisor screen shows them (a plain value the store also fills: day_totals.h). */
+typedef DayTotals UiDayTotals;
+
 /* What the UI shows on the supervisor screen for one day. */
 typedef struct {
-    StoreDayTotals  totals;
-    StoreCounts     counts;
-    StoreSyncStatus sync;
-    int64_t         sync_requested_at; /* unix s; 0 = no request outstanding */
+    UiDayTotals totals;
+    int64_t pending;           /* ratings not uploaded yet */
+    int64_t rejected;          /* ratings the server refused (never retried) */
+    int64_t last_success;      /* unix s of the last successful upload; 0 = never */
+    char    last_error[256];   /* the uploader's last error; "" = none */
+    bool    clock_warning;     /* the uploader found the device clock wrong */
+    int64_t sync_requested_at; /* unix s; 0 = no request outstanding */
+    int64_t history_from;      /* the first day (ptime VN day) the kiosk still holds: ‹ stops there */
+    bool    history_pruned;    /* days before history_from were deleted after upload (retention) */
 } UiDayReport;
 
+/* The PIN pad's memory, which the app keeps on disk so a restart neither forgets wrong tries nor reopens a
+ * locked pad early. */
+typedef struct {
+    int     failures;     /* wrong PINs in a row since the last lock or right PIN */
+    int     locks;        /* locks since the last right PIN; the next lasts ui_pin_lock_ms(locks + 1) */
+    int64_t locked_until; /* unix ms; 0 = not locked */
+} UiPinState;
+
+/* How long the n-th lock in a row lasts (n >= 1): 5 min, 15 min, 1 h, 4 h, then a day each time. */
+int64_t ui_pin_lock_ms(int n);
+
 /* Everything the UI needs from the outside world. The real app wires these to kstore and libsodium
- * (kiosk/app.c); tests use fakes. Calls are made from ui_update() only. */
+ * (kiosk/app.c); tests use fakes. Calls are made from ui_update() only. The storage calls return true on
+ * success. */
 typedef struct {
     void *user;
-    /* Saves a new rating made at the tap; STORE_OK means durable. Fills r->seq. */
-    StoreErr (*add)(void *user, ProtoRating *r);
-    StoreErr (*set_followup)(void *user, const char *id, ProtoFollowup f, uint32_t reasons);
-    StoreErr (*day_report)(void *user, int64_t day, UiDayReport *out);
-    StoreErr (*sync_request)(void *user, int64_t now_s);
+    /* Saves a new rating made at the tap; true means durable. Fills r->seq. asking: its follow-up questions
+     * are on screen from now on (the uploader holds the rating until set_followup). */
+    bool (*add)(void *user, ProtoRating *r, bool asking);
+    bool (*set_followup)(void *user, const char *id, ProtoFollowup f, uint32_t reasons);
+    bool (*day_report)(void *user, int64_t day, UiDayReport *out);
+    bool (*sync_request)(void *user, int64_t now_s);
     /* True when pin matches the configured supervisor PIN hash. May block (Argon2) — called once per submit. */
     bool (*verify_pin)(void *user, const char *pin);
     /* n random bytes (for rating ids). */
     void (*random)(void *user, uint8_t *buf, size_t n);
-    /* Optional (may be NULL): the PIN pad just locked until this time (unix ms); the app keeps it on disk so a
-     * restart does not reopen the pad early. */
-    void (*pin_locked)(void *user, int64_t until_ms);
+    /* Optional (may be NULL): the PIN pad's state changed (a wrong PIN, a lock, a right PIN). */
+    void (*pin_state)(void *user, const UiPinState *st);
     /* Optional (may be NULL): a line for the operator's log, in English. */
     void (*log)(void *user, const char *line);
 } UiSink;
@@ -107,8 +132,9 @@ void ui_free(Ui *ui);
  * misuse counters: last_at_s is the newest rating's time, count the ratings in the last minute. */
 void ui_seed_recent(Ui *ui, int64_t last_at_s, int64_t count_last_minute, int64_t now_ms);
 
-/* Restores a PIN lock saved before a restart (see UiSink.pin_locked). */
-void ui_seed_pin_lock(Ui *ui, int64_t until_ms);
+/* Restores the PIN pad's state saved before a restart (see UiSink.pin_state). A lock is never restored longer
+ * than its own duration from now (a clock set back, a damaged file). */
+void ui_seed_pin_state(Ui *ui, const UiPinState *st);
 
 /* Feeds one event at time now_ms. Time may go backwards (the clock was corrected): timers then shift with
  * it instead of firing early or stalling. */
@@ -133,6 +159,7 @@ uint32_t    ui_reasons(const Ui *ui);         /* reasons toggled on the REASONS 
 const ProtoRating *ui_last_rating(const Ui *ui); /* the rating most recently tapped (saved or held) */
 size_t      ui_pin_length(const Ui *ui);
 int         ui_pin_failures(const Ui *ui);
+int         ui_pin_locks(const Ui *ui);
 bool        ui_pin_locked(const Ui *ui, int64_t now_ms);
 int64_t     ui_supervisor_day(const Ui *ui);
 

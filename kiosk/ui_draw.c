@@ -433,7 +433,7 @@ static void draw_rating(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget
     float S = ui_short_side(ui);
     title(ui, g, f->title, str(STR_RATING_TITLE));
     char sub[320];
-    snprintf(sub, sizeof sub, str(STR_RATING_AREA), proto_area_name_vi(ui->cfg.areas[ui->area_index]));
+    str_fill(sub, sizeof sub, STR_RATING_AREA, proto_area_name_vi(ui->cfg.areas[ui->area_index]));
     text(g, f->subtitle, sub, S * 0.05f, false, MUTED, AL_CENTER);
     /* All labels at one size (the largest every label fits at), so no level looks more important. */
     float label_px = S * 0.075f;
@@ -548,12 +548,16 @@ static void draw_pin(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *t
         else
             shape_ring(g->r, x0 + step * (float)i, cy, dr, dr * 0.24f, LINE, BG);
     }
-    char msg[256] = "";
+    char msg[256] = "", num[24], span[64];
     if(locked) {
-        int64_t left = (ui->pin_locked_until - ui->last_now + 59999) / 60000;
-        snprintf(msg, sizeof msg, str(STR_PIN_LOCKED), (int)left);
+        /* Minutes up to an hour and a half, then whole hours (rounded up): "sau 5 phút", "sau 24 giờ". */
+        int64_t min = (ui->pin_locked_until - ui->last_now + 59999) / 60000;
+        snprintf(num, sizeof num, "%lld", (long long)(min <= 90 ? min : (min + 59) / 60));
+        str_fill(span, sizeof span, min <= 90 ? STR_MINUTES : STR_HOURS, num);
+        str_fill(msg, sizeof msg, STR_PIN_LOCKED, span);
     } else if(ui->pin_msg == PIN_MSG_WRONG) {
-        snprintf(msg, sizeof msg, str(STR_PIN_WRONG), UI_PIN_TRIES - ui->pin_failures);
+        snprintf(num, sizeof num, "%d", UI_PIN_TRIES - ui->pin_failures);
+        str_fill(msg, sizeof msg, STR_PIN_WRONG, num);
     }
     if(*msg)
         text(g, f->message, msg, S * 0.05f, true, ALERT, AL_CENTER);
@@ -614,7 +618,7 @@ static void pct_text(int64_t sat, int64_t n, char out[16])
 
 static void draw_table(const Ui *ui, UiGfx *g, UiRect box)
 {
-    const StoreDayTotals *T = &ui->report.totals;
+    const UiDayTotals *T = &ui->report.totals;
     ProtoArea areas[AREA_COUNT];
     int na = report_areas(ui, areas);
     int levels = proto_scale_levels(ui->cfg.scale);
@@ -677,7 +681,7 @@ static void draw_table(const Ui *ui, UiGfx *g, UiRect box)
 
 static void draw_chart(const Ui *ui, UiGfx *g, UiRect box)
 {
-    const StoreDayTotals *T = &ui->report.totals;
+    const UiDayTotals *T = &ui->report.totals;
     ProtoArea areas[AREA_COUNT];
     int na = report_areas(ui, areas);
     float S = ui_short_side(ui);
@@ -726,18 +730,49 @@ static void draw_chart(const Ui *ui, UiGfx *g, UiRect box)
     }
 }
 
+/* Appends "   ·   " and id's text with its slot filled by arg to a status line (left out whole when it does
+ * not fit). The item's own spaces become no-break spaces, so a narrow (portrait) screen wraps the line
+ * between items, never inside one. */
+static void status_part(char *line, size_t cap, StrId id, const char *arg)
+{
+    static const char SEP[] = "\xc2\xa0· ", NBSP[] = "\xc2\xa0"; /* "·" stays with the item before it */
+    char item[256];
+    str_fill(item, sizeof item, id, arg);
+    size_t l = strlen(line), need = strlen(item);
+    for(const char *p = item; *p; p++)
+        need += *p == ' ';
+    if(l)
+        need += sizeof SEP - 1;
+    if(l + need >= cap)
+        return;
+    if(l) {
+        memcpy(line + l, SEP, sizeof SEP - 1);
+        l += sizeof SEP - 1;
+    }
+    for(const char *p = item; *p; p++) {
+        if(*p == ' ') {
+            memcpy(line + l, NBSP, 2);
+            l += 2;
+        } else {
+            line[l++] = *p;
+        }
+    }
+    line[l] = '\0';
+}
+
 static void draw_supervisor(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *t, size_t n)
 {
     float S = ui_short_side(ui);
     char date[16], head[128];
     format_date(ui->sup_day, date);
-    snprintf(head, sizeof head, str(STR_SUP_TITLE), date);
+    str_fill(head, sizeof head, STR_SUP_TITLE, date);
     if(ui->sup_day == ui->sup_today) {
         size_t l = strlen(head);
         snprintf(head + l, sizeof head - l, " %s", str(STR_SUP_TODAY));
     }
+    const UiDayReport *R = &ui->report;
     text(g, f->title, head, S * 0.06f, true, INK, AL_CENTER);
-    button(ui, g, find(t, n, T_DAY_PREV, 0), "‹", BTN_SECONDARY, true);
+    button(ui, g, find(t, n, T_DAY_PREV, 0), "‹", BTN_SECONDARY, !ui->report_ok || ui->sup_day > R->history_from);
     button(ui, g, find(t, n, T_DAY_NEXT, 0), "›", BTN_SECONDARY, ui->sup_day < ui->sup_today);
     if(!ui->report_ok) {
         text(g, f->table, str(STR_SUP_READ_FAILED), S * 0.05f, true, ALERT, AL_CENTER);
@@ -746,42 +781,41 @@ static void draw_supervisor(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTa
         draw_chart(ui, g, f->chart);
     }
     /* Status: three lines. */
-    char line[4][400];
-    const UiDayReport *R = &ui->report;
-    char when[40];
-    snprintf(line[0], sizeof line[0], str(STR_SUP_PENDING), (long long)R->counts.pending);
-    size_t l0 = strlen(line[0]);
-    snprintf(line[0] + l0, sizeof line[0] - l0, "   ·   ");
-    l0 = strlen(line[0]);
-    snprintf(line[0] + l0, sizeof line[0] - l0, str(STR_SUP_FLAGGED), (long long)R->totals.total_flagged);
-    if(R->counts.rejected) { /* refused by the server and never retried: staff should know they exist */
-        l0 = strlen(line[0]);
-        snprintf(line[0] + l0, sizeof line[0] - l0, "   ·   ");
-        l0 = strlen(line[0]);
-        snprintf(line[0] + l0, sizeof line[0] - l0, str(STR_SUP_REJECTED), (long long)R->counts.rejected);
+    char line[4][400] = {""}, num[24], when[40];
+    snprintf(num, sizeof num, "%lld", (long long)R->pending);
+    status_part(line[0], sizeof line[0], STR_SUP_PENDING, num);
+    snprintf(num, sizeof num, "%lld", (long long)R->totals.total_flagged);
+    status_part(line[0], sizeof line[0], STR_SUP_FLAGGED, num);
+    if(R->rejected) { /* refused by the server and never retried: staff should know they exist */
+        snprintf(num, sizeof num, "%lld", (long long)R->rejected);
+        status_part(line[0], sizeof line[0], STR_SUP_REJECTED, num);
+    }
+    if(ui->report_ok) { /* how far back ‹ goes */
+        format_date(R->history_from, date);
+        status_part(line[0], sizeof line[0], R->history_pruned ? STR_SUP_HISTORY_PRUNED : STR_SUP_HISTORY, date);
     }
     if(ui->sync_failed) {
-        snprintf(line[1], sizeof line[1], "%s", str(STR_SUP_SYNC_FAILED));
+        str_fill(line[1], sizeof line[1], STR_SUP_SYNC_FAILED, NULL);
     } else if(R->sync_requested_at) {
         format_vn_time(R->sync_requested_at, when);
-        snprintf(line[1], sizeof line[1], str(STR_SUP_SYNC_WAITING), when);
-    } else if(R->sync.last_success) {
-        format_vn_time(R->sync.last_success, when);
-        snprintf(line[1], sizeof line[1], str(STR_SUP_LAST_OK), when);
+        str_fill(line[1], sizeof line[1], STR_SUP_SYNC_WAITING, when);
+    } else if(R->last_success) {
+        format_vn_time(R->last_success, when);
+        str_fill(line[1], sizeof line[1], STR_SUP_LAST_OK, when);
     } else {
-        snprintf(line[1], sizeof line[1], str(STR_SUP_LAST_OK), str(STR_SUP_NEVER));
+        str_fill(line[1], sizeof line[1], STR_SUP_LAST_OK, str(STR_SUP_NEVER));
     }
-    if(R->sync.last_error[0])
-        snprintf(line[2], sizeof line[2], str(STR_SUP_LAST_ERROR), R->sync.last_error);
+    if(R->last_error[0])
+        str_fill(line[2], sizeof line[2], STR_SUP_LAST_ERROR, R->last_error);
     else
-        snprintf(line[2], sizeof line[2], "%s", str(STR_SUP_NO_ERROR));
+        str_fill(line[2], sizeof line[2], STR_SUP_NO_ERROR, NULL);
     /* A fourth line when the uploader saw the clock is off: ratings would carry wrong dates. */
     int nl = 3;
-    if(R->sync.clock_warning[0])
-        snprintf(line[nl++], sizeof line[3], "%s", str(STR_SUP_CLOCK_WARNING));
+    if(R->clock_warning)
+        str_fill(line[nl++], sizeof line[3], STR_SUP_CLOCK_WARNING, NULL);
     float lh = f->status.h / (float)nl;
     for(int i = 0; i < nl; i++) {
-        bool alert = (i == 2 && R->sync.last_error[0]) || i == 3;
+        bool alert = (i == 2 && R->last_error[0]) || i == 3;
         text(g, (UiRect){f->status.x, f->status.y + lh * (float)i, f->status.w, lh}, line[i],
              f->status.h / 3 * 0.62f, i == 1 || i == 3, alert ? ALERT : INK, AL_LEFT);
     }

@@ -22,6 +22,7 @@ struct Ui {
     bool     pressing;
     UiTarget press;
     int64_t  press_at;
+    int64_t  press_last;    /* the press's latest event (down or move): a lost release is noticed from here */
     bool     press_inside;  /* still over the target it started on */
 
     /* The citizen flow. */
@@ -40,6 +41,7 @@ struct Ui {
     char       pin[UI_PIN_MAX + 1];
     size_t     pin_len;
     int        pin_failures;
+    int        pin_locks;
     int64_t    pin_locked_until;
     PinPurpose pin_purpose;
     PinMsg     pin_msg;

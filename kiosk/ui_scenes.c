@@ -10,22 +10,22 @@
 
 static bool fail_adds, report_trouble;
 
-static StoreErr fake_add(void *u, ProtoRating *r)
+static bool fake_add(void *u, ProtoRating *r, bool asking)
 {
-    (void)u;
+    (void)u, (void)asking;
     r->seq = 1;
-    return fail_adds ? STORE_FULL : STORE_OK;
+    return !fail_adds;
 }
-static StoreErr fake_followup(void *u, const char *id, ProtoFollowup f, uint32_t reasons)
+static bool fake_followup(void *u, const char *id, ProtoFollowup f, uint32_t reasons)
 {
     (void)u, (void)id, (void)f, (void)reasons;
-    return STORE_OK;
+    return true;
 }
-static StoreErr fake_report(void *u, int64_t day, UiDayReport *out)
+static bool fake_report(void *u, int64_t day, UiDayReport *out)
 {
     (void)u, (void)day;
     memset(out, 0, sizeof *out);
-    StoreDayTotals *t = &out->totals;
+    UiDayTotals *t = &out->totals;
     /* A plausible morning at a commune one-stop counter. */
     static const struct { ProtoArea a; int64_t s1, s2, s3, flagged; } ROWS[] = {
         {AREA_DAT_DAI, 3, 21, 9, 2}, {AREA_XAY_DUNG, 1, 8, 6, 0}, {AREA_DAU_TU, 0, 2, 3, 0},
@@ -44,23 +44,26 @@ static StoreErr fake_report(void *u, int64_t day, UiDayReport *out)
         t->total_satisfied += t->satisfied[a];
         t->total_flagged += t->flagged[a];
     }
-    out->counts = (StoreCounts){.pending = 41, .acked = 1220, .rejected = 0};
-    out->sync.last_success = UI_SCENE_NOW_MS / 1000 - 7 * 3600 - 1800; /* 02:00 this morning */
-    out->sync.last_attempt = out->sync.last_success;
+    out->pending = 41;
+    out->last_success = UI_SCENE_NOW_MS / 1000 - 7 * 3600 - 1800; /* 02:00 this morning */
+    /* Pruned to keep_days = 400 of a kiosk in service for longer. */
+    out->history_from = ptime_vn_day(UI_SCENE_NOW_MS / 1000) - 400;
+    out->history_pruned = true;
     if(report_trouble) { /* the uploader is failing, the clock is off, and a sync was asked for */
-        snprintf(out->sync.last_error, sizeof out->sync.last_error,
+        snprintf(out->last_error, sizeof out->last_error,
                  "connect to tally.gialai.gov.vn:443 failed: timed out (kết nối máy chủ thất bại)");
-        snprintf(out->sync.clock_warning, sizeof out->sync.clock_warning, "device clock is 1260 s behind");
-        out->sync.clock_skew_s = -1260;
+        out->clock_warning = true;
         out->sync_requested_at = UI_SCENE_NOW_MS / 1000 - 120;
-        out->counts.rejected = 2;
+        out->rejected = 2;
+        out->history_from = ptime_vn_day(UI_SCENE_NOW_MS / 1000) - 38; /* a kiosk in service since October */
+        out->history_pruned = false;
     }
-    return STORE_OK;
+    return true;
 }
-static StoreErr fake_sync_request(void *u, int64_t now_s)
+static bool fake_sync_request(void *u, int64_t now_s)
 {
     (void)u, (void)now_s;
-    return STORE_OK;
+    return true;
 }
 static bool fake_verify(void *u, const char *pin)
 {

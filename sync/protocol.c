@@ -703,3 +703,65 @@ out:
         proto_reply_free(r);
     return e;
 }
+
+/* ---- Answers after the tap ------------------------------------------------------------------------- */
+
+/* The answers a rating may gain after the tap, each with its "unanswered" test, equality and reset. A new
+ * question saved after the tap adds one row here, and the server's update rule follows. */
+typedef struct {
+    bool (*unanswered)(const ProtoRating *r);
+    bool (*same)(const ProtoRating *a, const ProtoRating *b);
+    void (*clear)(ProtoRating *r);
+} Answer;
+
+static bool followup_unanswered(const ProtoRating *r) { return r->followup == FOLLOWUP_NONE && !r->reasons; }
+static bool followup_same(const ProtoRating *a, const ProtoRating *b)
+{
+    return a->followup == b->followup && a->reasons == b->reasons;
+}
+static void followup_clear(ProtoRating *r)
+{
+    r->followup = FOLLOWUP_NONE;
+    r->reasons = 0;
+}
+
+static const Answer ANSWERS[] = {
+    {followup_unanswered, followup_same, followup_clear},
+};
+#define N_ANSWERS (sizeof ANSWERS / sizeof ANSWERS[0])
+
+static bool same_text(const ProtoRating *a, const ProtoRating *b)
+{
+    char ta[PROTO_RATING_TEXT_MAX], tb[PROTO_RATING_TEXT_MAX];
+    size_t na = proto_rating_canonical(a, ta, sizeof ta), nb = proto_rating_canonical(b, tb, sizeof tb);
+    return na < sizeof ta && nb < sizeof tb && na == nb && memcmp(ta, tb, na) == 0;
+}
+
+ProtoRevision proto_rating_revision(const ProtoRating *stored, const ProtoRating *incoming)
+{
+    if(same_text(stored, incoming))
+        return PROTO_REV_SAME;
+    /* Everything but the answers must be byte-equal. */
+    ProtoRating a = *stored, b = *incoming;
+    for(size_t i = 0; i < N_ANSWERS; i++) {
+        ANSWERS[i].clear(&a);
+        ANSWERS[i].clear(&b);
+    }
+    if(!same_text(&a, &b))
+        return PROTO_REV_CONFLICT;
+    bool gains = false, older = false;
+    for(size_t i = 0; i < N_ANSWERS; i++) {
+        const Answer *q = &ANSWERS[i];
+        if(q->same(stored, incoming))
+            continue;
+        if(q->unanswered(stored) && !q->unanswered(incoming))
+            gains = true;
+        else if(!q->unanswered(stored) && q->unanswered(incoming))
+            older = true;
+        else
+            return PROTO_REV_CONFLICT; /* an answer given twice, differently */
+    }
+    if(gains == older) /* both: two copies that each lack something; neither: cannot differ (defensive) */
+        return PROTO_REV_CONFLICT;
+    return gains ? PROTO_REV_GAINS : PROTO_REV_OLDER;
+}

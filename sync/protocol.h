@@ -141,6 +141,19 @@ char    *proto_rating_dump(const ProtoRating *r);
 size_t   proto_rating_canonical(const ProtoRating *r, char *buf, size_t cap);
 ProtoErr proto_rating_parse(const char *text, size_t len, ProtoRating *out, ProtoError *err);
 
+/* Answers saved after the tap. A kiosk stores a rating at the tap, then saves the answers to the questions
+ * that follow it (today the follow-up reasons) into the same rating: each such answer starts unanswered and
+ * may be answered once. Everything else (id, seq, unit, area, scale, score, at, flags) never changes. So a
+ * copy of a rating the server already holds relates to the stored one in one of four ways: */
+typedef enum {
+    PROTO_REV_SAME,     /* byte-equal canonical text */
+    PROTO_REV_GAINS,    /* equal but for answers the stored copy has unanswered and this one has answered */
+    PROTO_REV_OLDER,    /* equal but for answers the stored copy has and this one leaves unanswered */
+    PROTO_REV_CONFLICT  /* anything else: another score, area, unit, time, seq or flags; an answer changed */
+} ProtoRevision;
+/* How `incoming` relates to `stored` (same id), by the rule above (docs/protocol.md). */
+ProtoRevision proto_rating_revision(const ProtoRating *stored, const ProtoRating *incoming);
+
 /* An upload batch. Envelope problems fail the whole parse; a problem inside one rating object only marks
  * that item (items[i].error.code != PROTO_OK) so the server can reject it alone. An item that is not a
  * JSON object is an envelope problem. */

@@ -46,12 +46,27 @@ int64_t sched_backoff_delay(int32_t failures, uint32_t rnd)
     return lo + (int64_t)(rnd % (uint64_t)(d - lo + 1));
 }
 
+int64_t sched_max_ahead(const SchedConfig *c)
+{
+    return 86400 + (c->jitter_min > 0 ? (int64_t)c->jitter_min * 60 : 0);
+}
+
+bool sched_clamp(const SchedConfig *c, SchedState *st, int64_t now, uint32_t rnd)
+{
+    if(st->next_attempt <= now + sched_max_ahead(c))
+        return false;
+    st->next_attempt = st->failures > 0 ? now + sched_backoff_delay(st->failures, rnd) : sched_next_planned(c, now, rnd);
+    return true;
+}
+
 void sched_init(const SchedConfig *c, SchedState *st, int64_t now, uint32_t rnd)
 {
     if(st->failures < 0)
         st->failures = 0;
     if(st->next_attempt <= 0)
         st->next_attempt = sched_next_planned(c, now, rnd);
+    else
+        sched_clamp(c, st, now, rnd);
 }
 
 void sched_after_run(const SchedConfig *c, SchedState *st, int64_t now, bool ok, uint32_t rnd)

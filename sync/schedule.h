@@ -8,7 +8,9 @@
  *     30-60 min, and it stays there forever (never gives up);
  *   - a "Đồng bộ ngay" request from the supervisor screen makes a run due at once, whatever the back-off says.
  * The state (next_attempt, failures) is what kiosk-sync persists in the store's sync status, so back-off
- * survives restarts; a next_attempt in the past (the kiosk was off at night) makes a run due at start. */
+ * survives restarts; a next_attempt in the past (the kiosk was off at night) makes a run due at start, and one
+ * further ahead than a day plus the jitter (planned while the clock was ahead, then corrected) is planned
+ * again, so a wrong clock can never stop the nightly upload. */
 #ifndef SYNC_SCHEDULE_H
 #define SYNC_SCHEDULE_H
 
@@ -42,8 +44,17 @@ int64_t sched_next_planned(const SchedConfig *c, int64_t now, uint32_t rnd);
  * 3600), a value in [max(d/2, 60), d]. */
 int64_t sched_backoff_delay(int32_t failures, uint32_t rnd);
 
+/* How far ahead of now a planned attempt may lie: one day plus the jitter. Nothing this module plans is
+ * further; a stored time further ahead came from a clock that was wrong. */
+int64_t sched_max_ahead(const SchedConfig *c);
+
+/* Plans again when next_attempt lies more than sched_max_ahead() after now: the back-off's next try when the
+ * last run failed, else the next planned slot. True when it changed anything. */
+bool sched_clamp(const SchedConfig *c, SchedState *st, int64_t now, uint32_t rnd);
+
 /* Loaded state at start-up: plans the next nightly slot when none is stored (next_attempt == 0). A stored
- * time, past or future, is kept: a past one means a missed run that is now due. */
+ * past time is kept (a missed run that is now due); a stored future time is kept unless sched_clamp
+ * refuses it. */
 void sched_init(const SchedConfig *c, SchedState *st, int64_t now, uint32_t rnd);
 
 /* Records the outcome of a run that ended at `now`: success resets failures and plans the next slot;

@@ -27,9 +27,9 @@ struct Uploader {
     char device_id[PROTO_ID_MAX + 1];
     size_t batch_size;
     int tz_offset_min;
-    long hold_s;
-    ProtoRating *buf;         /* batch_size ratings */
-    const char **ids;         /* batch_size id pointers, for store_mark_acked */
+    UploaderItem *buf;        /* batch_size ratings as the queue handed them out */
+    UploaderItem *acks;       /* the accepted and duplicate ones of a batch, for the queue */
+    ProtoRating *sent;        /* the ratings of buf, as encoded */
     bool *is_rejected;        /* batch_size flags */
     /* the reply of the request in flight */
     char *body;
@@ -225,9 +225,9 @@ UploaderErr uploader_new(const UploaderOptions *opt, Uploader **out, char *msg, 
     snprintf(u->device_id, sizeof u->device_id, "%s", opt->device_id);
     u->batch_size = bs;
     u->tz_offset_min = opt->tz_offset_min;
-    u->hold_s = opt->hold_s == 0 ? UPLOADER_HOLD_S : opt->hold_s;
     u->buf = calloc(bs, sizeof *u->buf);
-    u->ids = calloc(bs, sizeof *u->ids);
+    u->acks = calloc(bs, sizeof *u->acks);
+    u->sent = calloc(bs, sizeof *u->sent);
     u->is_rejected = calloc(bs, sizeof *u->is_rejected);
     u->curl = curl_easy_init();
     char auth[UPLOADER_TOKEN_MAX + 32];
@@ -244,7 +244,7 @@ UploaderErr uploader_new(const UploaderOptions *opt, Uploader **out, char *msg, 
         h = t;
     }
     u->headers = h;
-    if(!u->buf || !u->ids || !u->is_rejected || !u->curl || !u->headers) {
+    if(!u->buf || !u->acks || !u->sent || !u->is_rejected || !u->curl || !u->headers) {
         uploader_free(u);
         setmsg(msg, msg_len, "out of memory");
         return UPLOADER_E_NOMEM;
@@ -293,7 +293,8 @@ void uploader_free(Uploader *u)
         curl_easy_cleanup(u->curl);
     curl_slist_free_all(u->headers);
     free(u->buf);
-    free(u->ids);
+    free(u->acks);
+    free(u->sent);
     free(u->is_rejected);
     free(u->body);
     free(u);
@@ -305,24 +306,6 @@ static int64_t default_clock(void *ctx)
 {
     (void)ctx;
     return (int64_t)time(NULL);
-}
-
-/* Is this rating settled enough to upload? Only a fresh, not-satisfied rating with no follow-up yet waits;
- * *release gets when it will be released. */
-static bool settled(const Uploader *u, const ProtoRating *r, int64_t now, int64_t *release)
-{
-    if(r->followup != FOLLOWUP_NONE || u->hold_s <= 0 || proto_is_satisfied(r->scale, r->score))
-        return true;
-    int64_t at;
-    int off;
-    if(!ptime_parse(r->at, &at, &off))
-        return true;
-    /* A clock that jumped backwards must not hold ratings for days: only a window around now counts. */
-    if(at > now - u->hold_s && at < now + u->hold_s) {
-        *release = at + u->hold_s;
-        return false;
-    }
-    return true;
 }
 
 static bool looks_like_html(const char *b, size_t n)
@@ -394,7 +377,7 @@ static UploaderErr check_reply(Uploader *u, const char *batch_id, size_t n, cons
     memset(u->is_rejected, 0, n * sizeof *u->is_rejected);
     for(size_t k = 0; k < rep->n_rejected; k++) {
         size_t i = 0;
-        while(i < n && strcmp(u->buf[i].id, rep->rejected[k].id) != 0)
+        while(i < n && strcmp(u->buf[i].rating.id, rep->rejected[k].id) != 0)
             i++;
         if(i == n || u->is_rejected[i]) {
             setmsg(msg, msg_len, "reply rejects id '%s', which is not in this batch (or is listed twice)",
@@ -406,32 +389,41 @@ static UploaderErr check_reply(Uploader *u, const char *batch_id, size_t n, cons
     return UPLOADER_OK;
 }
 
-/* Marks the batch in the store from a checked reply. On a store failure some marks may be done and the rest
- * still pending; a resend of those is harmless (the server answers duplicate). */
-static UploaderErr apply_reply(Uploader *u, Store *s, size_t n, const ProtoReply *rep, int64_t now, char *msg,
-                               size_t msg_len)
+/* Gives the queue the verdicts of a checked reply, each for the version that was sent. On a queue failure
+ * some marks may be done and the rest still queued; a resend of those is harmless (the server answers
+ * duplicate). *changed gets how many had changed meanwhile and stay queued. */
+static UploaderErr apply_reply(Uploader *u, const UploaderQueue *q, size_t n, const ProtoReply *rep, int64_t now,
+                               int64_t *changed, char *msg, size_t msg_len)
 {
-    size_t k = 0;
+    size_t k = 0, moved = 0;
     for(size_t i = 0; i < n; i++)
         if(!u->is_rejected[i])
-            u->ids[k++] = u->buf[i].id;
-    StoreErr se = k ? store_mark_acked(s, u->ids, k, now) : STORE_OK;
-    if(se != STORE_OK) {
-        setmsg(msg, msg_len, "store: cannot mark %zu ratings uploaded: %s", k, store_errmsg(s));
+            u->acks[k++] = u->buf[i];
+    char why[256] = "";
+    if(k && !q->acked(q->ctx, u->acks, k, now, &moved, why, sizeof why)) {
+        setmsg(msg, msg_len, "store: cannot mark %zu ratings uploaded: %s", k, why);
         return UPLOADER_E_STORE;
     }
-    for(size_t j = 0; j < rep->n_rejected; j++) {
-        se = store_mark_rejected(s, rep->rejected[j].id, rep->rejected[j].error, now);
-        if(se != STORE_OK && se != STORE_NOTFOUND) {
-            setmsg(msg, msg_len, "store: cannot mark rating %s rejected: %s", rep->rejected[j].id, store_errmsg(s));
+    *changed = (int64_t)moved;
+    for(size_t i = 0; i < n; i++) {
+        if(!u->is_rejected[i])
+            continue;
+        const char *reason = "";
+        for(size_t j = 0; j < rep->n_rejected; j++)
+            if(strcmp(rep->rejected[j].id, u->buf[i].rating.id) == 0)
+                reason = rep->rejected[j].error;
+        bool ch = false;
+        if(!q->rejected(q->ctx, &u->buf[i], reason, now, &ch, why, sizeof why)) {
+            setmsg(msg, msg_len, "store: cannot mark rating %s rejected: %s", u->buf[i].rating.id, why);
             return UPLOADER_E_STORE;
         }
+        *changed += ch;
     }
     return UPLOADER_OK;
 }
 
-static UploaderErr send_batch(Uploader *u, Store *s, size_t n, int64_t now, UploaderClock clock, void *cctx,
-                              UploaderResult *res, char *msg, size_t msg_len)
+static UploaderErr send_batch(Uploader *u, const UploaderQueue *q, size_t n, int64_t now, UploaderClock clock,
+                              void *cctx, UploaderResult *res, char *msg, size_t msg_len)
 {
     char batch_id[UUID_TEXT_LEN], sent_at[PTIME_TEXT_MAX];
     if(!uuid_v7_new(batch_id)) {
@@ -439,7 +431,9 @@ static UploaderErr send_batch(Uploader *u, Store *s, size_t n, int64_t now, Uplo
         return UPLOADER_E_NOMEM;
     }
     ptime_format(now, u->tz_offset_min, sent_at);
-    char *body = proto_batch_dump(batch_id, u->device_id, sent_at, u->buf, n);
+    for(size_t i = 0; i < n; i++)
+        u->sent[i] = u->buf[i].rating;
+    char *body = proto_batch_dump(batch_id, u->device_id, sent_at, u->sent, n);
     if(!body) {
         setmsg(msg, msg_len, "out of memory encoding a batch");
         return UPLOADER_E_NOMEM;
@@ -475,10 +469,12 @@ static UploaderErr send_batch(Uploader *u, Store *s, size_t n, int64_t now, Uplo
         proto_reply_free(&rep);
         return UPLOADER_E_REPLY;
     }
+    int64_t changed = 0;
     e = check_reply(u, batch_id, n, &rep, msg, msg_len);
     if(!e)
-        e = apply_reply(u, s, n, &rep, clock(cctx), msg, msg_len);
+        e = apply_reply(u, q, n, &rep, clock(cctx), &changed, msg, msg_len);
     if(!e) {
+        res->changed += changed;
         res->batches_ok++;
         res->sent += (int64_t)n;
         res->accepted += rep.accepted;
@@ -489,8 +485,8 @@ static UploaderErr send_batch(Uploader *u, Store *s, size_t n, int64_t now, Uplo
     return e;
 }
 
-UploaderErr uploader_run(Uploader *u, Store *s, UploaderClock clock, void *clock_ctx, UploaderResult *res,
-                         char *msg, size_t msg_len)
+UploaderErr uploader_run(Uploader *u, const UploaderQueue *q, UploaderClock clock, void *clock_ctx,
+                         UploaderResult *res, char *msg, size_t msg_len)
 {
     UploaderResult local;
     if(!res)
@@ -500,31 +496,28 @@ UploaderErr uploader_run(Uploader *u, Store *s, UploaderClock clock, void *clock
         msg[0] = '\0';
     if(!clock)
         clock = default_clock;
+    char why[256] = "";
+    UploaderErr e = UPLOADER_OK;
     for(;;) {
         size_t n = 0;
-        StoreErr se = store_pending(s, u->buf, u->batch_size, &n);
-        if(se != STORE_OK) {
-            setmsg(msg, msg_len, "store: cannot read pending ratings: %s", store_errmsg(s));
+        int64_t now = clock(clock_ctx);
+        if(!q->next(q->ctx, now, u->buf, u->batch_size, &n, why, sizeof why)) {
+            setmsg(msg, msg_len, "store: cannot read pending ratings: %s", why);
             return UPLOADER_E_STORE;
         }
-        int64_t now = clock(clock_ctx);
-        /* Oldest first: stop the batch at the first rating still waiting for its follow-up. */
-        size_t m = 0;
-        int64_t release = 0;
-        while(m < n && settled(u, &u->buf[m], now, &release))
-            m++;
-        if(m < n) {
-            res->held = (int64_t)(n - m);
-            res->held_until = release;
-        }
-        if(m == 0)
-            return UPLOADER_OK;
-        UploaderErr e = send_batch(u, s, m, now, clock, clock_ctx, res, msg, msg_len);
-        if(e) {
+        if(n == 0)
+            break;
+        int64_t changed_before = res->changed;
+        if((e = send_batch(u, q, n, now, clock, clock_ctx, res, msg, msg_len))) {
             res->batches_failed = 1;
-            return e;
+            break;
         }
-        if(m < n)
-            return UPLOADER_OK; /* the rest is held back for now */
+        /* A batch that only changed under our feet made no progress: those go in the next run, so a rating
+         * changing again and again cannot keep one run going. */
+        if(res->changed - changed_before == (int64_t)n)
+            break;
     }
+    if(q->held && !q->held(q->ctx, clock(clock_ctx), &res->held, why, sizeof why))
+        res->held = 0;
+    return e;
 }

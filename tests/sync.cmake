@@ -2,7 +2,7 @@
 # against the real tally-server (sync/tally) and the real kiosk-sync binary.
 kiosk_add_test(test_schedule SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_schedule.c LIBS ksync LABELS unit)
 kiosk_add_test(test_uploader SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_uploader.c
-  LIBS ksync PkgConfig::MHD Threads::Threads LABELS unit)
+  LIBS ksyncagent PkgConfig::MHD Threads::Threads LABELS unit)
 
 # End to end with the real programs (needs the tally server from sync/tally).
 if(TARGET tally-server AND TARGET tally-admin)

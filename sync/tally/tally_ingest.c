@@ -8,8 +8,8 @@
 #include <string.h>
 
 enum {
-    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_INSERT, ST_BODY, ST_ROLLUP, ST_MONTHLY, ST_MONTHLY_SAT, ST_REASON_DAY,
-    ST_REASON_MONTH, ST_HOUR_DAY, ST_HOUR_MONTH, ST_RECEIPT, ST_DEVICE, ST_COUNT
+    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_INSERT, ST_BODY, ST_UPDATE, ST_ROLLUP, ST_MONTHLY, ST_MONTHLY_SAT,
+    ST_REASON_DAY, ST_REASON_MONTH, ST_HOUR_DAY, ST_HOUR_MONTH, ST_RECEIPT, ST_DEVICE, ST_COUNT
 };
 
 static const char *const SQL[ST_COUNT] = {
@@ -18,7 +18,9 @@ static const char *const SQL[ST_COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_INSERT] = "INSERT INTO ratings(id, device, unit, area, scale, score, flagged, day, body, batch, received_at)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(id) DO NOTHING",
-    [ST_BODY] = "SELECT body FROM ratings WHERE id = ?1",
+    [ST_BODY] = "SELECT body, device FROM ratings WHERE id = ?1",
+    /* A stored rating gaining its answers after the tap (proto_rating_revision); received_at stays the first. */
+    [ST_UPDATE] = "UPDATE ratings SET body = ?2, batch = ?3 WHERE id = ?1",
     [ST_ROLLUP] = "INSERT INTO daily(unit, day, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                   " ON CONFLICT(unit, day, area, scale, score, flagged) DO UPDATE SET n = n + excluded.n",
     [ST_MONTHLY] = "INSERT INTO monthly(unit, month, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -136,8 +138,8 @@ static int64_t month_of(int64_t day)
     return (int64_t)y * 12 + m - 1;
 }
 
-/* Adds delta (+1, or -1 when a later path moves a rating's reasons) to every reason in the mask, daily and
- * monthly. The one place the reasons roll-up changes: a rating that gains or changes its follow-up answers
+/* Adds delta (+1, or -1 when update_item moves a rating's reasons) to every reason in the mask, daily and
+ * monthly. The one place the reasons roll-up changes: a stored rating that gains its follow-up answers
  * calls it with the old mask and -1, then the new mask and +1. Misuse-flagged ratings are never counted. */
 static TallyErr bump_reasons(TallyIngest *in, const char *unit, int64_t day, int area, uint32_t reasons,
                              int64_t delta, char msg[TALLY_MSG_MAX])
@@ -206,9 +208,66 @@ static int bump_sat(sqlite3_stmt *st, const char *unit, int64_t month, const Cel
     return run(st);
 }
 
-/* Stores one valid item. *outcome: 0 accepted, 1 duplicate, 2 conflict. */
+/* What store_item did with one valid item. */
+typedef enum { ITEM_ACCEPTED, ITEM_DUPLICATE, ITEM_CONFLICT, ITEM_UPDATED } ItemOutcome;
+
+/* The stored copy `stored` gained answers in `r` (proto_rating_revision): store the newer content. None of
+ * the keys of daily, monthly, monthly_sat or hours can differ (only answers may change); the roll-ups keyed
+ * by an answer given after the tap move here, in this transaction, from the old copy's answers to the new
+ * one's, so every figure counts the rating once with its latest answers. Today that is the reasons roll-up
+ * (bump_reasons: unflagged ratings only; flags never change between copies). A new answer kept in a roll-up
+ * adds its move here, and migration 3's fill from the stored bodies reads the same newest copy. */
+static TallyErr update_item(TallyIngest *in, const ProtoRating *stored, const ProtoRating *r, const char *body,
+                            const ProtoBatch *b, int64_t day, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st = in->st[ST_UPDATE];
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, b->batch_id, -1, SQLITE_STATIC);
+    int rc = run(st);
+    sqlite3_clear_bindings(st);
+    if(rc != SQLITE_DONE)
+        return tally_db_fail(in->db, "update rating", msg);
+    if((r->flags & PROTO_FLAG_RAPID_REPEAT) || stored->reasons == r->reasons)
+        return TALLY_OK;
+    TallyErr e = bump_reasons(in, r->unit, day, r->area, stored->reasons, -1, msg);
+    return e ? e : bump_reasons(in, r->unit, day, r->area, r->reasons, +1, msg);
+}
+
+/* An id already stored: duplicate when byte-equal; the newer copy when it only gains answers and comes from
+ * the device that stored it (updated); the older copy of one already updated (duplicate); else conflict. */
+static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *body, const ProtoBatch *b,
+                             int64_t day, ItemOutcome *outcome, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *q = in->st[ST_BODY];
+    sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
+    if(sqlite3_step(q) != SQLITE_ROW) {
+        TallyErr e = tally_db_fail(in->db, "compare rating", msg);
+        sqlite3_reset(q);
+        return e;
+    }
+    const char *old = (const char *)sqlite3_column_text(q, 0), *device = (const char *)sqlite3_column_text(q, 1);
+    ProtoRating stored;
+    ProtoRevision rev = PROTO_REV_CONFLICT;
+    if(old && strcmp(old, body) == 0)
+        rev = PROTO_REV_SAME;
+    else if(old && device && strcmp(device, b->device_id) == 0 &&
+            proto_rating_parse(old, strlen(old), &stored, NULL) == PROTO_OK)
+        rev = proto_rating_revision(&stored, r);
+    sqlite3_reset(q);
+    switch(rev) {
+    case PROTO_REV_SAME:
+    case PROTO_REV_OLDER: *outcome = ITEM_DUPLICATE; return TALLY_OK;
+    case PROTO_REV_GAINS: *outcome = ITEM_UPDATED; return update_item(in, &stored, r, body, b, day, msg);
+    case PROTO_REV_CONFLICT: break;
+    }
+    *outcome = ITEM_CONFLICT;
+    return TALLY_OK;
+}
+
+/* Stores one valid item and says what became of it. */
 static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBatch *b, int64_t day, int64_t now_s,
-                           int *outcome, char msg[TALLY_MSG_MAX])
+                           ItemOutcome *outcome, char msg[TALLY_MSG_MAX])
 {
     char body[PROTO_RATING_TEXT_MAX];
     if(proto_rating_canonical(r, body, sizeof body) >= sizeof body) {
@@ -228,21 +287,12 @@ static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBat
     sqlite3_bind_text(st, 10, b->batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 11, now_s);
     TallyErr e = TALLY_OK;
-    if(run(st) != SQLITE_DONE) {
+    if(run(st) != SQLITE_DONE)
         e = tally_db_fail(in->db, "store rating", msg);
-    } else if(sqlite3_changes(tally_db_sqlite(in->db)) == 1) {
-        *outcome = 0;
-    } else {
-        sqlite3_stmt *q = in->st[ST_BODY];
-        sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
-        if(sqlite3_step(q) == SQLITE_ROW) {
-            const char *old = (const char *)sqlite3_column_text(q, 0);
-            *outcome = old && strcmp(old, body) == 0 ? 1 : 2;
-        } else {
-            e = tally_db_fail(in->db, "compare rating", msg);
-        }
-        sqlite3_reset(q);
-    }
+    else if(sqlite3_changes(tally_db_sqlite(in->db)) == 1)
+        *outcome = ITEM_ACCEPTED;
+    else
+        e = compare_item(in, r, body, b, day, outcome, msg);
     sqlite3_clear_bindings(st);
     return e;
 }
@@ -267,7 +317,7 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
         }
     }
     size_t n_cells = 0, n_hours = 0;
-    int64_t max_seq = 0;
+    int64_t max_seq = 0, inserted = 0; /* inserted: new rows (an updated rating is accepted but not new) */
     if(run(in->st[ST_BEGIN]) != SQLITE_DONE) {
         TallyErr e = tally_db_fail(in->db, "begin batch", msg);
         free(cells);
@@ -294,11 +344,12 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
             continue;
         }
         int64_t day = ptime_vn_day(t);
-        int outcome = 0;
+        ItemOutcome outcome = ITEM_CONFLICT;
         if((e = store_item(in, r, b, day, now_s, &outcome, msg)))
             break;
-        if(outcome == 0) {
+        if(outcome == ITEM_ACCEPTED) {
             reply->accepted++;
+            inserted++;
             Cell c = {.day = day, .area = r->area, .scale = r->scale, .score = r->score,
                       .flagged = (r->flags & PROTO_FLAG_RAPID_REPEAT) != 0};
             add_cell(cells, &n_cells, &c);
@@ -311,7 +362,9 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
                 if(r->reasons)
                     e = bump_reasons(in, device_unit, day, r->area, r->reasons, +1, msg);
             }
-        } else if(outcome == 1) {
+        } else if(outcome == ITEM_UPDATED) {
+            reply->accepted++; /* the newer content is now stored; it was counted once, when first accepted */
+        } else if(outcome == ITEM_DUPLICATE) {
             reply->duplicate++;
         } else {
             add_reject(reply, r->id, "conflict");
@@ -355,7 +408,7 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
         sqlite3_bind_text(st, 1, b->device_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now_s);
         sqlite3_bind_int64(st, 3, skew);
-        sqlite3_bind_int64(st, 4, reply->accepted);
+        sqlite3_bind_int64(st, 4, inserted);
         sqlite3_bind_int64(st, 5, max_seq);
         if(run(st) != SQLITE_DONE)
             e = tally_db_fail(in->db, "update device", msg);

@@ -64,6 +64,8 @@ static uint64_t splitmix(uint64_t *x)
 /* Outcome weights: the lost reply (the duplicate case) twice as often as the others. */
 static ProxyFault draw(Conn *c)
 {
+    if(c->p->opt.force != PF_CLEAN)
+        return c->p->opt.force;
     uint64_t r = splitmix(&c->rng);
     if((int)(r % 100) >= atomic_load(&c->p->fault_percent))
         return PF_CLEAN;

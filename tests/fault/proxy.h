@@ -28,6 +28,7 @@ typedef struct {
     uint64_t seed;
     int fault_percent;      /* 0..100: chance that a request meets a fault */
     int delay_ms;           /* how long "delay" holds a reply; set above the client's timeout */
+    ProxyFault force;       /* not PF_CLEAN: every request meets this outcome, whatever fault_percent says */
 } ProxyOptions;
 
 typedef struct Proxy Proxy;

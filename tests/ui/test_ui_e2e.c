@@ -184,6 +184,42 @@ static void test_touches_reach_the_store(void **st)
     assert_non_null(strstr(out, want));
 }
 
+/* The real app saves a not-satisfied rating held from upload while its reasons screen is open: quit with the
+ * screen open, the rating stays held; the next start of the app (no screen can be open then) releases it. */
+static void test_followup_screen_holds_the_rating_until_it_closes(void **st)
+{
+    (void)st;
+    write_file("hold.ini", "[kiosk]\ndevice_id = e2e-04\nunit_code = u4\nareas = dat_dai\ndatabase = hold.db\n"
+                           "idle_timeout_s = 60\n");
+    write_file("hold.txt", "expect rating\ntap face:1\nexpect reasons\nquit\n");
+    char cfg[512], script[512], db[512], msg[256];
+    snprintf(cfg, sizeof cfg, "%s/hold.ini", dir);
+    snprintf(script, sizeof script, "%s/hold.txt", dir);
+    snprintf(db, sizeof db, "%s/hold.db", dir);
+    char *argv[] = {KIOSK_BIN, "--config", cfg, "--windowed", "--size", "800x480", "--script", script, NULL};
+    assert_int_equal(run(argv), 0);
+    Store *s;
+    int64_t held = -1;
+    assert_int_equal(store_open(db, &s, msg, sizeof msg), STORE_OK);
+    assert_int_equal(store_queue_held(s, (int64_t)time(NULL), INT64_MAX, &held), STORE_OK);
+    assert_int_equal(held, 1);
+    StoreQueued q[2];
+    size_t n = 9;
+    assert_int_equal(store_queue_next(s, (int64_t)time(NULL), q, 2, &n), STORE_OK);
+    assert_int_equal(n, 0); /* the uploader would not take it */
+    store_close(s);
+
+    write_file("hold.txt", "expect rating\nquit\n");
+    assert_int_equal(run(argv), 0);
+    assert_int_equal(store_open(db, &s, msg, sizeof msg), STORE_OK);
+    assert_int_equal(store_queue_held(s, (int64_t)time(NULL), INT64_MAX, &held), STORE_OK);
+    assert_int_equal(held, 0);
+    assert_int_equal(store_queue_next(s, (int64_t)time(NULL), q, 2, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(q[0].r.followup, FOLLOWUP_NONE); /* goes as it is; an answer can no longer come */
+    store_close(s);
+}
+
 /* Storage that cannot be opened (the database path is a folder): the tap shows the calm error, not thanks;
  * when storage is back (the folder removed), the automatic retry saves that same rating and thanks. */
 static void test_storage_failure_is_not_thanked_and_recovers(void **st)
@@ -334,7 +370,8 @@ static int teardown(void **st)
     const char *files[] = {"kiosk.ini", "script.txt", "k.db", "k.db-wal", "k.db-shm", "bad.ini", "bad.txt",
                            "bad.db", "bad.db-wal", "bad.db-shm", "broken.ini", "broken.txt", "broken.log",
                            "broken.db", "broken.db-wal", "broken.db-shm", "lock.ini", "lock.txt", "lock.db",
-                           "lock.db-wal", "lock.db-shm", "lock.db.pinlock"};
+                           "lock.db-wal", "lock.db-shm", "lock.db.pinlock", "hold.ini", "hold.txt", "hold.db",
+                           "hold.db-wal", "hold.db-shm"};
     for(size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -351,6 +388,7 @@ int main(int argc, char **argv)
         cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_touches_reach_the_store),
+        cmocka_unit_test(test_followup_screen_holds_the_rating_until_it_closes),
         cmocka_unit_test(test_storage_failure_is_not_thanked_and_recovers),
         cmocka_unit_test(test_pin_lock_survives_a_restart),
         cmocka_unit_test(test_failed_expect_fails_the_run),

@@ -1,7 +1,8 @@
 /* test_ui_logic.c — the screen state machine (kiosk/ui.h) with an injected clock and a fake sink: every
- * transition, idle reset, the follow-up timeout, misuse flagging, storage errors and recovery, the
- * supervisor corner and PIN lockout, one tap per touch on both input paths, target sizes at every
- * supported resolution, the strings table (NFC) and text contrast. No display, no database. */
+ * transition, idle reset, the follow-up timeout and hold, misuse flagging, storage errors and recovery, the
+ * supervisor corner, its history limit, PIN lockout escalating and surviving restarts, one tap per touch on
+ * both input paths and lost releases, target sizes at every supported resolution, the strings table (NFC,
+ * template slots) and text contrast. No display, no database. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,57 +23,62 @@
 #define MAX_SAVED 64
 typedef struct {
     ProtoRating saved[MAX_SAVED];
+    bool        asking[MAX_SAVED];
     int         n_saved, add_calls;
-    StoreErr    add_result;
+    bool        add_fails;
     struct { char id[UUID_TEXT_LEN]; ProtoFollowup f; uint32_t reasons; } fu[MAX_SAVED];
     int         n_fu;
     int64_t     report_days[64];
     int         n_reports;
-    StoreErr    report_result;
+    bool        report_fails;
+    int64_t     history_from;     /* what the fake store says; 0 = far back */
     int64_t     sync_requests[8];
     int         n_sync;
     int         verify_calls;
+    const char *good_pin;         /* NULL = "2468" */
     uint8_t     rnd;
 } Fake;
 
-static StoreErr f_add(void *u, ProtoRating *r)
+static bool f_add(void *u, ProtoRating *r, bool asking)
 {
     Fake *f = u;
     f->add_calls++;
-    if(f->add_result != STORE_OK)
-        return f->add_result;
+    if(f->add_fails)
+        return false;
     r->seq = f->n_saved + 1;
+    f->asking[f->n_saved] = asking;
     f->saved[f->n_saved++] = *r;
-    return STORE_OK;
+    return true;
 }
-static StoreErr f_followup(void *u, const char *id, ProtoFollowup fu, uint32_t reasons)
+static bool f_followup(void *u, const char *id, ProtoFollowup fu, uint32_t reasons)
 {
     Fake *f = u;
     snprintf(f->fu[f->n_fu].id, UUID_TEXT_LEN, "%s", id);
     f->fu[f->n_fu].f = fu;
     f->fu[f->n_fu].reasons = reasons;
     f->n_fu++;
-    return STORE_OK;
+    return true;
 }
-static StoreErr f_report(void *u, int64_t day, UiDayReport *out)
+static bool f_report(void *u, int64_t day, UiDayReport *out)
 {
     Fake *f = u;
     f->report_days[f->n_reports++ % 64] = day;
     memset(out, 0, sizeof *out);
     out->totals.n[AREA_DAT_DAI] = 3;
-    return f->report_result;
+    out->history_from = f->history_from;
+    return !f->report_fails;
 }
-static StoreErr f_sync(void *u, int64_t now_s)
+static bool f_sync(void *u, int64_t now_s)
 {
     Fake *f = u;
     f->sync_requests[f->n_sync++ % 8] = now_s;
-    return STORE_OK;
+    return true;
 }
 static bool f_verify(void *u, const char *pin)
 {
     Fake *f = u;
     f->verify_calls++;
-    return strcmp(pin, "2468") == 0;
+    return strcmp(pin, f->good_pin ? f->good_pin : "2468") == 0;
 }
 static void f_random(void *u, uint8_t *buf, size_t n)
 {
@@ -177,6 +183,7 @@ static void test_satisfied_rating_is_saved_before_thanks(void **st)
     ProtoError err;
     assert_int_equal(proto_rating_validate(s, &err), PROTO_OK);
     assert_int_equal(F.n_fu, 0);
+    assert_false(F.asking[0]); /* no follow-up to wait for */
     ui_free(r.ui);
 }
 
@@ -212,6 +219,7 @@ static void test_unsatisfied_asks_reasons_and_saves_answer(void **st)
     tap(&r, "face:1");
     SCREEN(r, SCREEN_REASONS);
     assert_int_equal(F.n_saved, 1); /* saved at the tap, before any follow-up */
+    assert_true(F.asking[0]);       /* ... and held from upload while its follow-up screen is open */
     tap(&r, "reason:cho_doi");
     tap(&r, "reason:thai_do");
     tap(&r, "reason:tre_hen");
@@ -386,7 +394,7 @@ static void test_storage_error_is_not_thanked_and_recovers(void **st)
 {
     (void)st;
     Rig r = rig(3, SCALE_TTHC3, 800, 480);
-    F.add_result = STORE_FULL;
+    F.add_fails = true;
     tap(&r, "area:dat_dai");
     tap(&r, "face:3");
     SCREEN(r, SCREEN_STORAGE_ERROR);
@@ -399,7 +407,7 @@ static void test_storage_error_is_not_thanked_and_recovers(void **st)
     assert_int_equal(F.add_calls, calls + 1);
     SCREEN(r, SCREEN_STORAGE_ERROR);
     /* Storage is back: the next retry saves the same rating (same id) and only then thanks. */
-    F.add_result = STORE_OK;
+    F.add_fails = false;
     at(&r, ui_next_deadline(r.ui));
     SCREEN(r, SCREEN_THANKS);
     assert_int_equal(F.n_saved, 1);
@@ -411,7 +419,7 @@ static void test_storage_error_retry_button_and_drop_after_idle(void **st)
 {
     (void)st;
     Rig r = rig(3, SCALE_TTHC3, 800, 480);
-    F.add_result = STORE_READONLY;
+    F.add_fails = true;
     tap(&r, "area:dat_dai");
     tap(&r, "face:1");
     SCREEN(r, SCREEN_STORAGE_ERROR);
@@ -424,7 +432,7 @@ static void test_storage_error_retry_button_and_drop_after_idle(void **st)
     SCREEN(r, SCREEN_AREA);
     assert_int_equal(F.n_saved, 0);
     /* Storage is back: the next citizen's tap is saved normally. */
-    F.add_result = STORE_OK;
+    F.add_fails = false;
     later(&r, 10000);
     rate_once(&r, 1);
     assert_int_equal(F.n_saved, 1);
@@ -514,47 +522,106 @@ static void test_five_wrong_pins_lock_for_five_minutes(void **st)
     ui_free(r.ui);
 }
 
-static int64_t saved_lock;
-static void f_pin_locked(void *u, int64_t until) { (void)u; saved_lock = until; }
+static UiPinState saved_pin;
+static int pin_saves;
+static void f_pin_state(void *u, const UiPinState *st)
+{
+    (void)u;
+    saved_pin = *st;
+    pin_saves++;
+}
 
-static void test_pin_lock_survives_a_restart(void **st)
+static void test_pin_state_survives_a_restart(void **st)
 {
     (void)st;
     memset(&F, 0, sizeof F);
     UiSink sink = SINK;
-    sink.pin_locked = f_pin_locked;
+    sink.pin_state = f_pin_state;
     UiConfig cfg = {.areas = {AREA_DAT_DAI, AREA_XAY_DUNG}, .n_areas = 2, .scale = SCALE_TTHC3, .unit = "u1",
                     .supervisor_enabled = true};
     Rig r = {ui_new(&cfg, &sink, 800, 480, T0), T0};
-    saved_lock = 0;
+    memset(&saved_pin, 0, sizeof saved_pin);
     hold_corner(&r, UI_CORNER_HOLD_MS);
     for(int i = 0; i < UI_PIN_TRIES; i++)
         pin(&r, "0000");
     assert_true(ui_pin_locked(r.ui, r.now));
-    assert_true(saved_lock > r.now && saved_lock <= r.now + UI_PIN_LOCK_MS); /* handed to the app to keep */
+    /* Handed to the app to keep: locked until, the first lock. */
+    assert_true(saved_pin.locked_until > r.now && saved_pin.locked_until <= r.now + UI_PIN_LOCK_MS);
+    assert_int_equal(saved_pin.locks, 1);
+    assert_int_equal(saved_pin.failures, 0);
     ui_free(r.ui);
 
-    /* The app restarts a minute later and restores the lock: the right PIN is still not even checked. */
+    /* The app restarts a minute later and restores it: the right PIN is still not even checked. */
     Rig r2 = {ui_new(&cfg, &sink, 800, 480, r.now + 60000), r.now + 60000};
-    ui_seed_pin_lock(r2.ui, saved_lock);
+    UiPinState kept = saved_pin;
+    ui_seed_pin_state(r2.ui, &kept);
     hold_corner(&r2, UI_CORNER_HOLD_MS);
     int calls = F.verify_calls;
     pin(&r2, "2468");
     assert_int_equal(F.verify_calls, calls);
     SCREEN(r2, SCREEN_PIN);
-    at(&r2, saved_lock); /* (the idle pad has gone back to the start screen meanwhile) */
+    /* Unlocked: wrong tries before a restart still count; the lock after them is the second (15 min). */
+    at(&r2, kept.locked_until); /* (the idle pad has gone back to the start screen meanwhile) */
     SCREEN(r2, SCREEN_AREA);
     hold_corner(&r2, UI_CORNER_HOLD_MS);
-    pin(&r2, "2468");
-    SCREEN(r2, SCREEN_SUPERVISOR);
+    for(int i = 0; i < UI_PIN_TRIES - 2; i++)
+        pin(&r2, "1357");
+    assert_int_equal(saved_pin.failures, UI_PIN_TRIES - 2);
     ui_free(r2.ui);
-
-    /* A lock from a file far in the future (bad clock, bad file) is capped at one lock period. */
-    Rig r3 = {ui_new(&cfg, &sink, 800, 480, T0), T0};
-    ui_seed_pin_lock(r3.ui, T0 + 365LL * 86400 * 1000);
-    assert_true(ui_pin_locked(r3.ui, T0 + UI_PIN_LOCK_MS - 1));
-    assert_false(ui_pin_locked(r3.ui, T0 + UI_PIN_LOCK_MS));
+    Rig r3 = {ui_new(&cfg, &sink, 800, 480, r2.now + 1000), r2.now + 1000};
+    kept = saved_pin;
+    ui_seed_pin_state(r3.ui, &kept);
+    assert_int_equal(ui_pin_failures(r3.ui), UI_PIN_TRIES - 2);
+    hold_corner(&r3, UI_CORNER_HOLD_MS);
+    pin(&r3, "1357");
+    pin(&r3, "1357");
+    assert_true(ui_pin_locked(r3.ui, r3.now));
+    assert_int_equal(ui_pin_locks(r3.ui), 2);
+    assert_true(saved_pin.locked_until > r3.now + 14 * 60000 && saved_pin.locked_until <= r3.now + 15 * 60000);
     ui_free(r3.ui);
+
+    /* A lock from a file far in the future (bad clock, bad file) is capped at its own length. */
+    Rig r4 = {ui_new(&cfg, &sink, 800, 480, T0), T0};
+    ui_seed_pin_state(r4.ui, &(UiPinState){.locks = 1, .locked_until = T0 + 365LL * 86400 * 1000});
+    assert_true(ui_pin_locked(r4.ui, T0 + UI_PIN_LOCK_MS - 1));
+    assert_false(ui_pin_locked(r4.ui, T0 + UI_PIN_LOCK_MS));
+    ui_free(r4.ui);
+}
+
+/* Guessing gets slower and slower: 5 min, 15 min, 1 h, 4 h, then a day per 5 wrong PINs, until the right
+ * PIN is entered, which starts again from 5 min. */
+static void test_pin_locks_grow_to_a_day_and_the_right_pin_resets_them(void **st)
+{
+    (void)st;
+    Rig r = rig(3, SCALE_TTHC3, 800, 480);
+    static const int64_t want_min[] = {5, 15, 60, 240, 1440, 1440, 1440};
+    for(size_t k = 0; k < sizeof want_min / sizeof want_min[0]; k++) {
+        hold_corner(&r, UI_CORNER_HOLD_MS);
+        int64_t t0 = 0;
+        for(int i = 0; i < UI_PIN_TRIES; i++) {
+            t0 = r.now;
+            pin(&r, "9999");
+        }
+        /* The lock began at the fifth wrong "OK" (4 taps + OK of the last pin() began at t0). */
+        int64_t began = t0 + 4 * 1080 + 80;
+        assert_int_equal(ui_pin_locks(r.ui), (int)k + 1);
+        assert_true(ui_pin_locked(r.ui, began + want_min[k] * 60000 - 1));
+        assert_false(ui_pin_locked(r.ui, began + want_min[k] * 60000));
+        at(&r, began + want_min[k] * 60000);
+    }
+    /* The supervisor comes with the right PIN: back to a 5-minute first lock. */
+    F.good_pin = "246813"; /* six digits */
+    hold_corner(&r, UI_CORNER_HOLD_MS);
+    pin(&r, "246813");
+    SCREEN(r, SCREEN_SUPERVISOR);
+    assert_int_equal(ui_pin_locks(r.ui), 0);
+    tap(&r, "close");
+    hold_corner(&r, UI_CORNER_HOLD_MS);
+    for(int i = 0; i < UI_PIN_TRIES; i++)
+        pin(&r, "2468");
+    assert_true(ui_pin_locked(r.ui, r.now + UI_PIN_LOCK_MS - 2000));
+    assert_false(ui_pin_locked(r.ui, r.now + UI_PIN_LOCK_MS));
+    ui_free(r.ui);
 }
 
 static void test_supervisor_steps_days_syncs_and_closes(void **st)
@@ -582,6 +649,24 @@ static void test_supervisor_steps_days_syncs_and_closes(void **st)
     tap(&r, "close");
     SCREEN(r, SCREEN_AREA);
     assert_false(ui_quit_requested(r.ui));
+    ui_free(r.ui);
+}
+
+/* After retention pruned the oldest days, ‹ stops at the first day the kiosk still holds (the screen also
+ * says which day that is). */
+static void test_supervisor_does_not_step_before_the_kept_history(void **st)
+{
+    (void)st;
+    Rig r = rig(3, SCALE_TTHC3, 800, 480);
+    int64_t today = ptime_vn_day(T0 / 1000);
+    F.history_from = today - 2;
+    hold_corner(&r, UI_CORNER_HOLD_MS);
+    pin(&r, "2468");
+    for(int i = 0; i < 5; i++)
+        tap(&r, "prev");
+    assert_int_equal(ui_supervisor_day(r.ui), today - 2);
+    tap(&r, "next");
+    assert_int_equal(ui_supervisor_day(r.ui), today - 1);
     ui_free(r.ui);
 }
 
@@ -754,6 +839,88 @@ static void test_real_mouse_works_too(void **st)
     ui_free(r.ui);
 }
 
+/* A finger's release was lost (a flaky panel driver). The next touch must still work, at once, both in the
+ * input translation and in the screens. */
+static SDL_Event finger(Uint32 type, SDL_FingerID id, Uint32 at_ms, const Rig *r, const UiTarget *t)
+{
+    SDL_Event e;
+    memset(&e, 0, sizeof e);
+    e.type = type;
+    e.tfinger.timestamp = at_ms;
+    e.tfinger.touchId = 7, e.tfinger.fingerId = id;
+    e.tfinger.x = (t->r.x + t->r.w / 2) / (float)ui_width(r->ui);
+    e.tfinger.y = (t->r.y + t->r.h / 2) / (float)ui_height(r->ui);
+    return e;
+}
+
+static void test_a_lost_finger_up_does_not_block_the_next_touch(void **st)
+{
+    (void)st;
+    Rig r = rig(3, SCALE_TTHC3, 1280, 800);
+    UiInput in = {0};
+    UiTarget area, other;
+    assert_true(ui_find_target(r.ui, "area:dat_dai", &area));
+    assert_true(ui_find_target(r.ui, "area:y_te", &other));
+    SDL_Event e = finger(SDL_FINGERDOWN, 1, 1000, &r, &area);
+    assert_int_equal(feed(&r, &in, &e), 1);
+    /* Its FINGERUP never comes. A palm (another finger) soon after is still ignored... */
+    e = finger(SDL_FINGERDOWN, 2, 3000, &r, &other);
+    assert_int_equal(feed(&r, &in, &e), 0);
+    /* ...but the same finger going down again means its release was lost: that touch counts. */
+    e = finger(SDL_FINGERDOWN, 1, 4000, &r, &other);
+    assert_int_equal(feed(&r, &in, &e), 1);
+    e = finger(SDL_FINGERUP, 1, 4080, &r, &other);
+    assert_int_equal(feed(&r, &in, &e), 1);
+    SCREEN(r, SCREEN_RATING);
+    assert_int_equal(ui_area(r.ui), AREA_Y_TE);
+
+    /* Lost again; this time another finger comes, long after the followed one last moved. */
+    UiTarget face;
+    assert_true(ui_find_target(r.ui, "face:3", &face));
+    UiTarget back;
+    assert_true(ui_find_target(r.ui, "back", &back));
+    e = finger(SDL_FINGERDOWN, 3, 5000, &r, &back);
+    assert_int_equal(feed(&r, &in, &e), 1);
+    e = finger(SDL_FINGERDOWN, 4, 5000 + UI_TOUCH_LOST_MS, &r, &face);
+    assert_int_equal(feed(&r, &in, &e), 1);
+    e = finger(SDL_FINGERUP, 4, 5080 + UI_TOUCH_LOST_MS, &r, &face);
+    assert_int_equal(feed(&r, &in, &e), 1);
+    SCREEN(r, SCREEN_THANKS);
+    assert_int_equal(F.n_saved, 1);
+    ui_free(r.ui);
+}
+
+static void test_a_press_whose_release_never_comes_is_let_go(void **st)
+{
+    (void)st;
+    Rig r = rig(3, SCALE_TTHC3, 800, 480);
+    UiTarget t;
+    assert_true(ui_find_target(r.ui, "area:y_te", &t));
+    ev(&r, UI_EV_PRESS, t.r.x + 5, t.r.y + 5);
+    assert_int_equal(ui_next_deadline(r.ui), r.now + UI_TOUCH_LOST_MS);
+    later(&r, UI_TOUCH_LOST_MS - 1);
+    uint64_t v = ui_version(r.ui);
+    later(&r, 1);
+    assert_true(ui_version(r.ui) != v); /* redrawn unpressed */
+    assert_int_equal(ui_next_deadline(r.ui), INT64_MAX); /* the start screen waits for nobody */
+    /* The late release of that press does nothing; a new tap works. */
+    ev(&r, UI_EV_RELEASE, t.r.x + 5, t.r.y + 5);
+    SCREEN(r, SCREEN_AREA);
+    tap(&r, "area:dat_dai");
+    SCREEN(r, SCREEN_RATING);
+    /* A press arriving while one is still tracked replaces it (ui_input lets one through only when the
+     * tracked one's release was lost). */
+    UiTarget a, b;
+    assert_true(ui_find_target(r.ui, "back", &a));
+    assert_true(ui_find_target(r.ui, "face:2", &b));
+    ev(&r, UI_EV_PRESS, a.r.x + 5, a.r.y + 5);
+    ev(&r, UI_EV_PRESS, b.r.x + 5, b.r.y + 5);
+    ev(&r, UI_EV_RELEASE, b.r.x + 5, b.r.y + 5);
+    SCREEN(r, SCREEN_THANKS);
+    assert_int_equal(F.saved[0].score, 2);
+    ui_free(r.ui);
+}
+
 /* ---- Layout at every supported size ---------------------------------------------------------------- */
 
 static const int SIZES[][2] = {{800, 480}, {1024, 600}, {1280, 800}, {1920, 1080}, {1080, 1920}};
@@ -799,7 +966,7 @@ static void test_targets_are_big_and_apart_at_every_size(void **st)
             check_targets(r.ui);              /* reasons */
             tap(&r, "skip");
             later(&r, UI_THANKS_MS);
-            F.add_result = STORE_FULL;
+            F.add_fails = true;
             tap(&r, "area:dat_dai");
             tap(&r, "face:2");
             check_targets(r.ui);              /* storage error */
@@ -881,6 +1048,40 @@ static void test_every_string_is_nfc_and_present(void **st)
     assert_string_equal(str(STR_COUNT), "");
 }
 
+/* No table entry is a printf format: texts with a value have exactly the slots strings.h says, and
+ * str_fill puts the value there without interpreting anything, cutting whole characters when short. */
+static void test_string_templates_have_their_slots_and_fill_safely(void **st)
+{
+    (void)st;
+    static const StrId ONE_SLOT[] = {STR_RATING_AREA, STR_PIN_WRONG, STR_PIN_LOCKED, STR_MINUTES, STR_HOURS,
+                                     STR_SUP_TITLE, STR_SUP_PENDING, STR_SUP_FLAGGED, STR_SUP_REJECTED,
+                                     STR_SUP_HISTORY, STR_SUP_HISTORY_PRUNED, STR_SUP_LAST_OK,
+                                     STR_SUP_LAST_ERROR, STR_SUP_SYNC_WAITING};
+    for(int i = 0; i < STR_COUNT; i++) {
+        bool one = false;
+        for(size_t k = 0; k < sizeof ONE_SLOT / sizeof ONE_SLOT[0]; k++)
+            one = one || ONE_SLOT[k] == (StrId)i;
+        if(str_slots((StrId)i) != (one ? 1 : 0))
+            fail_msg("string %d has %d slots", i, str_slots((StrId)i));
+        /* No conversion is left over from printf days (a "%" alone is text, as in "(không tính %)"). */
+        for(const char *p = str((StrId)i); (p = strchr(p, '%')); p++)
+            if(p[1] && strchr("sdiluxcfg%*.-0123456789", p[1]))
+                fail_msg("string %d looks like a printf format: %s", i, str((StrId)i));
+    }
+    char out[64];
+    assert_string_equal(str_fill(out, sizeof out, STR_SUP_PENDING, "%s%n%s"), "Chưa tải lên: %s%n%s");
+    assert_string_equal(str_fill(out, sizeof out, STR_SUP_FLAGGED, "3"), "Nghi lạm dụng (không tính %): 3");
+    assert_string_equal(str_fill(out, sizeof out, STR_SUP_NO_ERROR, "ignored"), str(STR_SUP_NO_ERROR));
+    /* Cut short, the text keeps whole characters only ("ĩ" is two bytes). */
+    char tiny[8];
+    str_fill(tiny, sizeof tiny, STR_RATING_AREA, "Đất đai"); /* "Lĩnh v" is 7 bytes: L ĩ(2) n h space v */
+    assert_string_equal(tiny, "Lĩnh v");
+    str_fill(tiny, 4, STR_RATING_AREA, "x"); /* "Lĩ" is 3 bytes: fits exactly */
+    assert_string_equal(tiny, "Lĩ");
+    str_fill(tiny, 3, STR_RATING_AREA, "x"); /* 2 bytes room: ĩ does not fit whole, so it is left out */
+    assert_string_equal(tiny, "L");
+}
+
 static double lin(uint8_t c)
 {
     double v = c / 255.0;
@@ -922,17 +1123,22 @@ int main(void)
         cmocka_unit_test(test_short_corner_press_does_nothing),
         cmocka_unit_test(test_corner_hold_and_pin_open_supervisor),
         cmocka_unit_test(test_five_wrong_pins_lock_for_five_minutes),
-        cmocka_unit_test(test_pin_lock_survives_a_restart),
+        cmocka_unit_test(test_pin_state_survives_a_restart),
+        cmocka_unit_test(test_pin_locks_grow_to_a_day_and_the_right_pin_resets_them),
         cmocka_unit_test(test_supervisor_steps_days_syncs_and_closes),
+        cmocka_unit_test(test_supervisor_does_not_step_before_the_kept_history),
         cmocka_unit_test(test_forgotten_supervisor_screen_closes),
         cmocka_unit_test(test_exit_app_needs_the_pin_again),
         cmocka_unit_test(test_supervisor_disabled_without_pin_hash),
         cmocka_unit_test(test_clock_going_back_keeps_timers),
         cmocka_unit_test(test_touch_and_its_mouse_twin_count_once),
         cmocka_unit_test(test_real_mouse_works_too),
+        cmocka_unit_test(test_a_lost_finger_up_does_not_block_the_next_touch),
+        cmocka_unit_test(test_a_press_whose_release_never_comes_is_let_go),
         cmocka_unit_test(test_targets_are_big_and_apart_at_every_size),
         cmocka_unit_test(test_resize_moves_targets),
         cmocka_unit_test(test_every_string_is_nfc_and_present),
+        cmocka_unit_test(test_string_templates_have_their_slots_and_fill_safely),
         cmocka_unit_test(test_text_contrast_is_at_least_4_5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,6 +73,7 @@ static void test_every_key_is_parsed(void **state)
         "scale = likert5\n"
         "database = /var/lib/kiosk/kiosk.db\n"
         "idle_timeout_s = 45  ; seconds\n"
+        "keep_days = 730\n"
         "supervisor_pin_hash = $argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\n"
         "\n"
         "# sync with Sở Nội vụ\n"
@@ -96,6 +97,7 @@ static void test_every_key_is_parsed(void **state)
     assert_int_equal(c.scale, SCALE_LIKERT5);
     assert_string_equal(c.database, "/var/lib/kiosk/kiosk.db");
     assert_int_equal(c.idle_timeout_s, 45);
+    assert_int_equal(c.keep_days, 730);
     assert_string_equal(c.supervisor_pin_hash, "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA");
     assert_string_equal(c.sync_url, "https://tally.gialai.gov.vn/api/v1");
     assert_string_equal(c.token_file, "/etc/kiosk/token");
@@ -113,6 +115,7 @@ static void test_defaults_fill_what_is_not_set(void **state)
     assert_int_equal(load(f, MINIMAL, &c), CONFIG_OK);
     assert_int_equal(c.scale, SCALE_TTHC3);
     assert_int_equal(c.idle_timeout_s, 20);
+    assert_int_equal(c.keep_days, 400);
     assert_int_equal(c.schedule_min, 120);
     assert_int_equal(c.jitter_min, 60);
     assert_int_equal(c.interval_min, 0);
@@ -206,6 +209,8 @@ static void test_bad_values_name_their_line_and_key(void **state)
         {"idle_timeout_s = -5", "idle_timeout_s"},
         {"idle_timeout_s = 20s", "idle_timeout_s"},
         {"idle_timeout_s = 99999999999999999999", "idle_timeout_s"},
+        {"keep_days = 29", "keep_days"},
+        {"keep_days = 3651", "keep_days"},
         {"device_id = kiosk 01", "device_id"},
         {"unit_code = ", "unit_code"},
         {"supervisor_pin_hash = 1234", "supervisor_pin_hash"},

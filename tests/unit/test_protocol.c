@@ -445,6 +445,55 @@ static void test_canonical_text_reports_truncation(void **state)
     assert_int_equal(strlen(small), sizeof small - 1); /* truncated, still terminated */
 }
 
+/* A rating may gain its answers after the tap once; nothing else of it may ever change. */
+static void test_a_rating_may_gain_its_followup_once_and_nothing_else(void **state)
+{
+    (void)state;
+    ProtoRating tap = sample(); /* as stored at the tap: no follow-up yet */
+    tap.followup = FOLLOWUP_NONE;
+    tap.reasons = 0;
+    ProtoRating answered = sample(), skipped = tap, timeout = tap;
+    skipped.followup = FOLLOWUP_SKIPPED;
+    timeout.followup = FOLLOWUP_TIMEOUT;
+
+    assert_int_equal(proto_rating_revision(&tap, &tap), PROTO_REV_SAME);
+    assert_int_equal(proto_rating_revision(&answered, &answered), PROTO_REV_SAME);
+    /* Unanswered -> answered, skipped or timed out: the newer copy. */
+    assert_int_equal(proto_rating_revision(&tap, &answered), PROTO_REV_GAINS);
+    assert_int_equal(proto_rating_revision(&tap, &skipped), PROTO_REV_GAINS);
+    assert_int_equal(proto_rating_revision(&tap, &timeout), PROTO_REV_GAINS);
+    /* The tap-time copy arriving after the answered one: older, not a conflict. */
+    assert_int_equal(proto_rating_revision(&answered, &tap), PROTO_REV_OLDER);
+    /* An answer, once given, never changes. */
+    assert_int_equal(proto_rating_revision(&skipped, &answered), PROTO_REV_CONFLICT);
+    assert_int_equal(proto_rating_revision(&answered, &timeout), PROTO_REV_CONFLICT);
+    ProtoRating other_reasons = answered;
+    other_reasons.reasons = 1u << REASON_THAI_DO;
+    assert_int_equal(proto_rating_revision(&answered, &other_reasons), PROTO_REV_CONFLICT);
+
+    /* Every other field is fixed at the tap, whether or not the follow-up comes with the change. */
+    for(int field = 0; field < 7; field++) {
+        ProtoRating c = answered;
+        switch(field) {
+        case 0: c.score = 2; break;
+        case 1: c.area = AREA_XAY_DUNG; break;
+        case 2: snprintf(c.unit, sizeof c.unit, "000.00.31.H22"); break;
+        case 3: snprintf(c.at, sizeof c.at, "2026-11-22T08:15:03+07:00"); break;
+        case 4: c.seq = 8; break;
+        case 5: c.flags = 0; break;
+        case 6: c.scale = SCALE_LIKERT5; break;
+        }
+        if(proto_rating_revision(&tap, &c) != PROTO_REV_CONFLICT)
+            fail_msg("field %d changed with the follow-up and was not a conflict", field);
+        ProtoRating d = tap;
+        d.score = c.score, d.area = c.area, d.seq = c.seq, d.flags = c.flags, d.scale = c.scale;
+        memcpy(d.unit, c.unit, sizeof d.unit);
+        memcpy(d.at, c.at, sizeof d.at);
+        if(proto_rating_revision(&tap, &d) != PROTO_REV_CONFLICT)
+            fail_msg("field %d changed alone and was not a conflict", field);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_codes_are_checked),
         cmocka_unit_test(test_canonical_text_equals_proto_rating_dump),
         cmocka_unit_test(test_canonical_text_reports_truncation),
+        cmocka_unit_test(test_a_rating_may_gain_its_followup_once_and_nothing_else),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -192,6 +192,52 @@ static void test_sync_now_request_overrides_backoff(void **state)
     assert_true(sched_due(&st, now, now - 1));
 }
 
+/* The clock was a year ahead when the slot was planned, then corrected: the stored slot would stop every
+ * nightly upload until next year. At start-up and whenever the daemon looks, it is planned again. */
+static void test_a_slot_planned_by_a_clock_that_was_ahead_is_planned_again(void **state)
+{
+    (void)state;
+    SchedConfig c = NIGHTLY_0200;
+    c.jitter_min = 60;
+    int64_t now = vn(2026, 11, 27, 10, 0);
+    SchedState st = {.next_attempt = vn(2027, 11, 28, 2, 30), .failures = 0};
+    sched_init(&c, &st, now, 600);
+    assert_int_equal(st.next_attempt, vn(2026, 11, 28, 2, 10)); /* tonight's slot with this jitter */
+    /* The same seen by the running daemon. */
+    st.next_attempt = vn(2027, 11, 28, 2, 30);
+    assert_true(sched_clamp(&c, &st, now, 600));
+    assert_int_equal(st.next_attempt, vn(2026, 11, 28, 2, 10));
+    /* During back-off, the next try of the back-off. */
+    st = (SchedState){.next_attempt = vn(2030, 1, 1, 0, 0), .failures = 3};
+    assert_true(sched_clamp(&c, &st, now, 0));
+    assert_int_equal(st.next_attempt, now + 120);
+    assert_int_equal(st.failures, 3);
+}
+
+/* Nothing the schedule plans itself is ever moved: every nightly slot (whatever the jitter drawn and the
+ * time of day), interval and back-off is within the bound. */
+static void test_what_the_schedule_plans_is_never_clamped(void **state)
+{
+    (void)state;
+    SchedConfig c = NIGHTLY_0200;
+    c.jitter_min = 720;
+    c.interval_min = 90;
+    int64_t day = vn(2026, 11, 27, 0, 0);
+    for(int64_t t = 0; t < 86400; t += 599)
+        for(uint32_t rnd = 0; rnd < 43201; rnd += 997) {
+            SchedState st = {.next_attempt = sched_next_planned(&c, day + t, rnd), .failures = 0};
+            assert_false(sched_clamp(&c, &st, day + t, 0));
+            c.interval_min = 0;
+            st.next_attempt = sched_next_nightly(&c, day + t, rnd);
+            assert_false(sched_clamp(&c, &st, day + t, 0));
+            c.interval_min = 90;
+        }
+    for(int32_t f = 1; f < 40; f++) {
+        SchedState st = {.next_attempt = day + sched_backoff_delay(f, 0xffffffffu), .failures = f};
+        assert_false(sched_clamp(&c, &st, day, 0));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +254,8 @@ int main(void)
         cmocka_unit_test(test_backoff_survives_a_restart),
         cmocka_unit_test(test_missed_slot_is_due_at_start),
         cmocka_unit_test(test_sync_now_request_overrides_backoff),
+        cmocka_unit_test(test_a_slot_planned_by_a_clock_that_was_ahead_is_planned_again),
+        cmocka_unit_test(test_what_the_schedule_plans_is_never_clamped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

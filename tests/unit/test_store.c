@@ -116,6 +116,16 @@ static int64_t raw_int(const char *path, const char *sql)
     return strtoll(buf, NULL, 10);
 }
 
+/* Acknowledges n ids as read at content version 1 (no follow-up saved since they were added). */
+static StoreErr ack_v1(Store *s, const char *const *ids, size_t n, int64_t now)
+{
+    int64_t revs[16];
+    assert_true(n <= 16);
+    for(size_t i = 0; i < n; i++)
+        revs[i] = 1;
+    return store_mark_acked(s, ids, revs, n, now, NULL);
+}
+
 /* ---- Totals and follow-ups --------------------------------------------------------------------------- */
 
 static void test_added_ratings_are_counted_on_their_vietnam_day(void **state)
@@ -170,7 +180,7 @@ static void test_added_ratings_are_counted_on_their_vietnam_day(void **state)
     store_close(s);
 }
 
-static void test_followup_is_recorded_only_on_a_pending_not_satisfied_rating(void **state)
+static void test_followup_is_recorded_once_on_a_not_satisfied_rating(void **state)
 {
     Fixture *f = *state;
     Store *s = open_ok(f->path);
@@ -200,10 +210,133 @@ static void test_followup_is_recorded_only_on_a_pending_not_satisfied_rating(voi
     assert_int_equal(out[1].followup, FOLLOWUP_NONE);
     assert_int_equal(out[1].reasons, 0);
 
-    /* Once acknowledged, a rating is frozen. */
+    /* An answer is given once, acknowledged or not; "none" is no answer. */
+    assert_int_equal(store_set_followup(s, bad.id, FOLLOWUP_TIMEOUT, 0), STORE_INVALID);
     const char *ids[] = {bad.id};
-    assert_int_equal(store_mark_acked(s, ids, 1, 1795000000), STORE_OK);
-    assert_int_equal(store_set_followup(s, bad.id, FOLLOWUP_TIMEOUT, 0), STORE_NOTFOUND);
+    assert_int_equal(store_mark_acked(s, ids, (int64_t[]){2}, 1, 1795000000, NULL), STORE_OK);
+    assert_int_equal(counts(s).acked, 1);
+    assert_int_equal(store_set_followup(s, bad.id, FOLLOWUP_TIMEOUT, 0), STORE_INVALID);
+    ProtoRating late = rating(3, AREA_DAT_DAI, SCALE_TTHC3, 1, "2026-11-23T08:02:00+07:00");
+    assert_int_equal(store_add(s, &late), STORE_OK);
+    assert_int_equal(store_set_followup(s, late.id, FOLLOWUP_NONE, 0), STORE_INVALID);
+    store_close(s);
+}
+
+/* The answer of a rating the server already holds without it is not lost: the rating is queued again, as
+ * new content, and the server accepts a follow-up added once (docs/protocol.md). */
+static void test_followup_of_an_acknowledged_rating_queues_it_again(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    ProtoRating r = rating(1, AREA_Y_TE, SCALE_LIKERT5, 2, "2026-11-23T08:00:00+07:00");
+    assert_int_equal(store_add(s, &r), STORE_OK);
+    StoreQueued q[2];
+    size_t n;
+    assert_int_equal(store_queue_next(s, 1795000000, q, 2, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(q[0].rev, 1);
+    const char *ids[] = {r.id};
+    assert_int_equal(store_mark_acked(s, ids, &q[0].rev, 1, 1795000000, NULL), STORE_OK);
+    assert_int_equal(counts(s).pending, 0);
+
+    assert_int_equal(store_set_followup(s, r.id, FOLLOWUP_SKIPPED, 0), STORE_OK);
+    StoreCounts c = counts(s);
+    assert_int_equal(c.pending, 1);
+    assert_int_equal(c.acked, 0);
+    assert_int_equal(store_queue_next(s, 1795000000, q, 2, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(q[0].rev, 2);
+    assert_int_equal(q[0].r.followup, FOLLOWUP_SKIPPED);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM rating WHERE acked_at IS NULL"), 1);
+    store_close(s);
+}
+
+/* The uploader acknowledges the content it sent: a mark for an older version leaves the rating pending,
+ * whether it was to be acknowledged or rejected. */
+static void test_marks_apply_only_to_the_content_version_that_was_sent(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    ProtoRating a = rating(1, AREA_DAT_DAI, SCALE_TTHC3, 1, "2026-11-23T08:00:00+07:00");
+    ProtoRating b = rating(2, AREA_DAT_DAI, SCALE_TTHC3, 1, "2026-11-23T08:00:09+07:00");
+    ProtoRating c = rating(3, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T08:00:19+07:00");
+    assert_int_equal(store_add(s, &a), STORE_OK);
+    assert_int_equal(store_add(s, &b), STORE_OK);
+    assert_int_equal(store_add(s, &c), STORE_OK);
+    StoreQueued q[3];
+    size_t n;
+    assert_int_equal(store_queue_next(s, 1795000000, q, 3, &n), STORE_OK);
+    assert_int_equal(n, 3);
+    /* Both answers are saved while the batch is in flight. */
+    assert_int_equal(store_set_followup(s, a.id, FOLLOWUP_ANSWERED, 1u << REASON_THAI_DO), STORE_OK);
+    assert_int_equal(store_set_followup(s, b.id, FOLLOWUP_TIMEOUT, 0), STORE_OK);
+    const char *ids[] = {a.id, c.id};
+    int64_t revs[] = {q[0].rev, q[2].rev};
+    size_t changed = 99;
+    assert_int_equal(store_mark_acked(s, ids, revs, 2, 1795000000, &changed), STORE_OK);
+    assert_int_equal(changed, 1);
+    bool ch = false;
+    assert_int_equal(store_mark_rejected(s, b.id, q[1].rev, "conflict", 1795000000, &ch), STORE_OK);
+    assert_true(ch);
+    StoreCounts k = counts(s);
+    assert_int_equal(k.acked, 1);
+    assert_int_equal(k.rejected, 0);
+    assert_int_equal(k.pending, 2);
+    /* Read again, they carry their answers and the new version, and those marks apply. */
+    assert_int_equal(store_queue_next(s, 1795000000, q, 3, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(q[0].r.id, a.id);
+    assert_int_equal(q[0].r.followup, FOLLOWUP_ANSWERED);
+    assert_int_equal(q[0].rev, 2);
+    const char *again[] = {a.id, b.id};
+    int64_t now_revs[] = {q[0].rev, q[1].rev};
+    assert_int_equal(store_mark_acked(s, again, now_revs, 2, 1795000100, &changed), STORE_OK);
+    assert_int_equal(changed, 0);
+    assert_int_equal(counts(s).acked, 3);
+    store_close(s);
+}
+
+/* A rating added while its follow-up screen opens is held from the upload queue until the answer is saved
+ * or the app says no screen is open; store_pending (for inspection) still lists it. */
+static void test_rating_asking_its_followup_is_held_from_the_queue(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    int64_t now = 1795000000;
+    char at[PTIME_TEXT_MAX];
+    ptime_format(now - 30, PTIME_VN_OFFSET_MIN, at);
+    ProtoRating held = rating(1, AREA_DAT_DAI, SCALE_TTHC3, 1, at), other = rating(2, AREA_KHAC, SCALE_TTHC3, 3, at);
+    assert_int_equal(store_add_asking(s, &held), STORE_OK);
+    assert_int_equal(store_add(s, &other), STORE_OK);
+    StoreQueued q[2];
+    size_t n;
+    int64_t h = -1;
+    assert_int_equal(store_queue_next(s, now, q, 2, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(q[0].r.id, other.id);
+    assert_int_equal(store_queue_held(s, now, INT64_MAX, &h), STORE_OK);
+    assert_int_equal(h, 1);
+    assert_int_equal(store_queue_held(s, now, now - 30, &h), STORE_OK); /* made before: none */
+    assert_int_equal(h, 0);
+    ProtoRating all[2];
+    assert_int_equal(store_pending(s, all, 2, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    /* Past STORE_HOLD_MAX_S it is released, whatever the mark says. */
+    assert_int_equal(store_queue_next(s, now + STORE_HOLD_MAX_S, q, 2, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    /* The answer ends the hold. */
+    assert_int_equal(store_set_followup(s, held.id, FOLLOWUP_SKIPPED, 0), STORE_OK);
+    assert_int_equal(store_queue_next(s, now, q, 2, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(q[0].r.followup, FOLLOWUP_SKIPPED);
+    /* So does the app's start: no screen can be open then. */
+    ProtoRating again = rating(3, AREA_DAT_DAI, SCALE_TTHC3, 1, at);
+    assert_int_equal(store_add_asking(s, &again), STORE_OK);
+    assert_int_equal(store_queue_held(s, now, INT64_MAX, &h), STORE_OK);
+    assert_int_equal(h, 1);
+    assert_int_equal(store_followups_closed(s), STORE_OK);
+    assert_int_equal(store_queue_held(s, now, INT64_MAX, &h), STORE_OK);
+    assert_int_equal(h, 0);
     store_close(s);
 }
 
@@ -239,7 +372,7 @@ static void test_pending_oldest_first_then_acked_are_no_longer_pending(void **st
     }
 
     const char *ids[] = {r[0].id, r[1].id, "0190163d-8e40-7abc-8def-0123456789ab", "junk"};
-    assert_int_equal(store_mark_acked(s, ids, 4, 1795000000), STORE_OK);
+    assert_int_equal(ack_v1(s, ids, 4, 1795000000), STORE_OK);
     c = counts(s);
     assert_int_equal(c.pending, 3);
     assert_int_equal(c.acked, 2);
@@ -248,7 +381,7 @@ static void test_pending_oldest_first_then_acked_are_no_longer_pending(void **st
     assert_string_equal(out[0].id, r[2].id);
     assert_string_equal(out[2].id, r[4].id);
     /* Acking again changes nothing. */
-    assert_int_equal(store_mark_acked(s, ids, 2, 1795000999), STORE_OK);
+    assert_int_equal(ack_v1(s, ids, 2, 1795000999), STORE_OK);
     assert_int_equal(counts(s).acked, 2);
     assert_int_equal(raw_int(f->path, "SELECT max(acked_at) FROM rating"), 1795000000);
     store_close(s);
@@ -264,20 +397,30 @@ static void test_rejected_rating_keeps_its_reason_and_leaves_pending(void **stat
     assert_int_equal(store_add(s, &a), STORE_OK);
     assert_int_equal(store_add(s, &b), STORE_OK);
     assert_int_equal(store_add(s, &c), STORE_OK);
-    assert_int_equal(store_mark_rejected(s, a.id, "conflict", 1795000000), STORE_OK);
-    assert_int_equal(store_mark_rejected(s, c.id, "score_out_of_range", 1795000100), STORE_OK);
-    assert_int_equal(store_mark_rejected(s, c.id, "conflict", 1795000200), STORE_NOTFOUND);
-    assert_int_equal(store_mark_rejected(s, b.id, "", 1795000200), STORE_INVALID);
+    assert_int_equal(store_mark_rejected(s, a.id, 1, "conflict", 1795000000, NULL), STORE_OK);
+    assert_int_equal(store_mark_rejected(s, c.id, 1, "score_out_of_range", 1795000100, NULL), STORE_OK);
+    assert_int_equal(store_mark_rejected(s, c.id, 1, "conflict", 1795000200, NULL), STORE_NOTFOUND);
+    assert_int_equal(store_mark_rejected(s, b.id, 1, "", 1795000200, NULL), STORE_INVALID);
 
     StoreCounts n = counts(s);
     assert_int_equal(n.pending, 1);
     assert_int_equal(n.rejected, 2);
+    int64_t pending = -1, rejected = -1;
+    assert_int_equal(store_backlog(s, &pending, &rejected), STORE_OK);
+    assert_int_equal(pending, 1);
+    assert_int_equal(rejected, 2);
     StoreRejected rej[4];
     size_t k;
     assert_int_equal(store_rejected(s, rej, 4, &k), STORE_OK);
     assert_int_equal(k, 2);
     assert_string_equal(rej[0].id, c.id); /* newest first */
     assert_string_equal(rej[0].reason, "score_out_of_range");
+    assert_int_equal(rej[0].seq, 3);
+    assert_string_equal(rej[0].at, "2026-11-23T08:00:02+07:00");
+    assert_int_equal(rej[0].area, AREA_KHAC);
+    assert_int_equal(rej[0].scale, SCALE_TTHC3);
+    assert_int_equal(rej[0].score, 2);
+    assert_int_equal(rej[0].rejected_at, 1795000100);
     assert_string_equal(rej[1].id, a.id);
     assert_string_equal(rej[1].reason, "conflict");
     ProtoRating out[3];
@@ -287,43 +430,95 @@ static void test_rejected_rating_keeps_its_reason_and_leaves_pending(void **stat
     store_close(s);
 }
 
-static void test_prune_deletes_only_long_acknowledged_ratings(void **state)
+/* Acknowledges everything queued at `now`, as the uploader would after a clean run. */
+static void ack_queue(Store *s, int64_t now)
+{
+    static StoreQueued q[500];
+    const char *ids[500];
+    int64_t revs[500];
+    size_t n;
+    do {
+        assert_int_equal(store_queue_next(s, now, q, 500, &n), STORE_OK);
+        for(size_t i = 0; i < n; i++) {
+            ids[i] = q[i].r.id;
+            revs[i] = q[i].rev;
+        }
+        assert_int_equal(store_mark_acked(s, ids, revs, n, now, NULL), STORE_OK);
+    } while(n > 0);
+}
+
+static void test_prune_deletes_only_old_acknowledged_ratings(void **state)
 {
     Fixture *f = *state;
     Store *s = open_ok(f->path);
-    const int64_t now = 1795000000;
-    ProtoRating r[4];
-    for(int i = 0; i < 4; i++) {
-        r[i] = rating(i, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-01-05T08:00:00+07:00");
-        assert_int_equal(store_add(s, &r[i]), STORE_OK);
+    int64_t today = ptime_days_from_civil(2026, 11, 23), now = ptime_vn_day_start(today) + 12 * 3600;
+    int64_t first = 0;
+    bool pruned = true;
+    assert_int_equal(store_history(s, now, &first, &pruned), STORE_OK);
+    assert_int_equal(first, today); /* nothing stored yet */
+    assert_false(pruned);
+
+    /* 1,200 ratings from September (more than two prune transactions' worth), one on the last day kept. */
+    enum { OLD = 1200 };
+    static ProtoRating old[OLD];
+    for(int i = 0; i < OLD; i++) {
+        char at[PTIME_TEXT_MAX];
+        ptime_format(ptime_vn_day_start(ptime_days_from_civil(2026, 9, 1)) + 8 * 3600 + i * 300,
+                     PTIME_VN_OFFSET_MIN, at);
+        old[i] = rating(i, AREA_DAT_DAI, SCALE_TTHC3, 1 + i % 3, at);
+        old[i].followup = old[i].score == 1 ? FOLLOWUP_SKIPPED : FOLLOWUP_NONE;
     }
-    const char *old_ids[] = {r[0].id};
-    const char *new_ids[] = {r[1].id};
-    assert_int_equal(store_mark_acked(s, old_ids, 1, now - 40 * 86400), STORE_OK);
-    assert_int_equal(store_mark_acked(s, new_ids, 1, now - 5 * 86400), STORE_OK);
-    assert_int_equal(store_mark_rejected(s, r[2].id, "conflict", now - 400 * 86400), STORE_OK);
-
-    int64_t deleted = -1;
-    assert_int_equal(store_prune(s, 30, now, &deleted), STORE_OK);
-    assert_int_equal(deleted, 1);
-    StoreCounts c = counts(s);
-    assert_int_equal(c.pending, 1);
-    assert_int_equal(c.acked, 1);
-    assert_int_equal(c.rejected, 1);
-    assert_int_equal(store_prune(s, -1, now, &deleted), STORE_INVALID);
-    /* Even days = 0 never touches what is pending or rejected. */
-    assert_int_equal(store_prune(s, 0, now, &deleted), STORE_OK);
-    assert_int_equal(deleted, 1);
-    c = counts(s);
-    assert_int_equal(c.pending, 1);
-    assert_int_equal(c.acked, 0);
-    assert_int_equal(c.rejected, 1);
-
-    /* seq never repeats, even after the newest rows were deleted. */
-    ProtoRating more = rating(50, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-01-05T09:00:00+07:00");
-    assert_int_equal(store_add(s, &more), STORE_OK);
-    assert_int_equal(more.seq, 5);
+    assert_int_equal(store_add_many(s, old, OLD), STORE_OK);
+    ProtoRating edge = rating(5000, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-10-24T00:00:00+07:00"); /* today - 30 */
+    ProtoRating recent = rating(5001, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-20T08:00:00+07:00");
+    assert_int_equal(store_add(s, &edge), STORE_OK);
+    assert_int_equal(store_add(s, &recent), STORE_OK);
+    ack_queue(s, now);
+    /* Never pruned, however old: one pending, one rejected. */
+    ProtoRating pending = rating(5002, AREA_KHAC, SCALE_TTHC3, 3, "2025-01-05T08:00:00+07:00");
+    ProtoRating refused = rating(5003, AREA_KHAC, SCALE_TTHC3, 3, "2025-01-05T09:00:00+07:00");
+    assert_int_equal(store_add(s, &pending), STORE_OK);
+    assert_int_equal(store_add(s, &refused), STORE_OK);
+    assert_int_equal(store_mark_rejected(s, refused.id, 1, "unit_mismatch", now, NULL), STORE_OK);
+    assert_int_equal(store_history(s, now, &first, &pruned), STORE_OK);
+    assert_int_equal(first, ptime_days_from_civil(2025, 1, 5));
+    assert_false(pruned);
     store_close(s);
+    int64_t pages_before = raw_int(f->path, "PRAGMA page_count");
+
+    s = open_ok(f->path);
+    int64_t deleted = -1;
+    assert_int_equal(store_prune(s, -1, now, &deleted), STORE_INVALID);
+    assert_int_equal(store_prune(s, 30, now, &deleted), STORE_OK);
+    assert_int_equal(deleted, OLD);
+    StoreCounts c = counts(s);
+    assert_int_equal(c.acked, 2);
+    assert_int_equal(c.pending, 1);
+    assert_int_equal(c.rejected, 1);
+    StoreDayTotals t;
+    assert_int_equal(store_day_totals(s, ptime_days_from_civil(2026, 10, 24), &t), STORE_OK);
+    assert_int_equal(t.total, 1);
+    /* The supervisor's history now starts at the prune limit. */
+    assert_int_equal(store_history(s, now, &first, &pruned), STORE_OK);
+    assert_int_equal(first, today - 30);
+    assert_true(pruned);
+    /* Again: nothing more to do, and the limit never moves back. */
+    assert_int_equal(store_prune(s, 30, now, &deleted), STORE_OK);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(store_prune(s, 400, now, &deleted), STORE_OK);
+    assert_int_equal(store_history(s, now, &first, &pruned), STORE_OK);
+    assert_int_equal(first, today - 30);
+    /* seq never repeats, though the rows that used them are gone. */
+    ProtoRating more = rating(6000, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-23T09:00:00+07:00");
+    assert_int_equal(store_add(s, &more), STORE_OK);
+    assert_int_equal(more.seq, OLD + 5);
+    store_close(s);
+    /* The freed pages went back to the file system (a new store is made with incremental auto-vacuum). */
+    assert_int_equal(raw_int(f->path, "PRAGMA auto_vacuum"), 2);
+    assert_int_equal(raw_int(f->path, "PRAGMA freelist_count"), 0);
+    int64_t pages_after = raw_int(f->path, "PRAGMA page_count");
+    print_message("prune: %lld pages before, %lld after\n", (long long)pages_before, (long long)pages_after);
+    assert_true(pages_after * 3 < pages_before);
 }
 
 /* ---- Schema, re-open, refusals ----------------------------------------------------------------------- */
@@ -342,7 +537,7 @@ static void test_new_file_is_migrated_and_seq_continues_after_reopen(void **stat
     char mode[16];
     raw_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "wal");
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
 
     s = open_ok(f->path);
     ProtoRating b = rating(2, AREA_GIAO_DUC, SCALE_LIKERT5, 4, "2026-11-23T08:00:01+07:00");
@@ -350,7 +545,7 @@ static void test_new_file_is_migrated_and_seq_continues_after_reopen(void **stat
     assert_int_equal(b.seq, 2);
     assert_int_equal(counts(s).pending, 2);
     store_close(s);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
 
     /* An empty (zero-byte) file is a new store too. */
     char empty[400];
@@ -361,7 +556,53 @@ static void test_new_file_is_migrated_and_seq_continues_after_reopen(void **stat
     s = open_ok(empty);
     assert_int_equal(counts(s).pending, 0);
     store_close(s);
-    assert_int_equal(raw_int(empty, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(empty, "PRAGMA user_version"), 2);
+}
+
+/* A file written by the first released store (schema v1: tests/data/store-v1.sqlite, 60 ratings from
+ * kiosk-sim, 30 acknowledged, 2 rejected, a sync status) opens, migrates, and carries on. */
+static void test_a_version_1_file_is_migrated_and_keeps_everything(void **state)
+{
+    Fixture *f = *state;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cp %s/tests/data/store-v1.sqlite %s", TEST_SOURCE_DIR, f->path);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+    Store *s = open_ok(f->path);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+    StoreCounts c = counts(s);
+    assert_int_equal(c.acked, 30);
+    assert_int_equal(c.pending, 28);
+    assert_int_equal(c.rejected, 2);
+    StoreSyncStatus st;
+    assert_int_equal(store_sync_status_get(s, &st), STORE_OK);
+    assert_int_equal(st.last_success, 1795000100);
+    /* Every old rating is content version 1 and held by nothing: the queue hands out all 28, oldest first. */
+    static StoreQueued q[40];
+    size_t n;
+    assert_int_equal(store_queue_next(s, 1795000000, q, 40, &n), STORE_OK);
+    assert_int_equal(n, 28);
+    assert_int_equal(q[0].r.seq, 33);
+    for(size_t i = 0; i < n; i++)
+        assert_int_equal(q[i].rev, 1);
+    StoreRejected rej[4];
+    assert_int_equal(store_rejected(s, rej, 4, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(rej[0].reason, "unit_mismatch");
+    int64_t first;
+    bool pruned;
+    assert_int_equal(store_history(s, 1795000000, &first, &pruned), STORE_OK);
+    assert_int_equal(first, ptime_days_from_civil(2026, 11, 16));
+    assert_false(pruned);
+    ProtoRating r = rating(1, AREA_DAT_DAI, SCALE_TTHC3, 3, "2026-11-19T08:00:00+07:00");
+    assert_int_equal(store_add(s, &r), STORE_OK);
+    assert_int_equal(r.seq, 61);
+    /* Pruning works on the old file too (it cannot shrink it: it was made without auto-vacuum). */
+    int64_t gone = 0;
+    assert_int_equal(store_prune(s, 30, 1795000000 + 60 * 86400, &gone), STORE_OK);
+    assert_int_equal(gone, 30);
+    store_close(s);
+    assert_int_equal(raw_int(f->path, "PRAGMA auto_vacuum"), 0);
 }
 
 static void test_newer_schema_is_refused(void **state)
@@ -516,7 +757,7 @@ static void test_two_handles_interleave_writes(void **state)
             assert_int_equal(store_pending(sync, p, 3, &n), STORE_OK);
             assert_int_equal(n, 3);
             const char *ack[3] = {p[0].id, p[1].id, p[2].id};
-            assert_int_equal(store_mark_acked(sync, ack, 3, 1795000000), STORE_OK);
+            assert_int_equal(ack_v1(sync, ack, 3, 1795000000), STORE_OK);
         }
     }
     StoreCounts a = counts(ui), b = counts(sync);
@@ -859,12 +1100,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_added_ratings_are_counted_on_their_vietnam_day, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_followup_is_recorded_only_on_a_pending_not_satisfied_rating, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_followup_is_recorded_once_on_a_not_satisfied_rating, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_followup_of_an_acknowledged_rating_queues_it_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_marks_apply_only_to_the_content_version_that_was_sent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rating_asking_its_followup_is_held_from_the_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_oldest_first_then_acked_are_no_longer_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_rating_keeps_its_reason_and_leaves_pending, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_prune_deletes_only_long_acknowledged_ratings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_deletes_only_old_acknowledged_ratings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_file_is_migrated_and_seq_continues_after_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_version_1_file_is_migrated_and_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_id_is_refused_and_nothing_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_rating_is_refused_and_nothing_is_stored, setup, teardown),

@@ -1,6 +1,7 @@
 /* test_uploader.c — the upload engine (sync/uploader.h) against a scripted HTTP server (libmicrohttpd on a
- * random loopback port) and a real store file: what gets marked uploaded, rejected, or left pending for
- * every kind of reply; batching, order, keep-alive, the token rules, the follow-up hold and TLS. */
+ * random loopback port) and a real store file as its queue (kiosk/sync_agent.h): what gets marked uploaded,
+ * rejected, or left pending for every kind of reply; batching, order, keep-alive, the token rules, the
+ * follow-up hold, a follow-up saved while its batch is in flight, and TLS. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <curl/curl.h>
 #include <ftw.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "kiosk/store.h"
+#include "kiosk/sync_agent.h"
 #include "sync/protocol.h"
 #include "sync/ptime.h"
 #include "sync/uploader.h"
@@ -47,6 +49,7 @@ typedef struct {
     Mode mode;
     int requests;
     int connections;
+    int answered;                    /* items received with followup "answered" */
     size_t batch_n[MAX_SEEN];        /* ratings per batch received */
     int64_t batch_first_seq[MAX_SEEN];
     char auth[600];
@@ -132,6 +135,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         s->batch_first_seq[s->requests] = batch.n ? batch.items[0].rating.seq : 0;
     }
     s->requests++;
+    for(size_t i = 0; i < batch.n; i++)
+        s->answered += batch.items[i].rating.followup == FOLLOWUP_ANSWERED;
     const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     snprintf(s->auth, sizeof s->auth, "%s", a ? a : "");
     snprintf(s->device_id, sizeof s->device_id, "%s", batch.device_id);
@@ -231,6 +236,7 @@ typedef struct {
     char dir[64];
     char db[128];
     Store *store;
+    UploaderQueue *q;
     Server srv;
     Uploader *up;
     char url[64];
@@ -252,7 +258,7 @@ static int setup(void **state)
         return -1;
     snprintf(f->db, sizeof f->db, "%s/kiosk.db", f->dir);
     char msg[256];
-    if(store_open(f->db, &f->store, msg, sizeof msg) != STORE_OK)
+    if(store_open(f->db, &f->store, msg, sizeof msg) != STORE_OK || !(f->q = sync_queue_new(f->store)))
         return -1;
     *state = f;
     return 0;
@@ -264,6 +270,7 @@ static int teardown(void **state)
     uploader_free(f->up);
     if(f->srv.d)
         server_stop(&f->srv);
+    sync_queue_free(f->q);
     store_close(f->store);
     nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
     free(f);
@@ -331,7 +338,7 @@ static void test_accepted_batches_are_marked_uploaded_in_order_over_one_connecti
     start(f, MODE_ACCEPT, 0);
     UploaderResult res;
     char msg[256];
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_OK);
     StoreCounts c = counts(f);
     assert_int_equal(c.pending, 0);
     assert_int_equal(c.acked, 1203);
@@ -350,7 +357,7 @@ static void test_accepted_batches_are_marked_uploaded_in_order_over_one_connecti
     assert_string_equal(f->srv.auth, "Bearer tok-123");
     assert_string_equal(f->srv.device_id, "kiosk-7");
     /* A second run has nothing to send. */
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_OK);
     assert_int_equal(f->srv.requests, 3);
     assert_int_equal(res.sent, 0);
 }
@@ -362,7 +369,7 @@ static void test_rejected_items_are_marked_with_the_server_reason(void **state)
     start(f, MODE_REJECT_SOME, 0);
     UploaderResult res;
     char msg[256];
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_OK);
     StoreCounts c = counts(f);
     assert_int_equal(c.pending, 0);
     assert_int_equal(c.rejected, 5);
@@ -384,7 +391,7 @@ static void expect_all_pending(Fx *f, Mode mode, UploaderErr want, const char *m
     start(f, mode, 10);
     UploaderResult res;
     char msg[512];
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, &res, msg, sizeof msg), want);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), want);
     StoreCounts c = counts(f);
     assert_int_equal(c.pending, 30);
     assert_int_equal(c.acked, 0);
@@ -449,7 +456,7 @@ static void test_refused_connection_leaves_pending(void **state)
     UploaderErr e;
     f->up = make_uploader(f, "http", NULL, 0, 800, msg, sizeof msg, &e);
     assert_int_equal(e, UPLOADER_OK);
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, NULL, msg, sizeof msg), UPLOADER_E_NETWORK);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, NULL, msg, sizeof msg), UPLOADER_E_NETWORK);
     assert_int_equal(counts(f).pending, 5);
 }
 
@@ -459,11 +466,11 @@ static void test_recovers_after_a_failed_batch(void **state)
     add_ratings(f, 25, T0);
     start(f, MODE_500, 10);
     char msg[256];
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, NULL, msg, sizeof msg), UPLOADER_E_HTTP);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, NULL, msg, sizeof msg), UPLOADER_E_HTTP);
     assert_int_equal(counts(f).pending, 25);
     f->srv.mode = MODE_ACCEPT;
     UploaderResult res;
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_OK);
     assert_int_equal(counts(f).pending, 0);
     assert_int_equal(counts(f).acked, 25);
     assert_int_equal(res.batches_ok, 3);
@@ -478,7 +485,7 @@ static void test_server_date_header_is_reported(void **state)
     UploaderResult res;
     char msg[256];
     int64_t now = 1795000000;
-    assert_int_equal(uploader_run(f->up, f->store, fixed_clock, &now, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(uploader_run(f->up, f->q, fixed_clock, &now, &res, msg, sizeof msg), UPLOADER_OK);
     int64_t want;
     int off;
     assert_true(ptime_parse("2026-11-22T01:00:00Z", &want, &off));
@@ -486,58 +493,134 @@ static void test_server_date_header_is_reported(void **state)
     assert_int_equal(res.server_date_local, now);
 }
 
-static void test_unanswered_fresh_complaint_is_held_for_its_followup(void **state)
+/* A not-satisfied rating made `ago` seconds before now, its follow-up screen open (store_add_asking). */
+static ProtoRating add_asking(Fx *f, int64_t now, int64_t ago, uint8_t tag)
 {
-    Fx *f = *state;
-    int64_t now = T0 + 86400;
-    add_ratings(f, 4, T0); /* old: settled */
-    /* Made 10 s ago, not satisfied, follow-up not answered yet. */
     ProtoRating r = {0};
-    uint8_t rnd[10] = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
-    uuid_v7_make(r.id, (uint64_t)(now - 10) * 1000u, rnd);
+    uint8_t rnd[10] = {tag, tag, tag, tag, tag, tag, tag, tag, tag, tag};
+    uuid_v7_make(r.id, (uint64_t)(now - ago) * 1000u, rnd);
     snprintf(r.unit, sizeof r.unit, "G01.CT1");
     r.area = AREA_DAT_DAI;
     r.scale = SCALE_TTHC3;
     r.score = 1;
     r.followup = FOLLOWUP_NONE;
-    ptime_format(now - 10, PTIME_VN_OFFSET_MIN, r.at);
-    assert_int_equal(store_add(f->store, &r), STORE_OK);
+    ptime_format(now - ago, PTIME_VN_OFFSET_MIN, r.at);
+    assert_int_equal(store_add_asking(f->store, &r), STORE_OK);
+    return r;
+}
+
+static void test_rating_is_held_while_its_followup_screen_is_open_however_long(void **state)
+{
+    Fx *f = *state;
+    int64_t now = T0 + 86400;
+    add_ratings(f, 4, T0); /* no screen open for these */
+    ProtoRating r = add_asking(f, now, 10, 9);
     start(f, MODE_ACCEPT, 0);
     UploaderResult res;
     char msg[256];
-    assert_int_equal(uploader_run(f->up, f->store, fixed_clock, &now, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(uploader_run(f->up, f->q, fixed_clock, &now, &res, msg, sizeof msg), UPLOADER_OK);
     assert_int_equal(counts(f).acked, 4);
     assert_int_equal(counts(f).pending, 1);
     assert_int_equal(res.held, 1);
-    assert_int_equal(res.held_until, now - 10 + UPLOADER_HOLD_S);
-    /* Once answered it goes at once. */
+    /* A slow citizen: every tap restarts the screen's idle timer. No fixed time releases it. */
+    now += 3630;
+    assert_int_equal(uploader_run(f->up, f->q, fixed_clock, &now, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(counts(f).pending, 1);
+    assert_int_equal(f->srv.requests, 1);
+    /* The screen closes with the answer: it goes at once, complete. */
     assert_int_equal(store_set_followup(f->store, r.id, FOLLOWUP_ANSWERED, 1u << REASON_THU_TUC), STORE_OK);
-    assert_int_equal(uploader_run(f->up, f->store, fixed_clock, &now, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(uploader_run(f->up, f->q, fixed_clock, &now, &res, msg, sizeof msg), UPLOADER_OK);
     assert_int_equal(counts(f).pending, 0);
     assert_int_equal(counts(f).acked, 5);
+    assert_int_equal(res.held, 0);
+    assert_int_equal(f->srv.answered, 3); /* two of add_ratings' complaints came answered, then this one */
 }
 
-static void test_unanswered_complaint_goes_after_the_hold(void **state)
+/* An app that stopped with the screen open cannot hold a rating for ever: its restart closes every screen,
+ * and a mark more than STORE_HOLD_MAX_S from now (never restarted, or a clock jump) is ignored. */
+static void test_hold_ends_at_app_restart_and_never_outlasts_a_day(void **state)
 {
     Fx *f = *state;
     int64_t now = T0;
-    add_ratings(f, 1, T0 - 5); /* scores 1: a complaint, but "answered" */
+    add_asking(f, now, 5, 1);
+    add_asking(f, now, STORE_HOLD_MAX_S + 1, 2);
+    add_asking(f, now, -(STORE_HOLD_MAX_S + 1), 3); /* stamped by a clock a day ahead */
+    start(f, MODE_ACCEPT, 0);
+    UploaderResult res;
+    char msg[256];
+    assert_int_equal(uploader_run(f->up, f->q, fixed_clock, &now, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(counts(f).acked, 2);
+    assert_int_equal(res.held, 1);
+    assert_int_equal(store_followups_closed(f->store), STORE_OK);
+    assert_int_equal(uploader_run(f->up, f->q, fixed_clock, &now, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(counts(f).acked, 3);
+    assert_int_equal(res.held, 0);
+    assert_int_equal(f->srv.answered, 0);
+}
+
+/* The race: the uploader reads a rating, the citizen's answer is saved, then the reply comes. The reply
+ * acknowledges what was sent, not the answer; so the rating stays queued and goes again with its answer. */
+typedef struct {
+    UploaderQueue inner;
+    Store *store;
+    const char *answer_id; /* saved once, right after the first read */
+} RacingQueue;
+
+static bool racing_next(void *ctx, int64_t now, UploaderItem *out, size_t limit, size_t *n, char *msg,
+                        size_t msg_len)
+{
+    RacingQueue *rq = ctx;
+    if(!rq->inner.next(rq->inner.ctx, now, out, limit, n, msg, msg_len))
+        return false;
+    if(rq->answer_id) {
+        assert_int_equal(store_set_followup(rq->store, rq->answer_id, FOLLOWUP_ANSWERED, 1u << REASON_CHO_DOI),
+                         STORE_OK);
+        rq->answer_id = NULL;
+    }
+    return true;
+}
+
+static bool racing_acked(void *ctx, const UploaderItem *items, size_t n, int64_t now, size_t *changed, char *msg,
+                         size_t msg_len)
+{
+    RacingQueue *rq = ctx;
+    return rq->inner.acked(rq->inner.ctx, items, n, now, changed, msg, msg_len);
+}
+
+static bool racing_rejected(void *ctx, const UploaderItem *item, const char *reason, int64_t now, bool *changed,
+                            char *msg, size_t msg_len)
+{
+    RacingQueue *rq = ctx;
+    return rq->inner.rejected(rq->inner.ctx, item, reason, now, changed, msg, msg_len);
+}
+
+static void test_followup_saved_while_its_batch_is_in_flight_is_sent_again(void **state)
+{
+    Fx *f = *state;
+    int64_t now = T0 + 86400;
+    add_ratings(f, 3, T0);
     ProtoRating r = {0};
-    uint8_t rnd[10] = {8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
-    uuid_v7_make(r.id, (uint64_t)now * 1000u, rnd);
+    uint8_t rnd[10] = {5, 5, 5, 5, 5, 5, 5, 5, 5, 5};
+    uuid_v7_make(r.id, (uint64_t)(now - 100) * 1000u, rnd);
     snprintf(r.unit, sizeof r.unit, "G01.CT1");
     r.area = AREA_Y_TE;
-    r.scale = SCALE_LIKERT5;
-    r.score = 2;
-    ptime_format(now, PTIME_VN_OFFSET_MIN, r.at);
-    assert_int_equal(store_add(f->store, &r), STORE_OK);
+    r.scale = SCALE_TTHC3;
+    r.score = 1;
+    ptime_format(now - 100, PTIME_VN_OFFSET_MIN, r.at);
+    assert_int_equal(store_add(f->store, &r), STORE_OK); /* not held: e.g. its hold had ended */
     start(f, MODE_ACCEPT, 0);
+    RacingQueue rq = {.inner = *f->q, .store = f->store, .answer_id = r.id};
+    UploaderQueue q = {.ctx = &rq, .next = racing_next, .acked = racing_acked, .rejected = racing_rejected};
+    UploaderResult res;
     char msg[256];
-    assert_int_equal(uploader_run(f->up, f->store, fixed_clock, &now, NULL, msg, sizeof msg), UPLOADER_OK);
-    assert_int_equal(counts(f).pending, 1);
-    now += UPLOADER_HOLD_S;
-    assert_int_equal(uploader_run(f->up, f->store, fixed_clock, &now, NULL, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(uploader_run(f->up, &q, fixed_clock, &now, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(res.changed, 1);
+    /* The first batch carried it unanswered; the second its answer. Nothing is left behind. */
+    assert_int_equal(f->srv.requests, 2);
+    assert_int_equal(f->srv.batch_n[1], 1);
+    assert_int_equal(f->srv.answered, 2); /* add_ratings' one complaint, then this rating's answer */
     assert_int_equal(counts(f).pending, 0);
+    assert_int_equal(counts(f).acked, 4);
 }
 
 /* ---- Token file -------------------------------------------------------------------------------------- */
@@ -652,7 +735,7 @@ static void tls_case(Fx *f, const char *name, const char *san, bool give_ca, Upl
     UploaderErr e;
     f->up = make_uploader(f, "https", give_ca ? cp : NULL, 0, 5000, msg, sizeof msg, &e);
     assert_int_equal(e, UPLOADER_OK);
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, NULL, msg, sizeof msg), want);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, NULL, msg, sizeof msg), want);
     assert_int_equal(counts(f).pending, want == UPLOADER_OK ? 0 : 7);
     assert_int_equal(f->srv.requests, want == UPLOADER_OK ? 1 : 0);
     free(key);
@@ -692,8 +775,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_connection_leaves_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovers_after_a_failed_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_date_header_is_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unanswered_fresh_complaint_is_held_for_its_followup, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unanswered_complaint_goes_after_the_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rating_is_held_while_its_followup_screen_is_open_however_long, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_hold_ends_at_app_restart_and_never_outlasts_a_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_followup_saved_while_its_batch_is_in_flight_is_sent_again, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_token_readable_by_others_is_refused_with_the_fix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_missing_or_two_word_token_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_options_are_refused, setup, teardown),

@@ -1,0 +1,205 @@
+/* test_ingest_followup.c — the tally's rule for a rating that gains its follow-up after it was stored
+ * (docs/protocol.md, "Answers after the tap"), on a real tally database in a temp folder through
+ * tally_ingest_batch: the newer copy replaces the stored one and is accepted without counting the rating
+ * twice; the older copy is then a duplicate; any change of score, area, unit, time, seq or flags, a changed
+ * answer, or a copy from another device stays a conflict that keeps the stored content. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "sync/protocol.h"
+#include "sync/tally/tally_db.h"
+#include "sync/tally/tally_ingest.h"
+#include "testutil.h"
+
+#define UNIT "G01.C01"
+#define DEVICE "kiosk-f1"
+
+typedef struct {
+    char dir[128], path[192];
+    TallyDb *db;
+    TallyIngest *in;
+    int batches;
+} Fx;
+
+static int setup(void **state)
+{
+    Fx *f = calloc(1, sizeof *f);
+    char msg[TALLY_MSG_MAX], tok[TALLY_TOKEN_HEX + 1];
+    if(!f || !tu_mkdtemp(f->dir, sizeof f->dir, "ingest_followup"))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/tally.db", f->dir);
+    if(tally_db_open(f->path, &f->db, msg) || tally_unit_add(f->db, "G01", "Tỉnh", NULL, msg) ||
+       tally_unit_add(f->db, UNIT, "Xã", "G01", msg) || tally_device_add(f->db, DEVICE, UNIT, tok, msg) ||
+       tally_device_add(f->db, "kiosk-f2", UNIT, tok, msg) || tally_ingest_new(f->db, &f->in, msg)) {
+        fprintf(stderr, "setup: %s\n", msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    Fx *f = *state;
+    tally_ingest_free(f->in);
+    tally_db_close(f->db);
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* A not-satisfied rating as the kiosk stores it at the tap: follow-up not answered yet. */
+static ProtoRating at_tap(void)
+{
+    ProtoRating r = {.id = "0193a4f0-1b2c-7d3e-8f40-5a6b7c8d9e0f", .seq = 41, .unit = UNIT, .area = AREA_DAT_DAI,
+                     .scale = SCALE_TTHC3, .score = 1, .followup = FOLLOWUP_NONE,
+                     .at = "2026-11-22T08:15:02+07:00"};
+    return r;
+}
+
+/* Posts one rating from `device`; returns what the reply said about it: 'a'ccepted, 'd'uplicate or the
+ * reject code. */
+static const char *post(Fx *f, const char *device, const ProtoRating *r)
+{
+    static char verdict[32];
+    ProtoBatch b = {.n = 1};
+    ProtoBatchItem it = {.rating = *r};
+    snprintf(it.raw_id, sizeof it.raw_id, "%s", r->id);
+    b.items = &it;
+    snprintf(b.batch_id, sizeof b.batch_id, "0193a4f2-6c1e-7b3a-9d2e-4f5a6b7c8d%02x", ++f->batches);
+    snprintf(b.device_id, sizeof b.device_id, "%s", device);
+    snprintf(b.sent_at, sizeof b.sent_at, "2026-11-22T21:30:05+07:00");
+    ProtoReply rep;
+    char msg[TALLY_MSG_MAX];
+    assert_int_equal(tally_ingest_batch(f->in, &b, UNIT, 1795400000, &rep, msg), TALLY_OK);
+    assert_int_equal(rep.accepted + rep.duplicate + (int64_t)rep.n_rejected, 1);
+    snprintf(verdict, sizeof verdict, "%s", rep.accepted ? "accepted" : rep.duplicate ? "duplicate"
+                                                                                       : rep.rejected[0].error);
+    proto_reply_free(&rep);
+    return verdict;
+}
+
+static int64_t scalar(Fx *f, const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(tally_db_sqlite(f->db), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The stored content equals r's canonical text. */
+static void assert_stored(Fx *f, const ProtoRating *r)
+{
+    char want[PROTO_RATING_TEXT_MAX];
+    proto_rating_canonical(r, want, sizeof want);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(tally_db_sqlite(f->db), "SELECT body FROM ratings WHERE id = ?1", -1, &st,
+                                        NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
+    sqlite3_finalize(st);
+}
+
+/* Counted once, in both roll-ups, under its tap-time key. */
+static void assert_counted_once(Fx *f)
+{
+    assert_int_equal(scalar(f, "SELECT count(*) FROM ratings"), 1);
+    assert_int_equal(scalar(f, "SELECT sum(n) FROM daily"), 1);
+    assert_int_equal(scalar(f, "SELECT sum(n) FROM monthly"), 1);
+    assert_int_equal(scalar(f, "SELECT n FROM daily WHERE area = 'dat_dai' AND score = 1"), 1);
+}
+
+static void test_followup_sent_after_the_rating_replaces_it_and_counts_once(void **state)
+{
+    Fx *f = *state;
+    ProtoRating tap = at_tap(), answered = tap;
+    answered.followup = FOLLOWUP_ANSWERED;
+    answered.reasons = (1u << REASON_CHO_DOI) | (1u << REASON_THU_TUC);
+    assert_string_equal(post(f, DEVICE, &tap), "accepted");
+    assert_string_equal(post(f, DEVICE, &answered), "accepted");
+    assert_stored(f, &answered);
+    assert_counted_once(f);
+    /* Replays: the newer copy is a duplicate, and so is the tap-time copy arriving late. */
+    assert_string_equal(post(f, DEVICE, &answered), "duplicate");
+    assert_string_equal(post(f, DEVICE, &tap), "duplicate");
+    assert_stored(f, &answered);
+    assert_counted_once(f);
+}
+
+static void test_an_answer_once_given_never_changes(void **state)
+{
+    Fx *f = *state;
+    ProtoRating tap = at_tap(), skipped = tap, answered = tap;
+    skipped.followup = FOLLOWUP_SKIPPED;
+    answered.followup = FOLLOWUP_ANSWERED;
+    answered.reasons = 1u << REASON_THAI_DO;
+    assert_string_equal(post(f, DEVICE, &tap), "accepted");
+    assert_string_equal(post(f, DEVICE, &skipped), "accepted");
+    assert_string_equal(post(f, DEVICE, &answered), "conflict");
+    assert_stored(f, &skipped);
+    assert_counted_once(f);
+}
+
+static void test_score_area_time_seq_and_flags_never_change_with_the_followup(void **state)
+{
+    Fx *f = *state;
+    ProtoRating tap = at_tap();
+    assert_string_equal(post(f, DEVICE, &tap), "accepted");
+    for(int field = 0; field < 5; field++) {
+        ProtoRating c = tap;
+        c.followup = FOLLOWUP_ANSWERED;
+        c.reasons = 1u << REASON_CHO_DOI;
+        switch(field) {
+        case 0: c.score = 3; c.followup = FOLLOWUP_SKIPPED; c.reasons = 0; break;
+        case 1: c.area = AREA_XAY_DUNG; break;
+        case 2: snprintf(c.at, sizeof c.at, "2026-11-23T08:15:02+07:00"); break;
+        case 3: c.seq = 42; break;
+        case 4: c.flags = PROTO_FLAG_RAPID_REPEAT; break;
+        }
+        if(strcmp(post(f, DEVICE, &c), "conflict") != 0)
+            fail_msg("field %d: changed with the follow-up but not refused as a conflict", field);
+    }
+    assert_stored(f, &tap);
+    assert_counted_once(f);
+}
+
+static void test_only_the_device_that_stored_a_rating_adds_its_followup(void **state)
+{
+    Fx *f = *state;
+    ProtoRating tap = at_tap(), answered = tap;
+    answered.followup = FOLLOWUP_TIMEOUT;
+    assert_string_equal(post(f, DEVICE, &tap), "accepted");
+    assert_string_equal(post(f, "kiosk-f2", &answered), "conflict");
+    assert_stored(f, &tap);
+    assert_string_equal(post(f, DEVICE, &answered), "accepted");
+    assert_stored(f, &answered);
+    assert_counted_once(f);
+}
+
+int main(void)
+{
+    if(sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_followup_sent_after_the_rating_replaces_it_and_counts_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_an_answer_once_given_never_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_score_area_time_seq_and_flags_never_change_with_the_followup, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_only_the_device_that_stored_a_rating_adds_its_followup, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

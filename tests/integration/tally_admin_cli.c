@@ -262,11 +262,45 @@ static char *dump_table(const char *sql)
     return out;
 }
 
+/* Posts one rating as kiosk `device` and expects the reply's counts. */
+static void post_one(const char *device, const char *tok, const ProtoRating *r, int accepted, int duplicate)
+{
+    char *body = proto_batch_dump("0193a4f2-6c1e-7b3a-9d2e-4f5a6b7c8e00", device, "2026-04-30T21:00:00+07:00", r, 1);
+    ThResp resp = th_http(&S, "POST", "/api/v1/batches", tok, "application/json", body, strlen(body), false);
+    assert_int_equal(resp.status, 200);
+    json_t *j = json_loads(resp.body, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "accepted")), accepted);
+    assert_int_equal(json_integer_value(json_object_get(j, "duplicate")), duplicate);
+    json_decref(j);
+    th_resp_free(&resp);
+    free(body);
+}
+
 /* The dashboard's roll-ups and device counters, kept at ingest, equal what migration 3 computes from the stored
- * rating rows: drop them, migrate again, compare. */
+ * rating rows: drop them, migrate again, compare. One rating was stored at the tap and then gained its
+ * follow-up answers (an updated body): the rebuild reads the newest body, as ingest moved its reasons. */
 static void test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them(void **state)
 {
     (void)state;
+    char tok[65];
+    assert_true(th_device(&S, "cli-upd", "000.01.21.H21.Q01", tok));
+    assert_true(th_start(&S));
+    ProtoRating tap = {.seq = 1, .area = AREA_XAY_DUNG, .scale = SCALE_TTHC3, .score = 1,
+                       .followup = FOLLOWUP_NONE, .at = "2026-04-15T10:30:00+07:00"};
+    uint8_t rnd[10] = {7, 7, 7};
+    uuid_v7_make(tap.id, 1764000100000ull, rnd);
+    snprintf(tap.unit, sizeof tap.unit, "000.01.21.H21.Q01");
+    ProtoRating answered = tap;
+    answered.followup = FOLLOWUP_ANSWERED;
+    answered.reasons = 1u << REASON_THAI_DO;
+    post_one("cli-upd", tok, &tap, 1, 0);
+    post_one("cli-upd", tok, &answered, 1, 0);
+    post_one("cli-upd", tok, &tap, 0, 1);
+    assert_int_equal(th_stop(&S), 0);
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM reasons_daily WHERE unit = '000.01.21.H21.Q01'"
+                                   " AND area = 'xay_dung' AND reason = 'thai_do' AND n = 1"), 1);
+    assert_int_equal(th_scalar(&S, "SELECT received * 10 + max_seq FROM devices WHERE id = 'cli-upd'"), 11);
     static const char *const TABLES[] = {
         "SELECT * FROM monthly_sat ORDER BY 1, 2, 3", "SELECT * FROM reasons_daily ORDER BY 1, 2, 3, 4",
         "SELECT * FROM reasons_monthly ORDER BY 1, 2, 3, 4", "SELECT * FROM hours_daily ORDER BY 1, 2, 3",

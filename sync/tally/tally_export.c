@@ -24,6 +24,12 @@ static const char *const VIEW_CODES[TALLY_VIEW_COUNT] = {"nhom-chi-tieu", "don-v
                                                          "theo-thang", "ly-do", "thiet-bi", "canh-bao"};
 static const char *const VIEW_ALIASES[TALLY_VIEW_COUNT] = {"groups", "units", "ranking", "areas",
                                                            "trend", "reasons", "devices", "alerts"};
+static const TallyStr VIEW_TITLES[TALLY_VIEW_COUNT] = {
+    [TALLY_VIEW_GROUPS] = TS_SHEET_GROUPS,   [TALLY_VIEW_UNITS] = TS_SHEET_UNITS,
+    [TALLY_VIEW_RANKING] = TS_SHEET_RANKING, [TALLY_VIEW_AREAS] = TS_SHEET_AREAS,
+    [TALLY_VIEW_TREND] = TS_SHEET_TREND,     [TALLY_VIEW_REASONS] = TS_SHEET_REASONS,
+    [TALLY_VIEW_DEVICES] = TS_SHEET_DEVICES, [TALLY_VIEW_ALERTS] = TS_SHEET_ALERTS,
+};
 static const unsigned VIEW_PARTS[TALLY_VIEW_COUNT] = {
     TALLY_PART_GROUPS, TALLY_PART_UNITS, TALLY_PART_UNITS,   TALLY_PART_AREAS,
     TALLY_PART_TREND,  TALLY_PART_REASONS, TALLY_PART_DEVICES, TALLY_PART_ALERTS};
@@ -59,6 +65,11 @@ const char *tally_file_content_type(TallyFileFormat f)
 const char *tally_view_code(TallyView v)
 {
     return (unsigned)v < TALLY_VIEW_COUNT ? VIEW_CODES[v] : "";
+}
+
+const char *tally_view_title(TallyView v)
+{
+    return (unsigned)v < TALLY_VIEW_COUNT ? tally_str(VIEW_TITLES[v]) : "";
 }
 
 int tally_view_from_code(const char *code)

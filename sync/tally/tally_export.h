@@ -66,6 +66,7 @@ int         tally_file_format_from_code(const char *code); /* -1 when unknown */
 const char *tally_file_content_type(TallyFileFormat f);
 const char *tally_view_code(TallyView v);              /* "nhom-chi-tieu", "don-vi", ... (file names, --view) */
 int         tally_view_from_code(const char *code);    /* -1 when unknown; English names are accepted too */
+const char *tally_view_title(TallyView v);             /* "Nhóm chỉ tiêu", ... (sheet names, CSV titles, links) */
 /* The TALLY_PART_* a report must be built with for this file (view -1: every view). */
 unsigned    tally_file_parts(TallyFileFormat f, int view);
 

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sync/tally/tally_export.h"
+
 #define E(b, s) tally_html_escape(b, s)
 #define P(b, s) tally_buf_puts(b, s)
 #define F(b, ...) tally_buf_printf(b, __VA_ARGS__)
@@ -334,6 +336,58 @@ static void page_close(TallyBuf *b, const TallyReport *r)
     P(b, "</footer></main></body></html>\n");
 }
 
+/* ---- Downloads ----------------------------------------------------------------------------------------- */
+
+/* A link to a report file (tally_export.h, served by /tai-ve) of exactly what the page shows: its period and
+ * its unit ("" = the viewer's scope). Codes are URL-safe as they are (tally_period_parse, proto_code_valid). */
+static void file_link(TallyBuf *b, const TallyReport *r, TallyFileFormat f, int view, const char *text)
+{
+    P(b, "<a class=\"dl\" id=\"dl-");
+    E(b, tally_file_format_code(f));
+    if(view >= 0) {
+        P(b, "-");
+        E(b, tally_view_code((TallyView)view));
+    }
+    P(b, "\" href=\"/tai-ve?format=");
+    E(b, tally_file_format_code(f));
+    if(view >= 0) {
+        P(b, "&amp;view=");
+        E(b, tally_view_code((TallyView)view));
+    }
+    P(b, "&amp;period=");
+    E(b, r->period.code);
+    if(r->unit_code[0]) {
+        P(b, "&amp;unit=");
+        E(b, r->unit_code);
+    }
+    P(b, "\" download>");
+    E(b, text);
+    P(b, "</a>");
+}
+
+/* The files of what this page shows: the PDF to sign and the workbook where the page is about a unit or the
+ * whole scope, and a CSV of each table the page shows. Not printed. */
+static void downloads(TallyBuf *b, const TallyReport *r, bool report_files, const TallyView *views, size_t n_views)
+{
+    P(b, "<nav class=\"downloads\" id=\"downloads\" aria-label=\"");
+    E(b, T(TS_DL_TITLE));
+    P(b, "\"><span class=\"dl-title\">⬇ ");
+    E(b, T(TS_DL_TITLE));
+    P(b, "</span>");
+    if(report_files) {
+        file_link(b, r, TALLY_FILE_PDF, -1, T(TS_DL_PDF));
+        file_link(b, r, TALLY_FILE_XLSX, -1, T(TS_DL_XLSX));
+    }
+    if(n_views) {
+        P(b, "<span class=\"dl-csv\">");
+        E(b, T(TS_DL_CSV));
+        P(b, "</span>");
+        for(size_t i = 0; i < n_views; i++)
+            file_link(b, r, TALLY_FILE_CSV, views[i], tally_view_title(views[i]));
+    }
+    P(b, "</nav>\n");
+}
+
 /* ---- Cards and charts ---------------------------------------------------------------------------------- */
 
 static void group_cards(TallyBuf *b, const TallyReport *r)
@@ -531,6 +585,8 @@ void tally_html_overview(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *
     char title[TALLY_NAME_MAX + 80];
     snprintf(title, sizeof title, "%s — %s", T(TS_OV_TITLE), r->unit_name);
     page_open(b, c, r, title);
+    static const TallyView SHOWN[] = {TALLY_VIEW_GROUPS, TALLY_VIEW_TREND, TALLY_VIEW_RANKING};
+    downloads(b, r, true, SHOWN, sizeof SHOWN / sizeof SHOWN[0]);
     group_cards(b, r);
     trend_section(b, r);
     ranking(b, r);
@@ -581,6 +637,8 @@ static void unit_table(TallyBuf *b, const TallyReport *r, bool children_only)
 void tally_html_units(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *r)
 {
     page_open(b, c, r, T(TS_UNITS_TITLE));
+    static const TallyView SHOWN[] = {TALLY_VIEW_UNITS};
+    downloads(b, r, true, SHOWN, 1);
     P(b, "<p class=\"hint\">");
     E(b, T(TS_UNITS_HINT));
     P(b, " <button type=\"button\" class=\"js-only link\" id=\"tree-reset\">");
@@ -822,6 +880,9 @@ void tally_html_unit(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *r)
     P(b, ": <b>");
     E(b, r->unit_code);
     P(b, "</b></p>");
+    static const TallyView SHOWN[] = {TALLY_VIEW_GROUPS, TALLY_VIEW_UNITS, TALLY_VIEW_AREAS, TALLY_VIEW_REASONS,
+                                      TALLY_VIEW_DEVICES};
+    downloads(b, r, true, SHOWN, sizeof SHOWN / sizeof SHOWN[0]);
     group_cards(b, r);
     P(b, "<section><h2>");
     E(b, T(TS_UNIT_SUBUNITS));
@@ -851,6 +912,8 @@ void tally_html_unit(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *r)
 void tally_html_devices(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *r)
 {
     page_open(b, c, r, T(TS_DEV_TITLE));
+    static const TallyView SHOWN[] = {TALLY_VIEW_DEVICES};
+    downloads(b, r, false, SHOWN, 1);
     P(b, "<p class=\"hint\">");
     E(b, T(TS_DEV_HINT));
     P(b, "</p>");
@@ -862,6 +925,8 @@ void tally_html_alerts(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *r)
 {
     char x[32], y[32], z[32], w[32], text[400];
     page_open(b, c, r, T(TS_AL_TITLE));
+    static const TallyView SHOWN[] = {TALLY_VIEW_ALERTS};
+    downloads(b, r, false, SHOWN, 1);
     P(b, "<p class=\"hint\">");
     E(b, T(TS_AL_HINT));
     P(b, "</p>");
@@ -1047,6 +1112,12 @@ static const char CSS[] =
     ".code{color:var(--muted);margin:.2rem 0 .8rem}\n"
     ".allclear{background:var(--ok-bg);color:var(--ok);font-weight:700;padding:.8rem 1rem;border-radius:8px}"
     ".count{font-weight:700}\n"
+    ".downloads{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem .5rem;margin:.2rem 0 1rem;"
+    "font-size:.85rem}.dl-title{font-weight:700;color:var(--navy);margin-right:.25rem}.dl-csv{color:var(--muted);"
+    "margin-left:.5rem}\n"
+    "a.dl{display:inline-block;border:1px solid var(--navy);color:var(--navy);background:#fff;border-radius:4px;"
+    "padding:.25rem .65rem;text-decoration:none;font-weight:600;white-space:nowrap}a.dl:hover{background:#e8eef6}"
+    "a.dl[id^=dl-csv]{border-color:var(--line);font-weight:400}\n"
     ".notes{margin-top:2rem;padding-top:.75rem;border-top:1px solid var(--line);color:var(--muted);"
     "font-size:.82rem}\n"
     ".js-only{display:none}.has-js .js-only{display:inline-block}.hint button.link{border-color:var(--line);"
@@ -1063,7 +1134,7 @@ static const char CSS[] =
     "color:var(--ok)}\n"
     "@media (max-width:640px){main{padding:.75rem}.top{padding:.6rem .8rem}.product{font-size:.95rem}"
     ".big{font-size:2.2rem}h1{font-size:1.2rem}.picker{font-size:.8rem}.tabs a{padding:.6rem .7rem}}\n"
-    "@media print{@page{size:A4;margin:14mm 12mm}body{background:#fff;font-size:11pt}.tabs,.picker,.who form,"
+    "@media print{@page{size:A4;margin:14mm 12mm}body{background:#fff;font-size:11pt}.tabs,.picker,.downloads,.who form,"
     ".js-only,button.fold{display:none!important}.top{background:#fff;color:#000;border-bottom:2px solid #000;"
     "padding:0 0 .4rem}.emblem{border:1px solid #000}main{max-width:none;padding:0}.card,figure,tr{"
     "break-inside:avoid}h1,h2{break-after:avoid}.scroll{overflow:visible;border:0}"

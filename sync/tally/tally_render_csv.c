@@ -181,7 +181,7 @@ void tally_render_table(const TallyReport *r, TallyView v, TallyBuf *out)
                 w[j] = width(text[i + 1][j]);
         }
     }
-    tally_buf_printf(out, "%s — %s — %s\n", tally_table_title(v), r->period.label_vi, r->unit_name);
+    tally_buf_printf(out, "%s — %s — %s\n", tally_view_title(v), r->period.label_vi, r->unit_name);
     for(size_t i = 0; i <= n; i++) {
         for(int j = 0; j < nc; j++) {
             TallyCellType t = cols[pick[j]].type;

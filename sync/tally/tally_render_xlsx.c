@@ -232,7 +232,7 @@ static void view_note(const TallyReport *r, TallyView v, char *out, size_t len)
 
 static void view_sheet(Xlsx *x, const TallyReport *r, TallyView v)
 {
-    lxw_worksheet *ws = workbook_add_worksheet(x->wb, tally_table_title(v));
+    lxw_worksheet *ws = workbook_add_worksheet(x->wb, tally_view_title(v));
     TallyColumn cols[TALLY_TABLE_COLS_MAX];
     int nc = tally_table_columns(r, v, cols);
     size_t n = tally_table_rows(r, v);
@@ -261,7 +261,7 @@ static void view_sheet(Xlsx *x, const TallyReport *r, TallyView v)
     }
 
     char title[4 * TALLY_NAME_MAX + 200], note[600];
-    snprintf(title, sizeof title, "%s — %s — %s", tally_table_title(v), r->period.label_vi, r->unit_name);
+    snprintf(title, sizeof title, "%s — %s — %s", tally_view_title(v), r->period.label_vi, r->unit_name);
     put_text(ws, SHEET_TITLE_ROW, 0, title, x->title);
     view_note(r, v, note, sizeof note);
     put_text(ws, SHEET_NOTE_ROW, 0, note, x->note);

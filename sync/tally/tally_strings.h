@@ -147,6 +147,7 @@
     X(TS_ERR_NOT_FOUND, "Không tìm thấy trang này.")                                                              \
     X(TS_ERR_SCOPE, "Đơn vị này nằm ngoài phạm vi được xem của tài khoản.")                                       \
     X(TS_ERR_BAD_PERIOD, "Kỳ báo cáo không hợp lệ.")                                                              \
+    X(TS_ERR_BAD_DOWNLOAD, "Không có tệp tải về với định dạng hoặc bảng này.")                                    \
     X(TS_ERR_INTERNAL, "Máy chủ gặp sự cố, xin thử lại sau.")                                                     \
     X(TS_ERR_BACK, "Về trang Tổng quan")                                                                          \
     X(TS_CHANGE_UP, "tăng %s điểm %% so với %s")                                                                  \
@@ -166,7 +167,10 @@
     X(TS_PICK_OR, "hoặc tùy chọn")                                                                                \
     X(TS_SORT_TREE, "Hiện dạng cây")                                                                              \
     X(TS_EXPAND, "Mở / thu gọn")                                                                                  \
-    X(TS_DOWNLOAD, "Tải số liệu (JSON)")                                                                          \
+    X(TS_DL_TITLE, "Tải về đúng kỳ và phạm vi đang xem")                                                         \
+    X(TS_DL_PDF, "Báo cáo PDF (A4, để ký số)")                                                                    \
+    X(TS_DL_XLSX, "Bảng tính Excel (XLSX)")                                                                       \
+    X(TS_DL_CSV, "Bảng CSV:")                                                                                     \
     X(TS_PRINT_NOTE, "Trang này in được trên khổ A4.")                                                            \
     /* Report files (XLSX, PDF, CSV): the letterhead's defaults, overridable with tally-admin letterhead */          \
     X(TS_DOC_ISSUER_PARENT, "UBND TỈNH GIA LAI")                                                                  \

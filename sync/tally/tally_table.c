@@ -5,18 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const TallyStr TITLES[TALLY_VIEW_COUNT] = {
-    [TALLY_VIEW_GROUPS] = TS_SHEET_GROUPS,   [TALLY_VIEW_UNITS] = TS_SHEET_UNITS,
-    [TALLY_VIEW_RANKING] = TS_SHEET_RANKING, [TALLY_VIEW_AREAS] = TS_SHEET_AREAS,
-    [TALLY_VIEW_TREND] = TS_SHEET_TREND,     [TALLY_VIEW_REASONS] = TS_SHEET_REASONS,
-    [TALLY_VIEW_DEVICES] = TS_SHEET_DEVICES, [TALLY_VIEW_ALERTS] = TS_SHEET_ALERTS,
-};
-
-const char *tally_table_title(TallyView v)
-{
-    return (unsigned)v < TALLY_VIEW_COUNT ? tally_str(TITLES[v]) : "";
-}
-
 int tally_table_trend_months(const TallyReport *r)
 {
     int y, m, d;

@@ -50,8 +50,6 @@ typedef struct {
     char      scratch[512];
 } TallyTableRow;
 
-/* The view's title ("Nhóm chỉ tiêu") from the strings table. */
-const char *tally_table_title(TallyView v);
 /* Fills cols (at most TALLY_TABLE_COLS_MAX) and returns how many. */
 int         tally_table_columns(const TallyReport *r, TallyView v, TallyColumn *cols);
 size_t      tally_table_rows(const TallyReport *r, TallyView v);

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "sync/tally/tally_export.h"
 #include "sync/tally/tally_html.h"
 #include "sync/tally/tally_query.h"
 #include "sync/tally/tally_render.h"
@@ -486,63 +487,56 @@ static void h_root(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const W
     redirect(resp, "/tong-quan");
 }
 
-/* The download formats: each renders the same report model (the report-file renderers add their lines). */
-static char *render_json(const TallyReport *r, size_t *len)
-{
-    char *s = tally_report_json(r);
-    *len = s ? strlen(s) : 0;
-    return s;
-}
-
-static const struct {
-    const char *format, *content_type, *ext;
-    char *(*render)(const TallyReport *r, size_t *len);
-} EXPORTS[] = {
-    {"json", CT_JSON, "json", render_json},
-};
-
-/* A download of what is on screen: the report for the period and unit, in a renderer's format. Audited. */
+/* A download of what is on screen (tally_export.h): the report for the page's period and unit as JSON, one
+ * CSV view, the XLSX workbook or the PDF to sign — made by the same code as `tally-admin report`, from a model
+ * built through build(), so scope, period and unit are checked as for the pages. Audited. */
 static void h_export(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
 {
     (void)w;
     const char *fmt = tally_web_arg(req->query, req->n_query, "format");
+    const char *view_code = tally_web_arg(req->query, req->n_query, "view");
     const char *unit = tally_web_arg(req->query, req->n_query, "unit");
-    size_t x = 0;
-    while(x < sizeof EXPORTS / sizeof EXPORTS[0] && strcmp(EXPORTS[x].format, fmt ? fmt : "json") != 0)
-        x++;
-    if(x == sizeof EXPORTS / sizeof EXPORTS[0] || (unit && *unit && !proto_code_valid(unit))) {
-        error_page(resp, 400, who, TS_ERR_NOT_FOUND);
-        return;
-    }
-    TallyReport *r;
-    if(!build(db, req, who, unit, TALLY_PART_ALL, &r, resp)) {
+    int f = tally_file_format_from_code(fmt ? fmt : "json");
+    int view = view_code && *view_code ? tally_view_from_code(view_code) : -1;
+    if(f < 0 || (view_code && *view_code && view < 0) || (f == TALLY_FILE_CSV && view < 0) ||
+       (unit && *unit && !proto_code_valid(unit))) {
+        error_page(resp, 400, who, TS_ERR_BAD_DOWNLOAD);
+        snprintf(resp->log, sizeof resp->log, "error=bad_download");
         log_viewer(resp, who);
         return;
     }
-    size_t len = 0;
-    char *body = EXPORTS[x].render(r, &len);
-    char name[160], detail[200], msg[TALLY_MSG_MAX];
-    snprintf(name, sizeof name, "bao-cao_%s_%s.%s", r->unit_code[0] ? r->unit_code : "toan-tinh", r->period.code,
-             EXPORTS[x].ext);
-    for(char *p = name; *p; p++) /* period codes hold ':' and '..': keep the file name plain */
-        if(*p == ':')
-            *p = '-';
-    snprintf(detail, sizeof detail, "%s %s %s", EXPORTS[x].format, r->unit_code[0] ? r->unit_code : "-",
-             r->period.code);
+    TallyReport *r;
+    if(!build(db, req, who, unit, tally_file_parts((TallyFileFormat)f, view), &r, resp)) {
+        log_viewer(resp, who);
+        return;
+    }
+    char detail[200], msg[TALLY_MSG_MAX];
+    snprintf(detail, sizeof detail, "%s%s%s %s %s", tally_file_format_code((TallyFileFormat)f), view >= 0 ? ":" : "",
+             view >= 0 ? tally_view_code((TallyView)view) : "", r->unit_code[0] ? r->unit_code : "-", r->period.code);
+    TallyLetterhead lh;
+    TallyFile file;
+    TallyErr e = tally_letterhead_load(db, &lh, msg);
+    if(!e)
+        e = tally_file_render(r, &lh, (TallyFileFormat)f, view, &file, msg);
     tally_report_free(r);
-    if(!body) {
-        error_page(resp, 500, who, TS_ERR_INTERNAL);
+    if(e) {
+        fprintf(stderr, "tally-server: report file failed: %s\n", msg);
+        error_page(resp, e == TALLY_E_BUSY ? 503 : 500, who, TS_ERR_INTERNAL);
+        log_viewer(resp, who);
         return;
     }
     if(tally_audit_add(db, req->now_s, who->viewer, req->client_addr, "export", detail, msg))
         fprintf(stderr, "tally-server: audit failed: %s\n", msg);
-    resp->body = body;
-    resp->len = len;
+    resp->body = file.data;
+    resp->len = file.len;
     resp->status = 200;
-    resp->content_type = EXPORTS[x].content_type;
+    resp->content_type = file.content_type;
     security_headers(resp);
-    header(resp, "Content-Disposition", "attachment; filename=\"%s\"", name);
-    log_viewer(resp, who);
+    /* The name is ASCII [A-Za-z0-9._-] by construction (tally_file_name): safe inside the quotes as is. */
+    header(resp, "Content-Disposition", "attachment; filename=\"%s\"", file.name);
+    char name[96];
+    log_safe(name, sizeof name, who->viewer);
+    snprintf(resp->log, sizeof resp->log, "viewer=%.56s file=%.90s", name, file.name);
 }
 
 static void static_file(TallyWebResponse *resp, const char *ctype, const char *text)

@@ -4,17 +4,25 @@
 The real tally-server on a loopback port, seeded through its upload API with months of history at a dozen
 counters (scripts/tally-seed: several units, areas, months and kiosks, a silent kiosk, one with missing
 ratings, one with a skewed clock, and a unit named <script>alert(1)</script> "Quầy" & 'Một cửa'), driven by
-Debian's Chromium through chromium-driver and python3-selenium.
+Debian's Chromium through chromium-driver and python3-selenium. Downloaded report files are read back with
+python3-openpyxl and poppler-utils (tests/integration/check_report_files.py).
 
 usage: /usr/bin/python3 dashboard_test.py SERVER ADMIN SEED_SCRIPT SOURCE_DIR
 Prints one line per test and "N passed, M failed"; exits 1 on any failure."""
+import io
 import json
 import math
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import urllib.parse
+
+import openpyxl
 
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
@@ -73,7 +81,8 @@ def session_cookie(d):
 
 def test_every_page_and_export_needs_a_session(c):
     for path in ["/", "/tong-quan", "/don-vi", "/don-vi/000.00.31.H21", "/thiet-bi", "/canh-bao",
-                 "/tai-ve?format=json"]:
+                 "/tai-ve?format=json", "/tai-ve?format=pdf", "/tai-ve?format=xlsx&unit=000.00.31.H21",
+                 "/tai-ve?format=csv&view=don-vi"]:
         for cookie in (None, "tally_sid=" + "ab" * 32):
             status, headers, _ = c.t.http(path, cookie=cookie)
             assert status == 303 and headers["Location"].startswith("/dang-nhap"), (path, status)
@@ -208,6 +217,99 @@ def test_export_needs_the_session_and_is_audited(c):
     assert re.search(r"export\s+so-noi-vu", audit) and re.search(r"sign_in\s+so-noi-vu", audit), audit
 
 
+def download_links(c):
+    """The page's download links: {link id: path with query}, as the browser sees them."""
+    return {a.get_attribute("id"): urllib.parse.urlsplit(a.get_attribute("href"))._replace(scheme="", netloc="")
+            .geturl() for a in c.d.find_elements(By.CSS_SELECTOR, "#downloads a.dl")}
+
+
+def fetch_file(c, path, cookie):
+    status, headers, body = c.t.http(path, cookie=cookie, raw=True)
+    assert status == 200, (path, status, body[:300])
+    m = re.fullmatch(r'attachment; filename="([A-Za-z0-9._-]+)"', headers["Content-Disposition"])
+    assert m, headers["Content-Disposition"]
+    return m.group(1), body
+
+
+def test_downloads_are_the_files_of_what_is_on_screen(c):
+    """The unit page's PDF, XLSX and CSV links give that unit and period: every figure read back by openpyxl
+    and pdftotext (tests/integration/check_report_files.py) equals the API, the page's cards and reasons
+    equal the workbook, and every download is audited."""
+    cookie = session_cookie(c.d)
+    unit = "000.00.31.H21"
+    open_page(c, f"/don-vi/{unit}?period={PERIOD}")
+    links = download_links(c)
+    assert set(links) == {"dl-pdf", "dl-xlsx", "dl-csv-nhom-chi-tieu", "dl-csv-don-vi", "dl-csv-linh-vuc",
+                          "dl-csv-ly-do", "dl-csv-thiet-bi"}, links
+    for path in links.values():
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+        assert q["period"] == [PERIOD] and q["unit"] == [unit], path
+    cards = {a.get_attribute("data-group"): (int(a.get_attribute("data-n")), int(a.get_attribute("data-satisfied")))
+             for a in c.d.find_elements(By.CSS_SELECTOR, "article.card")}
+    bars = c.d.execute_script("return Array.from(document.querySelectorAll('svg.bars text.bl')).map("
+                              "t => [t.getAttribute('data-reason'), t.nextElementSibling.nextElementSibling.textContent])")
+    audited = len(re.findall(r"\bexport\b", c.t.admin("audit").stdout))
+    out = tempfile.mkdtemp(prefix="tally-downloads-")
+    try:
+        names = {}
+        for lid, path in links.items():
+            name, body = fetch_file(c, path, cookie)
+            names[lid] = name
+            fixed = {"dl-pdf": "report.pdf", "dl-xlsx": "report.xlsx"}.get(lid, name)
+            open(os.path.join(out, fixed), "wb").write(body)
+        assert names["dl-pdf"] == f"bao-cao-hai-long_{unit}_quy-2026-3.pdf", names
+        assert names["dl-csv-ly-do"] == f"bao-cao-hai-long_{unit}_quy-2026-3_ly-do.csv", names
+        # The views this page does not show, and the JSON, from the same query: the checker wants a full set.
+        base = links["dl-csv-don-vi"]
+        for view in ("xep-hang", "theo-thang", "canh-bao"):
+            name, body = fetch_file(c, base.replace("view=don-vi", "view=" + view), cookie)
+            open(os.path.join(out, name), "wb").write(body)
+        _, body = fetch_file(c, f"/tai-ve?format=json&period={PERIOD}&unit={unit}", cookie)
+        open(os.path.join(out, "report.json"), "wb").write(body)
+        r = subprocess.run(["/usr/bin/python3", os.path.join(c.t.source, "tests", "integration", "check_report_files.py"),
+                            "--url", c.t.url, "--token", c.token, "--from", FROM, "--to", TO, "--unit", unit,
+                            "--dir", out, "--tag", PERIOD, "--hostile-script", HOSTILE, "--hostile-formula", HOSTILE],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        # The page and the workbook: the same cards and the same reasons.
+        wb = openpyxl.load_workbook(os.path.join(out, "report.xlsx"))
+        ws = wb["Nhóm chỉ tiêu"]
+        heads = [x.value for x in ws[4]]
+        for row in ws.iter_rows(min_row=5):
+            if row[heads.index("Mã nhóm")].value is None:
+                continue
+            g = row[heads.index("Mã nhóm")].value
+            n, sat = cards[g]
+            assert row[heads.index("Số đánh giá hợp lệ")].value == n, (g, n)
+            if n:
+                assert abs(row[heads.index("Tỷ lệ hài lòng")].value - sat / n) < 0.00005 + 1e-9, g
+        sheet = {row[1].value: row[2].value for row in wb["Lý do"].iter_rows(min_row=5) if row[1].value}
+        assert bars and all(sheet[k] == int(v.replace(".", "")) for k, v in bars), (bars, sheet)
+        pdf = subprocess.run(["pdftotext", "-raw", os.path.join(out, "report.pdf"), "-"], capture_output=True,
+                             text=True).stdout
+        assert "Trung tâm Phục vụ hành chính công tỉnh Gia Lai" in re.sub(r"\s+", " ", pdf) and "quý iii" in pdf.lower()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    assert len(re.findall(r"\bexport\b", c.t.admin("audit").stdout)) == audited + len(links) + 4
+    # The overview offers the report of the whole scope and the CSV of each of its tables.
+    open_page(c, "/tong-quan?period=" + PERIOD)
+    links = download_links(c)
+    assert set(links) == {"dl-pdf", "dl-xlsx", "dl-csv-nhom-chi-tieu", "dl-csv-theo-thang", "dl-csv-xep-hang"}, links
+    name, body = fetch_file(c, links["dl-xlsx"], cookie)
+    assert name == "bao-cao-hai-long_toan-tinh_quy-2026-3.xlsx" and body[:4] == b"PK\x03\x04"
+    wb = openpyxl.load_workbook(io.BytesIO(body))
+    api = c.t.api(c.token, f"from={FROM}&to={TO}&by=group")
+    ws = wb["Nhóm chỉ tiêu"]
+    heads = [x.value for x in ws[4]]
+    code, n = heads.index("Mã nhóm"), heads.index("Số đánh giá hợp lệ")
+    got = {row[code].value: row[n].value for row in ws.iter_rows(min_row=5) if row[code].value}
+    assert got == {g: api[g]["n"] for g in GROUPS}, (got, api)
+    status, _, _ = c.t.http(f"/tai-ve?format=docx&period={PERIOD}", cookie=cookie)
+    assert status == 400
+    status, _, _ = c.t.http(f"/tai-ve?format=csv&period={PERIOD}", cookie=cookie)
+    assert status == 400
+
+
 def test_a_post_without_the_csrf_token_is_refused(c):
     cookie = session_cookie(c.d)
     status, _, _ = c.t.http("/dang-xuat", cookie=cookie, data=b"")
@@ -245,8 +347,18 @@ def test_a_scoped_viewer_cannot_reach_another_subtree(c):
     text = open_page(c, "/don-vi/000.00.08.H21")
     assert "nằm ngoài phạm vi" in text
     cookie = session_cookie(c.d)
-    for path in ["/don-vi/000.00.08.H21", "/don-vi/000.00.00.H21", "/tai-ve?format=json&unit=000.00.31.H21"]:
+    for path in ["/don-vi/000.00.08.H21", "/don-vi/000.00.00.H21", "/tai-ve?format=json&unit=000.00.31.H21",
+                 "/tai-ve?format=pdf&unit=000.00.31.H21", "/tai-ve?format=xlsx&unit=000.00.08.H21",
+                 "/tai-ve?format=csv&view=don-vi&unit=000.00.00.H21"]:
         assert c.t.http(path, cookie=cookie)[0] == 403, path
+    # The links on the scoped viewer's own pages give the scope's files, and only them.
+    open_page(c, "/tong-quan?period=" + PERIOD)
+    for lid, path in download_links(c).items():
+        name, body = fetch_file(c, path, cookie)
+        assert "_000.00.21.H21_" in name, (lid, name)
+    _, body = fetch_file(c, f"/tai-ve?format=xlsx&period={PERIOD}", cookie)
+    codes = {row[0].value for row in openpyxl.load_workbook(io.BytesIO(body))["Đơn vị"].iter_rows(min_row=6)}
+    assert "000.01.21.H21.Q01" in codes and "000.00.08.H21" not in codes and "000.00.31.H21" not in codes, codes
     status, _, body = c.t.http(f"/api/v1/tally?from={FROM}&to={TO}&unit=000.00.08.H21", token=c.pleiku_token)
     assert status == 403 and json.loads(body)["error"] == "out_of_scope"
     devices = open_page(c, "/thiet-bi")
@@ -291,7 +403,8 @@ TESTS = [test_every_page_and_export_needs_a_session, test_sign_in_sets_a_strict_
          test_overview_figures_equal_the_api, test_unit_tree_figures_equal_the_api,
          test_unit_page_areas_devices_heat_and_reasons, test_hostile_unit_name_is_shown_literally_everywhere,
          test_devices_page_highlights_silent_skewed_and_gappy_kiosks, test_alerts_page_and_cli,
-         test_export_needs_the_session_and_is_audited, test_a_post_without_the_csrf_token_is_refused,
+         test_export_needs_the_session_and_is_audited, test_downloads_are_the_files_of_what_is_on_screen,
+         test_a_post_without_the_csrf_token_is_refused,
          test_sign_out_ends_the_session, test_a_scoped_viewer_cannot_reach_another_subtree,
          test_wrong_passwords_are_slowed_then_locked, test_a_session_from_before_a_password_change_no_longer_works]
 

@@ -24,7 +24,7 @@ class Tally:
     def __init__(self, server, admin, seed_script, source_dir, end, months=6, per_day=6, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="tally-browser-")
         self.db = os.path.join(self.dir, "tally.db")
-        self.server_bin, self.admin_bin = server, admin
+        self.server_bin, self.admin_bin, self.source = server, admin, source_dir
         self.admin("init")
         self.admin("unit", "import", os.path.join(source_dir, "assets", "units-gialai.csv"))
         self.log = open(os.path.join(self.dir, "server.log"), "w")
@@ -53,8 +53,8 @@ class Tally:
         assert p.returncode == 0, p.stderr
         return r.stdout.strip().splitlines()[-1]
 
-    def http(self, path, token=None, cookie=None, data=None, method=None):
-        """(status, headers, body text) without following redirects."""
+    def http(self, path, token=None, cookie=None, data=None, method=None, raw=False):
+        """(status, headers, body text — or bytes with raw) without following redirects."""
         class NoRedirect(urllib.request.HTTPRedirectHandler):
             def redirect_request(self, *a, **k):
                 return None
@@ -67,7 +67,8 @@ class Tally:
             req.add_header("Content-Type", "application/x-www-form-urlencoded")
         try:
             with urllib.request.build_opener(NoRedirect).open(req, timeout=30) as r:
-                return r.status, dict(r.headers), r.read().decode()
+                body = r.read()
+                return r.status, dict(r.headers), body if raw else body.decode()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read().decode()
 

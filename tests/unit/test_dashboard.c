@@ -3,7 +3,8 @@
  * requests answered by tally_web_handle() with an injected clock.
  *
  * The central promise is checked first: every figure of the report model equals the row tally_query_run()
- * gives for the same slice (which is what GET /api/v1/tally answers). */
+ * gives for the same slice (which is what GET /api/v1/tally answers). The downloads are the report files
+ * (tally_export.h) of exactly what a page shows. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "sync/tally/tally_account.h"
+#include "sync/tally/tally_export.h"
 #include "sync/tally/tally_html.h"
 #include "sync/tally/tally_ingest.h"
 #include "sync/tally/tally_query.h"
@@ -587,6 +589,148 @@ static void test_sessions_end_when_idle_on_password_change_and_on_revocation(voi
     assert_null(sign_in("phien", PASSWORD "-moi", NOW_S, "10.2.2.3", &st));
 }
 
+/* ---- Downloads ------------------------------------------------------------------------------------------ */
+
+static int64_t audit_exports(const char *detail)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(tally_db_sqlite(DB), "SELECT count(*) FROM audit WHERE event = 'export'"
+                                        " AND detail = ?1", -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, detail, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* GET /tai-ve with the page's query; checks the answer is the named file, audited once. */
+static void expect_file(const char *cookie, const char *format, const char *view, const char *unit,
+                        const char *want_name, const char *want_detail)
+{
+    int64_t audited = audit_exports(want_detail);
+    Call c;
+    call(&c, "GET", "/tai-ve", cookie, NULL, NOW_S, NULL, "format", format, "period", "nam:2026", "unit", unit ? unit : "",
+         "view", view ? view : "", NULL);
+    assert_int_equal(c.resp.status, 200);
+    int f = tally_file_format_from_code(format);
+    assert_string_equal(c.resp.content_type, tally_file_content_type((TallyFileFormat)f));
+    char disp[200];
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", want_name);
+    assert_string_equal(resp_header(&c.resp, "Content-Disposition", 0), disp);
+    assert_string_equal(resp_header(&c.resp, "Cache-Control", 0), "no-store");
+    static const char *const MAGIC[TALLY_FILE_COUNT] = {"{\"meta\":", "\xEF\xBB\xBF", "PK\x03\x04", "%PDF-"};
+    assert_true(c.resp.len > 100);
+    assert_memory_equal(c.resp.body, MAGIC[f], strlen(MAGIC[f]));
+    if(f == TALLY_FILE_JSON || f == TALLY_FILE_CSV) { /* byte-equal to what tally-admin report makes */
+        TallyReportSpec spec = {.area = -1, .now_s = NOW_S};
+        assert_true(tally_period_parse("nam:2026", &spec.period));
+        snprintf(spec.unit, sizeof spec.unit, "%s", unit ? unit : "");
+        TallyFile file;
+        char msg[TALLY_MSG_MAX];
+        assert_int_equal(tally_file_make(DB, &spec, (TallyFileFormat)f, view ? tally_view_from_code(view) : -1, &file,
+                                         msg),
+                         TALLY_OK);
+        assert_int_equal(file.len, c.resp.len);
+        assert_memory_equal(file.data, c.resp.body, file.len);
+        tally_file_free(&file);
+    }
+    tally_web_response_free(&c.resp);
+    assert_int_equal(audit_exports(want_detail), audited + 1);
+}
+
+/* Every download link of a page is answered 200 with a file named for the page's period (and unit). */
+static int follow_download_links(const char *cookie, const char *path, const char *unit)
+{
+    Call page;
+    call(&page, "GET", path, cookie, NULL, NOW_S, NULL, "period", "nam:2026", NULL);
+    assert_int_equal(page.resp.status, 200);
+    int n = 0;
+    for(const char *p = page.resp.body; (p = strstr(p, "href=\"/tai-ve?")); p++, n++) {
+        char q[300], *end;
+        p += strlen("href=\"/tai-ve?");
+        snprintf(q, sizeof q, "%.*s", (int)strcspn(p, "\""), p);
+        /* Unescape &amp; and split into the query arguments the HTTP layer would pass. */
+        TallyWebArg args[8];
+        int na = 0;
+        for(char *a = strtok_r(q, "&", &end); a && na < 8; a = strtok_r(NULL, "&", &end)) {
+            if(strncmp(a, "amp;", 4) == 0)
+                a += 4;
+            char *eq = strchr(a, '=');
+            assert_non_null(eq);
+            *eq = '\0';
+            args[na++] = (TallyWebArg){a, eq + 1};
+        }
+        assert_string_equal(tally_web_arg(args, (size_t)na, "period"), "nam:2026");
+        const char *u = tally_web_arg(args, (size_t)na, "unit");
+        assert_string_equal(u ? u : "", unit);
+        TallyWebRequest req = {.method = "GET", .path = "/tai-ve", .query = args, .n_query = (size_t)na,
+                               .cookie = cookie, .client_addr = "10.0.0.1", .now_s = NOW_S};
+        TallyWebResponse resp = {0};
+        tally_web_handle(web(), DB, &req, &resp);
+        assert_int_equal(resp.status, 200);
+        char want[80];
+        snprintf(want, sizeof want, "bao-cao-hai-long_%s_nam-2026", unit[0] ? unit : "toan-tinh");
+        assert_non_null(strstr(resp_header(&resp, "Content-Disposition", 0), want));
+        tally_web_response_free(&resp);
+    }
+    tally_web_response_free(&page.resp);
+    return n;
+}
+
+static bool has_link(const char *path, const char *cookie, const char *href)
+{
+    Call c;
+    call(&c, "GET", path, cookie, NULL, NOW_S, NULL, "period", "nam:2026", NULL);
+    assert_int_equal(c.resp.status, 200);
+    bool found = strstr(c.resp.body, href) != NULL;
+    tally_web_response_free(&c.resp);
+    return found;
+}
+
+static void test_downloads_are_the_report_files_of_what_the_page_shows(void **state)
+{
+    (void)state;
+    unsigned st;
+    char cookie[128];
+    snprintf(cookie, sizeof cookie, "%s", sign_in("tinh", PASSWORD, NOW_S, NULL, &st));
+    expect_file(cookie, "pdf", NULL, NULL, "bao-cao-hai-long_toan-tinh_nam-2026.pdf", "pdf - nam:2026");
+    expect_file(cookie, "xlsx", NULL, "000.00.31.H21", "bao-cao-hai-long_000.00.31.H21_nam-2026.xlsx",
+                "xlsx 000.00.31.H21 nam:2026");
+    expect_file(cookie, "csv", "ly-do", "000.00.31.H21", "bao-cao-hai-long_000.00.31.H21_nam-2026_ly-do.csv",
+                "csv:ly-do 000.00.31.H21 nam:2026");
+    expect_file(cookie, "json", NULL, NULL, "bao-cao-hai-long_toan-tinh_nam-2026.json", "json - nam:2026");
+    /* Unknown format or view, a CSV without its view, a malformed unit: 400, nothing audited. */
+    static const char *const BAD[][2] = {{"doc", ""}, {"pdf", "nope"}, {"csv", ""}, {"csv", "xyz"}, {"", ""}};
+    for(size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        Call c;
+        call(&c, "GET", "/tai-ve", cookie, NULL, NOW_S, NULL, "format", BAD[i][0], "view", BAD[i][1], NULL);
+        assert_int_equal(c.resp.status, 400);
+        tally_web_response_free(&c.resp);
+    }
+    assert_int_equal(get_status("/tai-ve", cookie, NOW_S), 200); /* no format: the JSON, as before */
+    Call c;
+    call(&c, "GET", "/tai-ve", cookie, NULL, NOW_S, NULL, "format", "pdf", "unit", "bad code!", NULL);
+    assert_int_equal(c.resp.status, 400);
+    tally_web_response_free(&c.resp);
+    /* The pages offer them: the report files on the overview and unit pages, each table's CSV where it is. */
+    assert_true(has_link("/tong-quan", cookie, "href=\"/tai-ve?format=pdf&amp;period=nam:2026\""));
+    assert_true(has_link("/tong-quan", cookie, "href=\"/tai-ve?format=xlsx&amp;period=nam:2026\""));
+    assert_true(has_link("/tong-quan", cookie, "href=\"/tai-ve?format=csv&amp;view=xep-hang&amp;period=nam:2026\""));
+    assert_true(has_link("/don-vi/000.00.31.H21", cookie,
+                         "href=\"/tai-ve?format=pdf&amp;period=nam:2026&amp;unit=000.00.31.H21\""));
+    assert_true(has_link("/don-vi/000.00.31.H21", cookie,
+                         "href=\"/tai-ve?format=csv&amp;view=ly-do&amp;period=nam:2026&amp;unit=000.00.31.H21\""));
+    assert_true(has_link("/thiet-bi", cookie, "href=\"/tai-ve?format=csv&amp;view=thiet-bi&amp;period=nam:2026\""));
+    assert_false(has_link("/thiet-bi", cookie, "format=pdf"));
+    assert_true(has_link("/canh-bao", cookie, "href=\"/tai-ve?format=csv&amp;view=canh-bao&amp;period=nam:2026\""));
+    assert_int_equal(follow_download_links(cookie, "/tong-quan", ""), 5);
+    assert_int_equal(follow_download_links(cookie, "/don-vi", ""), 3);
+    assert_int_equal(follow_download_links(cookie, "/don-vi/000.00.31.H21", "000.00.31.H21"), 7);
+    assert_int_equal(follow_download_links(cookie, "/thiet-bi", ""), 1);
+    assert_int_equal(follow_download_links(cookie, "/canh-bao", ""), 1);
+}
+
 static void test_a_scoped_viewer_sees_only_its_subtree(void **state)
 {
     (void)state;
@@ -597,9 +741,22 @@ static void test_a_scoped_viewer_sees_only_its_subtree(void **state)
     assert_int_equal(get_status("/don-vi/000.00.08.H21", cookie, NOW_S), 403);
     assert_int_equal(get_status("/don-vi/000.00.00.H21", cookie, NOW_S), 403);
     Call c;
-    call(&c, "GET", "/tai-ve", cookie, NULL, NOW_S, NULL, "unit", "000.00.31.H21", NULL);
-    assert_int_equal(c.resp.status, 403);
-    tally_web_response_free(&c.resp);
+    /* Downloads in every format: outside the scope 403, inside 200; without a unit, the scope's. */
+    static const char *const FORMATS[][2] = {{"json", ""}, {"pdf", ""}, {"xlsx", ""}, {"csv", "don-vi"}};
+    for(size_t i = 0; i < sizeof FORMATS / sizeof FORMATS[0]; i++) {
+        call(&c, "GET", "/tai-ve", cookie, NULL, NOW_S, NULL, "format", FORMATS[i][0], "view", FORMATS[i][1], "unit",
+             "000.00.31.H21", NULL);
+        assert_int_equal(c.resp.status, 403);
+        tally_web_response_free(&c.resp);
+        call(&c, "GET", "/tai-ve", cookie, NULL, NOW_S, NULL, "format", FORMATS[i][0], "view", FORMATS[i][1], "unit",
+             "000.01.21.H21", NULL);
+        assert_int_equal(c.resp.status, 200);
+        tally_web_response_free(&c.resp);
+        call(&c, "GET", "/tai-ve", cookie, NULL, NOW_S, NULL, "format", FORMATS[i][0], "view", FORMATS[i][1], NULL);
+        assert_int_equal(c.resp.status, 200);
+        assert_non_null(strstr(resp_header(&c.resp, "Content-Disposition", 0), "_000.00.21.H21_"));
+        tally_web_response_free(&c.resp);
+    }
     /* The overview covers the scope, not the province. */
     call(&c, "GET", "/tong-quan", cookie, NULL, NOW_S, NULL, "period", "nam:2026", NULL);
     assert_int_equal(c.resp.status, 200);
@@ -661,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_a_state_changing_post_needs_the_csrf_token),
         cmocka_unit_test(test_wrong_passwords_slow_then_lock_per_name_and_per_address),
         cmocka_unit_test(test_sessions_end_when_idle_on_password_change_and_on_revocation),
+        cmocka_unit_test(test_downloads_are_the_report_files_of_what_the_page_shows),
         cmocka_unit_test(test_a_scoped_viewer_sees_only_its_subtree),
         cmocka_unit_test(test_form_and_cookie_parsers_refuse_malformed_input),
     };

@@ -6,7 +6,7 @@
  * around 85-97% per counter, 2% flagged as misuse, reasons on the unsatisfied ones, office hours) and written
  * as ingest would have left them: daily, monthly and monthly_sat roll-ups, reasons and hours per day and
  * month, the devices' received/max_seq/last_seen. Seeding through HTTP would take an hour and measure ingest,
- * which bench/ingest does. Shared by the benches that need a whole province (bench/report). */
+ * which bench/ingest does. Shared by the benches that need a whole province (bench/dashboard, bench/report). */
 #ifndef BENCH_PROVINCE_H
 #define BENCH_PROVINCE_H
 

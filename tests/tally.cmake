@@ -13,3 +13,8 @@ if(TARGET tally-server)
     endif()
   endforeach()
 endif()
+# Text the server did not write: the tally query-string parser, form decoding, UTF-8 cleaning, log escaping,
+# the unit CSV parser (sync/tally/tally_query.h, tally_form.h, tally_text.h, tally_db.h).
+if(TARGET tallylib)
+  kiosk_add_test(test_tally_text SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_tally_text.c LIBS tallylib LABELS unit)
+endif()

@@ -11,8 +11,11 @@
 
 #include <sodium.h>
 
+#include "sync/tally/tally_text.h"
+
 #define HASH_LEN 32            /* BLAKE2b-256 of the token text */
 #define CSV_LINE_MAX 1024
+#define CSV_FILE_MAX (16 << 20) /* far more than a province's units */
 #define TREE_DEPTH_MAX 64      /* deeper than any real unit tree: a longer parent chain is a cycle */
 
 struct TallyDb {
@@ -278,7 +281,7 @@ static bool name_valid(const char *s)
     for(const unsigned char *p = (const unsigned char *)s; *p; p++)
         if(*p < 0x20 || *p == 0x7f)
             return false;
-    return true;
+    return tally_utf8_valid(s, n); /* shown on pages and in reports as text */
 }
 
 /* TALLY_OK when code exists, TALLY_E_NOT_FOUND when not. */
@@ -349,8 +352,8 @@ static TallyErr check_unit_args(const char *code, const char *name, const char *
         return set_msg(msg, TALLY_E_INVALID, "unit code \"%.70s\" must be 1-%d chars of [A-Za-z0-9._-] / mã đơn vị "
                        "không hợp lệ", code, PROTO_ID_MAX);
     if(!name_valid(name))
-        return set_msg(msg, TALLY_E_INVALID, "unit name must be 1-%d bytes without control characters / tên đơn vị "
-                       "không hợp lệ", TALLY_NAME_MAX);
+        return set_msg(msg, TALLY_E_INVALID, "unit name must be 1-%d bytes of UTF-8 text without control characters / "
+                       "tên đơn vị phải là văn bản UTF-8", TALLY_NAME_MAX);
     if(parent && *parent && !proto_code_valid(parent))
         return set_msg(msg, TALLY_E_INVALID, "parent code \"%.70s\" is malformed / mã đơn vị cha không hợp lệ",
                        parent);
@@ -430,26 +433,22 @@ static void trim_eol(char *s)
         s[--n] = '\0';
 }
 
-TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, char msg[TALLY_MSG_MAX])
+TallyErr tally_unit_csv_parse(const char *text, size_t len, const char *name, TallyUnitLineFn fn, void *ud,
+                              char msg[TALLY_MSG_MAX])
 {
-    *count = 0;
-    FILE *f = fopen(path, "r");
-    if(!f)
-        return set_msg(msg, TALLY_E_IO, "%s: %s", path, strerror(errno));
-    if(!exec_simple(db, "BEGIN IMMEDIATE")) {
-        fclose(f);
-        return tally_db_fail(db, "begin", msg);
-    }
-    /* Parents may come after their children: no FK check until COMMIT, then check every parent exists. */
-    exec_simple(db, "PRAGMA defer_foreign_keys = ON");
     char line[CSV_LINE_MAX];
-    TallyErr e = TALLY_OK;
-    size_t n = 0;
-    for(int lineno = 1; !e && fgets(line, sizeof line, f); lineno++) {
-        if(!strchr(line, '\n') && !feof(f)) {
-            e = set_msg(msg, TALLY_E_INVALID, "%s:%d: line too long / dòng quá dài", path, lineno);
-            break;
-        }
+    size_t pos = 0;
+    for(int lineno = 1; pos < len; lineno++) {
+        const char *start = text + pos, *nl = memchr(start, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - start) + 1 : len - pos;
+        pos += n;
+        if(memchr(start, '\0', n))
+            return set_msg(msg, TALLY_E_INVALID, "%s:%d: a NUL byte in the line (binary or damaged file) / dòng chứa "
+                           "byte NUL", name, lineno);
+        if(n >= sizeof line)
+            return set_msg(msg, TALLY_E_INVALID, "%s:%d: line too long / dòng quá dài", name, lineno);
+        memcpy(line, start, n);
+        line[n] = '\0';
         trim_eol(line);
         if(lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0) /* a spreadsheet's UTF-8 BOM */
             memmove(line, line + 3, strlen(line + 3) + 1);
@@ -459,22 +458,59 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
             continue;
         char *fld[3];
         int nf = csv_split(line, fld);
-        if(nf < 2) {
-            e = set_msg(msg, TALLY_E_INVALID, "%s:%d: expected code,name,parent / cần 3 cột code,name,parent", path,
-                        lineno);
-            break;
-        }
+        if(nf < 2)
+            return set_msg(msg, TALLY_E_INVALID, "%s:%d: expected code,name,parent / cần 3 cột code,name,parent",
+                           name, lineno);
         const char *parent = nf == 3 ? fld[2] : "";
         char sub[TALLY_MSG_MAX];
-        if((e = check_unit_args(fld[0], fld[1], parent, sub)) || (e = put_unit(db, fld[0], fld[1], parent, sub))) {
-            set_msg(msg, e, "%s:%d: %s", path, lineno, sub);
-            break;
-        }
-        n++;
+        TallyErr e = check_unit_args(fld[0], fld[1], parent, sub);
+        if(!e)
+            e = fn(fld[0], fld[1], parent, ud, sub);
+        if(e)
+            return set_msg(msg, e, "%s:%d: %s", name, lineno, sub);
     }
-    if(!e && ferror(f))
-        e = set_msg(msg, TALLY_E_IO, "%s: read error", path);
+    return TALLY_OK;
+}
+
+typedef struct {
+    TallyDb *db;
+    size_t   n;
+} Import;
+
+static TallyErr import_line(const char *code, const char *name, const char *parent, void *ud, char msg[TALLY_MSG_MAX])
+{
+    Import *im = ud;
+    TallyErr e = put_unit(im->db, code, name, parent, msg);
+    im->n += !e;
+    return e;
+}
+
+TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, char msg[TALLY_MSG_MAX])
+{
+    *count = 0;
+    FILE *f = fopen(path, "rb");
+    if(!f)
+        return set_msg(msg, TALLY_E_IO, "%s: %s", path, strerror(errno));
+    char *text = malloc(CSV_FILE_MAX + 1);
+    size_t len = text ? fread(text, 1, CSV_FILE_MAX + 1, f) : 0;
+    bool err = ferror(f);
     fclose(f);
+    if(!text)
+        return set_msg(msg, TALLY_E_NOMEM, "out of memory");
+    if(err || len > CSV_FILE_MAX) {
+        free(text);
+        return set_msg(msg, err ? TALLY_E_IO : TALLY_E_INVALID, "%s: %s", path,
+                       err ? "read error" : "larger than 16 MiB; not a unit list / tệp quá lớn");
+    }
+    if(!exec_simple(db, "BEGIN IMMEDIATE")) {
+        free(text);
+        return tally_db_fail(db, "begin", msg);
+    }
+    /* Parents may come after their children: no FK check until COMMIT, then check every parent exists. */
+    exec_simple(db, "PRAGMA defer_foreign_keys = ON");
+    Import im = {db, 0};
+    TallyErr e = tally_unit_csv_parse(text, len, path, import_line, &im, msg);
+    free(text);
     if(!e) {
         sqlite3_stmt *st;
         if(prep(db, "SELECT c.code, c.parent FROM units c LEFT JOIN units p ON p.code = c.parent"
@@ -494,7 +530,7 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
     if(e)
         rollback(db);
     else
-        *count = n;
+        *count = im.n;
     return e;
 }
 
@@ -622,8 +658,8 @@ TallyErr tally_viewer_add(TallyDb *db, const char *name, char token[TALLY_TOKEN_
 {
     token[0] = '\0';
     if(!name_valid(name))
-        return set_msg(msg, TALLY_E_INVALID, "viewer name must be 1-%d bytes without control characters / tên "
-                       "không hợp lệ", TALLY_NAME_MAX);
+        return set_msg(msg, TALLY_E_INVALID, "viewer name must be 1-%d bytes of UTF-8 text without control "
+                       "characters / tên không hợp lệ", TALLY_NAME_MAX);
     const char *const keys[] = {name};
     TallyErr e = issue_token(db, "INSERT INTO viewers(name, token_hash, created_at) VALUES (?1, ?2, ?3)", keys, 1,
                              "add viewer", token, msg);

@@ -56,6 +56,17 @@ TallyErr tally_unit_add(TallyDb *db, const char *code, const char *name, const c
  * in any order, all in one transaction: any bad line or cycle rolls everything back (msg names the line). */
 TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, char msg[TALLY_MSG_MAX]);
 
+/* One unit line of a CSV file, checked (code and parent well-formed, name UTF-8 text without control
+ * characters); returns an error with msg to stop the parse. */
+typedef TallyErr (*TallyUnitLineFn)(const char *code, const char *name, const char *parent, void *ud,
+                                    char msg[TALLY_MSG_MAX]);
+/* The parsing half of tally_unit_import_csv, without a database (the fuzz target calls it alone): text is the
+ * whole file; fn gets each unit line in order. The first bad line stops it with msg "NAME:LINE: why": a NUL
+ * byte anywhere in the line, a line over 1 KiB, a malformed quoted field, a bad code, a name that is not
+ * UTF-8 text. */
+TallyErr tally_unit_csv_parse(const char *text, size_t len, const char *name, TallyUnitLineFn fn, void *ud,
+                              char msg[TALLY_MSG_MAX]);
+
 /* ---- Devices and viewers ------------------------------------------------------------------------- */
 
 /* Enrols a kiosk at a unit and writes its fresh token (64 hex chars + NUL) into token. */

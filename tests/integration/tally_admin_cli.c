@@ -117,6 +117,19 @@ static void test_unit_import_is_all_or_nothing(void **state)
         assert_int_equal(n_units(), before + 3);
     }
     assert_int_equal(th_admin(&S, NULL, 0, "unit", "import", "/no/such/file.csv", (char *)NULL), 1);
+    /* A NUL byte (it used to cut the name short, or hide a line's length) and a name that is not UTF-8. */
+    static const char nul[] = "Z.1,M\xe1\xbb\x99t\0 v\xe1\xbb\x9bi r\xc3\xa1c,000.00.00.H21\n";
+    static const char latin1[] = "Z.1,Ph\xf2ng m\xe9t,000.00.00.H21\n";
+    const struct { const char *text; size_t len; } binary[] = {{nul, sizeof nul - 1}, {latin1, sizeof latin1 - 1}};
+    for(size_t i = 0; i < sizeof binary / sizeof binary[0]; i++) {
+        snprintf(path, sizeof path, "%s/binary.csv", S.dir);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(binary[i].text, 1, binary[i].len, f), binary[i].len);
+        fclose(f);
+        assert_int_equal(th_admin(&S, NULL, 0, "unit", "import", path, (char *)NULL), 1);
+        assert_int_equal(n_units(), before + 3);
+    }
 }
 
 static void test_device_tokens_are_shown_once_and_stored_only_as_hashes(void **state)

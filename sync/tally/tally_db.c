@@ -108,6 +108,18 @@ static const char *const MIGRATIONS[] = {
     "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,"
     "         area, scale, score, flagged, sum(n)"
     "  FROM daily GROUP BY 1, 2, 3, 4, 5, 6;",
+    /* 3: wrong device clocks and the writer's health probe. A rating dated after its batch arrived, or long
+     * before its device was enrolled, is kept (so the kiosk stops resending it) but quarantined: not in the
+     * roll-ups; quarantine says why (1 = after receipt, 2 = before enrolment), devices.quarantined counts them.
+     * devices.since is the earliest time its ratings may carry (`device add --since`).
+     * health holds the one row the idle writer updates to prove the file still takes writes (/readyz). */
+    "ALTER TABLE ratings ADD COLUMN quarantine INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE devices ADD COLUMN quarantined INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE devices ADD COLUMN since INTEGER;" /* NULL: a year before created_at (tally_db.h) */
+    "CREATE TABLE health("
+    "  id        INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  probed_at INTEGER NOT NULL"
+    ") STRICT;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -598,8 +610,8 @@ static TallyErr revoke_row(TallyDb *db, const char *sql, const char *key, const 
     return e;
 }
 
-TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char token[TALLY_TOKEN_HEX + 1],
-                          char msg[TALLY_MSG_MAX])
+TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, int64_t since,
+                          char token[TALLY_TOKEN_HEX + 1], char msg[TALLY_MSG_MAX])
 {
     token[0] = '\0';
     if(!proto_code_valid(id))
@@ -610,8 +622,13 @@ TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char to
     TallyErr e = unit_exists(db, unit, msg);
     if(e)
         return e;
-    const char *const keys[] = {id, unit};
-    e = issue_token(db, "INSERT INTO devices(id, unit, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)", keys, 2,
+    char since_text[24] = "";
+    if(since)
+        snprintf(since_text, sizeof since_text, "%lld", (long long)since);
+    /* since goes in as text and is cast back: the row helper binds text keys only. */
+    const char *const keys[] = {id, unit, since_text};
+    e = issue_token(db, "INSERT INTO devices(id, unit, since, token_hash, created_at)"
+                        " VALUES (?1, ?2, CAST(nullif(?3, '') AS INTEGER), ?4, ?5)", keys, 3,
                     "add device", token, msg);
     if(e == TALLY_E_EXISTS)
         return set_msg(msg, e, "device %s is already enrolled; enrol the replacement under a new id / "
@@ -633,7 +650,8 @@ TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *u
 {
     sqlite3_stmt *st;
     if(prep(db, "SELECT id, unit, created_at, coalesce(revoked_at, 0), coalesce(last_seen, 0),"
-                " coalesce(last_skew_s, 0) FROM devices ORDER BY id", &st))
+                " coalesce(last_skew_s, 0), quarantined, coalesce(since, created_at - " TALLY_SINCE_DEFAULT_SQL ")"
+                " FROM devices ORDER BY id", &st))
         return tally_db_fail(db, "list devices", msg);
     int rc;
     while((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -644,6 +662,8 @@ TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *u
         d.revoked_at = sqlite3_column_int64(st, 3);
         d.last_seen = sqlite3_column_int64(st, 4);
         d.last_skew_s = sqlite3_column_int64(st, 5);
+        d.quarantined = sqlite3_column_int64(st, 6);
+        d.since = sqlite3_column_int64(st, 7);
         if(!fn(&d, ud)) {
             rc = SQLITE_DONE;
             break;
@@ -719,6 +739,28 @@ TallyErr tally_auth_viewer(TallyDb *db, const char *token, TallyAuth *auth, char
 {
     return auth_token(db, "SELECT revoked_at IS NOT NULL FROM viewers WHERE token_hash = ?1", token, auth, NULL,
                       NULL, msg);
+}
+
+TallyErr tally_db_probe_write(TallyDb *db, int64_t now, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(prep(db, "INSERT INTO health(id, probed_at) VALUES (1, ?1)"
+                " ON CONFLICT(id) DO UPDATE SET probed_at = excluded.probed_at", &st))
+        return tally_db_fail(db, "probe write", msg);
+    sqlite3_bind_int64(st, 1, now);
+    TallyErr e = sqlite3_step(st) == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "probe write", msg);
+    sqlite3_finalize(st);
+    return e;
+}
+
+TallyErr tally_db_read_begin(TallyDb *db, char msg[TALLY_MSG_MAX])
+{
+    return exec_simple(db, "SAVEPOINT tally_read") ? TALLY_OK : tally_db_fail(db, "begin read", msg);
+}
+
+void tally_db_read_end(TallyDb *db)
+{
+    exec_simple(db, "RELEASE tally_read");
 }
 
 /* ---- Targets ---------------------------------------------------------------------------------------- */

@@ -45,6 +45,13 @@ void     tally_db_close(TallyDb *db);
 sqlite3 *tally_db_sqlite(TallyDb *db);
 /* Maps a failed SQLite call to TALLY_E_BUSY or TALLY_E_DB and writes "what: sqlite message" into msg. */
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX]);
+/* One read transaction (a savepoint, so it nests inside a caller's): every statement between begin and end
+ * sees the same snapshot of the file, however many batches commit meanwhile. A tally or a report that reads
+ * several statements must run between these two. */
+TallyErr tally_db_read_begin(TallyDb *db, char msg[TALLY_MSG_MAX]);
+void     tally_db_read_end(TallyDb *db);
+/* Writes the one health row: proves the file still takes a write (for /readyz). */
+TallyErr tally_db_probe_write(TallyDb *db, int64_t now, char msg[TALLY_MSG_MAX]);
 
 /* ---- Unit tree (mã định danh điện tử) ------------------------------------------------------------- */
 
@@ -69,9 +76,15 @@ TallyErr tally_unit_csv_parse(const char *text, size_t len, const char *name, Ta
 
 /* ---- Devices and viewers ------------------------------------------------------------------------- */
 
-/* Enrols a kiosk at a unit and writes its fresh token (64 hex chars + NUL) into token. */
-TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char token[TALLY_TOKEN_HEX + 1],
-                          char msg[TALLY_MSG_MAX]);
+/* A kiosk's ratings are expected from `since` on (unix time): one dated earlier has a wrong clock and is
+ * quarantined (docs/protocol.md). Unless given at enrolment, since is TALLY_SINCE_DEFAULT_S before it: a kiosk
+ * may have collected for a while before its token was installed. */
+#define TALLY_SINCE_DEFAULT_S (366 * 86400)
+#define TALLY_SINCE_DEFAULT_SQL "31622400"
+/* Enrols a kiosk at a unit and writes its fresh token (64 hex chars + NUL) into token. since: as above, 0 for
+ * the default. */
+TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, int64_t since,
+                          char token[TALLY_TOKEN_HEX + 1], char msg[TALLY_MSG_MAX]);
 /* Revokes a device: its token is refused with 403 from now on; its ratings stay. */
 TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX]);
 /* Adds a read-only API user and writes its fresh token. */
@@ -83,6 +96,8 @@ typedef struct {
     char    id[PROTO_ID_MAX + 1], unit[PROTO_ID_MAX + 1];
     int64_t created_at, revoked_at, last_seen;
     int64_t last_skew_s; /* the device clock minus ours at its last batch; meaningful when last_seen != 0 */
+    int64_t quarantined; /* its ratings kept out of the figures for a wrong clock (docs/protocol.md) */
+    int64_t since;       /* ratings dated earlier are quarantined */
 } TallyDevice;
 
 /* Calls fn for every device, ordered by id; fn returns false to stop early. */

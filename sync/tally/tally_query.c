@@ -533,8 +533,8 @@ static TallyErr scan(TallyDb *db, sqlite3_stmt *st, bool monthly, const char *un
     return e;
 }
 
-TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out, size_t *n_out,
-                         char msg[TALLY_MSG_MAX])
+static TallyErr query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out, size_t *n_out,
+                          char msg[TALLY_MSG_MAX])
 {
     *rows_out = NULL;
     *n_out = 0;
@@ -642,6 +642,21 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
     *rows_out = rows;
     *n_out = n;
     return TALLY_OK;
+}
+
+TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out, size_t *n_out,
+                         char msg[TALLY_MSG_MAX])
+{
+    /* Targets, units, monthly and daily cells from one snapshot: a batch committed between two of these
+     * statements must not be half in the tally. */
+    *rows_out = NULL;
+    *n_out = 0;
+    TallyErr e = tally_db_read_begin(db, msg);
+    if(e)
+        return e;
+    e = query_run(db, spec, rows_out, n_out, msg);
+    tally_db_read_end(db);
+    return e;
 }
 
 static json_t *round2(double v)

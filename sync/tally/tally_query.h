@@ -66,7 +66,8 @@ TallyErr    tally_query_parse(const char *query, size_t len, TallySpec *spec, Ta
 /* The Wilson score interval at 95% for s successes in n trials, in percent. */
 void        tally_wilson(int64_t s, int64_t n, double *low, double *high);
 
-/* Runs a tally. Rows are sorted by key; *rows is malloc'd (free with free()). TALLY_E_NOT_FOUND when the
+/* Runs a tally, reading everything from one snapshot of the file (one read transaction, nested inside the
+ * caller's if there is one). Rows are sorted by key; *rows is malloc'd (free with free()). TALLY_E_NOT_FOUND when the
  * unit does not exist, TALLY_E_INVALID when the spec is malformed (msg says which part). */
 TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows, size_t *n_rows,
                          char msg[TALLY_MSG_MAX]);

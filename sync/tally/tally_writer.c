@@ -1,0 +1,258 @@
+/* tally_writer.c — the writer thread and its bounded queue (see tally_writer.h). Start reading at run(). */
+#include "sync/tally/tally_writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "sync/tally/tally_ingest.h"
+
+/* 64 batches of the kiosks' 500 ratings drain in about 1-2 s on this file system; a kiosk refused retries after
+ * Retry-After. 50,000 ratings of parsed batches are about 25 MB. */
+#define DEFAULT_MAX_DEPTH 64
+#define DEFAULT_MAX_RATINGS 50000
+
+struct TallyWriter {
+    pthread_t         thread;
+    pthread_mutex_t   mu;
+    pthread_cond_t    wake;
+    TallyWriteJob    *head, *tail;
+    TallyWriterStats  st;
+    TallyWriterHealth health;
+    bool              stopping;
+    struct timespec   busy_since;  /* when the job being written began; tv_sec 0 when idle */
+    TallyDb          *db;
+    TallyIngest      *ingest;
+};
+
+static double mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void set_health(TallyWriter *w, bool ok, const char *msg)
+{
+    w->health.writable = ok;
+    w->health.checked_at = (int64_t)time(NULL);
+    snprintf(w->health.msg, sizeof w->health.msg, "%s", ok ? "" : msg);
+}
+
+/* One job, with the lock released. */
+static void write_job(TallyWriter *w, TallyWriteJob *job)
+{
+    if(job->gone && job->gone(job)) {
+        job->dropped = true;
+        job->err = TALLY_OK;
+        return;
+    }
+    job->err = tally_ingest_batch(w->ingest, &job->batch, job->unit, (int64_t)time(NULL), &job->reply, job->msg);
+}
+
+static void *run(void *arg)
+{
+    TallyWriter *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for(;;) {
+        while(!w->head && !w->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += TALLY_WRITER_PROBE_S;
+            if(pthread_cond_timedwait(&w->wake, &w->mu, &until) == ETIMEDOUT && !w->head && !w->stopping) {
+                /* Idle: prove the file still takes a write (disk full, read-only remount, deleted file). */
+                clock_gettime(CLOCK_MONOTONIC, &w->busy_since);
+                pthread_mutex_unlock(&w->mu);
+                char msg[TALLY_MSG_MAX];
+                TallyErr e = tally_db_probe_write(w->db, (int64_t)time(NULL), msg);
+                pthread_mutex_lock(&w->mu);
+                w->busy_since.tv_sec = 0;
+                set_health(w, e == TALLY_OK, msg);
+            }
+        }
+        TallyWriteJob *job = w->head;
+        if(!job)
+            break; /* stopping, and the queue is empty */
+        w->head = job->next;
+        if(!w->head)
+            w->tail = NULL;
+        w->st.depth--;
+        w->st.ratings -= job->batch.n;
+        clock_gettime(CLOCK_MONOTONIC, &w->busy_since);
+        pthread_mutex_unlock(&w->mu);
+
+        double t0 = mono_s();
+        write_job(w, job);
+        double ms = (mono_s() - t0) * 1e3;
+        proto_batch_free(&job->batch);
+
+        pthread_mutex_lock(&w->mu);
+        w->busy_since.tv_sec = 0;
+        if(job->dropped) {
+            w->st.dropped++;
+        } else {
+            w->st.ms_per_job = w->st.ms_per_job ? 0.9 * w->st.ms_per_job + 0.1 * ms : ms;
+            if(job->err) {
+                w->st.failed++;
+                if(job->err != TALLY_E_BUSY) /* busy: another process holds the lock; the file is fine */
+                    set_health(w, false, job->msg);
+            } else {
+                w->st.written++;
+                set_health(w, true, NULL);
+            }
+        }
+        pthread_mutex_unlock(&w->mu);
+        job->done(job); /* may free the job: not touched after this */
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+TallyErr tally_writer_start(const char *db_path, size_t max_depth, size_t max_ratings, TallyWriter **out,
+                            char msg[TALLY_MSG_MAX])
+{
+    *out = NULL;
+    TallyWriter *w = calloc(1, sizeof *w);
+    if(!w) {
+        snprintf(msg, TALLY_MSG_MAX, "out of memory");
+        return TALLY_E_NOMEM;
+    }
+    w->st.max_depth = max_depth ? max_depth : DEFAULT_MAX_DEPTH;
+    w->st.max_ratings = max_ratings ? max_ratings : DEFAULT_MAX_RATINGS;
+    if(w->st.max_ratings < PROTO_MAX_BATCH) /* a full batch must always fit in an empty queue */
+        w->st.max_ratings = PROTO_MAX_BATCH;
+    TallyErr e = tally_db_open(db_path, &w->db, msg);
+    if(!e)
+        e = tally_ingest_new(w->db, &w->ingest, msg);
+    if(!e)
+        e = tally_db_probe_write(w->db, (int64_t)time(NULL), msg);
+    if(e) {
+        tally_ingest_free(w->ingest);
+        tally_db_close(w->db);
+        free(w);
+        return e;
+    }
+    set_health(w, true, NULL);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_cond_init(&w->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if(pthread_create(&w->thread, NULL, run, w) != 0) {
+        snprintf(msg, TALLY_MSG_MAX, "cannot start the writer thread");
+        tally_ingest_free(w->ingest);
+        tally_db_close(w->db);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->wake);
+        free(w);
+        return TALLY_E_NOMEM;
+    }
+    *out = w;
+    return TALLY_OK;
+}
+
+static bool full_locked(const TallyWriter *w, size_t n)
+{
+    return w->stopping || w->st.depth + 1 > w->st.max_depth ||
+           (w->st.depth > 0 && w->st.ratings + n > w->st.max_ratings);
+}
+
+bool tally_writer_full(TallyWriter *w, size_t n)
+{
+    pthread_mutex_lock(&w->mu);
+    bool full = full_locked(w, n);
+    pthread_mutex_unlock(&w->mu);
+    return full;
+}
+
+bool tally_writer_submit(TallyWriter *w, TallyWriteJob *job)
+{
+    pthread_mutex_lock(&w->mu);
+    bool ok = !full_locked(w, job->batch.n);
+    if(ok) {
+        job->next = NULL;
+        job->dropped = false;
+        job->err = TALLY_OK;
+        if(w->tail)
+            w->tail->next = job;
+        else
+            w->head = job;
+        w->tail = job;
+        w->st.depth++;
+        w->st.ratings += job->batch.n;
+        pthread_cond_signal(&w->wake);
+    } else {
+        w->st.refused++;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return ok;
+}
+
+unsigned tally_writer_retry_after(TallyWriter *w)
+{
+    pthread_mutex_lock(&w->mu);
+    double drain_s = (double)(w->st.depth + 1) * (w->st.ms_per_job > 0 ? w->st.ms_per_job : 20.0) / 1000.0;
+    pthread_mutex_unlock(&w->mu);
+    unsigned base = drain_s < 1 ? 1 : drain_s > TALLY_WRITER_RETRY_MAX_S / 2 ? TALLY_WRITER_RETRY_MAX_S / 2
+                                                                             : (unsigned)(drain_s + 0.999);
+    /* Spread the refused over [base, 2 base], so they do not all come back in the same second. */
+    uint32_t r = 0;
+    if(getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = (uint32_t)time(NULL);
+    return base + r % (base + 1);
+}
+
+void tally_writer_stats(TallyWriter *w, TallyWriterStats *out)
+{
+    pthread_mutex_lock(&w->mu);
+    *out = w->st;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void tally_writer_health(TallyWriter *w, TallyWriterHealth *out)
+{
+    pthread_mutex_lock(&w->mu);
+    *out = w->health;
+    if(w->busy_since.tv_sec) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if(now.tv_sec - w->busy_since.tv_sec > TALLY_WRITER_STUCK_S) {
+            out->writable = false;
+            snprintf(out->msg, sizeof out->msg, "a write has been waiting for more than %d s (database locked?)",
+                     TALLY_WRITER_STUCK_S);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+void tally_writer_stop(TallyWriter *w)
+{
+    if(!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    tally_ingest_free(w->ingest);
+    tally_db_close(w->db);
+    w->ingest = NULL;
+    w->db = NULL;
+    pthread_mutex_lock(&w->mu);
+    set_health(w, false, "the server is stopping");
+    pthread_mutex_unlock(&w->mu);
+}
+
+void tally_writer_free(TallyWriter *w)
+{
+    if(!w)
+        return;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->wake);
+    free(w);
+}

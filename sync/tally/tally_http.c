@@ -37,7 +37,7 @@
 #define TARGET_MAX 4096               /* bytes of a request target (path and query) */
 #define PATH_MAX_ 256                 /* bytes of a decoded path: every route is far shorter */
 #define HEADER_TIMEOUT_S 10           /* a request line and headers must arrive within this */
-#define BODY_GRACE_S 20               /* plus this for any body ... */
+#define BODY_GRACE 2                  /* plus twice that for any body (20 s by default) ... */
 #define BODY_MIN_RATE (16 * 1024)     /* ... plus its length at 16 KiB/s (128 kbit/s): 4 MiB in ~4.5 min */
 #define IDLE_TIMEOUT_S 60             /* libmicrohttpd's own idle timeout: a reply nobody reads */
 #define CONNECTION_LIMIT 2000         /* connections held at once (each costs a 32 KiB pool, not a body) */
@@ -693,7 +693,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         pthread_mutex_lock(&h->reg_mu);
         if(rq->conn && rq->conn->state != CONN_CUT) {
             rq->conn->state = CONN_BODY;
-            rq->conn->deadline = rq->start + h->header_timeout + BODY_GRACE_S + (double)length / BODY_MIN_RATE;
+            rq->conn->deadline = rq->start + h->header_timeout * (1 + BODY_GRACE) + (double)length / BODY_MIN_RATE;
         }
         pthread_mutex_unlock(&h->reg_mu);
         return MHD_YES;

@@ -118,8 +118,17 @@ bool th_start(TallyServer *s)
         dup2(fd[1], STDOUT_FILENO);
         close(fd[0]);
         close(fd[1]);
-        execl(TALLY_SERVER_BIN, TALLY_SERVER_BIN, "--db", s->db, "--listen", s->listen[0] ? s->listen : "127.0.0.1:0",
-              (char *)NULL);
+        if(s->log[0]) {
+            int lf = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if(lf >= 0)
+                dup2(lf, STDERR_FILENO);
+        }
+        char *argv[24] = {TALLY_SERVER_BIN, "--db", s->db, "--listen", s->listen[0] ? s->listen : "127.0.0.1:0"};
+        int n = 5;
+        for(int i = 0; i < 8 && s->args[i]; i++)
+            argv[n++] = (char *)s->args[i];
+        argv[n] = NULL;
+        execv(TALLY_SERVER_BIN, argv);
         _exit(127);
     }
     close(fd[1]);

@@ -16,6 +16,8 @@ typedef struct {
     char  db[300];
     char  url[128];   /* "http://127.0.0.1:PORT" */
     char  listen[64]; /* --listen for th_start; "" = 127.0.0.1:0 */
+    const char *args[8]; /* more tally-server arguments for th_start, NULL-terminated */
+    char  log[300];   /* where th_start sends the server's stderr; "" = inherited */
     pid_t pid;
 } TallyServer;
 

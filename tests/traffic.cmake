@@ -1,0 +1,8 @@
+# Hostile and heavy traffic against the real tally-server (issue: the server stays available): slow-loris
+# connections beside uploading kiosks, memory under over-long batches, the nightly peak under load. Uses the
+# sync harness (tests/sync.cmake) for the real kiosk-sync.
+if(TARGET sync_harness)
+  kiosk_add_test(tally_slow_clients SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_slow_clients.c
+    LIBS sync_harness Threads::Threads LABELS integration)
+  set_tests_properties(tally_slow_clients PROPERTIES TIMEOUT 180)
+endif()

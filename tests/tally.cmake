@@ -2,7 +2,7 @@
 # each test binary starting its own server on a free loopback port.
 if(TARGET tally-server)
   set(_th ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_harness.c)
-  foreach(_t tally_api tally_admin_cli tally_hostile)
+  foreach(_t tally_api tally_admin_cli tally_hostile tally_memory)
     if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/${_t}.c)
       kiosk_add_test(${_t} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/${_t}.c ${_th}
         LIBS proto PkgConfig::CURL PkgConfig::SQLITE3 PkgConfig::JANSSON Threads::Threads LABELS integration)

@@ -269,9 +269,11 @@ void tally_reply_busy(TallyReq *rq, unsigned retry_after_s, const char *message)
 
 void tally_reply_db_error(TallyReq *rq, TallyErr e, const char *msg)
 {
-    if(e == TALLY_E_BUSY || e == TALLY_E_NOMEM)
+    if(e == TALLY_E_BUSY || e == TALLY_E_NOMEM) {
+        tally_reply_log(rq, "%s: %.120s", tally_err_name(e), msg);
         return tally_reply_busy(rq, 0, "the database is busy, nothing was stored: retry later / máy chủ đang bận, "
                                        "chưa lưu gì, hãy thử lại sau");
+    }
     fprintf(stderr, "tally-server: database error: %s\n", msg);
     tally_reply_error(rq, 500, "internal", NULL, 0, 0, "internal error, nothing was stored / lỗi máy chủ, chưa lưu gì");
 }

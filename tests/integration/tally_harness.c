@@ -225,6 +225,8 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+long th_http_timeout_s = 30;
+
 ThResp th_http(const TallyServer *s, const char *method, const char *path, const char *token,
                const char *content_type, const char *body, size_t len, bool chunked)
 {
@@ -251,7 +253,7 @@ ThResp th_http(const TallyServer *s, const char *method, const char *path, const
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, th_http_timeout_s);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if(strcmp(method, "POST") == 0) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);

@@ -43,6 +43,9 @@ typedef struct {
     size_t len;
 } ThResp;
 
+/* How long th_http waits for a whole request and reply (default 30 s). */
+extern long th_http_timeout_s;
+
 /* One request. token/content_type may be NULL (header left out). chunked sends the body without a length. */
 ThResp th_http(const TallyServer *s, const char *method, const char *path, const char *token,
                const char *content_type, const char *body, size_t len, bool chunked);

@@ -173,12 +173,12 @@ static void test_under_a_memory_cap_the_answer_is_503_busy_never_a_wrong_400(voi
         bodies[i] = full_batch(i, &p[i].len);
         p[i].body = bodies[i];
     }
-    /* The cap: what the idle server has mapped now plus 20 MiB: room for a full batch or two at once, not 16. */
+    /* The cap: what the idle server has mapped now plus 10 MiB: less than two full batches need at once. */
     int64_t vm = status_kib("VmSize");
     assert_true(vm > 0);
     struct rlimit old, rl;
     assert_int_equal(prlimit(S.pid, RLIMIT_AS, NULL, &old), 0);
-    rl = (struct rlimit){.rlim_cur = (rlim_t)(vm + 20 * 1024) * 1024, .rlim_max = old.rlim_max}; /* soft: can be lifted */
+    rl = (struct rlimit){.rlim_cur = (rlim_t)(vm + 10 * 1024) * 1024, .rlim_max = old.rlim_max}; /* soft: can be lifted */
     assert_int_equal(prlimit(S.pid, RLIMIT_AS, &rl, NULL), 0);
     int64_t before = th_scalar(&S, "SELECT count(*) FROM ratings");
     int ok = 0, busy = 0, other = 0;
@@ -201,7 +201,7 @@ static void test_under_a_memory_cap_the_answer_is_503_busy_never_a_wrong_400(voi
             th_resp_free(&p[i].resp);
         }
     }
-    fprintf(stderr, "under RLIMIT_AS = VmSize + 20 MiB: %d x 200, %d x 503 busy, %d other\n", ok, busy, other);
+    fprintf(stderr, "under RLIMIT_AS = VmSize + 10 MiB: %d x 200, %d x 503 busy, %d other\n", ok, busy, other);
     if(other) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "tail -n 60 %s >&2", S.log);

@@ -18,3 +18,8 @@ endif()
 if(TARGET tallylib)
   kiosk_add_test(test_tally_text SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_tally_text.c LIBS tallylib LABELS unit)
 endif()
+# One read transaction per tally: a writer thread commits two-rating batches while tallies run.
+if(TARGET tallylib)
+  kiosk_add_test(test_tally_snapshot SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_tally_snapshot.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/unit/testutil.c LIBS tallylib Threads::Threads LABELS unit)
+endif()

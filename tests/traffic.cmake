@@ -6,3 +6,8 @@ if(TARGET sync_harness)
     LIBS sync_harness Threads::Threads LABELS integration)
   set_tests_properties(tally_slow_clients PROPERTIES TIMEOUT 180)
 endif()
+# Wrong device clocks (a year ahead, 1970) are quarantined, not filed: the real kiosk-sync with --clock-offset-s.
+if(TARGET sync_harness)
+  kiosk_add_test(sync_clock SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/sync_clock.c
+    LIBS sync_harness LABELS integration)
+endif()

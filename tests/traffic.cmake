@@ -11,3 +11,10 @@ if(TARGET sync_harness)
   kiosk_add_test(sync_clock SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/sync_clock.c
     LIBS sync_harness LABELS integration)
 endif()
+# The nightly peak: 3,300 devices x 100 ratings over 1,000 connections, with 8 real kiosk-sync (figures in
+# bench/load). loadgen.c is shared with the bench.
+if(TARGET sync_harness AND TARGET tallylib)
+  kiosk_add_test(tally_load SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_load.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/integration/loadgen.c LIBS sync_harness tallylib Threads::Threads LABELS integration)
+  set_tests_properties(tally_load PROPERTIES TIMEOUT 300)
+endif()

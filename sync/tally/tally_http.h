@@ -44,7 +44,7 @@ typedef struct {
     unsigned    header_timeout_s; /* request line + headers must arrive within this; 0 = 10 s */
     unsigned    connection_limit; /* connections held at once; 0 = 2000 (fewer if descriptors are short) */
     unsigned    per_ip_limit;     /* connections from one address; 0 = 64; TALLY_HTTP_NO_LIMIT = none */
-    size_t      queue_max;        /* batches waiting for the writer; 0 = 64 */
+    size_t      queue_max;        /* batches waiting for the writer; 0 = 256 (and at most 50,000 ratings) */
     size_t      body_budget;      /* bytes of request bodies buffered at once; 0 = 128 MiB */
 } TallyHttpConfig;
 

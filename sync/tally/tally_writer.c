@@ -11,10 +11,12 @@
 
 #include "sync/tally/tally_ingest.h"
 
-/* 64 batches of the kiosks' 500 ratings drain in about 1-2 s on this file system; a kiosk refused retries after
- * Retry-After. 50,000 ratings of parsed batches are about 25 MB. */
-#define DEFAULT_MAX_DEPTH 64
+/* At most 256 batches or 50,000 ratings wait (parsed, about 500 bytes a rating: 25 MB at most); at the
+ * writer's pace that is a second or two of work, and a kiosk refused meanwhile comes back after Retry-After. */
+#define DEFAULT_MAX_DEPTH 256
 #define DEFAULT_MAX_RATINGS 50000
+/* Batches written in one transaction when several wait: one commit and one fsync serve them all. */
+#define GROUP_MAX 32
 
 struct TallyWriter {
     pthread_t         thread;
@@ -43,15 +45,31 @@ static void set_health(TallyWriter *w, bool ok, const char *msg)
     snprintf(w->health.msg, sizeof w->health.msg, "%s", ok ? "" : msg);
 }
 
-/* One job, with the lock released. */
-static void write_job(TallyWriter *w, TallyWriteJob *job)
+/* Writes the jobs taken from the queue as one group (the lock released): the jobs whose client has gone are
+ * dropped first. */
+static void write_group(TallyWriter *w, TallyWriteJob **jobs, size_t n)
 {
-    if(job->gone && job->gone(job)) {
-        job->dropped = true;
+    TallyIngestItem items[GROUP_MAX];
+    TallyWriteJob *live[GROUP_MAX];
+    size_t m = 0;
+    for(size_t i = 0; i < n; i++) {
+        TallyWriteJob *job = jobs[i];
+        job->dropped = job->gone && job->gone(job);
         job->err = TALLY_OK;
-        return;
+        if(!job->dropped) {
+            items[m] = (TallyIngestItem){.batch = &job->batch, .unit = job->unit};
+            live[m++] = job;
+        }
     }
-    job->err = tally_ingest_batch(w->ingest, &job->batch, job->unit, (int64_t)time(NULL), &job->reply, job->msg);
+    if(!m)
+        return;
+    char msg[TALLY_MSG_MAX];
+    tally_ingest_group(w->ingest, items, m, (int64_t)time(NULL), msg);
+    for(size_t i = 0; i < m; i++) {
+        live[i]->err = items[i].err;
+        live[i]->reply = items[i].reply;
+        snprintf(live[i]->msg, sizeof live[i]->msg, "%s", items[i].msg);
+    }
 }
 
 static void *run(void *arg)
@@ -74,29 +92,35 @@ static void *run(void *arg)
                 set_health(w, e == TALLY_OK, msg);
             }
         }
-        TallyWriteJob *job = w->head;
-        if(!job)
+        if(!w->head)
             break; /* stopping, and the queue is empty */
-        w->head = job->next;
+        TallyWriteJob *jobs[GROUP_MAX];
+        size_t n = 0;
+        while(w->head && n < GROUP_MAX) {
+            TallyWriteJob *job = w->head;
+            w->head = job->next;
+            w->st.depth--;
+            w->st.ratings -= job->batch.n;
+            jobs[n++] = job;
+        }
         if(!w->head)
             w->tail = NULL;
-        w->st.depth--;
-        w->st.ratings -= job->batch.n;
         clock_gettime(CLOCK_MONOTONIC, &w->busy_since);
         pthread_mutex_unlock(&w->mu);
 
         double t0 = mono_s();
-        write_job(w, job);
+        write_group(w, jobs, n);
         double ms = (mono_s() - t0) * 1e3;
-        proto_batch_free(&job->batch);
 
         pthread_mutex_lock(&w->mu);
         w->busy_since.tv_sec = 0;
-        if(job->dropped) {
-            w->st.dropped++;
-        } else {
-            w->st.ms_per_job = w->st.ms_per_job ? 0.9 * w->st.ms_per_job + 0.1 * ms : ms;
-            if(job->err) {
+        /* The cost per job, for Retry-After: what a group took, shared by the jobs it wrote. */
+        w->st.ms_per_job = w->st.ms_per_job ? 0.9 * w->st.ms_per_job + 0.1 * ms / (double)n : ms / (double)n;
+        for(size_t i = 0; i < n; i++) {
+            TallyWriteJob *job = jobs[i];
+            if(job->dropped) {
+                w->st.dropped++;
+            } else if(job->err) {
                 w->st.failed++;
                 if(job->err != TALLY_E_BUSY) /* busy: another process holds the lock; the file is fine */
                     set_health(w, false, job->msg);
@@ -106,7 +130,10 @@ static void *run(void *arg)
             }
         }
         pthread_mutex_unlock(&w->mu);
-        job->done(job); /* may free the job: not touched after this */
+        for(size_t i = 0; i < n; i++) {
+            proto_batch_free(&jobs[i]->batch);
+            jobs[i]->done(jobs[i]); /* may free the job: not touched after this */
+        }
         pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);

@@ -21,6 +21,10 @@
 
 #include <jansson.h>
 
+#include "sync/protocol.h"
+#include "sync/tally/tally_db.h"
+#include "sync_harness.h"
+
 typedef enum { C_WAIT, C_CONNECTING, C_SENDING, C_READING } CState;
 
 typedef struct {
@@ -353,4 +357,55 @@ double lg_percentile(const LgRun *run, double p)
     }
     free(v);
     return r;
+}
+
+bool lg_make_province(const char *db_path, int counters, int devices, int per_batch, char (*tokens)[65], LgJob *jobs)
+{
+    TallyDb *db;
+    char msg[TALLY_MSG_MAX];
+    int64_t since;
+    ptime_parse_date("2024-01-01", &since);
+    if(tally_db_open(db_path, &db, msg) != TALLY_OK) {
+        fprintf(stderr, "loadgen: %s\n", msg);
+        return false;
+    }
+    bool ok = true;
+    for(int u = 0; u < counters && ok; u++) {
+        char unit[32];
+        snprintf(unit, sizeof unit, "G01.Q%02d", u);
+        ok = tally_unit_add(db, unit, "Quầy", "G01", msg) == TALLY_OK;
+    }
+    ok = ok && sqlite3_exec(tally_db_sqlite(db), "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    for(int i = 0; i < devices && ok; i++) {
+        char id[32], unit[32];
+        snprintf(id, sizeof id, "load-%04d", i);
+        snprintf(unit, sizeof unit, "G01.Q%02d", i % counters);
+        ok = tally_device_add(db, id, unit, ptime_vn_day_start(since), tokens[i], msg) == TALLY_OK;
+    }
+    ok = ok && sqlite3_exec(tally_db_sqlite(db), "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    if(!ok)
+        fprintf(stderr, "loadgen: cannot enrol the devices: %s\n", msg);
+    tally_db_close(db);
+    ProtoRating *r = calloc((size_t)per_batch, sizeof *r);
+    for(int i = 0; i < devices && ok; i++) {
+        char id[32], unit[32], bid[UUID_TEXT_LEN];
+        snprintf(id, sizeof id, "load-%04d", i);
+        snprintf(unit, sizeof unit, "G01.Q%02d", i % counters);
+        th_make_ratings(r, (size_t)per_batch, unit, SCALE_TTHC3, 5000 + (uint64_t)i);
+        for(int j = 0; j < per_batch; j++)
+            r[j].seq = j + 1; /* as the kiosk's store numbers them */
+        uuid_v7_new(bid);
+        jobs[i].token = tokens[i];
+        jobs[i].body = proto_batch_dump(bid, id, "2026-11-20T02:00:00+07:00", r, (size_t)per_batch);
+        jobs[i].len = jobs[i].body ? strlen(jobs[i].body) : 0;
+        ok = jobs[i].body != NULL;
+    }
+    free(r);
+    return ok;
+}
+
+void lg_free_jobs(LgJob *jobs, int n)
+{
+    for(int i = 0; i < n; i++)
+        free(jobs[i].body);
 }

@@ -40,6 +40,13 @@ typedef struct {
     int64_t     health_checks, health_failures;
 } LgRun;
 
+/* The province for a run, straight into the tally database at db_path before the server starts (3,300
+ * tally-admin runs would take minutes): `counters` units G01.Q00.. under G01, `devices` devices load-0000..
+ * spread over them (enrolled collecting since 2024), and for each one batch of per_batch realistic ratings
+ * (th_make_ratings) as jobs[i] with its token (tokens: devices x 65 bytes). False after printing why. */
+bool lg_make_province(const char *db_path, int counters, int devices, int per_batch, char (*tokens)[65], LgJob *jobs);
+void lg_free_jobs(LgJob *jobs, int n);
+
 /* Runs every job to its 200 (or until give_up_s). False when the run could not start. */
 bool lg_run(LgRun *run);
 /* The p-th percentile (0..100) of the done jobs' latencies. */

@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "loadgen.h"
-#include "sync/tally/tally_db.h"
 #include "sync_harness.h"
 
 #define DEVICES 3300
@@ -36,41 +36,9 @@ static void test_the_nightly_peak_loses_nothing_and_health_answers(void **state)
     ThServer srv;
     assert_true(th_tmpdir(dir, "tally_load"));
     assert_true(th_server_init(&srv, dir));
-    /* 40 counters, 3,300 devices (enrolled in one transaction: tally-admin 3,300 times would take minutes). */
-    TallyDb *db;
-    char msg[TALLY_MSG_MAX];
-    assert_int_equal(tally_db_open(srv.db, &db, msg), TALLY_OK);
-    int64_t since;
-    assert_true(ptime_parse_date("2024-01-01", &since));
-    static char tokens[DEVICES][TALLY_TOKEN_HEX + 1];
-    for(int u = 0; u < COUNTERS; u++) {
-        char unit[32];
-        snprintf(unit, sizeof unit, "G01.Q%02d", u);
-        assert_int_equal(tally_unit_add(db, unit, "Quầy", "G01", msg), TALLY_OK);
-    }
-    assert_int_equal(sqlite3_exec(tally_db_sqlite(db), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    for(int i = 0; i < DEVICES; i++) {
-        char id[32], unit[32];
-        snprintf(id, sizeof id, "load-%04d", i);
-        snprintf(unit, sizeof unit, "G01.Q%02d", i % COUNTERS);
-        assert_int_equal(tally_device_add(db, id, unit, ptime_vn_day_start(since), tokens[i], msg), TALLY_OK);
-    }
-    assert_int_equal(sqlite3_exec(tally_db_sqlite(db), "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    tally_db_close(db);
+    static char tokens[DEVICES][65];
     static LgJob jobs[DEVICES];
-    static ProtoRating r[PER_BATCH];
-    for(int i = 0; i < DEVICES; i++) {
-        char id[32], unit[32], bid[UUID_TEXT_LEN];
-        snprintf(id, sizeof id, "load-%04d", i);
-        snprintf(unit, sizeof unit, "G01.Q%02d", i % COUNTERS);
-        th_make_ratings(r, PER_BATCH, unit, SCALE_TTHC3, 5000 + (uint64_t)i);
-        for(int j = 0; j < PER_BATCH; j++)
-            r[j].seq = j + 1; /* as the kiosk's store numbers them */
-        uuid_v7_new(bid);
-        jobs[i].token = tokens[i];
-        jobs[i].body = proto_batch_dump(bid, id, "2026-11-20T02:00:00+07:00", r, PER_BATCH);
-        jobs[i].len = strlen(jobs[i].body);
-    }
+    assert_true(lg_make_province(srv.db, COUNTERS, DEVICES, PER_BATCH, tokens, jobs));
     /* And 8 real kiosks. */
     static ThKiosk k[KIOSKS];
     static char ktoken[KIOSKS][256];
@@ -142,8 +110,7 @@ static void test_the_nightly_peak_loses_nothing_and_health_answers(void **state)
         assert_int_equal(c.pending, 0);
         assert_int_equal(c.acked, PER_KIOSK);
     }
-    for(int i = 0; i < DEVICES; i++)
-        free(jobs[i].body);
+    lg_free_jobs(jobs, DEVICES);
     free(run.latency_ms);
     th_server_stop(&srv);
     th_rmtree(dir);

@@ -18,3 +18,11 @@ if(TARGET sync_harness AND TARGET tallylib)
     ${CMAKE_CURRENT_SOURCE_DIR}/integration/loadgen.c LIBS sync_harness tallylib Threads::Threads LABELS integration)
   set_tests_properties(tally_load PROPERTIES TIMEOUT 300)
 endif()
+# docs/openapi.yaml checked against the real server: every documented reply provoked and validated
+# (Debian's /usr/bin/python3 with python3-yaml and python3-jsonschema, from scripts/bootstrap).
+if(TARGET tally-server AND TARGET tally-admin)
+  add_test(NAME openapi_check COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/integration/openapi_check.py
+    $<TARGET_FILE:tally-server> $<TARGET_FILE:tally-admin> ${KIOSK_SOURCE_DIR}/docs/openapi.yaml
+    ${KIOSK_SOURCE_DIR}/assets/units-gialai.csv)
+  set_tests_properties(openapi_check PROPERTIES LABELS integration TIMEOUT 120)
+endif()

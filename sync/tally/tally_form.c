@@ -17,8 +17,7 @@ static int hex(char c)
     return -1;
 }
 
-/* Decodes src[0..n) into dst (NUL-terminated); false on a bad escape or a NUL byte. */
-static bool decode(const char *src, size_t n, char *dst, size_t *out_len)
+bool tally_form_unescape(const char *src, size_t n, bool plus_is_space, char *dst, size_t *out_len)
 {
     size_t o = 0;
     for(size_t i = 0; i < n; i++) {
@@ -29,7 +28,7 @@ static bool decode(const char *src, size_t n, char *dst, size_t *out_len)
                 return false;
             c = (char)(hi << 4 | lo);
             i += 2;
-        } else if(c == '+') {
+        } else if(c == '+' && plus_is_space) {
             c = ' ';
         }
         if(c == '\0')
@@ -65,14 +64,14 @@ TallyFormErr tally_form_parse(const char *text, size_t len, TallyForm *form, cha
             return TALLY_FORM_E_TOO_MANY;
         char *name = w;
         size_t dn, dv;
-        if(!decode(seg, name_len, name, &dn)) {
+        if(!tally_form_unescape(seg, name_len, true, name, &dn)) {
             /* show the raw name: it could not be decoded */
             shown(seg, name_len, bad_name);
             return TALLY_FORM_E_SYNTAX;
         }
         w += dn + 1;
         char *value = w;
-        if(!decode(eq ? eq + 1 : seg + seg_len, eq ? seg_len - name_len - 1 : 0, value, &dv)) {
+        if(!tally_form_unescape(eq ? eq + 1 : seg + seg_len, eq ? seg_len - name_len - 1 : 0, true, value, &dv)) {
             shown(name, dn, bad_name);
             return TALLY_FORM_E_SYNTAX;
         }

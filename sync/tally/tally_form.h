@@ -8,6 +8,7 @@
 #ifndef SYNC_TALLY_FORM_H
 #define SYNC_TALLY_FORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define TALLY_FORM_MAX 32          /* pairs in one query string or form */
@@ -35,6 +36,10 @@ typedef struct {
  * shortened to TALLY_FORM_NAME_SHOWN bytes; "" for an empty one). */
 TallyFormErr tally_form_parse(const char *text, size_t len, TallyForm *form,
                               char bad_name[TALLY_FORM_NAME_SHOWN + 4]);
+
+/* %HH-decodes src[0..n) into dst (room for n + 1 bytes, NUL-terminated), '+' as a space when plus_is_space (a
+ * query or form; not a path); false on a bad escape or a NUL byte. */
+bool tally_form_unescape(const char *src, size_t n, bool plus_is_space, char *dst, size_t *out_len);
 
 /* The value of a name, or NULL when absent. */
 const char *tally_form_get(const TallyForm *form, const char *name);

@@ -30,6 +30,7 @@
 #include <microhttpd.h>
 
 #include "sync/protocol.h"
+#include "sync/tally/tally_form.h"
 #include "sync/tally/tally_route.h"
 #include "sync/tally/tally_text.h"
 #include "sync/tally/tally_writer.h"
@@ -390,30 +391,11 @@ static void log_request(const TallyReq *rq, unsigned status)
 
 /* ---- Request framing ---------------------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* The %-decoded path of a raw target; false on a bad escape or a NUL. */
+/* The %-decoded path of a raw target; false on a bad escape, a NUL, or a path no route could have. */
 static bool decode_path(const char *target, char out[PATH_MAX_])
 {
-    size_t o = 0;
-    for(const char *p = target; *p && *p != '?'; p++) {
-        char c = *p;
-        if(c == '%') {
-            int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
-            if(hi < 0 || lo < 0)
-                return false;
-            c = (char)(hi << 4 | lo);
-            p += 2;
-        }
-        if(c == '\0' || o + 1 >= PATH_MAX_)
-            return false;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return true;
+    size_t n = strcspn(target, "?"), len;
+    return n < PATH_MAX_ && tally_form_unescape(target, n, false, out, &len);
 }
 
 /* libmicrohttpd calls this when a request line is in, before it parses the query: the request starts here.

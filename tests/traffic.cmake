@@ -4,7 +4,7 @@
 if(TARGET sync_harness)
   kiosk_add_test(tally_slow_clients SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_slow_clients.c
     LIBS sync_harness Threads::Threads LABELS integration)
-  set_tests_properties(tally_slow_clients PROPERTIES TIMEOUT 180)
+  set_tests_properties(tally_slow_clients PROPERTIES TIMEOUT 180 RUN_SERIAL TRUE)
 endif()
 # Wrong device clocks (a year ahead, 1970) are quarantined, not filed: the real kiosk-sync with --clock-offset-s.
 if(TARGET sync_harness)
@@ -16,7 +16,8 @@ endif()
 if(TARGET sync_harness AND TARGET tallylib)
   kiosk_add_test(tally_load SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_load.c
     ${CMAKE_CURRENT_SOURCE_DIR}/integration/loadgen.c LIBS sync_harness tallylib Threads::Threads LABELS integration)
-  set_tests_properties(tally_load PROPERTIES TIMEOUT 300)
+  # Alone: its /healthz bound (1 s) is about the server, not about a neighbouring test taking the CPU.
+  set_tests_properties(tally_load PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE)
 endif()
 # docs/openapi.yaml checked against the real server: every documented reply provoked and validated
 # (Debian's /usr/bin/python3 with python3-yaml and python3-jsonschema, from scripts/bootstrap).

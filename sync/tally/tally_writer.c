@@ -2,6 +2,7 @@
 #include "sync/tally/tally_writer.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ struct TallyWriter {
     TallyWriterStats  st;
     TallyWriterHealth health;
     bool              stopping;
+    double            refused_recent; /* refusals, decaying with a 2 s time constant: clients due back soon */
+    double            refused_at;     /* when refused_recent was last brought up to date */
     struct timespec   busy_since;  /* when the job being written began; tv_sec 0 when idle */
     TallyDb          *db;
     TallyIngest      *ingest;
@@ -220,10 +223,22 @@ bool tally_writer_submit(TallyWriter *w, TallyWriteJob *job)
     return ok;
 }
 
+/* Counts a client turned away (w->mu held): the decayed count estimates how many will come back. */
+static void note_refusal(TallyWriter *w)
+{
+    double now = mono_s();
+    w->refused_recent = w->refused_recent * exp(-(now - w->refused_at) / 2.0) + 1;
+    w->refused_at = now;
+}
+
 unsigned tally_writer_retry_after(TallyWriter *w)
 {
+    /* The queue drains in depth x the time a batch takes; the clients already turned away will be back first,
+     * so they count too: a refused client is sent past them rather than into the same crowd. */
     pthread_mutex_lock(&w->mu);
-    double drain_s = (double)(w->st.depth + 1) * (w->st.ms_per_job > 0 ? w->st.ms_per_job : 20.0) / 1000.0;
+    note_refusal(w);
+    double drain_s = ((double)w->st.depth + w->refused_recent) * (w->st.ms_per_job > 0 ? w->st.ms_per_job : 20.0) /
+                     1000.0;
     pthread_mutex_unlock(&w->mu);
     unsigned base = drain_s < 1 ? 1 : drain_s > TALLY_WRITER_RETRY_MAX_S / 2 ? TALLY_WRITER_RETRY_MAX_S / 2
                                                                              : (unsigned)(drain_s + 0.999);

@@ -33,12 +33,13 @@
 static ThKiosk k[KIOSKS];
 static pid_t pid[KIOSKS];
 
-/* The kiosks start two seconds into the flood, when the writer's queue is full. */
+/* The kiosks start a second into the flood, when the writer's queue fills, and post small batches (thirty
+ * round trips each), so they meet the full queue. */
 static void *start_kiosks(void *arg)
 {
     (void)arg;
-    sleep(2);
-    const char *extra[] = {"--batch-size", "100", NULL};
+    sleep(1);
+    const char *extra[] = {"--batch-size", "10", NULL};
     for(int i = 0; i < KIOSKS; i++)
         pid[i] = th_kiosk_sync_spawn(&k[i], extra);
     return NULL;

@@ -102,7 +102,7 @@ static void batch_handle(TallyReq *rq)
     job->ctx = rq;
     /* Defer first: the writer may answer before this function returns. */
     tally_req_defer(rq);
-    if(!tally_writer_submit(tally_req_writer(rq), job)) {
+    if(!tally_req_submit(rq, job)) {
         proto_batch_free(&job->batch);
         free(job);
         tally_reply_busy(rq, 0, "the server is busy, nothing was stored: retry after the time in Retry-After / "

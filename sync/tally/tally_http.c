@@ -97,6 +97,7 @@ struct TallyReq {
     struct MHD_Response *resp;
     unsigned          status;
     bool              deferred, resumed, queued;
+    bool              holds_place;     /* a place in the writer's queue is held for it (queued routes) */
     char              detail[160];
     struct { char *name, *value; } extra[8];
     int               n_extra;
@@ -289,6 +290,13 @@ const char *tally_req_client(const TallyReq *rq) { return rq->conn ? rq->conn->c
 const char *tally_req_device(const TallyReq *rq) { return rq->device; }
 const char *tally_req_unit(const TallyReq *rq) { return rq->unit; }
 TallyWriter *tally_req_writer(TallyReq *rq) { return rq->h->writer; }
+
+bool tally_req_submit(TallyReq *rq, TallyWriteJob *job)
+{
+    bool held = rq->holds_place;
+    rq->holds_place = false;
+    return tally_writer_submit(rq->h->writer, job, held);
+}
 
 const char *tally_req_header(const TallyReq *rq, const char *name)
 {
@@ -584,7 +592,7 @@ static bool precheck(TallyHttp *h, TallyReq *rq, unsigned long long *length)
                           route->body_max, route->body_max);
         return false;
     }
-    if(route->queued && (h->stopping || tally_writer_full(h->writer, 1))) {
+    if(route->queued && (h->stopping || !(rq->holds_place = tally_writer_reserve(h->writer)))) {
         tally_reply_busy(rq, 0, "the server is busy, nothing was stored: retry after the time in Retry-After / máy "
                                 "chủ đang bận, chưa lưu gì, hãy thử lại sau");
         return false;
@@ -720,6 +728,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 static void free_req(TallyHttp *h, TallyReq *rq)
 {
+    if(rq->holds_place) /* refused, cut off or gone before its batch was queued */
+        tally_writer_release(h->writer);
     if(rq->cap)
         atomic_fetch_sub(&h->body_bytes, rq->cap);
     if(rq->resp)

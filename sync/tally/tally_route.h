@@ -34,7 +34,8 @@ typedef struct {
     TallyRouteAuth auth;
     const char    *content_type; /* the media type a body must have (a ";charset" may follow); NULL: no body */
     size_t         body_max;     /* bytes the body may have (Content-Length required for any body) */
-    bool           queued;       /* hands its work to the writer: refused with 503 at once when it is full */
+    bool           queued;       /* hands its work to the writer: a place in its queue is held from the headers
+                                  * on (503 at once when there is none), used by tally_req_submit() */
     /* Optional: sees each piece of the body before it is buffered; false stops the buffering (the rest is
      * read and dropped, and tally_req_body_cut() tells handle()). */
     bool         (*body)(TallyReq *rq, const char *data, size_t len);
@@ -59,6 +60,9 @@ void       *tally_req_scratch(TallyReq *rq, size_t size);
 /* This worker thread's database connection, for the duration of handle() (never from another thread). */
 TallyDb    *tally_req_db(TallyReq *rq);
 TallyWriter *tally_req_writer(TallyReq *rq);
+/* A queued route's job into the writer's queue, in the place held for this request since its headers;
+ * false when it no longer fits (then answer 503). A place not used is given back when the request ends. */
+bool        tally_req_submit(TallyReq *rq, TallyWriteJob *job);
 /* True when the client has closed its end: nobody waits for the answer any more. */
 bool        tally_req_gone(TallyReq *rq);
 

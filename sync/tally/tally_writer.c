@@ -194,24 +194,38 @@ TallyErr tally_writer_start(const char *db_path, size_t max_depth, size_t max_ra
     return TALLY_OK;
 }
 
-static bool full_locked(const TallyWriter *w, size_t n)
+static bool full_locked(const TallyWriter *w, size_t n, size_t held)
 {
-    return w->stopping || w->st.depth + 1 > w->st.max_depth ||
+    return w->stopping || w->st.depth + w->st.reserved - held + 1 > w->st.max_depth ||
            (w->st.depth > 0 && w->st.ratings + n > w->st.max_ratings);
 }
 
-bool tally_writer_full(TallyWriter *w, size_t n)
+bool tally_writer_reserve(TallyWriter *w)
 {
     pthread_mutex_lock(&w->mu);
-    bool full = full_locked(w, n);
+    bool ok = !full_locked(w, 0, 0);
+    if(ok)
+        w->st.reserved++;
+    else
+        w->st.refused++;
     pthread_mutex_unlock(&w->mu);
-    return full;
+    return ok;
 }
 
-bool tally_writer_submit(TallyWriter *w, TallyWriteJob *job)
+void tally_writer_release(TallyWriter *w)
 {
     pthread_mutex_lock(&w->mu);
-    bool ok = !full_locked(w, job->batch.n);
+    if(w->st.reserved)
+        w->st.reserved--;
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool tally_writer_submit(TallyWriter *w, TallyWriteJob *job, bool reserved)
+{
+    pthread_mutex_lock(&w->mu);
+    bool ok = !full_locked(w, job->batch.n, reserved && w->st.reserved ? 1 : 0);
+    if(reserved && w->st.reserved)
+        w->st.reserved--;
     if(ok) {
         job->next = NULL;
         job->dropped = false;

@@ -42,6 +42,7 @@ struct TallyWriteJob {
 
 typedef struct {
     size_t  depth, ratings;     /* queued now (not counting the one being written) */
+    size_t  reserved;           /* places held for batches still being received */
     size_t  max_depth, max_ratings;
     int64_t written, dropped, refused, failed; /* jobs since start */
     double  ms_per_job;         /* moving average of the time one job takes */
@@ -57,10 +58,14 @@ typedef struct {
  * wait at once (0 = the defaults in tally_writer.c). */
 TallyErr tally_writer_start(const char *db_path, size_t max_depth, size_t max_ratings, TallyWriter **out,
                             char msg[TALLY_MSG_MAX]);
-/* Queues a job; false when the queue is full or the writer is stopping (nothing queued, done never called). */
-bool     tally_writer_submit(TallyWriter *w, TallyWriteJob *job);
-/* True when a job of n ratings would be refused right now (the caller may refuse before reading a body). */
-bool     tally_writer_full(TallyWriter *w, size_t n);
+/* Holds a place in the queue for a batch whose body has not been read yet: false (and the caller answers 503
+ * at once, before reading or parsing anything) when the queued and held places already make max_depth. At the
+ * peak this keeps the HTTP workers from parsing batches that could not be queued anyway. */
+bool     tally_writer_reserve(TallyWriter *w);
+void     tally_writer_release(TallyWriter *w);
+/* Queues a job, in a place held by tally_writer_reserve() when reserved (the place is used up either way);
+ * false when the queue is full (in ratings too) or the writer is stopping: nothing queued, done never called. */
+bool     tally_writer_submit(TallyWriter *w, TallyWriteJob *job, bool reserved);
 /* Seconds a refused client should wait: the queue's expected drain time, spread at random, 1..60. */
 unsigned tally_writer_retry_after(TallyWriter *w);
 void     tally_writer_stats(TallyWriter *w, TallyWriterStats *out);

@@ -233,6 +233,10 @@ static void on_reply(Ctx *x, Conn *c)
     }
     /* Anything else: send the same batch again later; a 503 says when. */
     double after = 1;
+    if(status == 503 && run->on_first_busy) {
+        run->on_first_busy(run->ctx);
+        run->on_first_busy = NULL;
+    }
     const char *ra = strcasestr(c->in, "\r\nRetry-After:");
     if(status == 503 && ra)
         after = atof(ra + 14);

@@ -27,6 +27,8 @@ typedef struct {
     LgJob      *jobs;
     size_t      n_jobs;
     double      give_up_s;     /* stop after this long, whatever is left */
+    void      (*on_first_busy)(void *ctx); /* optional: called once, at the first 503 */
+    void       *ctx;
     /* out */
     int64_t     status[6];     /* replies by status / 100 */
     int64_t     by_code[600];  /* replies by status */

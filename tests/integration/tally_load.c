@@ -33,16 +33,14 @@
 static ThKiosk k[KIOSKS];
 static pid_t pid[KIOSKS];
 
-/* The kiosks start a second into the flood, when the writer's queue fills, and post small batches (thirty
- * round trips each), so they meet the full queue. */
-static void *start_kiosks(void *arg)
+/* The kiosks start at the first 503 of the flood, when the writer's queue is full, and post small batches
+ * (thirty round trips each), so they meet the full queue. */
+static void start_kiosks(void *ctx)
 {
-    (void)arg;
-    sleep(1);
+    (void)ctx;
     const char *extra[] = {"--batch-size", "10", NULL};
     for(int i = 0; i < KIOSKS; i++)
         pid[i] = th_kiosk_sync_spawn(&k[i], extra);
-    return NULL;
 }
 
 static void test_the_nightly_peak_loses_nothing_and_health_answers(void **state)
@@ -78,10 +76,8 @@ static void test_the_nightly_peak_loses_nothing_and_health_answers(void **state)
 
     LgRun run = {.port = atoi(strrchr(srv.url, ':') + 1), .connections = CONNECTIONS, .per_address = 10,
                  .jobs = jobs, .n_jobs = DEVICES, .give_up_s = 240};
-    pthread_t kt;
-    assert_int_equal(pthread_create(&kt, NULL, start_kiosks, NULL), 0);
+    run.on_first_busy = start_kiosks;
     assert_true(lg_run(&run));
-    pthread_join(kt, NULL);
     int kiosk_failed = 0, kiosk_waited = 0;
     for(int i = 0; i < KIOSKS; i++) {
         assert_true(pid[i] > 0);

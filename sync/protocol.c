@@ -3,6 +3,7 @@
 #include "sync/protocol.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,10 +180,37 @@ static void clear(ProtoError *err)
         memset(err, 0, sizeof *err);
 }
 
+/* jansson reports a failed allocation as a parse error, and not always as json_error_out_of_memory (its lexer
+ * says "invalid token", or gives no position): every allocation it makes goes through watched_malloc, which
+ * notes a failure for the thread, so that running out of memory is the server's trouble (503), never the
+ * client's (400). */
+static _Thread_local bool alloc_failed;
+
+static void *watched_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if(!p)
+        alloc_failed = true;
+    return p;
+}
+
+static void watch_allocations(void)
+{
+    json_set_alloc_funcs(watched_malloc, free);
+}
+
+/* json_loadb with the watch on: alloc_failed then tells whether an allocation failed meanwhile. */
+static json_t *load_json(const char *text, size_t len, json_error_t *je)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, watch_allocations);
+    alloc_failed = false;
+    return json_loadb(text, len, JSON_REJECT_DUPLICATES, je);
+}
+
 static ProtoErr syntax(ProtoError *err, const json_error_t *je)
 {
-    /* jansson reports a failed allocation as a parse error: that is the server's trouble, not the client's. */
-    if(json_error_code(je) == json_error_out_of_memory)
+    if(alloc_failed || json_error_code(je) == json_error_out_of_memory)
         return fail(err, PROTO_E_NOMEM, "", "", "out of memory while decoding");
     fail(err, PROTO_E_SYNTAX, "", "", "invalid JSON at line %d column %d: %s", je->line, je->column, je->text);
     if(err) {
@@ -341,7 +369,7 @@ static ProtoErr load_object(const char *text, size_t len, const char *what, cons
     json_error_t je;
     ProtoErr e;
     *out = NULL;
-    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *o = load_json(text, len, &je);
     if(!o)
         return syntax(err, &je);
     if(!json_is_object(o))
@@ -497,7 +525,7 @@ static ProtoErr decode_rating(json_t *o, const char *prefix, ProtoRating *r, Pro
 ProtoErr proto_rating_parse(const char *text, size_t len, ProtoRating *out, ProtoError *err)
 {
     json_error_t je;
-    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *o = load_json(text, len, &je);
     if(!o)
         return syntax(err, &je);
     ProtoErr e = decode_rating(o, "", out, err);

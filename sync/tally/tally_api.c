@@ -39,11 +39,44 @@ static bool job_gone(TallyWriteJob *job)
     return tally_req_gone(job->ctx);
 }
 
-/* On the writer thread: the verdicts are in (or the job was dropped); answer and wake the connection. */
+/* On the writer thread, before writing: decodes the body, which the HTTP workers never do (at the peak they
+ * must stay free to answer). False, with the refusal made, when the batch is not one to write. */
+static bool batch_prepare(TallyWriteJob *job)
+{
+    TallyReq *rq = job->ctx;
+    size_t len;
+    const char *body = tally_req_body(rq, &len);
+    ProtoError pe;
+    ProtoErr pr = proto_batch_parse(body, len, &job->batch, &pe);
+    if(pr) {
+        proto_batch_free(&job->batch);
+        if(pr == PROTO_E_TOO_MANY)
+            too_many(rq);
+        else if(pr == PROTO_E_NOMEM)
+            tally_reply_busy(rq, 0, "out of memory, nothing was stored / hết bộ nhớ, chưa lưu gì");
+        else
+            tally_reply_error(rq, 400, proto_err_code(pr), pe.field[0] ? pe.field : NULL,
+                              pr == PROTO_E_SYNTAX ? pe.line : 0, pe.column, "%s / lô dữ liệu không hợp lệ, chưa lưu gì",
+                              pe.msg);
+        return false;
+    }
+    if(strcmp(job->batch.device_id, tally_req_device(rq)) != 0) {
+        proto_batch_free(&job->batch);
+        tally_reply_error(rq, 403, "device_mismatch", NULL, 0, 0,
+                          "device_id is not the device this token belongs to / device_id không khớp với mã xác thực");
+        return false;
+    }
+    return true;
+}
+
+/* On the writer thread: the verdicts are in (or the job was dropped or refused); answer and wake the
+ * connection. */
 static void job_done(TallyWriteJob *job)
 {
     TallyReq *rq = job->ctx;
-    if(job->dropped) {
+    if(job->skipped) {
+        /* batch_prepare made the answer */
+    } else if(job->dropped) {
         tally_reply_log(rq, "dropped: the client had gone");
         tally_reply_busy(rq, 0, "not processed: the client had gone / máy khách đã ngắt kết nối");
     } else if(job->err) {
@@ -71,39 +104,18 @@ static void batch_handle(TallyReq *rq)
                                  "the batch holds more JSON values than %d ratings need / lô dữ liệu quá lớn",
                                  PROTO_MAX_BATCH);
     }
-    size_t len;
-    const char *body = tally_req_body(rq, &len);
     TallyWriteJob *job = calloc(1, sizeof *job);
     if(!job)
         return tally_reply_busy(rq, 0, "out of memory, nothing was stored / hết bộ nhớ, chưa lưu gì");
-    ProtoError pe;
-    ProtoErr pr = proto_batch_parse(body, len, &job->batch, &pe);
-    if(pr) {
-        proto_batch_free(&job->batch);
-        free(job);
-        if(pr == PROTO_E_TOO_MANY)
-            return too_many(rq);
-        if(pr == PROTO_E_NOMEM)
-            return tally_reply_busy(rq, 0, "out of memory, nothing was stored / hết bộ nhớ, chưa lưu gì");
-        return tally_reply_error(rq, 400, proto_err_code(pr), pe.field[0] ? pe.field : NULL,
-                                 pr == PROTO_E_SYNTAX ? pe.line : 0, pe.column,
-                                 "%s / lô dữ liệu không hợp lệ, chưa lưu gì", pe.msg);
-    }
-    if(strcmp(job->batch.device_id, tally_req_device(rq)) != 0) {
-        proto_batch_free(&job->batch);
-        free(job);
-        return tally_reply_error(rq, 403, "device_mismatch", NULL, 0, 0,
-                                 "device_id is not the device this token belongs to / device_id không khớp với mã "
-                                 "xác thực");
-    }
     snprintf(job->unit, sizeof job->unit, "%s", tally_req_unit(rq));
+    job->weight = st->scan.ratings; /* counted as the body came in: decoded later, on the writer thread */
     job->gone = job_gone;
+    job->prepare = batch_prepare;
     job->done = job_done;
     job->ctx = rq;
     /* Defer first: the writer may answer before this function returns. */
     tally_req_defer(rq);
     if(!tally_req_submit(rq, job)) {
-        proto_batch_free(&job->batch);
         free(job);
         tally_reply_busy(rq, 0, "the server is busy, nothing was stored: retry after the time in Retry-After / "
                                 "máy chủ đang bận, chưa lưu gì, hãy thử lại sau");

@@ -63,7 +63,8 @@ static void write_group(TallyWriter *w, TallyWriteJob **jobs, size_t n)
         TallyWriteJob *job = jobs[i];
         job->dropped = job->gone && job->gone(job);
         job->err = TALLY_OK;
-        if(!job->dropped) {
+        job->skipped = !job->dropped && job->prepare && !job->prepare(job);
+        if(!job->dropped && !job->skipped) {
             items[m] = (TallyIngestItem){.batch = &job->batch, .unit = job->unit};
             live[m++] = job;
         }
@@ -111,7 +112,7 @@ static void *run(void *arg)
             TallyWriteJob *job = w->head;
             w->head = job->next;
             w->st.depth--;
-            w->st.ratings -= job->batch.n;
+            w->st.ratings -= job->weight;
             jobs[n++] = job;
         }
         if(!w->head)
@@ -131,6 +132,8 @@ static void *run(void *arg)
             TallyWriteJob *job = jobs[i];
             if(job->dropped) {
                 w->st.dropped++;
+            } else if(job->skipped) {
+                continue;
             } else if(job->err) {
                 w->st.failed++;
                 if(job->err != TALLY_E_BUSY) /* busy: another process holds the lock; the file is fine */
@@ -223,7 +226,9 @@ void tally_writer_release(TallyWriter *w)
 bool tally_writer_submit(TallyWriter *w, TallyWriteJob *job, bool reserved)
 {
     pthread_mutex_lock(&w->mu);
-    bool ok = !full_locked(w, job->batch.n, reserved && w->st.reserved ? 1 : 0);
+    if(!job->prepare)
+        job->weight = job->batch.n;
+    bool ok = !full_locked(w, job->weight, reserved && w->st.reserved ? 1 : 0);
     if(reserved && w->st.reserved)
         w->st.reserved--;
     if(ok) {
@@ -236,7 +241,7 @@ bool tally_writer_submit(TallyWriter *w, TallyWriteJob *job, bool reserved)
             w->head = job;
         w->tail = job;
         w->st.depth++;
-        w->st.ratings += job->batch.n;
+        w->st.ratings += job->weight;
         pthread_cond_signal(&w->wake);
     } else {
         w->st.refused++;

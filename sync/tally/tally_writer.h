@@ -29,11 +29,17 @@ struct TallyWriteJob {
      * unit. The writer frees the batch (proto_batch_free) once written or dropped. */
     ProtoBatch batch;
     char       unit[PROTO_ID_MAX + 1];
+    size_t     weight;                     /* ratings it will hold, for the queue's bound (batch.n once prepared) */
     bool     (*gone)(TallyWriteJob *job);  /* may be NULL: true when nobody waits for the answer any more */
+    /* May be NULL: run on the writer thread before the job is written (decoding its body into batch), so the
+     * HTTP workers never do that work at the peak; false when the job is finished without writing (done is
+     * still called, with `skipped` set). */
+    bool     (*prepare)(TallyWriteJob *job);
     void     (*done)(TallyWriteJob *job);  /* called on the writer thread with the outcome below */
     void      *ctx;
     /* out */
     bool       dropped;                    /* gone before it was written: nothing stored, no reply */
+    bool       skipped;                    /* prepare said no: nothing stored, prepare made the answer */
     TallyErr   err;                        /* TALLY_OK: reply holds the verdicts (free with proto_reply_free) */
     ProtoReply reply;
     char       msg[TALLY_MSG_MAX];

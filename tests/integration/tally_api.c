@@ -143,11 +143,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    int rc = th_stop(&S);
-    th_cleanup(&S);
-    if(rc != 0)
-        fprintf(stderr, "tally-server did not stop cleanly on SIGTERM (status %d)\n", rc);
-    return rc == 0 ? 0 : -1;
+    return th_finish(&S);
 }
 
 /* ---- Ingest -------------------------------------------------------------------------------------------- */

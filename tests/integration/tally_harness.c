@@ -193,6 +193,15 @@ void th_cleanup(TallyServer *s)
         nftw(s->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+int th_finish(TallyServer *s)
+{
+    int rc = th_stop(s);
+    th_cleanup(s);
+    if(rc != 0)
+        fprintf(stderr, "tally-server did not stop cleanly on SIGTERM (status %d)\n", rc);
+    return rc == 0 ? 0 : -1;
+}
+
 /* ---- HTTP --------------------------------------------------------------------------------------------- */
 
 typedef struct {

@@ -29,6 +29,8 @@ bool th_start(TallyServer *s);
 int  th_stop(TallyServer *s);
 /* Removes the temp dir. */
 void th_cleanup(TallyServer *s);
+/* A test group's teardown: stops the server (it must exit 0 on SIGTERM) and removes the temp dir; 0 or -1. */
+int  th_finish(TallyServer *s);
 
 /* Runs tally-admin --db s->db with the NULL-terminated args; returns its exit status and, when out is not
  * NULL, its stdout (first out_len-1 bytes, trailing newline removed). */

@@ -241,9 +241,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    int rc = th_stop(&S);
-    th_cleanup(&S);
-    return rc == 0 ? 0 : -1;
+    return th_finish(&S);
 }
 
 int main(void)

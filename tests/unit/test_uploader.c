@@ -445,7 +445,7 @@ static void test_server_error_leaves_pending(void **state)
 }
 
 /* A busy server that says when to come back: nothing marked, the wait reported, not counted as a failure of
- * this kiosk (kiosk_sync.c schedules it instead of backing off). Without Retry-After it is a plain 5xx. */
+ * this kiosk (kiosk/sync_agent.c schedules it instead of backing off). Without Retry-After it is a plain 5xx. */
 static void test_busy_server_with_retry_after_leaves_pending_and_says_when(void **state)
 {
     Fx *f = *state;
@@ -453,19 +453,19 @@ static void test_busy_server_with_retry_after_leaves_pending_and_says_when(void 
     UploaderResult res;
     char msg[256];
     f->srv.mode = MODE_503_RETRY;
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, &res, msg, sizeof msg), UPLOADER_E_RETRY_AFTER);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_E_RETRY_AFTER);
     assert_int_equal(res.retry_after_s, 7);
     assert_int_equal(res.http_status, 503);
     f->srv.mode = MODE_503_RETRY_DATE;
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, &res, msg, sizeof msg), UPLOADER_E_RETRY_AFTER);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_E_RETRY_AFTER);
     assert_int_equal(res.retry_after_s, 90);
     f->srv.mode = MODE_503_BARE;
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, &res, msg, sizeof msg), UPLOADER_E_HTTP);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_E_HTTP);
     assert_int_equal(res.retry_after_s, 0);
     assert_int_equal(counts(f).pending, 30);
     /* And once the server has room, everything goes. */
     f->srv.mode = MODE_ACCEPT;
-    assert_int_equal(uploader_run(f->up, f->store, NULL, NULL, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_OK);
     assert_int_equal(counts(f).acked, 30);
 }
 

@@ -105,9 +105,6 @@ TallyErr    tally_file_make(TallyDb *db, const TallyReportSpec *spec, TallyFileF
 /* Vietnamese number style, as the PDF prints: "1.234.567", "92,74" (decimals digits after a comma). */
 void tally_fmt_int_vi(int64_t v, char *out, size_t len);
 void tally_fmt_dec_vi(double v, int decimals, char *out, size_t len);
-/* Copies s into out (at most len-1 bytes, never splitting a character) with every byte that is not part of
- * well-formed UTF-8 replaced by U+FFFD. Returns out. */
-char *tally_utf8_clean(const char *s, char *out, size_t len);
 /* The verdict's Vietnamese label: "Đạt", "Không đạt", "Chưa đủ mẫu"; "" for none. */
 const char *tally_status_vi(TallyStatus s);
 

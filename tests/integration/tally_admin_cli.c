@@ -26,7 +26,11 @@
 
 /* The schema version tally-admin init leaves (tally_db.c MIGRATIONS). Migration 4 (settings) comes after 3: a file rewound to 2 or 1 has neither. */
 #define V4_UNDO "DROP TABLE settings; "
-#define SCHEMA_VERSION 4
+/* Everything migration 5 adds (wrong-clock quarantine, the writer's health row). */
+#define V5_UNDO                                                                                                    \
+    "DROP TABLE health; ALTER TABLE ratings DROP COLUMN quarantine; ALTER TABLE devices DROP COLUMN quarantined; " \
+    "ALTER TABLE devices DROP COLUMN since; "
+#define SCHEMA_VERSION 5
 
 static TallyServer S;
 
@@ -121,6 +125,19 @@ static void test_unit_import_is_all_or_nothing(void **state)
         assert_int_equal(n_units(), before + 3);
     }
     assert_int_equal(th_admin(&S, NULL, 0, "unit", "import", "/no/such/file.csv", (char *)NULL), 1);
+    /* A NUL byte (it used to cut the name short, or hide a line's length) and a name that is not UTF-8. */
+    static const char nul[] = "Z.1,M\xe1\xbb\x99t\0 v\xe1\xbb\x9bi r\xc3\xa1" "c,000.00.00.H21\n";
+    static const char latin1[] = "Z.1,Ph\xf2ng m\xe9t,000.00.00.H21\n";
+    const struct { const char *text; size_t len; } binary[] = {{nul, sizeof nul - 1}, {latin1, sizeof latin1 - 1}};
+    for(size_t i = 0; i < sizeof binary / sizeof binary[0]; i++) {
+        snprintf(path, sizeof path, "%s/binary.csv", S.dir);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(binary[i].text, 1, binary[i].len, f), binary[i].len);
+        fclose(f);
+        assert_int_equal(th_admin(&S, NULL, 0, "unit", "import", path, (char *)NULL), 1);
+        assert_int_equal(n_units(), before + 3);
+    }
 }
 
 static void test_device_tokens_are_shown_once_and_stored_only_as_hashes(void **state)
@@ -232,12 +249,12 @@ static void test_report_says_what_the_api_says(void **state)
     assert_int_equal(th_stop(&S), 0);
 }
 
-/* Everything migration 3 adds, dropped again: a version-2 file as it was before the dashboard. */
+/* Everything migrations 3, 4 and 5 add, dropped again: a version-2 file as it was before the dashboard. */
 #define V3_UNDO                                                                                                    \
     "DROP TABLE monthly_sat; DROP TABLE reasons_daily; DROP TABLE reasons_monthly; DROP TABLE hours_daily; "      \
     "DROP TABLE hours_monthly; DROP TABLE sessions; DROP TABLE login_failures; DROP TABLE audit; "                \
     "ALTER TABLE devices DROP COLUMN received; ALTER TABLE devices DROP COLUMN max_seq; "                          \
-    "ALTER TABLE viewers DROP COLUMN unit; ALTER TABLE viewers DROP COLUMN pw_hash; " V4_UNDO
+    "ALTER TABLE viewers DROP COLUMN unit; ALTER TABLE viewers DROP COLUMN pw_hash; " V4_UNDO V5_UNDO
 
 /* One table's rows as text, in key order, for comparing a roll-up before and after a migration rebuilt it. */
 static char *dump_table(const char *sql)
@@ -338,6 +355,8 @@ static void test_migration_fills_the_monthly_rollup_from_the_daily_one(void **st
                      0);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(S.db, &db), SQLITE_OK);
+    /* Back to version 1: without what migrations 2 (monthly), 3 (dashboard), 4 (settings) and 5 (quarantine,
+     * health) add. */
     assert_int_equal(sqlite3_exec(db, "DROP TABLE monthly; " V3_UNDO "PRAGMA user_version = 1;", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);

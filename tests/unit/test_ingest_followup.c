@@ -40,8 +40,8 @@ static int setup(void **state)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/tally.db", f->dir);
     if(tally_db_open(f->path, &f->db, msg) || tally_unit_add(f->db, "G01", "Tỉnh", NULL, msg) ||
-       tally_unit_add(f->db, UNIT, "Xã", "G01", msg) || tally_device_add(f->db, DEVICE, UNIT, tok, msg) ||
-       tally_device_add(f->db, "kiosk-f2", UNIT, tok, msg) || tally_ingest_new(f->db, &f->in, msg)) {
+       tally_unit_add(f->db, UNIT, "Xã", "G01", msg) || tally_device_add(f->db, DEVICE, UNIT, ptime_vn_day_start(PTIME_DAY_MIN), tok, msg) ||
+       tally_device_add(f->db, "kiosk-f2", UNIT, ptime_vn_day_start(PTIME_DAY_MIN), tok, msg) || tally_ingest_new(f->db, &f->in, msg)) {
         fprintf(stderr, "setup: %s\n", msg);
         return -1;
     }

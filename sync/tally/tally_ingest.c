@@ -22,7 +22,7 @@ static const char *const SQL[ST_COUNT] = {
     [ST_UNDO] = "ROLLBACK TO batch",
     [ST_INSERT] = "INSERT INTO ratings(id, device, unit, area, scale, score, flagged, day, body, batch, received_at,"
                   " quarantine) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(id) DO NOTHING",
-    [ST_BODY] = "SELECT body, device FROM ratings WHERE id = ?1",
+    [ST_BODY] = "SELECT body, device, quarantine FROM ratings WHERE id = ?1",
     /* A stored rating gaining its answers after the tap (proto_rating_revision); received_at stays the first. */
     [ST_UPDATE] = "UPDATE ratings SET body = ?2, batch = ?3 WHERE id = ?1",
     [ST_ROLLUP] = "INSERT INTO daily(unit, day, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -221,9 +221,10 @@ typedef enum { ITEM_ACCEPTED, ITEM_DUPLICATE, ITEM_CONFLICT, ITEM_UPDATED } Item
  * by an answer given after the tap move here, in this transaction, from the old copy's answers to the new
  * one's, so every figure counts the rating once with its latest answers. Today that is the reasons roll-up
  * (bump_reasons: unflagged ratings only; flags never change between copies). A new answer kept in a roll-up
- * adds its move here, and migration 3's fill from the stored bodies reads the same newest copy. */
+ * adds its move here, and migration 3's fill from the stored bodies reads the same newest copy. A quarantined
+ * row (wrong device clock) was never counted, so its answers move nothing. */
 static TallyErr update_item(TallyIngest *in, const ProtoRating *stored, const ProtoRating *r, const char *body,
-                            const ProtoBatch *b, int64_t day, char msg[TALLY_MSG_MAX])
+                            const ProtoBatch *b, int64_t day, bool quarantined, char msg[TALLY_MSG_MAX])
 {
     sqlite3_stmt *st = in->st[ST_UPDATE];
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
@@ -233,7 +234,8 @@ static TallyErr update_item(TallyIngest *in, const ProtoRating *stored, const Pr
     sqlite3_clear_bindings(st);
     if(rc != SQLITE_DONE)
         return tally_db_fail(in->db, "update rating", msg);
-    if((r->flags & PROTO_FLAG_RAPID_REPEAT) || stored->reasons == r->reasons)
+    /* A quarantined row was never in a roll-up: its new answers are not either. */
+    if(quarantined || (r->flags & PROTO_FLAG_RAPID_REPEAT) || stored->reasons == r->reasons)
         return TALLY_OK;
     TallyErr e = bump_reasons(in, r->unit, day, r->area, stored->reasons, -1, msg);
     return e ? e : bump_reasons(in, r->unit, day, r->area, r->reasons, +1, msg);
@@ -254,6 +256,7 @@ static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *
     const char *old = (const char *)sqlite3_column_text(q, 0), *device = (const char *)sqlite3_column_text(q, 1);
     ProtoRating stored;
     ProtoRevision rev = PROTO_REV_CONFLICT;
+    bool quarantined = sqlite3_column_int(q, 2) != 0;
     if(old && strcmp(old, body) == 0)
         rev = PROTO_REV_SAME;
     else if(old && device && strcmp(device, b->device_id) == 0 &&
@@ -263,7 +266,7 @@ static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *
     switch(rev) {
     case PROTO_REV_SAME:
     case PROTO_REV_OLDER: *outcome = ITEM_DUPLICATE; return TALLY_OK;
-    case PROTO_REV_GAINS: *outcome = ITEM_UPDATED; return update_item(in, &stored, r, body, b, day, msg);
+    case PROTO_REV_GAINS: *outcome = ITEM_UPDATED; return update_item(in, &stored, r, body, b, day, quarantined, msg);
     case PROTO_REV_CONFLICT: break;
     }
     *outcome = ITEM_CONFLICT;

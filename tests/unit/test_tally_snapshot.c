@@ -4,7 +4,11 @@
  * (read from the monthly roll-up) and one on a day of its ragged end (read from the daily roll-up). Every
  * consistent tally therefore has an even n. Meanwhile the test runs the tally over and over on its own
  * connection: without one read transaction around the tally's statements, a batch committed between the
- * monthly read and the daily read shows up as an odd n. */
+ * monthly read and the daily read shows up as an odd n.
+ *
+ * The report model reads more statements still (targets, the unit tree, monthly_sat and daily counts, the
+ * devices): one read transaction per report, so its period total is even and equals the kiosk's received
+ * count read by another statement. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +23,7 @@
 #include "sync/tally/tally_db.h"
 #include "sync/tally/tally_ingest.h"
 #include "sync/tally/tally_query.h"
+#include "sync/tally/tally_report.h"
 #include "testutil.h"
 
 #define BATCHES 1500
@@ -120,8 +125,48 @@ static void test_a_tally_never_sees_half_a_batch(void **state)
     tu_rmtree(dir);
 }
 
+/* The same writer; the report model built over and over: its parts agree with each other. */
+static void test_a_report_never_sees_half_a_batch(void **state)
+{
+    (void)state;
+    char dir[256];
+    assert_true(tu_mkdtemp(dir, sizeof dir, "test_report_snapshot"));
+    snprintf(path, sizeof path, "%s/tally.db", dir);
+    TallyDb *db;
+    char msg[TALLY_MSG_MAX], token[TALLY_TOKEN_HEX + 1];
+    assert_int_equal(tally_db_open(path, &db, msg), TALLY_OK);
+    assert_int_equal(tally_unit_add(db, "P", "Tỉnh", NULL, msg), TALLY_OK);
+    assert_int_equal(tally_unit_add(db, "P.Q1", "Quầy 1", "P", msg), TALLY_OK);
+    assert_int_equal(tally_device_add(db, "snap-1", "P.Q1", ptime_vn_day_start(PTIME_DAY_MIN), token, msg), TALLY_OK);
+    TallyReportSpec spec = {.area = -1, .parts = TALLY_PART_GROUPS | TALLY_PART_DEVICES, .now_s = 1745118000};
+    int64_t from, to;
+    assert_true(ptime_parse_date("2025-03-01", &from) && ptime_parse_date("2025-04-20", &to));
+    assert_true(tally_period_custom(from, to, &spec.period));
+    snprintf(spec.unit, sizeof spec.unit, "P");
+    pthread_t t;
+    atomic_store(&done, false);
+    assert_int_equal(pthread_create(&t, NULL, writer, NULL), 0);
+    long reports = 0, torn = 0;
+    while(!atomic_load(&done)) {
+        TallyReport *r;
+        assert_int_equal(tally_report_build(db, &spec, &r, msg), TALLY_OK);
+        assert_int_equal(r->n_devices, 1);
+        if(r->total.n % 2 || r->total.n != r->devices[0].received)
+            torn++;
+        tally_report_free(r);
+        reports++;
+    }
+    pthread_join(t, NULL);
+    fprintf(stderr, "%ld reports during %d commits, %ld saw parts of different moments\n", reports, BATCHES, torn);
+    assert_int_equal(torn, 0);
+    assert_true(reports > 20);
+    tally_db_close(db);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_a_tally_never_sees_half_a_batch)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_a_tally_never_sees_half_a_batch),
+                                       cmocka_unit_test(test_a_report_never_sees_half_a_batch)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

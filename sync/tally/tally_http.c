@@ -8,12 +8,14 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <jansson.h>
@@ -32,6 +34,8 @@
 #define PEM_MAX (1 << 20)                /* a certificate chain or key file larger than this is not one */
 /* TLS 1.2 and 1.3 only; the kiosks' libcurl speaks both. */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* On stop, requests already begun get this long to finish (systemd's TimeoutStopSec is longer). */
+#define STOP_GRACE_MS 20000
 
 typedef struct {
     TallyDb     *db;
@@ -49,12 +53,15 @@ struct TallyHttp {
     char              *tls_cert; /* PEM text, kept for the daemon's life */
     char              *tls_key;
     char               url[80];
+    atomic_uint        inflight; /* requests begun and not yet completed */
+    atomic_bool        stopping; /* set by tally_http_stop(): replies then say Connection: close */
 };
 
 typedef enum { ROUTE_BATCHES, ROUTE_TALLY, ROUTE_TARGETS, ROUTE_HEALTH } Route;
 
 /* Per-request state, from the first call of handle() to completed(). */
 typedef struct {
+    TallyHttp *h;
     Route   route;
     char   *body;
     size_t  len, cap;
@@ -77,6 +84,32 @@ static Slot *slot_take(TallyHttp *h)
                 return &h->slots[i];
             }
         pthread_cond_wait(&h->freed, &h->mu);
+    }
+}
+
+/* slot_take() that gives up after timeout_ms (NULL). */
+static Slot *slot_take_timed(TallyHttp *h, unsigned timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if(until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&h->mu);
+    for(;;) {
+        for(unsigned i = 0; i < h->n_slots; i++)
+            if(!h->slots[i].busy) {
+                h->slots[i].busy = true;
+                pthread_mutex_unlock(&h->mu);
+                return &h->slots[i];
+            }
+        if(pthread_cond_timedwait(&h->freed, &h->mu, &until) != 0) {
+            pthread_mutex_unlock(&h->mu);
+            return NULL;
+        }
     }
 }
 
@@ -112,6 +145,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, const char *method, const
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    if(r && atomic_load(&r->h->stopping)) /* stopping: no further request on this connection */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     fprintf(stderr, "tally-server: %s %s %u device=%s %s %.1fms\n", method, url, status,
@@ -427,6 +462,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if(!(r = calloc(1, sizeof *r)))
             return MHD_NO;
         clock_gettime(CLOCK_MONOTONIC, &r->start);
+        r->h = h;
+        atomic_fetch_add(&h->inflight, 1);
         *req_cls = r;
         bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0, post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
         if(strcmp(url, "/api/v1/batches") == 0)
@@ -498,6 +535,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls, enum 
     (void)toe;
     Req *r = *req_cls;
     if(r) {
+        atomic_fetch_sub(&r->h->inflight, 1);
         free(r->body);
         free(r);
         *req_cls = NULL;
@@ -680,7 +718,8 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
             e = tally_ingest_new(h->slots[i].db, &h->slots[i].ingest, msg);
     }
     if(!e) {
-        unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+        /* ITC: tally_http_stop() quiesces the daemon (stops accepting) before it stops it. */
+        unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
         if(ss.ss_family == AF_INET6)
             flags |= MHD_USE_IPv6;
         /* The TLS options go in as an array; plain HTTP passes just its terminator. The PEM buffers stay
@@ -734,10 +773,30 @@ const char *tally_http_url(const TallyHttp *h)
     return h->url;
 }
 
+bool tally_http_alive(TallyHttp *h, unsigned timeout_ms)
+{
+    Slot *s = slot_take_timed(h, timeout_ms);
+    if(!s)
+        return false;
+    TallyTarget t[GROUP_COUNT];
+    char msg[TALLY_MSG_MAX];
+    TallyErr e = tally_targets_get(s->db, t, msg);
+    slot_give(h, s);
+    return e == TALLY_OK;
+}
+
 void tally_http_stop(TallyHttp *h)
 {
     if(!h)
         return;
+    /* Stop accepting, let the requests already begun finish (their replies close the connection), then stop:
+     * a batch is either stored and answered, or was not yet complete and is not stored at all. */
+    atomic_store(&h->stopping, true);
+    MHD_socket ls = MHD_quiesce_daemon(h->mhd);
+    if(ls != MHD_INVALID_SOCKET)
+        close(ls);
+    for(int waited = 0; atomic_load(&h->inflight) > 0 && waited < STOP_GRACE_MS; waited += 10)
+        nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
     MHD_stop_daemon(h->mhd);
     free_slots(h);
     free_pem(h);

@@ -39,7 +39,12 @@ typedef struct {
 TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[TALLY_MSG_MAX]);
 /* The bound address as a base URL, e.g. "http://127.0.0.1:41234", "https://[::1]:8443" with TLS. */
 const char *tally_http_url(const TallyHttp *h);
-/* Stops accepting, finishes the requests in flight, closes the database. */
+/* True when a database connection could be had within timeout_ms and read: what the systemd watchdog
+ * is fed on. False when every worker has been stuck for that long. */
+bool tally_http_alive(TallyHttp *h, unsigned timeout_ms);
+/* Stops accepting new connections, lets the requests already begun finish (up to 20 s; their replies
+ * carry Connection: close), then stops and closes the database. A batch whose body had not fully arrived
+ * is not stored. */
 void tally_http_stop(TallyHttp *h);
 
 #endif

@@ -5,12 +5,19 @@
  * Prints "tally-server: listening on http://ADDR:PORT" (https:// with --tls-cert/--tls-key) on stdout once it
  * serves (port 0 picks a free port, which tests rely on), logs one line per request on stderr, and stops
  * cleanly on SIGINT or SIGTERM: requests in flight finish, the database is closed. A certificate or key that
- * cannot be read or used stops it at start-up with the reason (exit 2). */
+ * cannot be read or used stops it at start-up with the reason (exit 2).
+ *
+ * Under systemd (Type=notify) it says READY=1 once it serves and STOPPING=1 when asked to stop; with
+ * WatchdogSec= it sends WATCHDOG=1 every third of that period, but only while a worker's database
+ * connection can be had and read, so a wedged server is restarted. Without systemd these are no-ops. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "sync/tally/tally_http.h"
 
@@ -88,8 +95,29 @@ int main(int argc, char **argv)
         die("%s", msg);
     printf("tally-server: listening on %s (database %s)\n", tally_http_url(h), cfg.db_path);
     fflush(stdout);
+    sd_notifyf(0, "READY=1\nSTATUS=listening on %s", tally_http_url(h));
+
+    uint64_t wd_usec = 0;
+    bool watchdog = sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0;
+    uint64_t tick_usec = watchdog ? wd_usec / 3 : 0;
     int sig = 0;
-    sigwait(&stop, &sig);
+    for(;;) {
+        if(!watchdog) {
+            sigwait(&stop, &sig);
+            break;
+        }
+        struct timespec ts = {(time_t)(tick_usec / 1000000u), (long)(tick_usec % 1000000u) * 1000L};
+        sig = sigtimedwait(&stop, NULL, &ts);
+        if(sig > 0)
+            break;
+        /* Wait at most one tick for a connection: a server busy that long still gets two more tries. */
+        if(tally_http_alive(h, (unsigned)(tick_usec / 1000u)))
+            sd_notify(0, "WATCHDOG=1");
+        else
+            fprintf(stderr, "tally-server: no database connection could be had for %llu ms; watchdog not fed\n",
+                    (unsigned long long)(tick_usec / 1000u));
+    }
+    sd_notify(0, "STOPPING=1");
     fprintf(stderr, "tally-server: %s received, stopping / đang dừng\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     tally_http_stop(h);
     return 0;

@@ -1,0 +1,12 @@
+# Deployment (issue 12): tally-admin backup/restore under upload load and tally-server under systemd's notify
+# protocol (after sync.cmake, whose sync_harness these use). The packaging checks are in packaging.cmake.
+if(TARGET sync_harness)
+  kiosk_add_test(tally_backup_load SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_backup_load.c
+    LIBS sync_harness PkgConfig::SQLITE3 LABELS integration)
+  set_tests_properties(tally_backup_load PROPERTIES TIMEOUT 300)
+endif()
+if(TARGET sync_harness)
+  kiosk_add_test(tally_service SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_service.c
+    LIBS sync_harness PkgConfig::SQLITE3 LABELS integration)
+  target_compile_definitions(tally_service PRIVATE _GNU_SOURCE) # strcasestr
+endif()

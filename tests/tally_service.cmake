@@ -10,3 +10,8 @@ if(TARGET sync_harness)
     LIBS sync_harness PkgConfig::SQLITE3 LABELS integration)
   target_compile_definitions(tally_service PRIVATE _GNU_SOURCE) # strcasestr
 endif()
+
+# GET /metrics: the module alone (counters, exposition grammar, --metrics-allow).
+kiosk_add_test(test_metrics SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_metrics.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/unit/prom_check.c LIBS tallylib LABELS unit)
+target_include_directories(test_metrics PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)

@@ -54,24 +54,25 @@ mount --bind /dev "$root/dev"
 mount -t devpts devpts "$root/dev/pts" -o newinstance,ptmxmode=0666 2>/dev/null || true
 mount -t proc proc "$root/proc"
 [ ! -d "$root/run/systemd/system" ] || fail "the root says systemd is running"
-in() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
-as() { local u=$1; shift; in runuser -u "$u" -- "$@"; }
+inroot() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+# setpriv execs the program itself (runuser would stay in between and swallow its exit status on SIGTERM).
+asuser() { local u=$1; shift; inroot setpriv --reuid="$u" --regid="$u" --init-groups "$@"; }
 
 # ---- install ----------------------------------------------------------------------------------------------
 cp "$kiosk_deb" "$root/tmp/kiosk.deb"
 cp "$tally_deb" "$root/tmp/tally.deb"
 step "dpkg -i $(basename "$tally_deb") $(basename "$kiosk_deb")"
-in env DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/tally.deb /tmp/kiosk.deb </dev/null
-in getent passwd hailong-tally >/dev/null || fail "no hailong-tally user"
-in getent passwd hailong-kiosk >/dev/null || fail "no hailong-kiosk user"
+inroot env DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/tally.deb /tmp/kiosk.deb </dev/null
+inroot getent passwd hailong-tally >/dev/null || fail "no hailong-tally user"
+inroot getent passwd hailong-kiosk >/dev/null || fail "no hailong-kiosk user"
 for g in input video render; do
-  if in getent group "$g" >/dev/null; then
-    in id -nG hailong-kiosk | tr ' ' '\n' | grep -qx "$g" || fail "hailong-kiosk is not in group $g"
+  if inroot getent group "$g" >/dev/null; then
+    inroot id -nG hailong-kiosk | tr ' ' '\n' | grep -qx "$g" || fail "hailong-kiosk is not in group $g"
   fi
 done
-[ "$(stat -c '%U %a' "$root/var/lib/hailong-tally")" = "hailong-tally 750" ] || fail "/var/lib/hailong-tally owner/mode"
-[ "$(stat -c '%U %a' "$root/var/lib/hailong-kiosk")" = "hailong-kiosk 750" ] || fail "/var/lib/hailong-kiosk owner/mode"
-[ "$(stat -c '%U %G %a' "$root/etc/hailong-kiosk/kiosk.ini")" = "root hailong-kiosk 640" ] || fail "kiosk.ini owner/mode"
+[ "$(inroot stat -c '%U %a' /var/lib/hailong-tally)" = "hailong-tally 750" ] || fail "/var/lib/hailong-tally owner/mode"
+[ "$(inroot stat -c '%U %a' /var/lib/hailong-kiosk)" = "hailong-kiosk 750" ] || fail "/var/lib/hailong-kiosk owner/mode"
+[ "$(inroot stat -c '%U %G %a' /etc/hailong-kiosk/kiosk.ini)" = "root hailong-kiosk 640" ] || fail "kiosk.ini owner/mode"
 for u in multi-user.target.wants/tally-server.service timers.target.wants/tally-backup.timer \
          multi-user.target.wants/kiosk-sync.service multi-user.target.wants/kiosk-display.service; do
   [ -L "$root/etc/systemd/system/$u" ] || fail "$u is not enabled"
@@ -81,26 +82,28 @@ done
 
 step "systemd-analyze verify on every installed unit"
 # man-db is not in the root (its pages are checked by lintian); any warning verify prints is a failure.
-msgs=$(in systemd-analyze verify --man=no /lib/systemd/system/tally-server.service \
+msgs=$(inroot systemd-analyze verify --man=no /lib/systemd/system/tally-server.service \
   /lib/systemd/system/tally-backup.service /lib/systemd/system/tally-backup.timer \
   /lib/systemd/system/kiosk-sync.service /lib/systemd/system/kiosk-display.service 2>&1) || fail "verify: $msgs"
 [ -z "$msgs" ] || fail "systemd-analyze verify: $msgs"
 step "systemd-analyze security --offline=true tally-server.service"
-in systemd-analyze security --offline=true --threshold=20 /lib/systemd/system/tally-server.service | tail -n 1
+inroot systemd-analyze security --offline=true --threshold=20 /lib/systemd/system/tally-server.service | tail -n 1
 
 # ---- use it -----------------------------------------------------------------------------------------------
 db=/var/lib/hailong-tally/tally.db
 unit=000.00.31.H21.DEMO
 step "tally-admin init, unit import, device add (as hailong-tally)"
-as hailong-tally tally-admin --db $db init
-as hailong-tally tally-admin --db $db unit import /usr/share/hailong-tally/units-gialai.csv
-as hailong-tally tally-admin --db $db device add kiosk-chroot-01 --unit $unit > "$root/etc/hailong-kiosk/token"
-in chown hailong-kiosk:hailong-kiosk /etc/hailong-kiosk/token
+asuser hailong-tally tally-admin --db $db init
+asuser hailong-tally tally-admin --db $db unit import /usr/share/hailong-tally/units-gialai.csv
+asuser hailong-tally tally-admin --db $db device add kiosk-chroot-01 --unit $unit > "$root/etc/hailong-kiosk/token"
+inroot chown hailong-kiosk:hailong-kiosk /etc/hailong-kiosk/token
 chmod 600 "$root/etc/hailong-kiosk/token"
 [ "$(wc -c < "$root/etc/hailong-kiosk/token")" -ge 64 ] || fail "no device token"
 
 step "tally-server on a free loopback port (as hailong-tally)"
-chroot "$root" runuser -u hailong-tally -- tally-server --db $db --listen 127.0.0.1:0 \
+# Not through asuser: $! must be the server itself (chroot, env and setpriv each exec the next).
+chroot "$root" env -i PATH=/usr/bin:/bin setpriv --reuid=hailong-tally --regid=hailong-tally --init-groups \
+  tally-server --db $db --listen 127.0.0.1:0 \
   > "$root/tmp/server.out" 2> "$root/tmp/server.log" &
 server_pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$root/tmp/server.out" && break; sleep 0.1; done
@@ -134,18 +137,18 @@ wait 1000
 quit
 TAPS
 chmod 644 "$root/tmp/taps.txt"
-as hailong-kiosk env SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy kiosk --config /etc/hailong-kiosk/kiosk.ini \
+asuser hailong-kiosk env SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy kiosk --config /etc/hailong-kiosk/kiosk.ini \
   --windowed --size 800x480 --script /tmp/taps.txt
 [ -f "$root/var/lib/hailong-kiosk/kiosk.db" ] || fail "the kiosk made no store"
 
 step "kiosk-sync --once (as hailong-kiosk)"
-as hailong-kiosk kiosk-sync --config /etc/hailong-kiosk/kiosk.ini --once
+asuser hailong-kiosk kiosk-sync --config /etc/hailong-kiosk/kiosk.ini --once
 today=$(TZ=Asia/Ho_Chi_Minh date +%F)
-report=$(as hailong-tally tally-admin --db $db report --from "$today" --to "$today" --format csv)
+report=$(asuser hailong-tally tally-admin --db $db report --from "$today" --to "$today" --format csv)
 echo "$report"
 n=$(echo "$report" | awk -F, 'NR == 2 { print $2 }')
 [ "$n" = 3 ] || fail "the tally holds $n ratings, not 3"
-as hailong-kiosk kiosk-report --config /etc/hailong-kiosk/kiosk.ini --date "$today" >/dev/null
+asuser hailong-kiosk kiosk-report --config /etc/hailong-kiosk/kiosk.ini --date "$today" >/dev/null
 
 kill "$server_pid"
 wait "$server_pid" || fail "tally-server did not stop cleanly on SIGTERM"
@@ -154,23 +157,23 @@ grep -q "POST /api/v1/batches 200" "$root/tmp/server.log" || fail "no upload in 
 
 # ---- upgrade over the same version --------------------------------------------------------------------------
 step "dpkg -i the same version again (the edited conffile must be kept, without a prompt)"
-in env DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/tally.deb /tmp/kiosk.deb </dev/null
+inroot env DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/tally.deb /tmp/kiosk.deb </dev/null
 cmp -s "$root/tmp/kiosk.ini.edited" "$root/etc/hailong-kiosk/kiosk.ini" || fail "the edited kiosk.ini was not kept"
 [ ! -e "$root/etc/hailong-kiosk/kiosk.ini.dpkg-new" ] || fail "kiosk.ini.dpkg-new left behind"
-[ "$(stat -c '%G %a' "$root/etc/hailong-kiosk/kiosk.ini")" = "hailong-kiosk 640" ] || fail "kiosk.ini mode after upgrade"
+[ "$(inroot stat -c '%G %a' /etc/hailong-kiosk/kiosk.ini)" = "hailong-kiosk 640" ] || fail "kiosk.ini mode after upgrade"
 ls "$root"/var/lib/hailong-tally/backups/pre-upgrade-from-*.db >/dev/null || fail "no backup before the upgrade"
-[ "$(as hailong-tally tally-admin --db $db report --from "$today" --to "$today" --format csv | awk -F, 'NR == 2 { print $2 }')" = 3 ] ||
+[ "$(asuser hailong-tally tally-admin --db $db report --from "$today" --to "$today" --format csv | awk -F, 'NR == 2 { print $2 }')" = 3 ] ||
   fail "ratings lost in the upgrade"
 
 # ---- purge --------------------------------------------------------------------------------------------------
 step "dpkg --purge both"
-in dpkg --purge hailong-kiosk hailong-tally </dev/null
+inroot dpkg --purge hailong-kiosk hailong-tally </dev/null
 for f in /usr/bin/kiosk /usr/bin/tally-server /etc/hailong-kiosk/kiosk.ini /etc/hailong-tally \
          /lib/systemd/system/tally-server.service /etc/systemd/system/multi-user.target.wants/tally-server.service \
          /etc/systemd/system/multi-user.target.wants/kiosk-display.service; do
   [ ! -e "$root$f" ] || fail "$f is still there after purge"
 done
-in dpkg-statoverride --list /etc/hailong-kiosk/kiosk.ini >/dev/null && fail "the statoverride survived purge"
+inroot dpkg-statoverride --list /etc/hailong-kiosk/kiosk.ini >/dev/null && fail "the statoverride survived purge"
 for f in /var/lib/hailong-tally/tally.db /var/lib/hailong-kiosk/kiosk.db /etc/hailong-kiosk/token; do
   [ -e "$root$f" ] || fail "purge removed $f, which it must keep"
 done

@@ -15,3 +15,9 @@ endif()
 kiosk_add_test(test_metrics SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_metrics.c
   ${CMAKE_CURRENT_SOURCE_DIR}/unit/prom_check.c LIBS tallylib LABELS unit)
 target_include_directories(test_metrics PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+# GET /metrics on the real server.
+if(TARGET sync_harness)
+  kiosk_add_test(tally_metrics_http SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_metrics_http.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/unit/prom_check.c LIBS sync_harness LABELS integration)
+  target_include_directories(tally_metrics_http PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+endif()

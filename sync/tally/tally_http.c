@@ -23,6 +23,7 @@
 
 #include "sync/protocol.h"
 #include "sync/tally/tally_ingest.h"
+#include "sync/tally/tally_metrics.h"
 #include "sync/tally/tally_query.h"
 
 #define MAX_BODY PROTO_MAX_BODY          /* bytes of one batch body */
@@ -53,11 +54,15 @@ struct TallyHttp {
     char              *tls_cert; /* PEM text, kept for the daemon's life */
     char              *tls_key;
     char               url[80];
+    TallyMetrics      *metrics;  /* GET /metrics */
+    TallyMetricsAllow  metrics_allow;
     atomic_uint        inflight; /* requests begun and not yet completed */
     atomic_bool        stopping; /* set by tally_http_stop(): replies then say Connection: close */
 };
 
-typedef enum { ROUTE_BATCHES, ROUTE_TALLY, ROUTE_TARGETS, ROUTE_HEALTH } Route;
+typedef enum { ROUTE_BATCHES, ROUTE_TALLY, ROUTE_TARGETS, ROUTE_HEALTH, ROUTE_METRICS, ROUTE_OTHER } Route;
+static const TallyMetricRoute METRIC_ROUTE[] = {METRIC_ROUTE_BATCHES, METRIC_ROUTE_TALLY, METRIC_ROUTE_TARGETS,
+                                                METRIC_ROUTE_HEALTH, METRIC_ROUTE_METRICS, METRIC_ROUTE_OTHER};
 
 /* Per-request state, from the first call of handle() to completed(). */
 typedef struct {
@@ -130,9 +135,9 @@ static double elapsed_ms(const Req *r)
     return (double)(now.tv_sec - r->start.tv_sec) * 1e3 + (double)(now.tv_nsec - r->start.tv_nsec) / 1e6;
 }
 
-/* Queues a JSON reply (takes ownership of body) and logs the request's one line. */
-static enum MHD_Result reply(struct MHD_Connection *c, const char *method, const char *url, Req *r,
-                             unsigned status, char *body, const char *detail)
+/* Queues a reply (takes ownership of body), counts it and logs the request's one line. */
+static enum MHD_Result reply_as(struct MHD_Connection *c, const char *method, const char *url, Req *r,
+                                unsigned status, char *body, const char *detail, const char *content_type)
 {
     if(!body)
         body = strdup("{\"error\":\"out_of_memory\",\"message\":\"out of memory / hết bộ nhớ\"}"), status = 500;
@@ -144,7 +149,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, const char *method, const
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if(r)
+        tally_metrics_request(r->h->metrics, METRIC_ROUTE[r->route], status);
     if(r && atomic_load(&r->h->stopping)) /* stopping: no further request on this connection */
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(c, status, resp);
@@ -152,6 +159,12 @@ static enum MHD_Result reply(struct MHD_Connection *c, const char *method, const
     fprintf(stderr, "tally-server: %s %s %u device=%s %s %.1fms\n", method, url, status,
             r && r->device[0] ? r->device : "-", detail ? detail : "", r ? elapsed_ms(r) : 0.0);
     return ret;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, const char *method, const char *url, Req *r,
+                             unsigned status, char *body, const char *detail)
+{
+    return reply_as(c, method, url, r, status, body, detail, "application/json; charset=utf-8");
 }
 
 /* {"error":code,"message":"English / Vietnamese"} with optional field and position. */
@@ -186,6 +199,8 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, const char *method,
 static enum MHD_Result reply_tally_err(struct MHD_Connection *c, const char *method, const char *url, Req *r,
                                        TallyErr e, const char *msg)
 {
+    if(e == TALLY_E_BUSY && r && r->route == ROUTE_BATCHES)
+        tally_metrics_refused(r->h->metrics, METRIC_REFUSED_DB_BUSY);
     if(e == TALLY_E_BUSY)
         return ERR(MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
                    "the database is busy, nothing was stored: retry later / máy chủ đang bận, chưa lưu gì, hãy thử lại sau");
@@ -283,6 +298,7 @@ static enum MHD_Result batch_finish(TallyHttp *h, struct MHD_Connection *c, cons
     }
     if(pr == PROTO_E_NOMEM) {
         proto_batch_free(&b);
+        tally_metrics_refused(h->metrics, METRIC_REFUSED_NO_MEMORY);
         return ERR(MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "out of memory, nothing was stored / hết bộ nhớ, chưa lưu gì");
     }
     if(pr) {
@@ -298,15 +314,18 @@ static enum MHD_Result batch_finish(TallyHttp *h, struct MHD_Connection *c, cons
     }
     ProtoReply rep;
     char msg[TALLY_MSG_MAX];
+    tally_metrics_queue(h->metrics, +1);
     Slot *s = slot_take(h);
     pthread_mutex_lock(&h->write_mu);
     TallyErr e = tally_ingest_batch(s->ingest, &b, r->unit, (int64_t)time(NULL), &rep, msg);
     pthread_mutex_unlock(&h->write_mu);
     slot_give(h, s);
+    tally_metrics_queue(h->metrics, -1);
     size_t n_items = b.n;
     proto_batch_free(&b);
     if(e)
         return reply_tally_err(c, method, url, r, e, msg);
+    tally_metrics_ratings(h->metrics, rep.accepted, rep.duplicate, (int64_t)rep.n_rejected);
     char detail[128];
     snprintf(detail, sizeof detail, "batch=%s items=%zu accepted=%lld duplicate=%lld rejected=%zu", rep.batch_id,
              n_items, (long long)rep.accepted, (long long)rep.duplicate, rep.n_rejected);
@@ -450,6 +469,52 @@ static enum MHD_Result targets_get(TallyHttp *h, struct MHD_Connection *c, const
     return reply(c, method, url, r, MHD_HTTP_OK, body, NULL);
 }
 
+/* ---- GET /metrics ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    TallyMetricsDevice *d;
+    size_t              n, cap;
+    bool                oom;
+} DeviceList;
+
+static bool collect_device(const TallyDevice *d, void *ud)
+{
+    DeviceList *l = ud;
+    if(l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        TallyMetricsDevice *nd = realloc(l->d, cap * sizeof *nd);
+        if(!nd)
+            return !(l->oom = true);
+        l->d = nd;
+        l->cap = cap;
+    }
+    TallyMetricsDevice *m = &l->d[l->n++];
+    snprintf(m->id, sizeof m->id, "%s", d->id);
+    snprintf(m->unit, sizeof m->unit, "%s", d->unit);
+    m->last_seen = d->last_seen;
+    return true;
+}
+
+static enum MHD_Result metrics_get(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url,
+                                   Req *r)
+{
+    DeviceList l = {0};
+    char msg[TALLY_MSG_MAX];
+    Slot *s = slot_take(h);
+    TallyErr e = tally_device_list(s->db, collect_device, &l, msg);
+    slot_give(h, s);
+    if(e || l.oom) {
+        free(l.d);
+        return reply_tally_err(c, method, url, r, e ? e : TALLY_E_NOMEM, e ? msg : "out of memory");
+    }
+    const union MHD_DaemonInfo *ci = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    TallyMetricsLive live = {.open_connections = ci ? (int64_t)ci->num_connections : 0,
+                             .in_flight = (int64_t)atomic_load(&h->inflight), .devices = l.d, .n_devices = l.n};
+    char *body = tally_metrics_render(h->metrics, &live);
+    free(l.d);
+    return reply_as(c, method, url, r, MHD_HTTP_OK, body, NULL, "text/plain; version=0.0.4; charset=utf-8");
+}
+
 /* ---- The access handler ----------------------------------------------------------------------------- */
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -463,6 +528,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return MHD_NO;
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         r->h = h;
+        r->route = ROUTE_OTHER;
         atomic_fetch_add(&h->inflight, 1);
         *req_cls = r;
         bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0, post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
@@ -474,11 +540,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             r->route = ROUTE_TARGETS;
         else if(strcmp(url, "/healthz") == 0)
             r->route = ROUTE_HEALTH;
+        else if(strcmp(url, "/metrics") == 0)
+            r->route = ROUTE_METRICS;
         else
             return ERR(MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint / không có địa chỉ này");
         if(r->route == ROUTE_BATCHES ? !post : !get)
             return ERR(MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                        "method not allowed here / phương thức không được phép");
+        if(r->route == ROUTE_METRICS) {
+            const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+            if(!ci || !tally_metrics_allowed(&h->metrics_allow, ci->client_addr))
+                return ERR(MHD_HTTP_FORBIDDEN, "forbidden",
+                           "metrics are not served to this address (--metrics-allow) / địa chỉ này không được xem số "
+                           "liệu giám sát");
+        }
         if(r->route == ROUTE_BATCHES) {
             enum MHD_Result ret;
             if(batch_precheck(h, c, method, url, r, &ret))
@@ -516,6 +591,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     switch(r->route) {
     case ROUTE_BATCHES: return batch_finish(h, c, method, url, r);
     case ROUTE_HEALTH: return reply(c, method, url, r, MHD_HTTP_OK, strdup("{\"status\":\"ok\"}"), NULL);
+    case ROUTE_METRICS: return metrics_get(h, c, method, url, r);
+    case ROUTE_OTHER: break;
     case ROUTE_TALLY:
         if(r->discarded)
             return ERR(MHD_HTTP_BAD_REQUEST, "bad_request", "a GET takes no body / yêu cầu GET không có nội dung");
@@ -710,10 +787,17 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
     pthread_cond_init(&h->freed, NULL);
     pthread_mutex_init(&h->write_mu, NULL);
     e = tls_load(cfg, h, msg);
+    if(!e && !(h->metrics = tally_metrics_new()))
+        e = TALLY_E_NOMEM, snprintf(msg, TALLY_MSG_MAX, "out of memory");
+    if(!e)
+        e = tally_metrics_allow_parse(cfg->metrics_allow ? cfg->metrics_allow : TALLY_METRICS_ALLOW_DEFAULT,
+                                      &h->metrics_allow, msg);
     /* One connection per worker thread (the first one migrates the file). */
     for(unsigned i = 0; i < threads && !e; i++) {
         h->n_slots = i + 1;
         e = tally_db_open(cfg->db_path, &h->slots[i].db, msg);
+        if(!e) /* SQLite's busy waits, counted for /metrics (same 30 s limit) */
+            sqlite3_busy_handler(tally_db_sqlite(h->slots[i].db), tally_metrics_sqlite_busy, h->metrics);
         if(!e)
             e = tally_ingest_new(h->slots[i].db, &h->slots[i].ingest, msg);
     }
@@ -747,6 +831,7 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
     if(e) {
         free_slots(h);
         free_pem(h);
+        tally_metrics_free(h->metrics);
         pthread_mutex_destroy(&h->mu);
         pthread_cond_destroy(&h->freed);
         pthread_mutex_destroy(&h->write_mu);
@@ -800,6 +885,7 @@ void tally_http_stop(TallyHttp *h)
     MHD_stop_daemon(h->mhd);
     free_slots(h);
     free_pem(h);
+    tally_metrics_free(h->metrics);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->freed);
     pthread_mutex_destroy(&h->write_mu);

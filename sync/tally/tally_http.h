@@ -4,6 +4,7 @@
  *   GET  /api/v1/tally     viewer token   ?from=D&to=D[&unit=CODE][&area=CODE][&by=..][&min_n=N] -> {"rows":[..]}
  *   GET  /api/v1/targets   viewer token   the target table
  *   GET  /healthz          no token
+ *   GET  /metrics          no token; only to the addresses in metrics_allow (Prometheus text, tally_metrics.h)
  *
  * Everything a request can be refused for that does not need its body (method, path, token, Content-Type,
  * Content-Length) is refused before a byte of the body is read; a body without a length stops being
@@ -30,9 +31,11 @@ typedef struct {
     unsigned    threads;  /* 0 = TALLY_HTTP_THREADS_DEFAULT */
     const char *tls_cert; /* PEM certificate chain file (server first), or NULL for plain HTTP */
     const char *tls_key;  /* its unencrypted PEM private key file; both set or both NULL */
+    const char *metrics_allow; /* who may GET /metrics: "CIDR[,CIDR..]"; NULL = TALLY_METRICS_ALLOW_DEFAULT */
 } TallyHttpConfig;
 
 /* Opens the database (migrating it), loads the TLS certificate and key if given, binds and starts serving.
+ * A malformed metrics_allow gives TALLY_E_INVALID naming the entry.
  * A certificate or key file that cannot be read gives TALLY_E_IO; one that is not PEM, a key that does not
  * match the certificate, or only one of the two gives TALLY_E_INVALID; msg names the file. On failure
  * nothing is left running. */

@@ -1,6 +1,7 @@
 /* tally-server — the central ingest and tally API (docs/protocol.md).
  *
  *   tally-server --db FILE [--listen ADDR:PORT] [--threads N] [--tls-cert CERT.pem --tls-key KEY.pem]
+ *                [--metrics-allow CIDR[,CIDR..]]
  *
  * Prints "tally-server: listening on http://ADDR:PORT" (https:// with --tls-cert/--tls-key) on stdout once it
  * serves (port 0 picks a free port, which tests rely on), logs one line per request on stderr, and stops
@@ -20,19 +21,21 @@
 #include <systemd/sd-daemon.h>
 
 #include "sync/tally/tally_http.h"
+#include "sync/tally/tally_metrics.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: tally-server --db FILE [--listen ADDR:PORT] [--threads N] [--tls-cert CERT.pem "
-               "--tls-key KEY.pem]\n"
+               "--tls-key KEY.pem] [--metrics-allow CIDR[,CIDR..]]\n"
                "  --listen   default %s; IPv6 as [::1]:8080; port 0 picks a free port\n"
                "  --threads  worker threads (default %d)\n"
                "  --tls-cert PEM certificate (chain, server first) and --tls-key its unencrypted PEM key:\n"
                "             serve HTTPS only. Without them: plain HTTP (loopback, or behind a TLS proxy)\n"
+               "  --metrics-allow  addresses/ranges that may GET /metrics, comma separated (default %s)\n"
                "Cách dùng: tally-server --db TỆP [--listen ĐỊA_CHỈ:CỔNG] [--tls-cert CHỨNG_CHỈ.pem --tls-key "
                "KHOÁ.pem]\n"
                "  --tls-cert/--tls-key: phục vụ qua HTTPS bằng chứng chỉ và khoá riêng (PEM, khoá không mã hoá)\n",
-            TALLY_HTTP_DEFAULT_LISTEN, TALLY_HTTP_THREADS_DEFAULT);
+            TALLY_HTTP_DEFAULT_LISTEN, TALLY_HTTP_THREADS_DEFAULT, TALLY_METRICS_ALLOW_DEFAULT);
 }
 
 static void die(const char *fmt, const char *arg)
@@ -64,6 +67,8 @@ int main(int argc, char **argv)
             cfg.tls_cert = argv[++i];
         else if(strcmp(a, "--tls-key") == 0)
             cfg.tls_key = argv[++i];
+        else if(strcmp(a, "--metrics-allow") == 0)
+            cfg.metrics_allow = argv[++i];
         else if(strcmp(a, "--threads") == 0) {
             char *end;
             long n = strtol(argv[++i], &end, 10);

@@ -21,22 +21,13 @@
 #define NAME_SUFFIX ".db"
 #define KEEP_MAX 10000
 
-static TallyErr fail(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static TallyErr fail(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, TALLY_MSG_MAX, fmt, ap);
-    va_end(ap);
-    return e;
-}
 
 static TallyErr sql_fail(sqlite3 *db, const char *what, const char *path, char msg[TALLY_MSG_MAX])
 {
     int code = sqlite3_extended_errcode(db) & 0xff;
     TallyErr e = code == SQLITE_BUSY || code == SQLITE_LOCKED ? TALLY_E_BUSY : code == SQLITE_NOMEM ? TALLY_E_NOMEM
                                                                                                        : TALLY_E_DB;
-    return fail(msg, e, "%s %.120s: %s", what, path, sqlite3_errmsg(db));
+    return tally_msg(msg, e, "%s %.120s: %s", what, path, sqlite3_errmsg(db));
 }
 
 static void sleep_ms(int ms)
@@ -76,10 +67,10 @@ static TallyErr check_db(sqlite3 *db, const char *path, TallyBackupInfo *info, c
     if(!one_text(db, "PRAGMA integrity_check", res, sizeof res))
         return sql_fail(db, "integrity_check", path, msg);
     if(strcmp(res, "ok") != 0)
-        return fail(msg, TALLY_E_INVALID, "%.120s fails integrity_check: %.100s / tệp hỏng", path, res);
+        return tally_msg(msg, TALLY_E_INVALID, "%.120s fails integrity_check: %.100s / tệp hỏng", path, res);
     int64_t version = one_int(db, "PRAGMA user_version");
     if(version < 1 || one_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'ratings'") != 1)
-        return fail(msg, TALLY_E_INVALID, "%.120s is not a tally database / không phải cơ sở dữ liệu tổng hợp", path);
+        return tally_msg(msg, TALLY_E_INVALID, "%.120s is not a tally database / không phải cơ sở dữ liệu tổng hợp", path);
     info->schema = (int)version;
     info->ratings = one_int(db, "SELECT count(*) FROM ratings");
     if(info->ratings < 0)
@@ -100,7 +91,7 @@ static TallyErr copy_db(sqlite3 *dst, sqlite3 *src, const char *src_path, char m
         if(rc == SQLITE_DONE)
             return TALLY_OK;
         if((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited >= SNAPSHOT_WAIT_MS)
-            return fail(msg, rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? TALLY_E_BUSY : TALLY_E_DB,
+            return tally_msg(msg, rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? TALLY_E_BUSY : TALLY_E_DB,
                         "backup of %.120s: %s", src_path, sqlite3_errstr(rc));
         sleep_ms(RETRY_MS);
     }
@@ -140,10 +131,10 @@ TallyErr tally_backup_to_file(const char *db_path, const char *dest, TallyBackup
 {
     memset(info, 0, sizeof *info);
     if(access(db_path, F_OK) != 0)
-        return fail(msg, TALLY_E_IO, "%.120s: %s / không có cơ sở dữ liệu", db_path, strerror(errno));
+        return tally_msg(msg, TALLY_E_IO, "%.120s: %s / không có cơ sở dữ liệu", db_path, strerror(errno));
     char tmp[TALLY_MSG_MAX];
     if(snprintf(tmp, sizeof tmp, "%s.tmp-%ld", dest, (long)getpid()) >= (int)sizeof tmp)
-        return fail(msg, TALLY_E_INVALID, "backup path too long / đường dẫn quá dài");
+        return tally_msg(msg, TALLY_E_INVALID, "backup path too long / đường dẫn quá dài");
     remove_db_files(tmp);
     sqlite3 *src = NULL, *dst = NULL;
     TallyErr e = TALLY_OK;
@@ -153,7 +144,7 @@ TallyErr tally_backup_to_file(const char *db_path, const char *dest, TallyBackup
     else
         sqlite3_busy_timeout(src, TALLY_BUSY_TIMEOUT_MS);
     if(!e && one_int(src, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'ratings'") != 1)
-        e = fail(msg, TALLY_E_INVALID, "%.120s is not a tally database / không phải cơ sở dữ liệu tổng hợp", db_path);
+        e = tally_msg(msg, TALLY_E_INVALID, "%.120s is not a tally database / không phải cơ sở dữ liệu tổng hợp", db_path);
     if(!e && sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
         e = sql_fail(dst, "create", tmp, msg);
     if(!e)
@@ -166,11 +157,11 @@ TallyErr tally_backup_to_file(const char *db_path, const char *dest, TallyBackup
     if(!e)
         e = check_db(dst, tmp, info, msg);
     if(sqlite3_close(dst) != SQLITE_OK && !e)
-        e = fail(msg, TALLY_E_DB, "closing %.120s failed", tmp);
+        e = tally_msg(msg, TALLY_E_DB, "closing %.120s failed", tmp);
     if(!e) {
         fsync_path(tmp, O_RDONLY);
         if(rename(tmp, dest) != 0)
-            e = fail(msg, TALLY_E_IO, "rename to %.120s: %s", dest, strerror(errno));
+            e = tally_msg(msg, TALLY_E_IO, "rename to %.120s: %s", dest, strerror(errno));
     }
     if(e) {
         remove_db_files(tmp);
@@ -209,7 +200,7 @@ static TallyErr prune(const char *dir, int keep, int *removed, char msg[TALLY_MS
     *removed = 0;
     DIR *d = opendir(dir);
     if(!d)
-        return fail(msg, TALLY_E_IO, "%.120s: %s", dir, strerror(errno));
+        return tally_msg(msg, TALLY_E_IO, "%.120s: %s", dir, strerror(errno));
     char **names = NULL;
     size_t n = 0, cap = 0;
     TallyErr e = TALLY_OK;
@@ -220,13 +211,13 @@ static TallyErr prune(const char *dir, int keep, int *removed, char msg[TALLY_MS
             cap = cap ? cap * 2 : 32;
             char **nn = realloc(names, cap * sizeof *names);
             if(!nn) {
-                e = fail(msg, TALLY_E_NOMEM, "out of memory");
+                e = tally_msg(msg, TALLY_E_NOMEM, "out of memory");
                 break;
             }
             names = nn;
         }
         if(!(names[n] = strdup(de->d_name)))
-            e = fail(msg, TALLY_E_NOMEM, "out of memory");
+            e = tally_msg(msg, TALLY_E_NOMEM, "out of memory");
         else
             n++;
     }
@@ -239,7 +230,7 @@ static TallyErr prune(const char *dir, int keep, int *removed, char msg[TALLY_MS
             if(unlink(p) == 0)
                 (*removed)++;
             else if(!e)
-                e = fail(msg, TALLY_E_IO, "cannot remove old backup %.120s: %s", p, strerror(errno));
+                e = tally_msg(msg, TALLY_E_IO, "cannot remove old backup %.120s: %s", p, strerror(errno));
         }
     }
     for(size_t i = 0; i < n; i++)
@@ -254,16 +245,16 @@ TallyErr tally_backup_to_dir(const char *db_path, const char *dir, int keep, cha
     *removed = 0;
     memset(info, 0, sizeof *info);
     if(keep < 1 || keep > KEEP_MAX)
-        return fail(msg, TALLY_E_INVALID, "--keep must be 1-%d / --keep không hợp lệ", KEEP_MAX);
+        return tally_msg(msg, TALLY_E_INVALID, "--keep must be 1-%d / --keep không hợp lệ", KEEP_MAX);
     time_t now = time(NULL);
     struct tm tm;
     char stamp[32];
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     if(snprintf(path, TALLY_MSG_MAX, "%s/" NAME_PREFIX "%s" NAME_SUFFIX, dir, stamp) >= TALLY_MSG_MAX)
-        return fail(msg, TALLY_E_INVALID, "backup folder path too long / đường dẫn quá dài");
+        return tally_msg(msg, TALLY_E_INVALID, "backup folder path too long / đường dẫn quá dài");
     if(access(path, F_OK) == 0)
-        return fail(msg, TALLY_E_EXISTS, "%.120s already exists: one backup per second / đã có bản sao này", path);
+        return tally_msg(msg, TALLY_E_EXISTS, "%.120s already exists: one backup per second / đã có bản sao này", path);
     TallyErr e = tally_backup_to_file(db_path, path, info, msg);
     return e ? e : prune(dir, keep, removed, msg);
 }
@@ -272,7 +263,7 @@ TallyErr tally_backup_verify(const char *path, TallyBackupInfo *info, char msg[T
 {
     memset(info, 0, sizeof *info);
     if(access(path, R_OK) != 0)
-        return fail(msg, TALLY_E_IO, "%.120s: %s", path, strerror(errno));
+        return tally_msg(msg, TALLY_E_IO, "%.120s: %s", path, strerror(errno));
     sqlite3 *db = NULL;
     TallyErr e = TALLY_OK;
     if(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
@@ -306,7 +297,7 @@ TallyErr tally_restore(const char *backup, const char *db_path, TallyBackupInfo 
                 sqlite3_exec(dst, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT", NULL, NULL, NULL) ==
                     SQLITE_OK;
     if(!mine)
-        e = fail(msg, TALLY_E_BUSY, "%.120s is in use (stop tally-server first) / cơ sở dữ liệu đang được dùng, hãy "
+        e = tally_msg(msg, TALLY_E_BUSY, "%.120s is in use (stop tally-server first) / cơ sở dữ liệu đang được dùng, hãy "
                  "dừng tally-server trước", db_path);
     if(!e && sqlite3_open_v2(backup, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         e = sql_fail(src, "open", backup, msg);
@@ -317,9 +308,9 @@ TallyErr tally_restore(const char *backup, const char *db_path, TallyBackupInfo 
     if(!e)
         e = check_db(dst, db_path, &now, msg);
     if(!e && now.ratings != info->ratings)
-        e = fail(msg, TALLY_E_DB, "%.120s holds %lld ratings after the restore, the backup %lld", db_path,
+        e = tally_msg(msg, TALLY_E_DB, "%.120s holds %lld ratings after the restore, the backup %lld", db_path,
                  (long long)now.ratings, (long long)info->ratings);
     if(sqlite3_close(dst) != SQLITE_OK && !e)
-        e = fail(msg, TALLY_E_DB, "closing %.120s failed", db_path);
+        e = tally_msg(msg, TALLY_E_DB, "closing %.120s failed", db_path);
     return e;
 }

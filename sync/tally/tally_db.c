@@ -119,9 +119,9 @@ const char *tally_err_name(TallyErr e)
     return (unsigned)e < TALLY_E_COUNT ? ERR_NAMES[e] : "unknown";
 }
 
-static TallyErr set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static TallyErr set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
+#define set_msg tally_msg /* its old file-local name, kept at the call sites */
+
+TallyErr tally_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
 {
     if(msg) {
         va_list ap;

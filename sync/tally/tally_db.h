@@ -36,6 +36,8 @@ typedef enum {
 typedef struct TallyDb TallyDb;
 
 const char *tally_err_name(TallyErr e);
+/* Formats msg (TALLY_MSG_MAX) and returns e: `return tally_msg(msg, TALLY_E_INVALID, "bad %s", x);`. */
+TallyErr tally_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Opens (creating if absent) and migrates the file; WAL, synchronous=FULL, foreign keys, busy timeout.
  * On failure *out is NULL and msg says why; nothing is left open. */

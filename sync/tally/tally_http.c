@@ -78,7 +78,8 @@ typedef struct {
 
 /* ---- Connections ------------------------------------------------------------------------------------ */
 
-static Slot *slot_take(TallyHttp *h)
+/* A free connection, waiting for one at most until *until (NULL: as long as it takes); NULL on timeout. */
+static Slot *slot_wait(TallyHttp *h, const struct timespec *until)
 {
     pthread_mutex_lock(&h->mu);
     for(;;) {
@@ -88,34 +89,18 @@ static Slot *slot_take(TallyHttp *h)
                 pthread_mutex_unlock(&h->mu);
                 return &h->slots[i];
             }
-        pthread_cond_wait(&h->freed, &h->mu);
-    }
-}
-
-/* slot_take() that gives up after timeout_ms (NULL). */
-static Slot *slot_take_timed(TallyHttp *h, unsigned timeout_ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if(until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&h->mu);
-    for(;;) {
-        for(unsigned i = 0; i < h->n_slots; i++)
-            if(!h->slots[i].busy) {
-                h->slots[i].busy = true;
-                pthread_mutex_unlock(&h->mu);
-                return &h->slots[i];
-            }
-        if(pthread_cond_timedwait(&h->freed, &h->mu, &until) != 0) {
+        if(!until)
+            pthread_cond_wait(&h->freed, &h->mu);
+        else if(pthread_cond_timedwait(&h->freed, &h->mu, until) != 0) {
             pthread_mutex_unlock(&h->mu);
             return NULL;
         }
     }
+}
+
+static Slot *slot_take(TallyHttp *h)
+{
+    return slot_wait(h, NULL);
 }
 
 static void slot_give(TallyHttp *h, Slot *s)
@@ -860,7 +845,15 @@ const char *tally_http_url(const TallyHttp *h)
 
 bool tally_http_alive(TallyHttp *h, unsigned timeout_ms)
 {
-    Slot *s = slot_take_timed(h, timeout_ms);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if(until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    Slot *s = slot_wait(h, &until);
     if(!s)
         return false;
     TallyTarget t[GROUP_COUNT];

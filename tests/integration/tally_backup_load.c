@@ -250,11 +250,98 @@ static void test_backups_under_upload_load_are_consistent_and_restore_to_the_ack
     th_rmtree(dir);
 }
 
+static bool touch(const char *dir, const char *name)
+{
+    char p[TH_PATH + 64];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    return f && fclose(f) == 0;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char p[TH_PATH + 64];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+static void test_backup_into_a_folder_keeps_the_newest_n_and_nothing_else_is_touched(void **state)
+{
+    (void)state;
+    char dir[TH_PATH], bdir[TH_PATH + 16], out[1024];
+    ThServer srv;
+    assert_true(th_tmpdir(dir, "tally_backup_keep"));
+    assert_true(th_server_init(&srv, dir));
+    snprintf(bdir, sizeof bdir, "%s/backups", dir);
+    assert_int_equal(mkdir(bdir, 0700), 0);
+    /* Three older backups, and files that only look like one. */
+    assert_true(touch(bdir, "tally-20200101T000000Z.db") && touch(bdir, "tally-20200102T000000Z.db") &&
+                touch(bdir, "tally-20200103T000000Z.db") && touch(bdir, "tally-2020.db") &&
+                touch(bdir, "pre-upgrade-from-0.1.0.db") && touch(bdir, "notes.txt"));
+    const char *argv[] = {TALLY_ADMIN_BIN, "--db", srv.db, "backup", bdir, "--keep", "2", NULL};
+    assert_int_equal(th_run(argv, out, sizeof out), 0);
+    assert_non_null(strstr(out, "removed 2 older backup(s)"));
+    assert_false(exists(bdir, "tally-20200101T000000Z.db"));
+    assert_false(exists(bdir, "tally-20200102T000000Z.db"));
+    assert_true(exists(bdir, "tally-20200103T000000Z.db"));
+    assert_true(exists(bdir, "tally-2020.db") && exists(bdir, "pre-upgrade-from-0.1.0.db") && exists(bdir, "notes.txt"));
+    const char *name = strstr(out, bdir); /* "backup DIR/tally-…Z.db: 0 ratings, …" */
+    assert_non_null(name);
+    char made[TH_PATH + 64];
+    snprintf(made, sizeof made, "%.*s", (int)strcspn(name, ":"), name);
+    assert_int_equal(ratings_in_file(made), 0); /* a real, readable tally database */
+    /* --keep only with a folder; a database that does not exist is not backed up (nor created). */
+    char file[TH_PATH + 32];
+    snprintf(file, sizeof file, "%s/one.db", dir);
+    const char *keep_file[] = {TALLY_ADMIN_BIN, "--db", srv.db, "backup", file, "--keep", "2", NULL};
+    assert_int_equal(th_run(keep_file, out, sizeof out), 1);
+    char missing[TH_PATH + 32];
+    snprintf(missing, sizeof missing, "%s/missing.db", dir);
+    const char *no_db[] = {TALLY_ADMIN_BIN, "--db", missing, "backup", file, NULL};
+    assert_int_equal(th_run(no_db, out, sizeof out), 1);
+    assert_false(exists(dir, "missing.db"));
+    assert_false(exists(dir, "one.db"));
+    th_rmtree(dir);
+}
+
+static void test_restore_refuses_a_damaged_or_foreign_file_and_changes_nothing(void **state)
+{
+    (void)state;
+    char dir[TH_PATH], out[1024], bad[TH_PATH + 32], foreign[TH_PATH + 32], token[256];
+    ThServer srv;
+    assert_true(th_tmpdir(dir, "tally_restore_bad"));
+    assert_true(th_server_init(&srv, dir));
+    assert_true(th_server_device(&srv, "kiosk-x", "G01", token, sizeof token));
+    snprintf(bad, sizeof bad, "%s/garbage.db", dir);
+    FILE *f = fopen(bad, "w");
+    assert_non_null(f);
+    for(int i = 0; i < 4096; i++)
+        fputc("SQLite format 3"[i % 15] ^ (i > 100 ? 0x5a : 0), f);
+    fclose(f);
+    snprintf(foreign, sizeof foreign, "%s/other.db", dir);
+    sqlite3 *o;
+    assert_int_equal(sqlite3_open(foreign, &o), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(o, "CREATE TABLE t(x); PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(o);
+    const char *from_bad[] = {TALLY_ADMIN_BIN, "--db", srv.db, "restore", bad, NULL};
+    const char *from_foreign[] = {TALLY_ADMIN_BIN, "--db", srv.db, "restore", foreign, NULL};
+    assert_int_equal(th_run(from_bad, out, sizeof out), 1);
+    assert_int_equal(th_run(from_foreign, out, sizeof out), 1);
+    /* The database is as it was: the device enrolled above still lists. */
+    const char *list[] = {TALLY_ADMIN_BIN, "--db", srv.db, "device", "list", NULL};
+    assert_int_equal(th_run(list, out, sizeof out), 0);
+    assert_non_null(strstr(out, "kiosk-x"));
+    th_rmtree(dir);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backups_under_upload_load_are_consistent_and_restore_to_the_acknowledged_tally),
+        cmocka_unit_test(test_backup_into_a_folder_keeps_the_newest_n_and_nothing_else_is_touched),
+        cmocka_unit_test(test_restore_refuses_a_damaged_or_foreign_file_and_changes_nothing),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

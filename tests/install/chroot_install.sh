@@ -8,7 +8,8 @@
 # package list, so a re-run only unpacks it (seconds) and needs no network. In it, as the packages'
 # own users: dpkg -i both; systemd-analyze verify on every installed unit; tally-admin init + units + a
 # device; tally-server on a free loopback port; the kiosk app (SDL dummy video, a tap script) storing three
-# ratings with the fonts it finds under /usr/share/hailong-kiosk by itself; kiosk-sync --once uploading them;
+# ratings with the fonts it finds under /usr/share/hailong-kiosk by itself, and one more through
+# kiosk-display.service's own command line (cage, on wlroots' headless backend); kiosk-sync --once uploading them;
 # the tally read back. Then the same version installed over itself with an edited conffile (the edit is
 # kept, without a prompt), and a purge (configs and unit state gone; databases, token and users kept).
 # systemd is installed but not running (not PID 1): the maintainer scripts must cope.
@@ -141,13 +142,29 @@ asuser hailong-kiosk env SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy kiosk --con
   --windowed --size 800x480 --script /tmp/taps.txt
 [ -f "$root/var/lib/hailong-kiosk/kiosk.db" ] || fail "the kiosk made no store"
 
+step "kiosk-display.service's own command (cage + kiosk) taps one more rating (wlroots' headless backend)"
+# The unit's ExecStart and Environment, as installed; logind would provide XDG_RUNTIME_DIR, and a real screen
+# the DRM backend. --script taps instead of a finger.
+exec_start=$(sed -n 's/^ExecStart=//p' "$root/lib/systemd/system/kiosk-display.service")
+unit_env=$(sed -n 's/^Environment=//p' "$root/lib/systemd/system/kiosk-display.service")
+printf 'expect area\ntap area:dat_dai\ntap face:2\nexpect thanks\nwait 500\nquit\n' > "$root/tmp/cage-taps.txt"
+chmod 644 "$root/tmp/cage-taps.txt"
+install -d -m 700 "$root/tmp/xdg"
+inroot chown hailong-kiosk /tmp/xdg
+# shellcheck disable=SC2086 # the unit's command line, split as systemd splits it (no quoting in it)
+asuser hailong-kiosk env $unit_env XDG_RUNTIME_DIR=/tmp/xdg WLR_BACKENDS=headless WLR_RENDERER=pixman \
+  WLR_LIBINPUT_NO_DEVICES=1 $exec_start --script /tmp/cage-taps.txt > "$root/tmp/cage.log" 2>&1 ||
+  { tail -n 20 "$root/tmp/cage.log" >&2; fail "cage + kiosk did not run"; }
+grep -q "kiosk: rating .* area dat_dai score 2" "$root/tmp/cage.log" ||
+  { tail -n 20 "$root/tmp/cage.log" >&2; fail "no rating stored under cage"; }
+
 step "kiosk-sync --once (as hailong-kiosk)"
 asuser hailong-kiosk kiosk-sync --config /etc/hailong-kiosk/kiosk.ini --once
 today=$(TZ=Asia/Ho_Chi_Minh date +%F)
 report=$(asuser hailong-tally tally-admin --db $db report --from "$today" --to "$today" --format csv)
 echo "$report"
 n=$(echo "$report" | awk -F, 'NR == 2 { print $2 }')
-[ "$n" = 3 ] || fail "the tally holds $n ratings, not 3"
+[ "$n" = 4 ] || fail "the tally holds $n ratings, not 4"
 asuser hailong-kiosk kiosk-report --config /etc/hailong-kiosk/kiosk.ini --date "$today" >/dev/null
 
 kill "$server_pid"
@@ -162,7 +179,7 @@ cmp -s "$root/tmp/kiosk.ini.edited" "$root/etc/hailong-kiosk/kiosk.ini" || fail 
 [ ! -e "$root/etc/hailong-kiosk/kiosk.ini.dpkg-new" ] || fail "kiosk.ini.dpkg-new left behind"
 [ "$(inroot stat -c '%G %a' /etc/hailong-kiosk/kiosk.ini)" = "hailong-kiosk 640" ] || fail "kiosk.ini mode after upgrade"
 ls "$root"/var/lib/hailong-tally/backups/pre-upgrade-from-*.db >/dev/null || fail "no backup before the upgrade"
-[ "$(asuser hailong-tally tally-admin --db $db report --from "$today" --to "$today" --format csv | awk -F, 'NR == 2 { print $2 }')" = 3 ] ||
+[ "$(asuser hailong-tally tally-admin --db $db report --from "$today" --to "$today" --format csv | awk -F, 'NR == 2 { print $2 }')" = 4 ] ||
   fail "ratings lost in the upgrade"
 
 # ---- purge --------------------------------------------------------------------------------------------------

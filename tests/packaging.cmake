@@ -11,8 +11,8 @@ else()
 endif()
 
 # deb_install_chroot: scripts/package, then both .debs installed, used, upgraded and purged in a throwaway
-# Debian 12 root (mmdebstrap; the base root is cached in build/chroot-cache, a few minutes the first time,
-# seconds after). Needs root (chroot, mount). It tests the packages, not this build, so only the normal build
+# Debian 12 root (mmdebstrap; the base root is cached in build/chroot-cache: 2.5-5 minutes the first time,
+# then the test takes about a minute, plus the package build). Needs root (chroot, mount). It tests the packages, not this build, so only the normal build
 # runs it; RUN_SERIAL because it builds the packages on the same two cores.
 find_program(MMDEBSTRAP_BIN mmdebstrap)
 execute_process(COMMAND id -u OUTPUT_VARIABLE _uid OUTPUT_STRIP_TRAILING_WHITESPACE)

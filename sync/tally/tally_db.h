@@ -36,6 +36,8 @@ typedef enum {
 typedef struct TallyDb TallyDb;
 
 const char *tally_err_name(TallyErr e);
+/* Formats msg (TALLY_MSG_MAX) and returns e: `return tally_msg(msg, TALLY_E_INVALID, "bad %s", x);`. */
+TallyErr tally_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Opens (creating if absent) and migrates the file; WAL, synchronous=FULL, foreign keys, busy timeout.
  * On failure *out is NULL and msg says why; nothing is left open. */
@@ -43,6 +45,9 @@ TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX])
 void     tally_db_close(TallyDb *db);
 /* The connection, for the sibling modules tally_ingest and tally_query only. */
 sqlite3 *tally_db_sqlite(TallyDb *db);
+/* Times this connection found the file locked and waited (up to TALLY_BUSY_TIMEOUT_MS), and the time spent
+ * waiting; any thread may read them. NULL gives zeros. */
+void     tally_db_busy_stats(TallyDb *db, uint64_t *waits, uint64_t *wait_us);
 /* Maps a failed SQLite call to TALLY_E_BUSY or TALLY_E_DB and writes "what: sqlite message" into msg. */
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX]);
 /* One read transaction (a savepoint, so it nests inside a caller's): every statement between begin and end

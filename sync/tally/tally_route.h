@@ -9,7 +9,8 @@
  * answers with one tally_reply_*() call, or defers the answer to another thread (tally_req_defer, then
  * tally_req_resume from that thread). Any text an error reply quotes is made valid UTF-8 here.
  *
- * Routes come in tables (tally_api_routes() for the JSON API); tally_http.c lists the tables. */
+ * Routes come in tables (tally_api_routes() for the JSON API, tally_metrics_routes() for GET /metrics);
+ * tally_http.c lists the tables. */
 #ifndef SYNC_TALLY_ROUTE_H
 #define SYNC_TALLY_ROUTE_H
 
@@ -17,6 +18,7 @@
 #include <stddef.h>
 
 #include "sync/tally/tally_db.h"
+#include "sync/tally/tally_http.h"
 #include "sync/tally/tally_writer.h"
 
 typedef struct TallyReq TallyReq;
@@ -25,6 +27,7 @@ typedef enum {
     TALLY_ROUTE_OPEN,   /* anyone */
     TALLY_ROUTE_DEVICE, /* Authorization: Bearer <device token>: 401 unknown, 403 revoked */
     TALLY_ROUTE_VIEWER, /* Authorization: Bearer <viewer token> */
+    TALLY_ROUTE_MONITOR, /* no token; only client addresses in --metrics-allow: 403 otherwise */
 } TallyRouteAuth;
 
 typedef struct {
@@ -60,6 +63,8 @@ void       *tally_req_scratch(TallyReq *rq, size_t size);
 /* This worker thread's database connection, for the duration of handle() (never from another thread). */
 TallyDb    *tally_req_db(TallyReq *rq);
 TallyWriter *tally_req_writer(TallyReq *rq);
+/* The server's counters now (tally_http_stats), for GET /metrics. */
+void        tally_req_server_stats(TallyReq *rq, TallyHttpStats *out);
 /* A queued route's job into the writer's queue, in the place held for this request since its headers;
  * false when it no longer fits (then answer 503). A place not used is given back when the request ends. */
 bool        tally_req_submit(TallyReq *rq, TallyWriteJob *job);

@@ -1,4 +1,5 @@
-/* tally_service.c — tally-server as systemd runs it (Type=notify, WatchdogSec=, SIGTERM to stop).
+/* tally_service.c — tally-server as systemd runs it (Type=notify, WatchdogSec=, SIGTERM to stop; the watchdog
+ * fed only while the writer thread is not stuck).
  *
  * The test plays systemd's side of the notify protocol: a datagram socket named by NOTIFY_SOCKET, with
  * WATCHDOG_USEC set. The server must say READY=1 only once it answers, feed the watchdog, say STOPPING=1 on
@@ -93,6 +94,54 @@ static void test_server_says_ready_feeds_the_watchdog_and_says_stopping(void **s
     while(strcmp(note, "WATCHDOG=1") == 0) /* one may have been on its way */
         next_note(fd, note, sizeof note, 5000);
     assert_string_equal(note, "STOPPING=1");
+    assert_int_equal(th_wait(srv.pid), 0);
+    srv.pid = -1;
+    close(fd);
+    th_rmtree(dir);
+}
+
+/* The watchdog is fed on the writer: while another process holds the database's write lock, the writer's
+ * idle probe waits for it; once that write has run longer than --writer-stuck-s, WATCHDOG=1 stops (systemd
+ * would restart the server), and it comes back when the lock goes. Reads still work meanwhile (WAL), so a
+ * watchdog fed on reads alone would go on. */
+static void test_watchdog_is_not_fed_while_the_writer_is_stuck(void **state)
+{
+    (void)state;
+    char dir[TH_PATH], sock[TH_PATH + 16], note[512];
+    ThServer srv;
+    assert_true(th_tmpdir(dir, "tally_service"));
+    assert_true(th_server_init(&srv, dir));
+    int fd = notify_socket(dir, sock);
+    setenv("NOTIFY_SOCKET", sock, 1);
+    setenv("WATCHDOG_USEC", "600000", 1); /* a ping every 200 ms */
+    const char *args[] = {"--writer-stuck-s", "1", NULL};
+    bool started = th_server_start_args(&srv, args);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    assert_true(started);
+    next_note(fd, note, sizeof note, 5000);
+    assert_non_null(strstr(note, "READY=1"));
+    next_note(fd, note, sizeof note, 1000);
+    assert_string_equal(note, "WATCHDOG=1");
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(srv.db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    /* The idle probe comes within 5 s and then waits; after 1 s of that the pings stop. */
+    bool stopped = false;
+    for(int i = 0; i < 60 && !stopped; i++) {
+        next_note(fd, note, sizeof note, 1500);
+        stopped = note[0] == '\0';
+    }
+    assert_true(stopped);
+    next_note(fd, note, sizeof note, 1000);
+    assert_string_equal(note, ""); /* still none */
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    next_note(fd, note, sizeof note, 3000);
+    assert_string_equal(note, "WATCHDOG=1"); /* the probe went through: fed again */
+
+    kill(srv.pid, SIGTERM);
     assert_int_equal(th_wait(srv.pid), 0);
     srv.pid = -1;
     close(fd);
@@ -204,6 +253,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server_says_ready_feeds_the_watchdog_and_says_stopping),
         cmocka_unit_test(test_sigterm_lets_a_batch_in_flight_finish_and_turns_new_connections_away),
+        cmocka_unit_test(test_watchdog_is_not_fed_while_the_writer_is_stuck),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -58,6 +58,19 @@ static int notify_socket(const char *dir, char path[TH_PATH + 16])
     return fd;
 }
 
+/* Starts the server as systemd would with WatchdogSec=600ms (a ping every 200 ms); the notify socket. */
+static int start_notified(ThServer *srv, const char *dir, char sock[TH_PATH + 16], const char *const extra[])
+{
+    int fd = notify_socket(dir, sock);
+    setenv("NOTIFY_SOCKET", sock, 1);
+    setenv("WATCHDOG_USEC", "600000", 1);
+    bool started = th_server_start_args(srv, extra);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    assert_true(started);
+    return fd;
+}
+
 static void test_server_says_ready_feeds_the_watchdog_and_says_stopping(void **state)
 {
     (void)state;
@@ -65,13 +78,7 @@ static void test_server_says_ready_feeds_the_watchdog_and_says_stopping(void **s
     ThServer srv;
     assert_true(th_tmpdir(dir, "tally_service"));
     assert_true(th_server_init(&srv, dir));
-    int fd = notify_socket(dir, sock);
-    setenv("NOTIFY_SOCKET", sock, 1);
-    setenv("WATCHDOG_USEC", "600000", 1); /* a ping every 200 ms */
-    bool started = th_server_start(&srv);
-    unsetenv("NOTIFY_SOCKET");
-    unsetenv("WATCHDOG_USEC");
-    assert_true(started);
+    int fd = start_notified(&srv, dir, sock, NULL);
 
     next_note(fd, note, sizeof note, 5000);
     assert_non_null(strstr(note, "READY=1"));
@@ -111,14 +118,8 @@ static void test_watchdog_is_not_fed_while_the_writer_is_stuck(void **state)
     ThServer srv;
     assert_true(th_tmpdir(dir, "tally_service"));
     assert_true(th_server_init(&srv, dir));
-    int fd = notify_socket(dir, sock);
-    setenv("NOTIFY_SOCKET", sock, 1);
-    setenv("WATCHDOG_USEC", "600000", 1); /* a ping every 200 ms */
     const char *args[] = {"--writer-stuck-s", "1", NULL};
-    bool started = th_server_start_args(&srv, args);
-    unsetenv("NOTIFY_SOCKET");
-    unsetenv("WATCHDOG_USEC");
-    assert_true(started);
+    int fd = start_notified(&srv, dir, sock, args);
     next_note(fd, note, sizeof note, 5000);
     assert_non_null(strstr(note, "READY=1"));
     next_note(fd, note, sizeof note, 1000);

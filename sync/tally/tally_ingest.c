@@ -343,7 +343,7 @@ TallyErr tally_ingest_group(TallyIngest *in, TallyIngestItem *items, size_t n, i
          * transaction back itself (it does on SQLITE_NOMEM, SQLITE_FULL, I/O errors): then none is stored, and
          * every batch gets this first cause (503 for out of memory, not a 500 from the COMMIT after it). */
         if(items[i].err && sqlite3_get_autocommit(tally_db_sqlite(in->db)))
-            e = items[i].err, snprintf(msg, TALLY_MSG_MAX, "%s", items[i].msg);
+            e = items[i].err, memcpy(msg, items[i].msg, TALLY_MSG_MAX); /* both TALLY_MSG_MAX, terminated */
     }
     if(!e && run(in->st[ST_COMMIT]) != SQLITE_DONE)
         e = tally_db_fail(in->db, "commit batches", msg);

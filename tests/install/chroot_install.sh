@@ -176,7 +176,7 @@ asuser hailong-kiosk kiosk-report --config /etc/hailong-kiosk/kiosk.ini --date "
 kill "$server_pid"
 wait "$server_pid" || fail "tally-server did not stop cleanly on SIGTERM"
 server_pid=
-grep -q "POST /api/v1/batches 200" "$root/tmp/server.log" || fail "no upload in the server's log"
+grep -q "\"POST /api/v1/batches\" 200 batches" "$root/tmp/server.log" || fail "no upload in the server's log"
 
 # ---- upgrade over the same version --------------------------------------------------------------------------
 step "dpkg -i the same version again (the edited conffile must be kept, without a prompt)"

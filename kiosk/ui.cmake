@@ -21,7 +21,7 @@ add_custom_target(screenshots
 # The app and the day-report CLI need the store (kstore).
 add_executable(kiosk ${CMAKE_CURRENT_LIST_DIR}/app.c)
 target_link_libraries(kiosk PRIVATE kui kstore PkgConfig::SODIUM)
-target_compile_definitions(kiosk PRIVATE KIOSK_FONT_DIR="${KIOSK_SOURCE_DIR}/fonts")
+target_compile_definitions(kiosk PRIVATE KIOSK_FONT_DIR="${KIOSK_FONT_DIR}") # top-level CMakeLists.txt
 
 add_executable(kiosk-report ${CMAKE_CURRENT_LIST_DIR}/report.c)
 target_link_libraries(kiosk-report PRIVATE kstore)

@@ -17,6 +17,8 @@
  *   tally-admin --db FILE letterhead [show | set KEY VALUE | reset KEY]
  *   tally-admin --db FILE targets list
  *   tally-admin --db FILE targets set GROUP 2025|2030 PCT
+ *   tally-admin --db FILE backup FILE.db | DIR [--keep N]    (online backup, checked; DIR keeps the last N)
+ *   tally-admin --db FILE restore FILE.db                    (refused while the database is in use)
  *
  * Exit status: 0 done, 1 refused (bad argument, unknown unit, …: stderr says why; for alerts: there are
  * alerts), 2 usage. Safe to run
@@ -34,6 +36,9 @@
 #include "sync/tally/tally_admin.h"
 #include "sync/tally/tally_report.h"
 
+#include <sys/stat.h>
+
+#include "sync/tally/tally_backup.h"
 #include "sync/tally/tally_db.h"
 #include "sync/tally/tally_query.h"
 #include "sync/tally/tally_render.h"
@@ -67,7 +72,10 @@ static void usage(FILE *f)
           "                        symbol, signer; keys: issuer_parent issuer place symbol signer_title signer_name\n"
           "                        recipients)\n"
           "  tally-admin --db FILE targets list\n"
-          "  tally-admin --db FILE targets set GROUP 2025|2030 PCT\n",
+          "  tally-admin --db FILE targets set GROUP 2025|2030 PCT\n"
+          "  tally-admin --db FILE backup FILE.db | DIR [--keep N]  (online, checked; DIR: keeps the last N, default 14\n"
+          "                        / sao lưu trực tuyến; thư mục: giữ N bản mới nhất)\n"
+          "  tally-admin --db FILE restore FILE.db   (stop tally-server first / dừng tally-server trước)\n",
           f);
 }
 
@@ -270,6 +278,56 @@ static int alerts(TallyDb *db, int argc, char **argv)
     return rc;
 }
 
+static void print_backup(const char *what, const char *path, const TallyBackupInfo *info)
+{
+    printf("%s %s: %lld ratings, %lld bytes, schema %d, integrity_check ok / %s: %lld đánh giá\n", what, path,
+           (long long)info->ratings, (long long)info->bytes, info->schema, what, (long long)info->ratings);
+}
+
+/* backup and restore work on the file itself: they run before (and instead of) tally_db_open, which would
+ * migrate the source and, for restore, hold the very connection that makes the database "in use". */
+static int backup_restore(const char *db, const char *cmd, int argc, char **argv)
+{
+    TallyBackupInfo info;
+    char msg[TALLY_MSG_MAX];
+    TallyErr e;
+    if(strcmp(cmd, "restore") == 0) {
+        if(argc != 1)
+            return usage(stderr), 2;
+        if((e = tally_restore(argv[0], db, &info, msg)))
+            return refuse(e, msg);
+        print_backup("restored from", argv[0], &info);
+        return 0;
+    }
+    int keep = -1;
+    if(argc == 3 && strcmp(argv[1], "--keep") == 0) {
+        char *end;
+        long n = strtol(argv[2], &end, 10);
+        if(*end || end == argv[2] || n < 1 || n > 10000)
+            return refuse(TALLY_E_INVALID, "--keep must be 1-10000 / --keep không hợp lệ");
+        keep = (int)n;
+    } else if(argc != 1)
+        return usage(stderr), 2;
+    struct stat sb;
+    if(stat(argv[0], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        char path[TALLY_MSG_MAX];
+        int removed;
+        if((e = tally_backup_to_dir(db, argv[0], keep > 0 ? keep : TALLY_BACKUP_KEEP_DEFAULT, path, &info,
+                                    &removed, msg)))
+            return refuse(e, msg);
+        print_backup("backup", path, &info);
+        if(removed)
+            printf("removed %d older backup(s) / đã xoá %d bản sao cũ\n", removed, removed);
+        return 0;
+    }
+    if(keep > 0)
+        return refuse(TALLY_E_INVALID, "--keep goes with a folder, not a file / --keep chỉ dùng với thư mục");
+    if((e = tally_backup_to_file(db, argv[0], &info, msg)))
+        return refuse(e, msg);
+    print_backup("backup", argv[0], &info);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if(argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -284,6 +342,8 @@ int main(int argc, char **argv)
     char **av = argv + 3;
     int ac = argc - 3;
     const char *cmd = av[0];
+    if(strcmp(cmd, "backup") == 0 || strcmp(cmd, "restore") == 0)
+        return backup_restore(path, cmd, ac - 1, av + 1);
     TallyDb *db;
     char msg[TALLY_MSG_MAX];
     /* Only init creates a database: a mistyped --db elsewhere must not leave an empty file behind. */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,35 @@
 #define TREE_DEPTH_MAX 64      /* deeper than any real unit tree: a longer parent chain is a cycle */
 
 struct TallyDb {
-    sqlite3 *db;
+    sqlite3             *db;
+    atomic_uint_fast64_t busy_waits, busy_wait_us; /* read from other threads (GET /metrics) */
 };
+
+/* SQLite's own busy-timeout schedule (short sleeps first, then 100 ms, giving up after
+ * TALLY_BUSY_TIMEOUT_MS), with the waits counted for /metrics. */
+static int busy_wait(void *ctx, int count)
+{
+    static const int DELAY_MS[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+    enum { N_DELAYS = sizeof DELAY_MS / sizeof DELAY_MS[0] };
+    int spent = 0;
+    for(int i = 0; i < count && spent < TALLY_BUSY_TIMEOUT_MS; i++)
+        spent += DELAY_MS[i < N_DELAYS ? i : N_DELAYS - 1];
+    if(spent >= TALLY_BUSY_TIMEOUT_MS)
+        return 0;
+    int ms = DELAY_MS[count < N_DELAYS ? count : N_DELAYS - 1];
+    TallyDb *db = ctx;
+    if(count == 0)
+        atomic_fetch_add(&db->busy_waits, 1);
+    atomic_fetch_add(&db->busy_wait_us, (uint_fast64_t)ms * 1000u);
+    nanosleep(&(struct timespec){0, (long)ms * 1000000L}, NULL);
+    return 1;
+}
+
+void tally_db_busy_stats(TallyDb *db, uint64_t *waits, uint64_t *wait_us)
+{
+    *waits = db ? atomic_load(&db->busy_waits) : 0;
+    *wait_us = db ? atomic_load(&db->busy_wait_us) : 0;
+}
 
 /* Each entry moves the schema from version i to i+1, in one transaction with the user_version bump. */
 static const char *const MIGRATIONS[] = {
@@ -359,7 +387,7 @@ TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX])
         free(db);
         return e;
     }
-    sqlite3_busy_timeout(db->db, TALLY_BUSY_TIMEOUT_MS);
+    sqlite3_busy_handler(db->db, busy_wait, db);
     sqlite3_extended_result_codes(db->db, 1);
     TallyErr e = TALLY_OK;
     sqlite3_stmt *st = NULL;

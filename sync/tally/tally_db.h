@@ -37,7 +37,6 @@ typedef enum {
 typedef struct TallyDb TallyDb;
 
 const char *tally_err_name(TallyErr e);
-
 /* Opens (creating if absent) and migrates the file; WAL, synchronous=FULL, foreign keys, busy timeout.
  * On failure *out is NULL and msg says why; nothing is left open. */
 TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX]);
@@ -46,6 +45,9 @@ void     tally_db_close(TallyDb *db);
 sqlite3 *tally_db_sqlite(TallyDb *db);
 /* Writes a formatted message into msg (when not NULL) and returns e: every tally module's "return error" line. */
 TallyErr tally_set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Times this connection found the file locked and waited (up to TALLY_BUSY_TIMEOUT_MS), and the time spent
+ * waiting; any thread may read them. NULL gives zeros. */
+void     tally_db_busy_stats(TallyDb *db, uint64_t *waits, uint64_t *wait_us);
 /* Maps a failed SQLite call to TALLY_E_BUSY or TALLY_E_DB and writes "what: sqlite message" into msg. */
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX]);
 /* One read transaction (a savepoint, so it nests inside a caller's): every statement between begin and end

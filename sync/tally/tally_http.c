@@ -31,6 +31,7 @@
 
 #include "sync/protocol.h"
 #include "sync/tally/tally_form.h"
+#include "sync/tally/tally_metrics.h"
 #include "sync/tally/tally_route.h"
 #include "sync/tally/tally_text.h"
 #include "sync/tally/tally_web.h"
@@ -51,8 +52,9 @@
 /* TLS 1.2 and 1.3 only; the kiosks' libcurl speaks both. */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
-/* The route tables served: the kiosks' API, and the dashboard with the read API (tally_web.c). */
-static const TallyRoute *(*const ROUTE_TABLES[])(size_t *n) = {tally_api_routes, tally_web_routes};
+/* The route tables served: the kiosks' API, the dashboard with the read API (tally_web.c), GET /metrics. */
+static const TallyRoute *(*const ROUTE_TABLES[])(size_t *n) = {tally_api_routes, tally_web_routes,
+                                                                tally_metrics_routes};
 
 typedef struct {
     TallyDb *db;
@@ -126,7 +128,14 @@ struct TallyHttp {
     Conn              *conns;
     pthread_t          reaper;
     pthread_cond_t     reaper_wake;
-    bool               stopping;
+    bool               stopping;       /* the reaper's cue to end */
+    size_t             n_conns;        /* in the registry */
+    unsigned           connection_limit, n_threads;
+    atomic_bool        closing;        /* tally_http_stop() began: no new batches, replies close the connection */
+    atomic_size_t      in_flight;      /* requests begun and not ended */
+    TallyMetricsAllow  metrics_allow;  /* who may GET /metrics */
+    unsigned           writer_stuck_s;
+    int64_t            started;
     /* counters (tally_http_stats) */
     pthread_mutex_t    stats_mu;
     TallyHttpStats     stats;
@@ -142,8 +151,9 @@ static double mono(void)
 
 /* ---- Worker connections to the database ----------------------------------------------------------------- */
 
-/* One per worker thread: a worker handles one request at a time, so taking one never waits long. */
-static Slot *slot_take(TallyHttp *h)
+/* One per worker thread: a worker handles one request at a time, so taking one never waits long. The
+ * watchdog's check waits at most until `until` (monotonic seconds; 0 = no limit) and may get NULL. */
+static Slot *slot_wait(TallyHttp *h, double until)
 {
     for(;;) {
         pthread_mutex_lock(&h->slot_mu);
@@ -154,9 +164,16 @@ static Slot *slot_take(TallyHttp *h)
                 return &h->slots[i];
             }
         pthread_mutex_unlock(&h->slot_mu);
+        if(until > 0 && mono() > until)
+            return NULL;
         struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+}
+
+static Slot *slot_take(TallyHttp *h)
+{
+    return slot_wait(h, 0);
 }
 
 static void slot_give(TallyHttp *h, Slot *s)
@@ -258,6 +275,9 @@ void tally_reply_busy(TallyReq *rq, unsigned retry_after_s, const char *message)
 void tally_reply_db_error(TallyReq *rq, TallyErr e, const char *msg)
 {
     if(e == TALLY_E_BUSY || e == TALLY_E_NOMEM) {
+        pthread_mutex_lock(&rq->h->stats_mu);
+        rq->h->stats.refused_db_busy++;
+        pthread_mutex_unlock(&rq->h->stats_mu);
         tally_reply_log(rq, "%s: %.120s", tally_err_name(e), msg);
         return tally_reply_busy(rq, 0, "the database is busy, nothing was stored: retry later / máy chủ đang bận, "
                                        "chưa lưu gì, hãy thử lại sau");
@@ -278,6 +298,7 @@ const char *tally_req_unit(const TallyReq *rq) { return rq->unit; }
 TallyWriter *tally_req_writer(TallyReq *rq) { return rq->h->writer; }
 TallyWeb *tally_req_web(TallyReq *rq) { return rq->h->web; }
 bool tally_req_tls(const TallyReq *rq) { return rq->h->tls; }
+void tally_req_server_stats(TallyReq *rq, TallyHttpStats *out) { tally_http_stats(rq->h, out); }
 
 bool tally_req_submit(TallyReq *rq, TallyWriteJob *job)
 {
@@ -338,10 +359,14 @@ void tally_req_resume(TallyReq *rq)
 
 static void count(TallyHttp *h, const TallyReq *rq, unsigned status)
 {
-    unsigned cls = status >= 100 && status < 600 ? status / 100 : 0;
     pthread_mutex_lock(&h->stats_mu);
-    int i = rq && rq->route_index >= 0 ? rq->route_index : (int)h->n_routes;
-    h->stats.requests[i][cls]++;
+    int r = rq && rq->route_index >= 0 ? rq->route_index : (int)h->n_routes;
+    for(int i = 0; i < TALLY_HTTP_CODES_MAX; i++) /* the codes of a route in order of first use */
+        if(h->stats.requests[r][i].code == status || !h->stats.requests[r][i].n || i == TALLY_HTTP_CODES_MAX - 1) {
+            h->stats.requests[r][i].code = status;
+            h->stats.requests[r][i].n++;
+            break;
+        }
     if(status == 408)
         h->stats.cut_off++;
     pthread_mutex_unlock(&h->stats_mu);
@@ -356,17 +381,22 @@ void tally_http_stats(TallyHttp *h, TallyHttpStats *out)
     for(size_t i = 0; i < h->n_routes && i < TALLY_HTTP_ROUTES_MAX; i++)
         out->route_name[i] = h->routes[i]->name;
     pthread_mutex_lock(&h->reg_mu);
-    out->connections = 0;
-    for(Conn *c = h->conns; c; c = c->next)
-        out->connections++;
+    out->connections = h->n_conns;
     pthread_mutex_unlock(&h->reg_mu);
-    TallyWriterStats ws;
-    tally_writer_stats(h->writer, &ws);
-    out->queue_depth = ws.depth;
-    out->queue_refused = ws.refused;
-    out->batches_written = ws.written;
-    out->batches_dropped = ws.dropped;
+    out->in_flight = atomic_load(&h->in_flight);
     out->body_bytes = atomic_load(&h->body_bytes);
+    out->body_budget = h->body_budget;
+    tally_writer_stats(h->writer, &out->writer);
+    tally_writer_health(h->writer, &out->health);
+    out->busy_waits = out->writer.busy_waits;
+    out->busy_wait_us = out->writer.busy_wait_us;
+    for(unsigned i = 0; i < h->n_slots; i++) { /* the counters are atomics: no need to take the slot */
+        uint64_t n, us;
+        tally_db_busy_stats(h->slots[i].db, &n, &us);
+        out->busy_waits += n;
+        out->busy_wait_us += us;
+    }
+    out->started = h->started;
 }
 
 /* ---- The log ------------------------------------------------------------------------------------------ */
@@ -408,6 +438,7 @@ static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
     rq->c = c;
     rq->start = mono();
     rq->route_index = -1;
+    atomic_fetch_add(&h->in_flight, 1);
     size_t n = strlen(uri);
     rq->target = strndup(uri, n > TARGET_MAX ? TARGET_MAX : n);
     if(n > TARGET_MAX)
@@ -550,7 +581,14 @@ static bool precheck(TallyHttp *h, TallyReq *rq, unsigned long long *length)
                           "dung");
         return false;
     }
-    if(route->auth != TALLY_ROUTE_OPEN) {
+    if(route->auth == TALLY_ROUTE_MONITOR) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(rq->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if(!ci || !tally_metrics_allowed(&h->metrics_allow, ci->client_addr)) {
+            tally_reply_error(rq, 403, "forbidden", NULL, 0, 0, "metrics are not served to this address "
+                              "(--metrics-allow) / địa chỉ này không được xem số liệu giám sát");
+            return false;
+        }
+    } else if(route->auth != TALLY_ROUTE_OPEN) {
         const char *token = bearer(rq->c);
         TallyAuth auth = TALLY_AUTH_UNKNOWN;
         char msg[TALLY_MSG_MAX];
@@ -585,7 +623,7 @@ static bool precheck(TallyHttp *h, TallyReq *rq, unsigned long long *length)
                           route->body_max, route->body_max);
         return false;
     }
-    if(route->queued && (h->stopping || !(rq->holds_place = tally_writer_reserve(h->writer)))) {
+    if(route->queued && (atomic_load(&h->closing) || !(rq->holds_place = tally_writer_reserve(h->writer)))) {
         tally_reply_busy(rq, 0, "the server is busy, nothing was stored: retry after the time in Retry-After / máy "
                                 "chủ đang bận, chưa lưu gì, hãy thử lại sau");
         return false;
@@ -637,6 +675,8 @@ static enum MHD_Result queue(TallyHttp *h, TallyReq *rq)
     if(!rq->resp)
         return MHD_NO;
     set_state(h, rq, CONN_REPLY);
+    if(atomic_load(&h->closing)) /* stopping: no further request on this connection */
+        MHD_add_response_header(rq->resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(rq->c, rq->status, rq->resp);
     MHD_destroy_response(rq->resp);
     rq->resp = NULL;
@@ -705,6 +745,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if(rq->deferred) /* resumed: the answer was made on another thread */
         return queue(h, rq);
     if(rq->over_budget) {
+        pthread_mutex_lock(&h->stats_mu);
+        h->stats.refused_body_memory++;
+        pthread_mutex_unlock(&h->stats_mu);
         tally_reply_busy(rq, 0, "the server is short of memory for request bodies, nothing was stored: retry later / "
                                 "máy chủ đang thiếu bộ nhớ, chưa lưu gì, hãy thử lại sau");
         return queue(h, rq);
@@ -721,6 +764,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 static void free_req(TallyHttp *h, TallyReq *rq)
 {
+    atomic_fetch_sub(&h->in_flight, 1);
     if(rq->holds_place) /* refused, cut off or gone before its batch was queued */
         tally_writer_release(h->writer);
     if(rq->cap)
@@ -796,6 +840,7 @@ static void conn_event(void *cls, struct MHD_Connection *c, void **socket_contex
         if(h->conns)
             h->conns->prev = conn;
         h->conns = conn;
+        h->n_conns++;
         pthread_mutex_unlock(&h->reg_mu);
         *socket_context = conn;
     } else if(code == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -811,6 +856,7 @@ static void conn_event(void *cls, struct MHD_Connection *c, void **socket_contex
             conn->next->prev = conn->prev;
         if(conn->req)
             conn->req->conn = NULL;
+        h->n_conns--;
         pthread_mutex_unlock(&h->reg_mu);
         free(conn);
         *socket_context = NULL;
@@ -877,9 +923,22 @@ static void *reaper(void *arg)
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    TallyHttp *h = cls;
     char line[512], esc[600];
     vsnprintf(line, sizeof line, fmt, ap);
+    /* libmicrohttpd turns a connection away at accept with this one message for both of its limits, and
+     * tells nothing else: the cause is told apart by how many connections are open at that moment. */
+    if(strncmp(line, "Server reached connection limit", 31) == 0) {
+        pthread_mutex_lock(&h->reg_mu);
+        bool full = h->n_conns + h->n_threads >= h->connection_limit;
+        pthread_mutex_unlock(&h->reg_mu);
+        pthread_mutex_lock(&h->stats_mu);
+        if(full)
+            h->stats.refused_connections++;
+        else
+            h->stats.refused_per_address++;
+        pthread_mutex_unlock(&h->stats_mu);
+    }
     size_t n = strlen(line);
     while(n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
@@ -1067,6 +1126,11 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
     pthread_mutex_init(&h->stats_mu, NULL);
     pthread_cond_init(&h->reaper_wake, NULL);
     h->header_timeout = cfg->header_timeout_s ? cfg->header_timeout_s : HEADER_TIMEOUT_S;
+    h->writer_stuck_s = cfg->writer_stuck_s ? cfg->writer_stuck_s : TALLY_WRITER_STUCK_S;
+    h->n_threads = threads;
+    h->started = (int64_t)time(NULL);
+    atomic_init(&h->closing, false);
+    atomic_init(&h->in_flight, 0);
     h->body_budget = cfg->body_budget ? cfg->body_budget : BODY_BUDGET;
     atomic_init(&h->body_bytes, 0);
     for(size_t t = 0; t < sizeof ROUTE_TABLES / sizeof ROUTE_TABLES[0]; t++) {
@@ -1075,7 +1139,10 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
         for(size_t i = 0; i < n && h->n_routes < MAX_ROUTES && h->n_routes < TALLY_HTTP_ROUTES_MAX; i++)
             h->routes[h->n_routes++] = &table[i];
     }
-    e = tls_load(cfg, h, msg);
+    e = tally_metrics_allow_parse(cfg->metrics_allow ? cfg->metrics_allow : TALLY_METRICS_ALLOW_DEFAULT,
+                                  &h->metrics_allow, msg);
+    if(!e)
+        e = tls_load(cfg, h, msg);
     if(!e) {
         TallyWebConfig wc = tally_web_config_default();
         if(cfg->login_slow_s > 0)
@@ -1093,7 +1160,9 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
         free_server(h);
         return e;
     }
-    unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    /* ITC: tally_http_stop() quiesces the daemon (closes the door) before it stops it. */
+    unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC;
     if(ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The TLS options go in as an array; plain HTTP passes just its terminator. The PEM buffers stay allocated
@@ -1107,8 +1176,9 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
     if(h->tls)
         flags |= MHD_USE_TLS;
     unsigned limit = fit_connection_limit(cfg->connection_limit ? cfg->connection_limit : CONNECTION_LIMIT);
+    h->connection_limit = limit;
     unsigned per_ip = cfg->per_ip_limit == TALLY_HTTP_NO_LIMIT ? 0 : cfg->per_ip_limit ? cfg->per_ip_limit : PER_IP_LIMIT;
-    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
                               MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_NOTIFY_CONNECTION, conn_event, h,
                               MHD_OPTION_URI_LOG_CALLBACK, uri_seen, h,
@@ -1151,24 +1221,62 @@ const char *tally_http_url(const TallyHttp *h)
     return h->url;
 }
 
+bool tally_http_alive(TallyHttp *h, unsigned timeout_ms)
+{
+    if(!tally_writer_alive(h->writer, h->writer_stuck_s))
+        return false;
+    Slot *s = slot_wait(h, mono() + timeout_ms / 1e3);
+    if(!s)
+        return false;
+    TallyTarget t[GROUP_COUNT];
+    char msg[TALLY_MSG_MAX];
+    TallyErr e = tally_targets_get(s->db, t, msg);
+    slot_give(h, s);
+    return e == TALLY_OK;
+}
+
+/* True while a request is under way on some connection (reg_mu held): begun, or waiting for the writer, or
+ * its answer not yet sent. Idle keep-alive connections do not count. */
+static bool requests_under_way(TallyHttp *h)
+{
+    for(Conn *c = h->conns; c; c = c->next)
+        if(c->req && c->state != CONN_CUT)
+            return true;
+    return false;
+}
+
 void tally_http_stop(TallyHttp *h)
 {
     if(!h)
         return;
-    /* No new connections; batches already queued are written and answered; then everything closes. */
+    double until = mono() + TALLY_HTTP_STOP_GRACE_S;
+    /* 1. Close the door: no new connections; no new batches on the open ones (503); replies close them. */
+    atomic_store(&h->closing, true);
     MHD_socket lfd = MHD_quiesce_daemon(h->mhd);
     if(lfd != MHD_INVALID_SOCKET)
         close(lfd);
+    /* 2. Requests already begun finish, within the grace: a body still arriving is read, its batch queued,
+     * written and answered; the deadlines (reaper) and the writer keep running meanwhile. */
+    for(;;) {
+        pthread_mutex_lock(&h->reg_mu);
+        bool busy = requests_under_way(h);
+        pthread_mutex_unlock(&h->reg_mu);
+        if(!busy || mono() > until)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     pthread_mutex_lock(&h->reg_mu);
     h->stopping = true;
     pthread_cond_signal(&h->reaper_wake);
     pthread_mutex_unlock(&h->reg_mu);
     pthread_join(h->reaper, NULL);
-    tally_writer_stop(h->writer); /* each queued batch is written and its connection resumed */
-    /* Give the resumed connections a moment to send their answers. */
+    /* 3. The writer writes what is still queued (each batch complete; done resumes its connection). */
+    tally_writer_stop(h->writer);
+    /* 4. A moment for the answers just resumed to go out. */
     for(int i = 0; i < 40; i++) {
-        bool waiting = false;
         pthread_mutex_lock(&h->reg_mu);
+        bool waiting = false;
         for(Conn *c = h->conns; c && !waiting; c = c->next)
             waiting = c->state == CONN_WAIT || (c->state == CONN_REPLY && c->req);
         pthread_mutex_unlock(&h->reg_mu);

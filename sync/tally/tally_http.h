@@ -8,6 +8,7 @@
  *   GET  /healthz          no token       serving
  *   GET  /readyz           no token       serving and the database takes writes
  *   the dashboard          session cookie pages, sign-in/out, static files, report downloads (tally_web.h)
+ *   GET  /metrics          client address in metrics_allow (else 403): the counters below, Prometheus text
  *
  * Availability under hostile and heavy traffic: a request's line and headers must arrive within
  * header_timeout_s and its body at a minimum rate, or the connection is cut off (408 where plain HTTP still
@@ -29,6 +30,7 @@
 #include <stdint.h>
 
 #include "sync/tally/tally_db.h"
+#include "sync/tally/tally_writer.h"
 
 #define TALLY_HTTP_THREADS_DEFAULT 4
 #define TALLY_HTTP_DEFAULT_LISTEN "127.0.0.1:8080"
@@ -49,29 +51,53 @@ typedef struct {
     size_t      queue_max;        /* batches waiting for the writer; 0 = 256 (and at most 50,000 ratings) */
     size_t      body_budget;      /* bytes of request bodies buffered at once; 0 = 128 MiB */
     int         login_slow_s;     /* seconds between sign-in attempts once slowed; 0 = the default (5) */
+    const char *metrics_allow;    /* who may GET /metrics: "ADDR[/PREFIX][,..]"; NULL = loopback (tally_metrics.h) */
+    unsigned    writer_stuck_s;   /* tally_http_alive(): a write running longer is stuck; 0 = TALLY_WRITER_STUCK_S */
 } TallyHttpConfig;
 
 /* Opens the database (migrating it), loads the TLS certificate and key if given, binds and starts serving.
- * A certificate or key file that cannot be read gives TALLY_E_IO; one that is not PEM, a key that does not
+ * A malformed metrics_allow gives TALLY_E_INVALID naming the entry. A certificate or key file that cannot be read gives TALLY_E_IO; one that is not PEM, a key that does not
  * match the certificate, or only one of the two gives TALLY_E_INVALID; msg names the file. On failure
  * nothing is left running. */
 TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[TALLY_MSG_MAX]);
 /* The bound address as a base URL, e.g. "http://127.0.0.1:41234", "https://[::1]:8443" with TLS. */
 const char *tally_http_url(const TallyHttp *h);
-/* Stops accepting, writes and answers the batches already queued, closes the database. */
+/* True while the server can still store: the writer thread runs and no write of it has been running longer
+ * than writer_stuck_s, and a worker's database connection could be had within timeout_ms and read. What
+ * tally-server feeds the systemd watchdog on. */
+bool tally_http_alive(TallyHttp *h, unsigned timeout_ms);
+/* The graceful stop (SIGTERM): no new connections (the listening socket is closed at once); requests
+ * already begun may finish within TALLY_HTTP_STOP_GRACE_S all together (their replies carry Connection:
+ * close; a batch that arrives meanwhile is still queued, written and answered); then the writer writes
+ * every batch still queued (each one fully received; at most queue_max, seconds of work) and everything
+ * closes. A body still incomplete when the grace runs out is not stored, and was never acknowledged. */
+#define TALLY_HTTP_STOP_GRACE_S 20
 void tally_http_stop(TallyHttp *h);
 
-/* What the server has done since it started, counted in one place (for logs, tests and metrics). */
+/* What the server has done since it started, counted in one place (for logs, tests and GET /metrics). */
+#define TALLY_HTTP_CODES_MAX 24 /* distinct status codes counted per route (the server answers ~18) */
 typedef struct {
-    uint64_t    requests[TALLY_HTTP_ROUTES_MAX + 1][6]; /* [route, or n_routes for none][status / 100; 0 = no status] */
+    /* [route, or n_routes for a request that matched none][in order of first use]; code 0 = the request ended
+     * without an answer (the client went away, or the server stopped) */
+    struct {
+        unsigned code;
+        uint64_t n;
+    } requests[TALLY_HTTP_ROUTES_MAX + 1][TALLY_HTTP_CODES_MAX];
     const char *route_name[TALLY_HTTP_ROUTES_MAX];
     size_t      n_routes;
-    uint64_t    cut_off;          /* connections cut off for slowness (408) */
-    size_t      connections;      /* open now */
-    size_t      queue_depth;      /* batches waiting for the writer now */
-    int64_t     queue_refused;    /* batches refused because the queue was full */
-    int64_t     batches_written, batches_dropped;
-    size_t      body_bytes;       /* request body bytes buffered now */
+    /* refusals, by cause (a batch refused because the writer's queue was full: writer.refused) */
+    uint64_t    cut_off;             /* connections cut off by a deadline (408 where HTTP allows) */
+    uint64_t    refused_per_address; /* connections turned away at accept: their address held per_ip_limit */
+    uint64_t    refused_connections; /* ... the server held connection_limit */
+    uint64_t    refused_body_memory; /* 503: the bodies' memory budget was spent */
+    uint64_t    refused_db_busy;     /* 503: the database was locked past its timeout, or out of memory */
+    size_t      connections;         /* open now */
+    size_t      in_flight;           /* requests begun and not ended */
+    size_t      body_bytes, body_budget; /* request body bytes buffered now, and the budget */
+    uint64_t    busy_waits, busy_wait_us; /* every connection's waits for a locked file (tally_db_busy_stats) */
+    TallyWriterStats  writer;        /* the queue, batches written / dropped (client gone) / refused, ratings */
+    TallyWriterHealth health;
+    int64_t     started;             /* unix time */
 } TallyHttpStats;
 void tally_http_stats(TallyHttp *h, TallyHttpStats *out);
 

@@ -308,8 +308,9 @@ static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBat
 
 /* One batch inside the open transaction, in a savepoint of its own: on error only this batch is undone. */
 static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *device_unit, int64_t now_s,
-                           ProtoReply *reply, char msg[TALLY_MSG_MAX])
+                           ProtoReply *reply, int64_t *quarantined_out, char msg[TALLY_MSG_MAX])
 {
+    *quarantined_out = 0;
     memset(reply, 0, sizeof *reply);
     snprintf(reply->batch_id, sizeof reply->batch_id, "%s", b->batch_id);
     Cell *cells = NULL;
@@ -448,6 +449,8 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
     if(e) {
         proto_reply_free(reply);
         reply->accepted = reply->duplicate = 0;
+    } else {
+        *quarantined_out = quarantined;
     }
     return e;
 }
@@ -457,18 +460,20 @@ TallyErr tally_ingest_group(TallyIngest *in, TallyIngestItem *items, size_t n, i
     for(size_t i = 0; i < n; i++) {
         memset(&items[i].reply, 0, sizeof items[i].reply);
         items[i].err = TALLY_OK;
+        items[i].quarantined = 0;
         items[i].msg[0] = '\0';
     }
     TallyErr e = TALLY_OK;
     if(run(in->st[ST_BEGIN]) != SQLITE_DONE)
         e = tally_db_fail(in->db, "begin batches", msg);
     for(size_t i = 0; i < n && !e; i++) {
-        items[i].err = ingest_one(in, items[i].batch, items[i].unit, now_s, &items[i].reply, items[i].msg);
+        items[i].err = ingest_one(in, items[i].batch, items[i].unit, now_s, &items[i].reply, &items[i].quarantined,
+                                  items[i].msg);
         /* A batch that failed is undone alone and the others go on, unless SQLite has rolled the whole
          * transaction back itself (it does on SQLITE_NOMEM, SQLITE_FULL, I/O errors): then none is stored, and
          * every batch gets this first cause (503 for out of memory, not a 500 from the COMMIT after it). */
         if(items[i].err && sqlite3_get_autocommit(tally_db_sqlite(in->db)))
-            e = items[i].err, snprintf(msg, TALLY_MSG_MAX, "%s", items[i].msg);
+            e = items[i].err, memcpy(msg, items[i].msg, TALLY_MSG_MAX); /* both TALLY_MSG_MAX, terminated */
     }
     if(!e && run(in->st[ST_COMMIT]) != SQLITE_DONE)
         e = tally_db_fail(in->db, "commit batches", msg);
@@ -478,6 +483,7 @@ TallyErr tally_ingest_group(TallyIngest *in, TallyIngestItem *items, size_t n, i
         for(size_t i = 0; i < n; i++) {
             proto_reply_free(&items[i].reply);
             items[i].reply.accepted = items[i].reply.duplicate = 0;
+            items[i].quarantined = 0;
             if(!items[i].err) {
                 items[i].err = e;
                 snprintf(items[i].msg, sizeof items[i].msg, "%s", msg);

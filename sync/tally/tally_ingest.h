@@ -45,6 +45,7 @@ typedef struct {
     const ProtoBatch *batch;             /* in, as for tally_ingest_batch */
     const char       *unit;
     ProtoReply        reply;             /* out when err == TALLY_OK */
+    int64_t           quarantined;       /* out: of reply.accepted, how many were quarantined (wrong clock) */
     TallyErr          err;
     char              msg[TALLY_MSG_MAX];
 } TallyIngestItem;

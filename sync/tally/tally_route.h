@@ -10,7 +10,7 @@
  * tally_req_resume from that thread). Any text an error reply quotes is made valid UTF-8 here.
  *
  * Routes come in tables (tally_api_routes() for the kiosks' API, tally_web_routes() for the dashboard and the
- * read API); tally_http.c lists the tables. */
+ * read API, tally_metrics_routes() for GET /metrics); tally_http.c lists the tables. */
 #ifndef SYNC_TALLY_ROUTE_H
 #define SYNC_TALLY_ROUTE_H
 
@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "sync/tally/tally_db.h"
+#include "sync/tally/tally_http.h"
 #include "sync/tally/tally_writer.h"
 
 typedef struct TallyReq TallyReq;
@@ -26,6 +27,7 @@ typedef enum {
     TALLY_ROUTE_OPEN,   /* anyone, or someone the handler identifies (tally_web.c: sessions and viewer tokens,
                          * with their scope, checked in that one place) */
     TALLY_ROUTE_DEVICE, /* Authorization: Bearer <device token>: 401 unknown, 403 revoked */
+    TALLY_ROUTE_MONITOR, /* no token; only client addresses in --metrics-allow: 403 otherwise */
 } TallyRouteAuth;
 
 typedef struct {
@@ -68,6 +70,8 @@ TallyWriter *tally_req_writer(TallyReq *rq);
 struct TallyWeb *tally_req_web(TallyReq *rq);
 /* True when the request came over HTTPS (cookies get Secure). */
 bool        tally_req_tls(const TallyReq *rq);
+/* The server's counters now (tally_http_stats), for GET /metrics. */
+void        tally_req_server_stats(TallyReq *rq, TallyHttpStats *out);
 /* A queued route's job into the writer's queue, in the place held for this request since its headers;
  * false when it no longer fits (then answer 503). A place not used is given back when the request ends. */
 bool        tally_req_submit(TallyReq *rq, TallyWriteJob *job);

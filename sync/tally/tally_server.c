@@ -1,22 +1,32 @@
 /* tally-server — the central ingest and tally API (docs/protocol.md).
  *
  *   tally-server --db FILE [--listen ADDR:PORT] [--threads N] [--tls-cert CERT.pem --tls-key KEY.pem]
- *                [--per-ip-limit N] [--connection-limit N] [--login-slow-s N]
- *   (for tests and benches: --header-timeout-s N, --queue-max N, --body-budget-mib N)
+ *                [--per-ip-limit N] [--connection-limit N] [--metrics-allow ADDR[/PREFIX][,..]] [--login-slow-s N]
+ *   (for tests and benches: --header-timeout-s N, --queue-max N, --body-budget-mib N, --writer-stuck-s N)
  *
  * Serves the kiosks' uploads, the read API and the dashboard (tally_web.h) on the same port.
  *
  * Prints "tally-server: listening on http://ADDR:PORT" (https:// with --tls-cert/--tls-key) on stdout once it
  * serves (port 0 picks a free port, which tests rely on), logs one line per request on stderr, and stops
- * cleanly on SIGINT or SIGTERM: requests in flight finish, the database is closed. A certificate or key that
- * cannot be read or used stops it at start-up with the reason (exit 2). */
+ * cleanly on SIGINT or SIGTERM (tally_http_stop: the door closes, requests begun finish within 20 s, queued
+ * batches are written, the database is closed; exit 0). A certificate or key that cannot be read or used
+ * stops it at start-up with the reason (exit 2).
+ *
+ * Under systemd (Type=notify) it says READY=1 once it serves and STOPPING=1 when asked to stop; with
+ * WatchdogSec= it sends WATCHDOG=1 every third of that period, but only while tally_http_alive(): the writer
+ * thread runs and is not stuck, and a worker's database connection can be had and read. A wedged server is
+ * so restarted. Without systemd these are no-ops. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "sync/tally/tally_http.h"
+#include "sync/tally/tally_metrics.h"
 
 static void usage(FILE *f)
 {
@@ -30,10 +40,11 @@ static void usage(FILE *f)
                "             serve HTTPS only. Without them: plain HTTP (loopback, or behind a TLS proxy)\n"
                "  --per-ip-limit N      connections from one address (default 64; 0 = no limit: behind a proxy)\n"
                "  --connection-limit N  connections at once (default 2000)\n"
+               "  --metrics-allow L     addresses/ranges that may GET /metrics, comma separated (default %s)\n"
                "Cách dùng: tally-server --db TỆP [--listen ĐỊA_CHỈ:CỔNG] [--tls-cert CHỨNG_CHỈ.pem --tls-key "
                "KHOÁ.pem]\n"
                "  --tls-cert/--tls-key: phục vụ qua HTTPS bằng chứng chỉ và khoá riêng (PEM, khoá không mã hoá)\n",
-            TALLY_HTTP_DEFAULT_LISTEN, TALLY_HTTP_THREADS_DEFAULT);
+            TALLY_HTTP_DEFAULT_LISTEN, TALLY_HTTP_THREADS_DEFAULT, TALLY_METRICS_ALLOW_DEFAULT);
 }
 
 static void die(const char *fmt, const char *arg) __attribute__((noreturn));
@@ -92,6 +103,10 @@ int main(int argc, char **argv)
             cfg.header_timeout_s = (unsigned)number(a, argv[++i], 1, 3600);
         else if(strcmp(a, "--queue-max") == 0)
             cfg.queue_max = (size_t)number(a, argv[++i], 1, 100000);
+        else if(strcmp(a, "--metrics-allow") == 0)
+            cfg.metrics_allow = argv[++i];
+        else if(strcmp(a, "--writer-stuck-s") == 0)
+            cfg.writer_stuck_s = (unsigned)number(a, argv[++i], 1, 3600);
         else if(strcmp(a, "--body-budget-mib") == 0)
             cfg.body_budget = (size_t)number(a, argv[++i], 1, 65536) << 20;
         else {
@@ -119,8 +134,29 @@ int main(int argc, char **argv)
         die("%s", msg);
     printf("tally-server: listening on %s (database %s)\n", tally_http_url(h), cfg.db_path);
     fflush(stdout);
+    sd_notifyf(0, "READY=1\nSTATUS=listening on %s", tally_http_url(h));
+
+    uint64_t wd_usec = 0;
+    bool watchdog = sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0;
+    uint64_t tick_usec = watchdog ? wd_usec / 3 : 0;
     int sig = 0;
-    sigwait(&stop, &sig);
+    for(;;) {
+        if(!watchdog) {
+            sigwait(&stop, &sig);
+            break;
+        }
+        struct timespec ts = {(time_t)(tick_usec / 1000000u), (long)(tick_usec % 1000000u) * 1000L};
+        sig = sigtimedwait(&stop, NULL, &ts);
+        if(sig > 0)
+            break;
+        /* A connection within one tick: a server that busy still gets two more tries before systemd acts. */
+        if(tally_http_alive(h, (unsigned)(tick_usec / 1000u)))
+            sd_notify(0, "WATCHDOG=1");
+        else
+            fprintf(stderr, "tally-server: the writer is stuck or no database connection could be had; watchdog "
+                            "not fed / máy chủ bị treo\n");
+    }
+    sd_notify(0, "STOPPING=1");
     fprintf(stderr, "tally-server: %s received, stopping / đang dừng\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     tally_http_stop(h);
     return 0;

@@ -31,6 +31,7 @@ struct TallyWriter {
     TallyWriterStats  st;
     TallyWriterHealth health;
     bool              stopping;
+    bool              running;        /* the thread is in run() */
     double            refused_recent; /* refusals, decaying with a 2 s time constant: clients due back soon */
     double            refused_at;     /* when refused_recent was last brought up to date */
     struct timespec   busy_since;  /* when the job being written began; tv_sec 0 when idle */
@@ -73,11 +74,24 @@ static void write_group(TallyWriter *w, TallyWriteJob **jobs, size_t n)
         return;
     char msg[TALLY_MSG_MAX];
     tally_ingest_group(w->ingest, items, m, (int64_t)time(NULL), msg);
+    int64_t acc = 0, dup = 0, rej = 0, quar = 0;
     for(size_t i = 0; i < m; i++) {
         live[i]->err = items[i].err;
         live[i]->reply = items[i].reply;
+        if(!items[i].err) {
+            acc += items[i].reply.accepted;
+            dup += items[i].reply.duplicate;
+            rej += (int64_t)items[i].reply.n_rejected;
+            quar += items[i].quarantined;
+        }
         snprintf(live[i]->msg, sizeof live[i]->msg, "%s", items[i].msg);
     }
+    pthread_mutex_lock(&w->mu);
+    w->st.accepted += acc;
+    w->st.duplicate += dup;
+    w->st.rejected += rej;
+    w->st.quarantined += quar;
+    pthread_mutex_unlock(&w->mu);
 }
 
 static void *run(void *arg)
@@ -150,6 +164,7 @@ static void *run(void *arg)
         }
         pthread_mutex_lock(&w->mu);
     }
+    w->running = false;
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
@@ -184,6 +199,7 @@ TallyErr tally_writer_start(const char *db_path, size_t max_depth, size_t max_ra
     pthread_condattr_init(&ca);
     pthread_cond_init(&w->wake, &ca);
     pthread_condattr_destroy(&ca);
+    w->running = true;
     if(pthread_create(&w->thread, NULL, run, w) != 0) {
         snprintf(msg, TALLY_MSG_MAX, "cannot start the writer thread");
         tally_ingest_free(w->ingest);
@@ -280,7 +296,21 @@ void tally_writer_stats(TallyWriter *w, TallyWriterStats *out)
 {
     pthread_mutex_lock(&w->mu);
     *out = w->st;
+    tally_db_busy_stats(w->db, &out->busy_waits, &out->busy_wait_us);
     pthread_mutex_unlock(&w->mu);
+}
+
+bool tally_writer_alive(TallyWriter *w, unsigned stuck_s)
+{
+    pthread_mutex_lock(&w->mu);
+    bool alive = w->running && !w->stopping;
+    if(alive && w->busy_since.tv_sec) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        alive = now.tv_sec - w->busy_since.tv_sec <= (time_t)stuck_s;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return alive;
 }
 
 void tally_writer_health(TallyWriter *w, TallyWriterHealth *out)
@@ -308,13 +338,15 @@ void tally_writer_stop(TallyWriter *w)
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    tally_ingest_free(w->ingest);
-    tally_db_close(w->db);
+    pthread_mutex_lock(&w->mu); /* stats read w->db */
+    TallyDb *db = w->db;
+    TallyIngest *in = w->ingest;
     w->ingest = NULL;
     w->db = NULL;
-    pthread_mutex_lock(&w->mu);
     set_health(w, false, "the server is stopping");
     pthread_mutex_unlock(&w->mu);
+    tally_ingest_free(in);
+    tally_db_close(db);
 }
 
 void tally_writer_free(TallyWriter *w)

@@ -51,7 +51,10 @@ typedef struct {
     size_t  reserved;           /* places held for batches still being received */
     size_t  max_depth, max_ratings;
     int64_t written, dropped, refused, failed; /* jobs since start */
+    int64_t accepted, duplicate, rejected, quarantined; /* ratings in the written batches, by verdict (quarantined:
+                                 * accepted but dated outside what the device's clock allows) */
     double  ms_per_job;         /* moving average of the time one job takes */
+    uint64_t busy_waits, busy_wait_us; /* its connection's waits for a locked file (tally_db_busy_stats) */
 } TallyWriterStats;
 
 typedef struct {
@@ -76,6 +79,9 @@ bool     tally_writer_submit(TallyWriter *w, TallyWriteJob *job, bool reserved);
 unsigned tally_writer_retry_after(TallyWriter *w);
 void     tally_writer_stats(TallyWriter *w, TallyWriterStats *out);
 void     tally_writer_health(TallyWriter *w, TallyWriterHealth *out);
+/* The thread runs and is not stuck: no write (a batch group or the idle probe) has been running for longer
+ * than stuck_s. What the systemd watchdog is fed on. Blocks only as long as the thread holds its lock. */
+bool     tally_writer_alive(TallyWriter *w, unsigned stuck_s);
 /* Writes every job still queued (each gets its done call), then stops the thread and closes the database;
  * from then on submit refuses, and health and stats still answer until tally_writer_free(). */
 void     tally_writer_stop(TallyWriter *w);

@@ -44,8 +44,8 @@ def resolve(obj):
     return obj
 
 
-def raw(port, data, timeout=15):
-    s = socket.create_connection(("127.0.0.1", port))
+def raw(port, data, timeout=15, source=None):
+    s = socket.create_connection(("127.0.0.1", port), source_address=(source, 0) if source else None)
     s.settimeout(timeout)
     s.sendall(data)
     out = b""
@@ -73,13 +73,13 @@ def raw(port, data, timeout=15):
     return status, headers, body
 
 
-def request(port, method, path, token=None, body=None, ctype="application/json", extra=b""):
+def request(port, method, path, token=None, body=None, ctype="application/json", extra=b"", source=None):
     h = f"{method} {path} HTTP/1.1\r\nHost: tally\r\nConnection: close\r\n".encode()
     if token:
         h += f"Authorization: Bearer {token}\r\n".encode()
     if body is not None:
         h += f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n".encode()
-    return raw(port, h + extra + b"\r\n" + (body or b""))
+    return raw(port, h + extra + b"\r\n" + (body or b""), source=source)
 
 
 def check(what, path, method, want, reply):
@@ -99,6 +99,10 @@ def check(what, path, method, want, reply):
     doc = resolve(doc)
     if op is not None:
         seen.add((path, method.lower(), str(status)))
+    if "text/plain" in doc.get("content", {}):  # GET /metrics: Prometheus text, checked by tally_metrics_http
+        if not headers.get("content-type", "").startswith("text/plain; version=0.0.4"):
+            failures.append(f"{what}: Content-Type {headers.get('content-type')!r}")
+        return
     if not headers.get("content-type", "").startswith("application/json"):
         failures.append(f"{what}: Content-Type {headers.get('content-type')!r}")
     try:
@@ -139,7 +143,7 @@ def main():
     old = admin("viewer", "add", "api-old")
     admin("viewer", "revoke", "api-old")
     proc = subprocess.Popen([SERVER, "--db", db, "--listen", "127.0.0.1:0", "--header-timeout-s", "2",
-                             "--queue-max", "1"], stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, "log"), "w"),
+                             "--queue-max", "1", "--metrics-allow", "127.0.0.2"], stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, "log"), "w"),
                             text=True)
     try:
         line = proc.stdout.readline()
@@ -203,6 +207,8 @@ def run(port, dev, gone, viewer, old):
     check("a revoked viewer", G, "GET", 403, request(port, "GET", G, old))
     check("health", "/healthz", "GET", 200, request(port, "GET", "/healthz"))
     check("ready", "/readyz", "GET", 200, request(port, "GET", "/readyz"))
+    check("metrics", "/metrics", "GET", 200, request(port, "GET", "/metrics", source="127.0.0.2"))
+    check("metrics refused", "/metrics", "GET", 403, request(port, "GET", "/metrics"))
 
     # 503 busy: another process holds the write lock, one batch waits for it, one queues (--queue-max 1).
     lock = sqlite3.connect(db, isolation_level=None, timeout=30)

@@ -214,19 +214,22 @@ bool th_server_start(ThServer *s)
     return th_server_start_tls(s, NULL, NULL);
 }
 
-bool th_server_start_tls(ThServer *s, const char *cert, const char *key)
+static bool server_start(ThServer *s, const char *cert, const char *key, const char *const extra[])
 {
     int p[2];
     if(pipe(p) != 0)
         return false;
     int err = open(s->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    const char *argv[] = {TALLY_SERVER_BIN, "--db", s->db, "--listen", "127.0.0.1:0", NULL, NULL, NULL, NULL, NULL};
+    const char *argv[16] = {TALLY_SERVER_BIN, "--db", s->db, "--listen", "127.0.0.1:0"};
+    size_t argc = 5;
     if(cert || key) {
-        argv[5] = "--tls-cert";
-        argv[6] = cert;
-        argv[7] = "--tls-key";
-        argv[8] = key;
+        argv[argc++] = "--tls-cert";
+        argv[argc++] = cert;
+        argv[argc++] = "--tls-key";
+        argv[argc++] = key;
     }
+    for(size_t i = 0; extra && extra[i] && argc + 1 < sizeof argv / sizeof *argv; i++)
+        argv[argc++] = extra[i];
     s->pid = spawn_fds(argv, p[1], err);
     close(p[1]);
     if(err >= 0)
@@ -257,6 +260,16 @@ bool th_server_start_tls(ThServer *s, const char *cert, const char *key)
     size_t ul = strcspn(u, " \n");
     snprintf(s->url, sizeof s->url, "%.*s", (int)ul, u);
     return true;
+}
+
+bool th_server_start_tls(ThServer *s, const char *cert, const char *key)
+{
+    return server_start(s, cert, key, NULL);
+}
+
+bool th_server_start_args(ThServer *s, const char *const extra[])
+{
+    return server_start(s, NULL, NULL, extra);
 }
 
 void th_server_stop(ThServer *s)

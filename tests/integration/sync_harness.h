@@ -46,6 +46,8 @@ bool th_server_device(ThServer *s, const char *device_id, const char *unit, char
 bool th_server_start(ThServer *s);
 /* The same with --tls-cert/--tls-key (both NULL = plain http): s->url becomes https://127.0.0.1:PORT. */
 bool th_server_start_tls(ThServer *s, const char *cert, const char *key);
+/* The same with more tally-server options (NULL-terminated, at most 6), e.g. {"--metrics-allow", "::1", NULL}. */
+bool th_server_start_args(ThServer *s, const char *const extra[]);
 void th_server_stop(ThServer *s);
 
 typedef struct {

@@ -165,11 +165,12 @@ asuser hailong-kiosk kiosk-sync --config /etc/hailong-kiosk/kiosk.ini --once
 from=$(TZ=Asia/Ho_Chi_Minh date -d '1 day ago' +%F)
 to=$(TZ=Asia/Ho_Chi_Minh date -d '1 day' +%F)
 today=$(TZ=Asia/Ho_Chi_Minh date +%F)
-report=$(asuser hailong-tally tally-admin --db $db report --from "$from" --to "$to" --format csv)
+# --by year gives the rows of the tally (the range may cross a new year: the rows are summed).
+report=$(asuser hailong-tally tally-admin --db $db report --from "$from" --to "$to" --by year --format csv)
 echo "$report"
 # n counts valid ratings and flagged the misuse-flagged ones (the one under cage follows the third within
 # seconds: a rapid repeat): together every rating tapped.
-n=$(echo "$report" | awk -F, 'NR == 2 { print $2 + $7 }')
+n=$(echo "$report" | awk -F, 'NR > 1 { s += $2 + $7 } END { print s + 0 }')
 [ "$n" = 4 ] || fail "the tally holds $n ratings, not 4"
 asuser hailong-kiosk kiosk-report --config /etc/hailong-kiosk/kiosk.ini --date "$today" >/dev/null
 step "report files as PDF and XLSX (the packaged font and libraries)"
@@ -190,7 +191,8 @@ cmp -s "$root/tmp/kiosk.ini.edited" "$root/etc/hailong-kiosk/kiosk.ini" || fail 
 [ ! -e "$root/etc/hailong-kiosk/kiosk.ini.dpkg-new" ] || fail "kiosk.ini.dpkg-new left behind"
 [ "$(inroot stat -c '%G %a' /etc/hailong-kiosk/kiosk.ini)" = "hailong-kiosk 640" ] || fail "kiosk.ini mode after upgrade"
 ls "$root"/var/lib/hailong-tally/backups/pre-upgrade-from-*.db >/dev/null || fail "no backup before the upgrade"
-[ "$(asuser hailong-tally tally-admin --db $db report --from "$from" --to "$to" --format csv | awk -F, 'NR == 2 { print $2 + $7 }')" = 4 ] ||
+[ "$(asuser hailong-tally tally-admin --db $db report --from "$from" --to "$to" --by year --format csv |
+     awk -F, 'NR > 1 { s += $2 + $7 } END { print s + 0 }')" = 4 ] ||
   fail "ratings lost in the upgrade"
 
 # ---- purge --------------------------------------------------------------------------------------------------

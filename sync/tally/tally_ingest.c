@@ -126,8 +126,8 @@ static TallyErr update_item(TallyIngest *in, const ProtoRating *r, const char *b
     sqlite3_clear_bindings(st);
     if(rc != SQLITE_DONE)
         return tally_db_fail(in->db, "update rating", msg);
-    /* Roll-ups keyed by an answer given after the tap (follow-up reasons, ...) move here, in this
-     * transaction: subtract the old copy's cells, add the new one's. None exists yet. */
+    /* Roll-ups keyed by an answer given after the tap (follow-up reasons, service face, respondent, wait) move
+     * here, in this transaction: subtract the old copy's cells, add the new one's. None exists yet. */
     return TALLY_OK;
 }
 

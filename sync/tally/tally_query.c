@@ -332,7 +332,8 @@ static bool add_cell(Map *m, const TallySpec *spec, int area, int unit_bucket, i
         else
             k[i] = dim_value(spec->by[i], area, unit_bucket, day, y, mo);
     }
-    for(int g = 0; g < (gdim >= 0 ? GROUP_COUNT : 1); g++) {
+    /* phuc_vu counts service_score, which the area roll-ups do not hold. */
+    for(int g = 0; g < (gdim >= 0 ? GROUP_AREA_COUNT : 1); g++) {
         if(gdim >= 0) {
             if(!proto_area_in_group((ProtoArea)area, (ProtoGroup)g))
                 continue;
@@ -464,7 +465,7 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
     if(spec->n_by == 0)
         oom |= !map_get(&m, zero);
     if(spec->n_by == 1 && spec->by[0] == TALLY_BY_GROUP)
-        for(int g = 0; g < GROUP_COUNT && !oom; g++) {
+        for(int g = 0; g < GROUP_AREA_COUNT && !oom; g++) {
             int64_t k[TALLY_BY_MAX] = {g};
             oom |= !map_get(&m, k);
         }

@@ -59,7 +59,8 @@ static void test_init_is_idempotent_and_seeds_the_targets(void **state)
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
     assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 2);
-    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM targets"), 8);
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM targets"), 2 * GROUP_COUNT);
+    assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'phuc_vu' AND milestone = 2030"), 95);
     assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'tthc' AND milestone = 2030"), 95);
     assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'y_te' AND milestone = 2025"), 85);
     char out[2048];

@@ -188,6 +188,49 @@ static void test_only_the_device_that_stored_a_rating_adds_its_followup(void **s
     assert_counted_once(f);
 }
 
+/* The answers of the counter's later questions (service face, who is rating, how long they waited) join the
+ * same rule: saved one by one on the kiosk, each copy that gains one is the newer one; each is given once. */
+static void test_service_respondent_and_wait_are_gained_once_each(void **state)
+{
+    Fx *f = *state;
+    ProtoRating tap = at_tap();
+    tap.score = 3; /* satisfied with the procedure: no reasons unless the service face says otherwise */
+    ProtoRating service = tap, reasons, who, wait;
+    service.service_score = 1;
+    reasons = service;
+    reasons.followup = FOLLOWUP_ANSWERED;
+    reasons.reasons = 1u << REASON_THAI_DO;
+    who = reasons;
+    who.respondent = RESPONDENT_NGUOI_DAN;
+    wait = who;
+    wait.wait = WAIT_TREN_30;
+    assert_string_equal(post(f, DEVICE, &tap), "accepted");
+    assert_string_equal(post(f, DEVICE, &service), "accepted");
+    assert_string_equal(post(f, DEVICE, &who), "accepted"); /* two answers at once: fine */
+    assert_stored(f, &who);
+    assert_string_equal(post(f, DEVICE, &reasons), "duplicate"); /* an older copy arriving late */
+    assert_string_equal(post(f, DEVICE, &wait), "accepted");
+    assert_stored(f, &wait);
+    /* Once given, none changes. */
+    ProtoRating c = wait;
+    c.respondent = RESPONDENT_TO_CHUC;
+    assert_string_equal(post(f, DEVICE, &c), "conflict");
+    c = wait;
+    c.wait = WAIT_DUOI_15;
+    assert_string_equal(post(f, DEVICE, &c), "conflict");
+    c = wait;
+    c.service_score = 2;
+    c.followup = FOLLOWUP_NONE;
+    c.reasons = 0;
+    assert_string_equal(post(f, DEVICE, &c), "conflict");
+    assert_stored(f, &wait);
+    assert_string_equal(post(f, DEVICE, &wait), "duplicate");
+    assert_string_equal(post(f, DEVICE, &tap), "duplicate");
+    assert_int_equal(scalar(f, "SELECT count(*) FROM ratings"), 1);
+    assert_int_equal(scalar(f, "SELECT sum(n) FROM daily"), 1);
+    assert_int_equal(scalar(f, "SELECT n FROM daily WHERE area = 'dat_dai' AND score = 3"), 1);
+}
+
 int main(void)
 {
     if(sodium_init() < 0)
@@ -200,6 +243,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_only_the_device_that_stored_a_rating_adds_its_followup, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_service_respondent_and_wait_are_gained_once_each, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -823,12 +823,14 @@ out:
 
 /* ---- Answers after the tap ------------------------------------------------------------------------- */
 
-/* The answers a rating may gain after the tap, each with its "unanswered" test, equality and reset. A new
- * question saved after the tap adds one row here, and the server's update rule follows. */
+/* The answers a rating may gain after the tap, each with its "unanswered" test, equality, reset and copy. A
+ * new question saved after the tap adds one row here, and the server's update rule and the kiosk's store
+ * follow. */
 typedef struct {
     bool (*unanswered)(const ProtoRating *r);
     bool (*same)(const ProtoRating *a, const ProtoRating *b);
     void (*clear)(ProtoRating *r);
+    void (*copy)(ProtoRating *dst, const ProtoRating *src);
 } Answer;
 
 static bool followup_unanswered(const ProtoRating *r) { return r->followup == FOLLOWUP_NONE && !r->reasons; }
@@ -841,24 +843,38 @@ static void followup_clear(ProtoRating *r)
     r->followup = FOLLOWUP_NONE;
     r->reasons = 0;
 }
+static void followup_copy(ProtoRating *d, const ProtoRating *s)
+{
+    d->followup = s->followup;
+    d->reasons = s->reasons;
+}
 
 static bool service_unanswered(const ProtoRating *r) { return r->service_score == 0; }
 static bool service_same(const ProtoRating *a, const ProtoRating *b) { return a->service_score == b->service_score; }
 static void service_clear(ProtoRating *r) { r->service_score = 0; }
+static void service_copy(ProtoRating *d, const ProtoRating *s) { d->service_score = s->service_score; }
 static bool respondent_unanswered(const ProtoRating *r) { return r->respondent == RESPONDENT_NONE; }
 static bool respondent_same(const ProtoRating *a, const ProtoRating *b) { return a->respondent == b->respondent; }
 static void respondent_clear(ProtoRating *r) { r->respondent = RESPONDENT_NONE; }
+static void respondent_copy(ProtoRating *d, const ProtoRating *s) { d->respondent = s->respondent; }
 static bool wait_unanswered(const ProtoRating *r) { return r->wait == WAIT_NONE; }
 static bool wait_same(const ProtoRating *a, const ProtoRating *b) { return a->wait == b->wait; }
 static void wait_clear(ProtoRating *r) { r->wait = WAIT_NONE; }
+static void wait_copy(ProtoRating *d, const ProtoRating *s) { d->wait = s->wait; }
 
 static const Answer ANSWERS[] = {
-    {followup_unanswered, followup_same, followup_clear},
-    {service_unanswered, service_same, service_clear},
-    {respondent_unanswered, respondent_same, respondent_clear},
-    {wait_unanswered, wait_same, wait_clear},
+    {followup_unanswered, followup_same, followup_clear, followup_copy},
+    {service_unanswered, service_same, service_clear, service_copy},
+    {respondent_unanswered, respondent_same, respondent_clear, respondent_copy},
+    {wait_unanswered, wait_same, wait_clear, wait_copy},
 };
 #define N_ANSWERS (sizeof ANSWERS / sizeof ANSWERS[0])
+
+void proto_rating_copy_answers(ProtoRating *dst, const ProtoRating *src)
+{
+    for(size_t i = 0; i < N_ANSWERS; i++)
+        ANSWERS[i].copy(dst, src);
+}
 
 static bool same_text(const ProtoRating *a, const ProtoRating *b)
 {

@@ -194,6 +194,8 @@ typedef enum {
 } ProtoRevision;
 /* How `incoming` relates to `stored` (same id), by the rule above (docs/protocol.md). */
 ProtoRevision proto_rating_revision(const ProtoRating *stored, const ProtoRating *incoming);
+/* Copies every answer given after the tap from src into dst (the kiosk's store saves them this way). */
+void proto_rating_copy_answers(ProtoRating *dst, const ProtoRating *src);
 
 /* An upload batch. Envelope problems fail the whole parse; a problem inside one rating object only marks
  * that item (items[i].error.code != PROTO_OK) so the server can reject it alone. An item that is not a

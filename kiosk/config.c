@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 
@@ -24,6 +25,7 @@
 
 typedef enum {
     K_DEVICE_ID, K_UNIT_CODE, K_UNIT_NAME, K_AREAS, K_SCALE, K_DATABASE, K_IDLE_TIMEOUT, K_PIN_HASH, K_KEEP_DAYS,
+    K_ASK_SERVICE, K_ASK_RESPONDENT, K_ASK_WAIT, K_VOICE, K_LANGUAGE,
     K_URL, K_TOKEN_FILE, K_CA_FILE, K_SCHEDULE, K_JITTER, K_INTERVAL,
     K_COUNT
 } Key;
@@ -36,6 +38,9 @@ static const struct {
     [K_SCALE] = {"kiosk", "scale"},           [K_DATABASE] = {"kiosk", "database"},
     [K_IDLE_TIMEOUT] = {"kiosk", "idle_timeout_s"}, [K_PIN_HASH] = {"kiosk", "supervisor_pin_hash"},
     [K_KEEP_DAYS] = {"kiosk", "keep_days"},
+    [K_ASK_SERVICE] = {"kiosk", "ask_service"}, [K_ASK_RESPONDENT] = {"kiosk", "ask_respondent"},
+    [K_ASK_WAIT] = {"kiosk", "ask_wait"},     [K_VOICE] = {"kiosk", "voice"},
+    [K_LANGUAGE] = {"kiosk", "language"},
     [K_URL] = {"sync", "url"},                [K_TOKEN_FILE] = {"sync", "token_file"},
     [K_CA_FILE] = {"sync", "ca_file"},        [K_SCHEDULE] = {"sync", "schedule"},
     [K_JITTER] = {"sync", "jitter_min"},      [K_INTERVAL] = {"sync", "interval_min"},
@@ -80,6 +85,31 @@ static bool parse_int(const char *v, long lo, long hi, int *out)
     if(errno || *end || x < lo || x > hi)
         return false;
     *out = (int)x;
+    return true;
+}
+
+/* yes / no (also true / false, on / off, 1 / 0), any case. */
+static bool parse_bool(const char *v, bool *out)
+{
+    static const char *const YES[] = {"yes", "true", "on", "1"}, *const NO[] = {"no", "false", "off", "0"};
+    for(size_t i = 0; i < 4; i++) {
+        if(strcasecmp(v, YES[i]) == 0)
+            return *out = true, true;
+        if(strcasecmp(v, NO[i]) == 0)
+            return *out = false, true;
+    }
+    return false;
+}
+
+/* A language pack's code is a folder name: a lower-case letter, then up to 15 of [a-z0-9-] ("vi", "en", "jra"). */
+static bool lang_code_valid(const char *v)
+{
+    size_t n = strlen(v);
+    if(n < 2 || n >= CONFIG_LANG_MAX || !(v[0] >= 'a' && v[0] <= 'z'))
+        return false;
+    for(size_t i = 0; i < n; i++)
+        if(!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+            return false;
     return true;
 }
 
@@ -200,6 +230,23 @@ static int set_value(Parser *p, Key k, const char *v)
             return fail(p, CONFIG_BAD_VALUE, "keep_days \"%.40s\" must be a whole number of days, %d-%d", v,
                         CONFIG_KEEP_DAYS_MIN, CONFIG_KEEP_DAYS_MAX);
         return 1;
+    case K_ASK_SERVICE:
+    case K_ASK_RESPONDENT:
+    case K_ASK_WAIT:
+    case K_VOICE: {
+        bool *b = k == K_ASK_SERVICE ? &c->ask_service : k == K_ASK_RESPONDENT ? &c->ask_respondent
+                  : k == K_ASK_WAIT ? &c->ask_wait : &c->voice;
+        if(!parse_bool(v, b))
+            return fail(p, CONFIG_BAD_VALUE, "%s \"%.40s\" must be yes or no", key, v);
+        return 1;
+    }
+    case K_LANGUAGE:
+        if(!lang_code_valid(v))
+            return fail(p, CONFIG_BAD_VALUE,
+                        "language \"%.40s\" must be a language pack's code, the name of its folder under "
+                        "assets/lang/ (e.g. vi, en)", v);
+        snprintf(c->language, sizeof c->language, "%s", v);
+        return 1;
     case K_URL: {
         size_t len = strlen(v), scheme = strncmp(v, "https://", 8) == 0 ? 8 : strncmp(v, "http://", 7) == 0 ? 7 : 0;
         if(len == 0) {
@@ -309,6 +356,7 @@ static void defaults(KioskConfig *c)
     c->scale = SCALE_TTHC3;
     c->idle_timeout_s = 20;
     c->keep_days = CONFIG_KEEP_DAYS_DEFAULT;
+    snprintf(c->language, sizeof c->language, "vi");
     c->schedule_min = 2 * 60;
     c->jitter_min = 60;
     c->interval_min = 0;

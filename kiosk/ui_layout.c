@@ -33,6 +33,48 @@ static size_t grid(UiTarget t[UI_MAX_TARGETS], size_t n, UiTargetKind k, const i
     return n;
 }
 
+/* Big tiles for a one-tap question (respondent, wait): one row in landscape, stacked rows in portrait, with
+ * "Bỏ qua" below on the left, where the reasons screen has it. */
+static size_t choice_screen(UiFrame *f, UiTarget t[UI_MAX_TARGETS], size_t n, UiTargetKind k, int first, int count,
+                            float W, float H, float S, float m, float gap, float bh, bool land)
+{
+    f->title = rect(m + S * 0.1f, m, W - 2 * m - S * 0.2f, roundf(H * (land ? 0.2f : 0.12f)));
+    float y = f->title.y + f->title.h + gap;
+    UiRect area = rect(m, y, W - 2 * m, H - m - bh - gap - y);
+    int idx[8];
+    for(int i = 0; i < count; i++)
+        idx[i] = first + i;
+    n = grid(t, n, k, idx, count, land ? count : 1, area, gap);
+    return add(t, n, T_SKIP, 0, rect(m, H - m - bh, roundf(W * (land ? 0.3f : 0.44f)), bh));
+}
+
+/* The "Nghe" and language buttons at the top right of citizen screens; the title and subtitle give way. */
+static size_t header_buttons(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS], size_t n, float W, float S,
+                             float m, float gap, float bh)
+{
+    bool listen = ui->cfg.voice && ui_citizen_screen(ui->screen);
+    bool lang = ui_next_lang(ui) >= 0 && ui->screen == (ui->cfg.n_areas == 1 ? SCREEN_RATING : SCREEN_AREA);
+    float x = W - m;
+    if(listen) {
+        float w = roundf(bh * 1.7f);
+        n = add(t, n, T_LISTEN, 0, rect(x - w, m, w, bh));
+        x -= w + gap;
+    }
+    if(lang) {
+        float w = roundf(bh * (ui_landscape(ui) ? 2.1f : 1.9f));
+        n = add(t, n, T_LANG, 0, rect(x - w, m, w, bh));
+        x -= w + gap;
+    }
+    if(listen || lang) {
+        UiRect *r[] = {&f->title, &f->subtitle};
+        for(int i = 0; i < 2; i++)
+            if(r[i]->w > 0 && r[i]->y < m + bh && r[i]->x + r[i]->w > x)
+                r[i]->w = x - r[i]->x;
+    }
+    (void)S;
+    return n;
+}
+
 size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
 {
     const float W = (float)ui->w, H = (float)ui->h, S = ui_short_side(ui);
@@ -59,12 +101,14 @@ size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
         n = grid(t, n, T_AREA, idx, count, cols, area, gap);
         break;
     }
-    case SCREEN_RATING: {
+    case SCREEN_RATING:
+    case SCREEN_SERVICE: {
         f->title = rect(m + S * 0.1f, m, W - 2 * m - S * 0.2f, roundf(H * (land ? 0.17f : 0.1f)));
         f->subtitle = rect(m, f->title.y + f->title.h, W - 2 * m, roundf(H * (land ? 0.07f : 0.04f)));
         float y = f->subtitle.y + f->subtitle.h + gap;
-        bool back = ui->cfg.n_areas > 1;
-        float bottom = H - m - (back ? bh + gap : 0);
+        /* Below the faces: "Quay lại" on the procedure face (several areas), "Bỏ qua" on the service face. */
+        bool back = ui->screen == SCREEN_RATING && ui->cfg.n_areas > 1, skip = ui->screen == SCREEN_SERVICE;
+        float bottom = H - m - (back || skip ? bh + gap : 0);
         UiRect area = rect(m, y, W - 2 * m, bottom - y);
         int levels = proto_scale_levels(ui->cfg.scale), idx[PROTO_MAX_LEVELS];
         /* Best on the left (landscape) or on top (portrait)?  Worst first reads like the printed forms
@@ -74,8 +118,16 @@ size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
         n = grid(t, n, T_FACE, idx, levels, land ? levels : 1, area, gap);
         if(back)
             n = add(t, n, T_BACK, 0, rect(m, H - m - bh, roundf(W * (land ? 0.28f : 0.45f)), bh));
+        if(skip)
+            n = add(t, n, T_SKIP, 0, rect(m, H - m - bh, roundf(W * (land ? 0.3f : 0.44f)), bh));
         break;
     }
+    case SCREEN_RESPONDENT:
+        n = choice_screen(f, t, n, T_RESPONDENT, RESPONDENT_NONE + 1, RESPONDENT_COUNT - 1, W, H, S, m, gap, bh, land);
+        break;
+    case SCREEN_WAIT:
+        n = choice_screen(f, t, n, T_WAIT, WAIT_NONE + 1, WAIT_COUNT - 1, W, H, S, m, gap, bh, land);
+        break;
     case SCREEN_REASONS: {
         f->title = rect(m + S * 0.1f, m, W - 2 * m - S * 0.2f, roundf(H * (land ? 0.12f : 0.08f)));
         f->subtitle = rect(m, f->title.y + f->title.h, W - 2 * m, roundf(H * (land ? 0.06f : 0.035f)));
@@ -150,5 +202,5 @@ size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
     }
     case SCREEN_COUNT: break;
     }
-    return n;
+    return header_buttons(ui, f, t, n, W, S, m, gap, bh);
 }

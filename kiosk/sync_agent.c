@@ -216,7 +216,8 @@ static bool wait_for_followups(SyncAgent *a, int64_t started)
         if(stopping(a))
             return false;
         if(!said)
-            say(a, "waiting for %lld ratings whose follow-up question is still open on the kiosk screen", (long long)held);
+            say(a, "waiting for %lld ratings whose later questions are still open on the kiosk screen",
+                (long long)held);
         said = true;
         a->cfg.env.sleep_ms(a->cfg.env.ctx, SYNC_POLL_MS);
     }

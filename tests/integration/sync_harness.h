@@ -89,6 +89,11 @@ bool th_server_tally(const ThServer *s, ThCount *out);
 /* Prints both side by side and returns true when they are equal. */
 bool th_count_equal(const ThCount *want, const ThCount *got);
 
+/* POSTs body (a batch as JSON text) to /api/v1/batches with a device token: *status gets the HTTP status
+ * and, when it is 200, *reply the parsed reply (free with proto_reply_free in any case). False when the
+ * request failed or a 200 reply did not parse. */
+bool th_post_batch(const ThServer *s, const char *token, const char *body, long *status, ProtoReply *reply);
+
 /* Re-posts every rating straight to the server (fresh batch ids) with a device token and adds up the replies:
  * a full set already on the server with the same content comes back all duplicate. */
 bool th_replay(const ThServer *s, const char *device_id, const char *token, const ProtoRating *r, size_t n,

@@ -340,7 +340,7 @@ static void test_once_waits_for_a_followup_screen_open_for_an_hour(void **state)
     SyncAgent *a = new_agent(f, &env, u, 0);
     assert_int_equal(sync_agent_once(a), 0);
     assert_true(env.slept_ms >= 3630 * 1000); /* it waited the whole hour, on the fake clock */
-    assert_non_null(strstr(env.log, "waiting for 1 ratings whose follow-up question is still open"));
+    assert_non_null(strstr(env.log, "waiting for 1 ratings whose later questions are still open"));
     /* The held rating went once, complete: the server has its answer. */
     int64_t acc, dup, rej;
     assert_true(th_replay(&f->srv, DEVICE, f->token, &f->r[f->late], 1, &acc, &dup, &rej));

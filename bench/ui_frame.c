@@ -97,6 +97,7 @@ static void frames(void)
                base.median > 0 ? st.median / base.median : 0.0, first);
         ui_free(ui);
     }
+    str_packs_free(packs);
     ui_gfx_free(g);
     SDL_DestroyRenderer(r);
     SDL_FreeSurface(surf);

@@ -189,29 +189,41 @@ static bool file_exists(const char *path)
     return f != NULL;
 }
 
-/* Reads texts aloud: each one's voice file from its pack's voice/ folder (a recording), else from the files
- * the build made; a text without one is left out and logged. */
+/* Where the voice file of id in pack lang is: the pack's voice/ folder (a recording), else the files the
+ * build made. False when neither has it. */
+static bool voice_path(const App *a, size_t lang, StrId id, char *out, size_t cap, char *name, size_t name_cap)
+{
+    size_t pack = 0;
+    const char *file = str_voice(a->packs, lang, id, &pack), *code = str_pack_code(a->packs, pack);
+    name[0] = '\0';
+    if(!file)
+        return false;
+    snprintf(name, name_cap, "%s/%s", code, file);
+    snprintf(out, cap, "%s/%s/voice/%s", a->lang_dir, code, file);
+    if(file_exists(out))
+        return true;
+    snprintf(out, cap, "%s/%s/voice/%s", a->voice_dir, code, file);
+    return file_exists(out);
+}
+
+/* Reads texts aloud, each with its pack's voice file, or the Vietnamese one when that pack has none (as its
+ * texts fall back); a text without any is left out and logged. */
 static void sink_say(void *u, size_t lang, const StrId *ids, size_t n)
 {
     App *a = u;
     static char paths[32][4200];
     const char *list[32] = {NULL};
-    char said[512] = "";
+    char said[512] = "", name[128];
     size_t k = 0;
     for(size_t i = 0; i < n && k < 32; i++) {
-        size_t pack = 0;
-        const char *file = str_voice(a->packs, lang, ids[i], &pack);
-        const char *code = str_pack_code(a->packs, pack);
-        if(!file) {
-            logmsg("no voice file for \"%s\" in any pack", str_key(ids[i]));
+        if(!voice_path(a, lang, ids[i], paths[k], sizeof paths[k], name, sizeof name) &&
+           (lang == 0 || !voice_path(a, 0, ids[i], paths[k], sizeof paths[k], name, sizeof name))) {
+            logmsg("no voice file for \"%s\" (%s)", str_key(ids[i]), name);
             continue;
         }
-        snprintf(paths[k], sizeof paths[k], "%s/%s/voice/%s", a->lang_dir, code, file);
-        if(!file_exists(paths[k]))
-            snprintf(paths[k], sizeof paths[k], "%s/%s/voice/%s", a->voice_dir, code, file);
         list[k] = paths[k];
         size_t l = strlen(said);
-        snprintf(said + l, sizeof said - l, "%s%s/%s", k ? " " : "", code, file);
+        snprintf(said + l, sizeof said - l, "%s%s", k ? " " : "", name);
         k++;
     }
     char msg[1024];

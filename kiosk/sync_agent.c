@@ -187,7 +187,7 @@ int64_t sync_agent_run(SyncAgent *a, UploaderErr *err_out, UploaderResult *res, 
         pending = -1;
     if(e == UPLOADER_OK)
         say(a, "%lld batches, %lld ratings sent (%lld accepted, %lld duplicate, %lld rejected, %lld changed while "
-               "sent and queued again); %lld pending, %lld held for their follow-up",
+               "sent and queued again); %lld pending, %lld held for questions still on screen",
             (long long)res->batches_ok, (long long)res->sent, (long long)res->accepted, (long long)res->duplicate,
             (long long)res->rejected, (long long)res->changed, (long long)pending, (long long)res->held);
     else

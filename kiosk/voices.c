@@ -6,8 +6,9 @@
  * pack's text for that key with its lang.espeak voice (`espeak-ng -v vi -w out.wav "…"`) into
  * OUT/<code>/voice/file.wav — unless DIR/<code>/voice/file.wav exists: a recording shipped with the pack,
  * which the kiosk plays instead. A file is made again only when its text or voice changed (the words it was
- * made from are kept beside it as file.wav.txt), so a build that changes nothing runs no espeak-ng. Exit 0
- * when every named file exists afterwards, 1 otherwise (each failure on stderr). */
+ * made from are kept beside it as file.wav.txt), so a build that changes nothing runs no espeak-ng. A pack
+ * without lang.espeak gets nothing made (its missing recordings are named on stderr). Exit 1 when espeak-ng
+ * failed for some file (each on stderr), else 0. */
 #include <errno.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -111,10 +112,9 @@ int main(int argc, char **argv)
                 recorded++;
                 continue;
             }
-            if(!voice) {
-                fprintf(stderr, "kiosk-voices: %s/%s/strings.txt names %s but no lang.espeak voice to make it with\n",
-                        lang, code, file);
-                failed++;
+            if(!voice) { /* the kiosk reads this text with the Vietnamese file instead */
+                fprintf(stderr, "kiosk-voices: %s/%s/strings.txt names %s but no lang.espeak voice to make it with; "
+                                "put a recording in %s/%s/voice/\n", lang, code, file, lang, code);
                 continue;
             }
             snprintf(dst, sizeof dst, "%s/%s", dir, file);

@@ -4,6 +4,7 @@
  * we feed it through read_line(), which counts lines (and checks section headers and line lengths, which
  * inih would otherwise pass over silently). The first error wins and names its line and key. */
 #include "kiosk/config.h"
+#include "kiosk/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -101,39 +102,6 @@ static bool parse_bool(const char *v, bool *out)
     return false;
 }
 
-/* A language pack's code is a folder name: a lower-case letter, then up to 15 of [a-z0-9-] ("vi", "en", "jra"). */
-static bool lang_code_valid(const char *v)
-{
-    size_t n = strlen(v);
-    if(n < 2 || n >= CONFIG_LANG_MAX || !(v[0] >= 'a' && v[0] <= 'z'))
-        return false;
-    for(size_t i = 0; i < n; i++)
-        if(!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
-            return false;
-    return true;
-}
-
-/* Well-formed UTF-8 without control characters (a unit name is shown on screen). */
-static bool utf8_text(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while(*p) {
-        int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
-        if(n < 0 || (n == 1 && *p < 0xc2) || (n == 0 && *p < 0x20))
-            return false;
-        unsigned cp = n == 0 ? *p : (unsigned)(*p & (0x3f >> n));
-        for(int i = 1; i <= n; i++) {
-            if((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        p += n + 1;
-    }
-    return true;
-}
-
 /* An absolute path: as given when it starts with '/', else relative to the config file's folder. */
 static int set_path(Parser *p, const char *key, const char *v, char out[CONFIG_PATH_MAX], bool required)
 {
@@ -198,7 +166,7 @@ static int set_value(Parser *p, Key k, const char *v)
         snprintf(k == K_DEVICE_ID ? c->device_id : c->unit_code, PROTO_ID_MAX + 1, "%s", v);
         return 1;
     case K_UNIT_NAME:
-        if(strlen(v) >= sizeof c->unit_name || !utf8_text(v))
+        if(strlen(v) >= sizeof c->unit_name || !text_utf8_ok(v))
             return fail(p, CONFIG_BAD_VALUE, "unit_name must be UTF-8 text of at most %zu bytes",
                         sizeof c->unit_name - 1);
         snprintf(c->unit_name, sizeof c->unit_name, "%s", v);
@@ -241,7 +209,7 @@ static int set_value(Parser *p, Key k, const char *v)
         return 1;
     }
     case K_LANGUAGE:
-        if(!lang_code_valid(v))
+        if(!text_lang_code_ok(v))
             return fail(p, CONFIG_BAD_VALUE,
                         "language \"%.40s\" must be a language pack's code, the name of its folder under "
                         "assets/lang/ (e.g. vi, en)", v);

@@ -10,11 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kiosk/text.h"
 #include "sync/protocol.h"
 
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_KEEP_DAYS_DEFAULT 400 /* the supervisor's year and a margin */
-#define CONFIG_LANG_MAX 16           /* a language pack's code: a folder name under assets/lang/ */
 
 typedef struct {
     /* [kiosk] */
@@ -33,7 +33,7 @@ typedef struct {
     bool       ask_respondent;             /* Người dân · Doanh nghiệp · Tổ chức */
     bool       ask_wait;                   /* Dưới 15 phút · 15–30 phút · Trên 30 phút */
     bool       voice;                      /* the "Nghe" button and spoken prompts; default off */
-    char       language[CONFIG_LANG_MAX];  /* the language the kiosk starts each citizen in; default "vi" */
+    char       language[TEXT_LANG_CODE_MAX]; /* a language pack's code; default "vi" */
     /* [sync] */
     char       sync_url[1024];             /* base, e.g. https://host/api/v1; "" = no sync */
     char       token_file[CONFIG_PATH_MAX];/* absolute after loading; "" when not set */

@@ -6,6 +6,7 @@
  * by str_packs_load() and only read after that. Start reading at parse(). Not for use from two threads at
  * once (the kiosk's UI is one thread). */
 #include "kiosk/strings.h"
+#include "kiosk/text.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -37,7 +38,7 @@ _Static_assert(STR_LEVEL_LIKERT5_1 - STR_LEVEL_TTHC3_1 == 3 && STR_LEVEL_LIKERT5
                "one text per level of each scale");
 
 typedef struct {
-    char        code[STR_CODE_MAX];
+    char        code[TEXT_LANG_CODE_MAX];
     const char *text[STR_COUNT];
     const char *voice[STR_COUNT];
     const char *espeak;
@@ -65,27 +66,6 @@ static void say(LogFn log, void *user, const char *fmt, ...)
 }
 
 /* ---- Parsing one strings.txt ------------------------------------------------------------------------ */
-
-/* Well-formed UTF-8 without control characters. */
-static bool text_ok(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while(*p) {
-        int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
-        if(n < 0 || (n == 1 && *p < 0xc2) || (n == 0 && (*p < 0x20 || *p == 0x7f)))
-            return false;
-        uint32_t cp = n == 0 ? *p : (uint32_t)(*p & (0x3f >> n));
-        for(int i = 1; i <= n; i++) {
-            if((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        p += n + 1;
-    }
-    return true;
-}
 
 static int count_slots(const char *t)
 {
@@ -161,7 +141,7 @@ static void parse(Pack *pk, char *buf, const char *where, LogFn log, void *user)
         else if(voice && !voice_name_ok(val))
             say(log, user, "%s:%d: %s: \"%.60s\" is not a file name in voice/ ending in .wav; left out", where, ln,
                 key, val);
-        else if(!voice && (!*val || !text_ok(val)))
+        else if(!voice && (!*val || !text_utf8_ok(val)))
             say(log, user, "%s:%d: %s is empty or not UTF-8 text; the Vietnamese text is used", where, ln, key);
         else if(!voice && count_slots(val) != IDS[id].slots)
             say(log, user, "%s:%d: %s must have %d \"{}\" slot(s), as the Vietnamese text; it has %d, so the "
@@ -252,17 +232,6 @@ const char *str_fill(char *out, size_t cap, StrId id, const char *arg) { return 
 
 /* ---- Packs on disk ---------------------------------------------------------------------------------- */
 
-static bool code_ok(const char *c)
-{
-    size_t n = strlen(c);
-    if(n < 2 || n >= STR_CODE_MAX || !(c[0] >= 'a' && c[0] <= 'z'))
-        return false;
-    for(size_t i = 0; i < n; i++)
-        if(!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9') || c[i] == '-'))
-            return false;
-    return true;
-}
-
 /* The whole file, NUL-terminated, or NULL (missing, unreadable, too big). */
 static char *read_pack_file(const char *path, LogFn log, void *user)
 {
@@ -295,7 +264,7 @@ StrPacks *str_packs_load(const char *dir, void (*log)(void *user, const char *li
     if(dir && !d)
         say(log, user, "cannot read the language packs in %s: only the built-in Vietnamese texts", dir);
     for(struct dirent *e; d && (e = readdir(d));) {
-        if(!code_ok(e->d_name))
+        if(!text_lang_code_ok(e->d_name))
             continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s/strings.txt", dir, e->d_name);
@@ -308,7 +277,7 @@ StrPacks *str_packs_load(const char *dir, void (*log)(void *user, const char *li
         if(!buf)
             continue;
         Pack *pk = vi ? &p->p[0] : &p->p[p->n++];
-        snprintf(pk->code, sizeof pk->code, "%s", e->d_name);
+        snprintf(pk->code, sizeof pk->code, "%.15s", e->d_name); /* text_lang_code_ok: at most 15 */
         pk->buf = buf;
         parse(pk, buf, path, log, user);
     }

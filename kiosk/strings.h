@@ -140,7 +140,6 @@ const char *str_fill(char *out, size_t cap, StrId id, const char *arg);
 typedef struct StrPacks StrPacks;
 
 #define STR_PACKS_MAX 8
-#define STR_CODE_MAX 16
 
 /* Loads every <dir>/<code>/strings.txt (code: a lower-case letter, then [a-z0-9-]). Vietnamese is always
  * there first (built in; a vi/strings.txt in dir overrides it text by text), the others follow by code.

@@ -297,6 +297,17 @@ static void answered(Ui *ui, int64_t now)
     go(ui, next, now);
 }
 
+/* A tap on a one-tap question's choice: the service face, who is rating, how long they waited. */
+static bool take_answer(ProtoRating *r, const UiTarget *t)
+{
+    switch(t->kind) {
+    case T_FACE: r->service_score = t->index; return true;
+    case T_RESPONDENT: r->respondent = (ProtoRespondent)t->index; return true;
+    case T_WAIT: r->wait = (ProtoWait)t->index; return true;
+    default: return false;
+    }
+}
+
 static void finish_reasons(Ui *ui, ProtoFollowup f, int64_t now)
 {
     ui->rating.followup = f;
@@ -460,9 +471,9 @@ static void activate(Ui *ui, const UiTarget *t, int64_t now)
             go(ui, SCREEN_AREA, now);
         break;
     case SCREEN_SERVICE:
-        if(t->kind == T_FACE)
-            ui->rating.service_score = t->index;
-        if(t->kind == T_FACE || t->kind == T_SKIP)
+    case SCREEN_RESPONDENT:
+    case SCREEN_WAIT: /* one tap answers (or skips) the question */
+        if(t->kind == T_SKIP || take_answer(&ui->rating, t))
             answered(ui, now);
         break;
     case SCREEN_REASONS:
@@ -474,18 +485,6 @@ static void activate(Ui *ui, const UiTarget *t, int64_t now)
         } else if(t->kind == T_SKIP) {
             finish_reasons(ui, FOLLOWUP_SKIPPED, now);
         }
-        break;
-    case SCREEN_RESPONDENT:
-        if(t->kind == T_RESPONDENT)
-            ui->rating.respondent = (ProtoRespondent)t->index;
-        if(t->kind == T_RESPONDENT || t->kind == T_SKIP)
-            answered(ui, now);
-        break;
-    case SCREEN_WAIT:
-        if(t->kind == T_WAIT)
-            ui->rating.wait = (ProtoWait)t->index;
-        if(t->kind == T_WAIT || t->kind == T_SKIP)
-            answered(ui, now);
         break;
     case SCREEN_THANKS: break; /* taps while thanking are ignored */
     case SCREEN_STORAGE_ERROR:

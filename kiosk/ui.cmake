@@ -15,7 +15,7 @@ add_library(kui STATIC
   ${CMAKE_CURRENT_LIST_DIR}/ui_shapes.c ${CMAKE_CURRENT_LIST_DIR}/ui_input.c ${CMAKE_CURRENT_LIST_DIR}/ui_scenes.c
   ${CMAKE_CURRENT_LIST_DIR}/strings.c ${CMAKE_CURRENT_BINARY_DIR}/strings_vi.c)
 target_include_directories(kui PUBLIC ${KIOSK_SOURCE_DIR})
-target_link_libraries(kui PUBLIC proto PkgConfig::SDL2 PkgConfig::SDL2_TTF m)
+target_link_libraries(kui PUBLIC proto ktext PkgConfig::SDL2 PkgConfig::SDL2_TTF m)
 
 # Voice files: kiosk-voices reads every pack's strings.txt and makes each voice file it names with espeak-ng
 # (the pack's lang.espeak voice) into build/lang/<code>/voice/, unless the pack ships a recording of that name

@@ -317,6 +317,17 @@ bool th_kiosk_make(ThKiosk *k, const char *dir, const char *device_id, const cha
     return true;
 }
 
+bool th_setup_one_kiosk(const char *tag, const char *unit, const char *device, char dir[TH_PATH], ThServer *srv,
+                        ThKiosk *k, char *token, size_t token_len)
+{
+    char kdir[TH_PATH + 16];
+    if(!th_tmpdir(dir, tag) || !th_server_init(srv, dir) || !th_server_unit(srv, unit, "G01") ||
+       !th_server_start(srv) || !th_server_device(srv, device, unit, token, token_len))
+        return false;
+    snprintf(kdir, sizeof kdir, "%s/kiosk", dir);
+    return mkdir(kdir, 0700) == 0 && th_kiosk_make(k, kdir, device, unit, SCALE_TTHC3, srv->url, token);
+}
+
 static pid_t sync_spawn(const ThKiosk *k, const char *const extra[])
 {
     const char *argv[24] = {KIOSK_SYNC_BIN, "--config", k->ini, "--once"};

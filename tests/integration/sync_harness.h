@@ -58,6 +58,11 @@ typedef struct {
     ProtoScale scale;
 } ThKiosk;
 
+/* The usual arrangement: a temp folder dir (named after tag), a started server in it with `unit` under G01
+ * and `device` enrolled there (its token in token), and that device's kiosk (tthc3) in dir/kiosk. */
+bool th_setup_one_kiosk(const char *tag, const char *unit, const char *device, char dir[TH_PATH], ThServer *srv,
+                        ThKiosk *k, char *token, size_t token_len);
+
 /* Writes dir/kiosk.ini (sync url = url + "/api/v1"), a 0600 token file, and creates the store. */
 bool th_kiosk_make(ThKiosk *k, const char *dir, const char *device_id, const char *unit, ProtoScale scale,
                    const char *url, const char *token);

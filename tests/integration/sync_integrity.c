@@ -46,13 +46,7 @@ typedef struct {
 static int setup(void **state)
 {
     Fx *f = calloc(1, sizeof *f);
-    char kdir[TH_PATH + 16];
-    if(!f || !th_tmpdir(f->dir, "sync_integrity") || !th_server_init(&f->srv, f->dir) ||
-       !th_server_unit(&f->srv, UNIT, "G01") || !th_server_start(&f->srv) ||
-       !th_server_device(&f->srv, DEVICE, UNIT, f->token, sizeof f->token))
-        return -1;
-    snprintf(kdir, sizeof kdir, "%s/kiosk", f->dir);
-    if(mkdir(kdir, 0700) != 0 || !th_kiosk_make(&f->k, kdir, DEVICE, UNIT, SCALE_TTHC3, f->srv.url, f->token))
+    if(!f || !th_setup_one_kiosk("sync_integrity", UNIT, DEVICE, f->dir, &f->srv, &f->k, f->token, sizeof f->token))
         return -1;
     /* Realistic ratings; the first not-satisfied one had not been answered when it was stored. */
     th_make_ratings(f->r, N_RATINGS, UNIT, SCALE_TTHC3, 11);

@@ -37,36 +37,14 @@ static void write_file(const char *name, const char *text)
     fclose(f);
 }
 
-/* Runs argv with a time limit; returns the exit status (or -1 when killed). */
-static int run(char *const argv[])
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if(pid == 0) {
-        setenv("SDL_VIDEODRIVER", "dummy", 1);
-        setenv("SDL_AUDIODRIVER", "dummy", 1);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    for(int i = 0; i < RUN_LIMIT_S * 10; i++) {
-        if(waitpid(pid, &status, WNOHANG) == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        usleep(100000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    fail_msg("%s did not finish within %d s", argv[0], RUN_LIMIT_S);
-    return -1;
-}
-
-/* Runs the kiosk with stderr (its log) into log_path and SDL_AUDIODRIVER=audio; returns the exit status. */
+/* Runs argv with a time limit, with stderr (its log) into log_path (NULL: inherited) and SDL_AUDIODRIVER=audio;
+ * returns the exit status (or -1 when killed). */
 static int run_logged(char *const argv[], const char *log_path, const char *audio)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if(pid == 0) {
-        if(!freopen(log_path, "w", stderr))
+        if(log_path && !freopen(log_path, "w", stderr))
             _exit(126);
         setenv("SDL_VIDEODRIVER", "dummy", 1);
         setenv("SDL_AUDIODRIVER", audio, 1);
@@ -84,6 +62,8 @@ static int run_logged(char *const argv[], const char *log_path, const char *audi
     fail_msg("%s did not finish within %d s", argv[0], RUN_LIMIT_S);
     return -1;
 }
+
+static int run(char *const argv[]) { return run_logged(argv, NULL, "dummy"); }
 
 static bool log_has(const char *path, const char *needle)
 {

@@ -663,17 +663,25 @@ static void test_new_file_is_migrated_and_seq_continues_after_reopen(void **stat
     assert_int_equal(raw_int(empty, "PRAGMA user_version"), 3);
 }
 
+/* Copies tests/data/store-v<version>.sqlite (written by that release) to the fixture's path and opens it:
+ * it is migrated to the current schema. */
+static Store *open_old_release(Fixture *f, int version)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cp %s/tests/data/store-v%d.sqlite %s", TEST_SOURCE_DIR, version, f->path);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), version);
+    Store *s = open_ok(f->path);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+    return s;
+}
+
 /* A file written by the first released store (schema v1: tests/data/store-v1.sqlite, 60 ratings from
  * kiosk-sim, 30 acknowledged, 2 rejected, a sync status) opens, migrates, and carries on. */
 static void test_a_version_1_file_is_migrated_and_keeps_everything(void **state)
 {
     Fixture *f = *state;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "cp %s/tests/data/store-v1.sqlite %s", TEST_SOURCE_DIR, f->path);
-    assert_int_equal(system(cmd), 0);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
-    Store *s = open_ok(f->path);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+    Store *s = open_old_release(f, 1);
     StoreCounts c = counts(s);
     assert_int_equal(c.acked, 30);
     assert_int_equal(c.pending, 28);
@@ -716,12 +724,7 @@ static void test_a_version_1_file_is_migrated_and_keeps_everything(void **state)
 static void test_a_version_2_file_is_migrated_and_keeps_everything(void **state)
 {
     Fixture *f = *state;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "cp %s/tests/data/store-v2.sqlite %s", TEST_SOURCE_DIR, f->path);
-    assert_int_equal(system(cmd), 0);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
-    Store *s = open_ok(f->path);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+    Store *s = open_old_release(f, 2);
     StoreCounts c = counts(s);
     assert_int_equal(c.acked, 20);
     assert_int_equal(c.pending, 21);

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "kiosk/config.h"
-#include "bench/bench_clock.h"
+#include "bench/bench_util.h"
 #include "kiosk/store.h"
 
 #define OPEN_RUNS 7

@@ -18,7 +18,7 @@
 
 #include <sqlite3.h>
 
-#include "bench/bench_clock.h"
+#include "bench/bench_util.h"
 #include "kiosk/store.h"
 
 #define BENCH_DEFAULT_N 5000
@@ -144,14 +144,8 @@ int main(int argc, char **argv)
     sqlite3_finalize(ins);
     sqlite3_close(db);
     store_close(s);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for(int i = 0; i < 3; i++) {
-        char p[640];
-        snprintf(p, sizeof p, "%s%s", store_path, suffix[i]);
-        unlink(p);
-        snprintf(p, sizeof p, "%s%s", bare_path, suffix[i]);
-        unlink(p);
-    }
+    bench_remove_db(store_path);
+    bench_remove_db(bare_path);
     rmdir(dir);
     return 0;
 }

@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "bench/bench_util.h"
 #include "sync/protocol.h"
 #include "sync/tally/tally_db.h"
 #include "sync/tally/tally_query.h"
@@ -25,23 +26,10 @@
 #define DAYS 365
 #define MAX_COUNTERS 128
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
 static void die(const char *what, const char *msg)
 {
     fprintf(stderr, "tally bench: %s: %s\n", what, msg);
     exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 typedef struct {
@@ -101,7 +89,7 @@ int main(int argc, char **argv)
     /* Generate N ratings into roll-up cells (and the first n_raw as raw rows). */
     fprintf(stderr, "tally bench: seeding %lld ratings over %d counters of %zu units (%lld raw rows)...\n", n,
             n_counters, n_units, n_raw);
-    double t_seed = now_ms();
+    double t_seed = bench_now_ms();
     size_t n_cells = (size_t)n_counters * DAYS * AREA_COUNT * PROTO_MAX_LEVELS * 2;
     uint32_t *cells = calloc(n_cells, sizeof *cells);
     int64_t day0 = ptime_days_from_civil(2025, 1, 1);
@@ -212,7 +200,7 @@ int main(int argc, char **argv)
     sqlite3_exec(s, "COMMIT; ANALYZE;", NULL, NULL, NULL);
     free(cells);
     fprintf(stderr, "tally bench: seeded in %.1f s: %zu daily and %zu monthly roll-up rows holding %lld ratings\n",
-            (now_ms() - t_seed) / 1e3, rollup_rows, monthly_rows, total);
+            (bench_now_ms() - t_seed) / 1e3, rollup_rows, monthly_rows, total);
 
     /* The figure: a year by unit × area for the whole province. */
     TallySpec spec = {.from_day = day0, .to_day = day0 + DAYS - 1, .area = -1, .min_n = TALLY_MIN_N_DEFAULT,
@@ -223,16 +211,16 @@ int main(int argc, char **argv)
     long long counted = 0;
     for(int r = 0; r < runs; r++) {
         TallyRow *rows;
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         if(tally_query_run(db, &spec, &rows, &n_rows, msg))
             die("tally", msg);
-        lat[r] = now_ms() - t0;
+        lat[r] = bench_now_ms() - t0;
         counted = 0;
         for(size_t k = 0; k < n_rows; k++)
             counted += rows[k].n + rows[k].flagged;
         free(rows);
     }
-    qsort(lat, (size_t)runs, sizeof *lat, cmp_double);
+    qsort(lat, (size_t)runs, sizeof *lat, bench_cmp_double);
     double median = lat[runs / 2], p99 = lat[(int)((runs - 1) * 0.99)];
 
     /* The same tally over a ragged range (15 Jan - 20 Dec): whole months from the monthly roll-up, the ends
@@ -244,13 +232,13 @@ int main(int argc, char **argv)
     for(int r = 0; r < runs; r++) {
         TallyRow *rows;
         size_t k;
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         if(tally_query_run(db, &ragged, &rows, &k, msg))
             die("tally", msg);
-        gl[r] = now_ms() - t0;
+        gl[r] = bench_now_ms() - t0;
         free(rows);
     }
-    qsort(gl, (size_t)runs, sizeof *gl, cmp_double);
+    qsort(gl, (size_t)runs, sizeof *gl, bench_cmp_double);
 
     /* Baseline 1: a trivial tally (one counter, one day): the fixed cost of a query. */
     TallySpec tiny = {.from_day = day0 + 100, .to_day = day0 + 100, .area = -1, .min_n = TALLY_MIN_N_DEFAULT};
@@ -259,13 +247,13 @@ int main(int argc, char **argv)
     for(int r = 0; r < runs; r++) {
         TallyRow *rows;
         size_t k;
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         if(tally_query_run(db, &tiny, &rows, &k, msg))
             die("tally", msg);
-        tl[r] = now_ms() - t0;
+        tl[r] = bench_now_ms() - t0;
         free(rows);
     }
-    qsort(tl, (size_t)runs, sizeof *tl, cmp_double);
+    qsort(tl, (size_t)runs, sizeof *tl, bench_cmp_double);
 
     /* Baseline 2: the same year-by-unit×area straight from the raw rows (the first M ratings), in SQL. */
     const char *raw_sql =
@@ -284,15 +272,15 @@ int main(int argc, char **argv)
         sqlite3_bind_text(st, 1, PROVINCE, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, spec.from_day);
         sqlite3_bind_int64(st, 3, spec.to_day);
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         raw_counted = 0;
         while(sqlite3_step(st) == SQLITE_ROW)
             raw_counted += sqlite3_column_int64(st, 2) + sqlite3_column_int64(st, 4);
-        rl[r] = now_ms() - t0;
+        rl[r] = bench_now_ms() - t0;
         sqlite3_reset(st);
     }
     sqlite3_finalize(st);
-    qsort(rl, (size_t)raw_runs, sizeof *rl, cmp_double);
+    qsort(rl, (size_t)raw_runs, sizeof *rl, bench_cmp_double);
     double raw_med = rl[raw_runs / 2], raw_scaled = raw_med * (double)n / (double)n_raw;
 
     printf("bench tally: year 2025 by unit x area under %s, %lld ratings (%zu daily, %zu monthly roll-up rows), "
@@ -311,12 +299,7 @@ int main(int argc, char **argv)
     free(gl);
     free(rl);
     tally_db_close(db);
-    char p2[300];
-    unlink(path);
-    snprintf(p2, sizeof p2, "%s-wal", path);
-    unlink(p2);
-    snprintf(p2, sizeof p2, "%s-shm", path);
-    unlink(p2);
+    bench_remove_db(path);
     rmdir(dir);
     return counted == total ? 0 : 1;
 }

@@ -6,22 +6,37 @@
  *   tally-admin --db FILE device add ID --unit CODE          (prints the device token, once)
  *   tally-admin --db FILE device revoke ID
  *   tally-admin --db FILE device list                        (last upload and clock skew per kiosk)
- *   tally-admin --db FILE viewer add NAME                    (prints the read token, once)
+ *   tally-admin --db FILE viewer add NAME [--unit CODE]      (prints the read token, once; --unit: scope)
+ *   tally-admin --db FILE viewer password NAME               (new dashboard password from stdin, no echo)
  *   tally-admin --db FILE viewer revoke NAME
- *   tally-admin --db FILE report --from D --to D [--unit CODE] [--area CODE] [--by DIM[,DIM..]]
- *                                [--min-n N] [--format table|csv|json]
+ *   tally-admin --db FILE audit [--from D --to D]            (sign-ins, sign-outs, exports)
+ *   tally-admin --db FILE alerts [--from D --to D] [--unit CODE] [--json]   (exit 1 when there is any alert)
+ *   tally-admin --db FILE report (--period CODE | --from D --to D) [--unit CODE] [--area CODE] [--min-n N]
+ *                                [--format table|csv|json|xlsx|pdf] [--view VIEW] [--out FILE|DIR|-]
+ *   tally-admin --db FILE report --from D --to D --by DIM[,DIM..] [...] [--format table|csv|json]
+ *   tally-admin --db FILE letterhead [show | set KEY VALUE | reset KEY]
  *   tally-admin --db FILE targets list
  *   tally-admin --db FILE targets set GROUP 2025|2030 PCT
  *
- * Exit status: 0 done, 1 refused (bad argument, unknown unit, …: stderr says why), 2 usage. Safe to run
+ * Exit status: 0 done, 1 refused (bad argument, unknown unit, …: stderr says why; for alerts: there are
+ * alerts), 2 usage. Safe to run
  * while tally-server is serving the same file (SQLite WAL). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
+
+#include "sync/tally/tally_account.h"
+#include "sync/tally/tally_admin.h"
+#include "sync/tally/tally_report.h"
 
 #include "sync/tally/tally_db.h"
 #include "sync/tally/tally_query.h"
+#include "sync/tally/tally_render.h"
 
 static void usage(FILE *f)
 {
@@ -32,11 +47,23 @@ static void usage(FILE *f)
           "  tally-admin --db FILE device add ID --unit CODE   (prints the token once / in mã một lần)\n"
           "  tally-admin --db FILE device revoke ID\n"
           "  tally-admin --db FILE device list                 (last upload, clock skew / lần gửi cuối, lệch giờ)\n"
-          "  tally-admin --db FILE viewer add NAME             (prints the token once / in mã một lần)\n"
+          "  tally-admin --db FILE viewer add NAME [--unit CODE]  (prints the token once / in mã một lần;\n"
+          "                        --unit: sees only that unit's subtree / chỉ xem đơn vị đó và cấp dưới)\n"
+          "  tally-admin --db FILE viewer password NAME        (reads the new password from stdin / đọc mật khẩu)\n"
           "  tally-admin --db FILE viewer revoke NAME\n"
-          "  tally-admin --db FILE report --from YYYY-MM-DD --to YYYY-MM-DD [--unit CODE] [--area CODE]\n"
-          "                        [--by area|unit|day|month|quarter|half|year|group[,..]] [--min-n N]\n"
-          "                        [--format table|csv|json]\n"
+          "  tally-admin --db FILE audit [--from YYYY-MM-DD --to YYYY-MM-DD]\n"
+          "  tally-admin --db FILE alerts [--from YYYY-MM-DD --to YYYY-MM-DD] [--unit CODE] [--json]\n"
+          "                        (default: the last 30 days against the 30 before; exit 1 when any alert)\n"
+          "  tally-admin --db FILE report (--period quy:2026-4|nam:2026|6thang:2026-1|9thang:2026|thang:2026-11\n"
+          "                        | --from YYYY-MM-DD --to YYYY-MM-DD) [--unit CODE] [--area CODE] [--min-n N]\n"
+          "                        [--format table|csv|json|xlsx|pdf] [--view VIEW] [--out FILE|DIR|-]\n"
+          "      views / bảng: nhom-chi-tieu don-vi xep-hang linh-vuc theo-thang ly-do thiet-bi canh-bao\n"
+          "  tally-admin --db FILE report --from YYYY-MM-DD --to YYYY-MM-DD --by area|unit|day|month|quarter|half|\n"
+          "                        year|group[,..] [--unit CODE] [--area CODE] [--min-n N] [--format table|csv|json]\n"
+          "                        (the rows of GET /api/v1/tally / các dòng như API)\n"
+          "  tally-admin --db FILE letterhead [show | set KEY VALUE | reset KEY]   (the PDF's issuing body, place,\n"
+          "                        symbol, signer; keys: issuer_parent issuer place symbol signer_title signer_name\n"
+          "                        recipients)\n"
           "  tally-admin --db FILE targets list\n"
           "  tally-admin --db FILE targets set GROUP 2025|2030 PCT\n",
           f);
@@ -46,139 +73,6 @@ static int refuse(TallyErr e, const char *msg)
 {
     fprintf(stderr, "tally-admin: %s (%s)\n", msg, tally_err_name(e));
     return 1;
-}
-
-/* Display width of UTF-8 text (code points; Vietnamese NFC is one column each). */
-static int width(const char *s)
-{
-    int w = 0;
-    for(; *s; s++)
-        w += ((unsigned char)*s & 0xC0) != 0x80;
-    return w;
-}
-
-static void cell(const char *s, int w, bool right)
-{
-    int pad = w - width(s);
-    if(right)
-        printf("%*s%s  ", pad > 0 ? pad : 0, "", s);
-    else
-        printf("%s%*s  ", s, pad > 0 ? pad : 0, "");
-}
-
-static void fmt_pct(char *out, size_t len, double v, bool has)
-{
-    if(has)
-        snprintf(out, len, "%.2f", v);
-    else
-        snprintf(out, len, "-");
-}
-
-static int report(TallyDb *db, int argc, char **argv)
-{
-    TallySpec spec = {.area = -1, .min_n = TALLY_MIN_N_DEFAULT};
-    const char *from = NULL, *to = NULL, *format = "table";
-    for(int i = 0; i < argc; i++) {
-        if(i + 1 >= argc) {
-            usage(stderr);
-            return 2;
-        }
-        const char *a = argv[i], *v = argv[++i];
-        if(strcmp(a, "--from") == 0)
-            from = v;
-        else if(strcmp(a, "--to") == 0)
-            to = v;
-        else if(strcmp(a, "--unit") == 0)
-            snprintf(spec.unit, sizeof spec.unit, "%s", v);
-        else if(strcmp(a, "--area") == 0) {
-            if((spec.area = proto_area_from_code(v)) < 0)
-                return refuse(TALLY_E_INVALID, "unknown area / lĩnh vực không tồn tại");
-        } else if(strcmp(a, "--by") == 0) {
-            if(!tally_parse_by(v, &spec))
-                return refuse(TALLY_E_INVALID, "--by takes up to 3 of area,unit,day,month,quarter,half,year,group / "
-                                               "--by không hợp lệ");
-        } else if(strcmp(a, "--min-n") == 0) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if(*end || n < 1 || n > 1000000)
-                return refuse(TALLY_E_INVALID, "--min-n must be 1-1000000 / --min-n không hợp lệ");
-            spec.min_n = (int)n;
-        } else if(strcmp(a, "--format") == 0)
-            format = v;
-        else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if(!from || !to || !ptime_parse_date(from, &spec.from_day) || !ptime_parse_date(to, &spec.to_day))
-        return refuse(TALLY_E_INVALID, "--from and --to must be dates YYYY-MM-DD / --from và --to phải là ngày");
-    if(strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
-        return refuse(TALLY_E_INVALID, "--format must be table, csv or json / --format không hợp lệ");
-    TallyRow *rows;
-    size_t n;
-    char msg[TALLY_MSG_MAX];
-    TallyErr e = tally_query_run(db, &spec, &rows, &n, msg);
-    if(e)
-        return refuse(e, msg);
-    if(strcmp(format, "json") == 0) {
-        char *s = tally_rows_json(rows, n);
-        free(rows);
-        if(!s)
-            return refuse(TALLY_E_NOMEM, "out of memory");
-        puts(s);
-        free(s);
-        return 0;
-    }
-    bool csv = strcmp(format, "csv") == 0;
-    static const char *const HEAD[] = {"key", "n", "satisfied", "pct", "wilson_low", "wilson_high", "flagged",
-                                       "group", "target_2025", "status_2025", "target_2030", "status_2030"};
-    enum { NCOL = sizeof HEAD / sizeof HEAD[0] };
-    char (*text)[NCOL][TALLY_KEY_MAX] = calloc(n + 1, sizeof *text);
-    if(!text) {
-        free(rows);
-        return refuse(TALLY_E_NOMEM, "out of memory");
-    }
-    for(int c = 0; c < NCOL; c++)
-        snprintf(text[0][c], TALLY_KEY_MAX, "%s", HEAD[c]);
-    for(size_t i = 0; i < n; i++) {
-        const TallyRow *r = &rows[i];
-        char(*t)[TALLY_KEY_MAX] = text[i + 1];
-        bool has = r->n > 0, g = r->group >= 0;
-        snprintf(t[0], TALLY_KEY_MAX, "%s", r->key);
-        snprintf(t[1], TALLY_KEY_MAX, "%lld", (long long)r->n);
-        snprintf(t[2], TALLY_KEY_MAX, "%lld", (long long)r->satisfied);
-        fmt_pct(t[3], TALLY_KEY_MAX, r->pct, has);
-        fmt_pct(t[4], TALLY_KEY_MAX, r->wilson_low, has);
-        fmt_pct(t[5], TALLY_KEY_MAX, r->wilson_high, has);
-        snprintf(t[6], TALLY_KEY_MAX, "%lld", (long long)r->flagged);
-        snprintf(t[7], TALLY_KEY_MAX, "%s", g ? proto_group_code((ProtoGroup)r->group) : "-");
-        for(int m = 0; m < 2; m++) {
-            fmt_pct(t[8 + 2 * m], TALLY_KEY_MAX, r->target[m], g && r->target[m] >= 0);
-            const char *s = csv ? tally_status_code(r->status[m]) : tally_status_label(r->status[m]);
-            snprintf(t[9 + 2 * m], TALLY_KEY_MAX, "%s", s ? s : (csv ? "" : "-"));
-        }
-    }
-    if(csv) {
-        for(size_t i = 0; i <= n; i++)
-            for(int c = 0; c < NCOL; c++)
-                printf("%s%s", text[i][c], c + 1 < NCOL ? "," : "\n");
-    } else {
-        int w[NCOL] = {0};
-        for(size_t i = 0; i <= n; i++)
-            for(int c = 0; c < NCOL; c++)
-                if(width(text[i][c]) > w[c])
-                    w[c] = width(text[i][c]);
-        printf("Satisfaction %s..%s%s%s, min_n %d / Mức độ hài lòng (Đạt = đạt chỉ tiêu; Chưa đủ mẫu = n < min_n)\n",
-               from, to, spec.unit[0] ? ", unit " : "", spec.unit, spec.min_n);
-        for(size_t i = 0; i <= n; i++) {
-            for(int c = 0; c + 1 < NCOL; c++)
-                cell(text[i][c], w[c], c >= 1 && c <= 6);
-            printf("%s\n", text[i][NCOL - 1]);
-        }
-    }
-    free(text);
-    free(rows);
-    return 0;
 }
 
 static bool print_device(const TallyDevice *d, void *ud)
@@ -225,6 +119,152 @@ static int targets(TallyDb *db, int argc, char **argv)
     }
     usage(stderr);
     return 2;
+}
+
+/* Reads one line from stdin without echo when it is a terminal; strips the newline. */
+static bool read_secret(const char *prompt, char *out, size_t len)
+{
+    bool tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if(tty) {
+        fputs(prompt, stderr);
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    bool ok = fgets(out, (int)len, stdin) != NULL;
+    if(tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if(!ok)
+        return false;
+    size_t n = strlen(out);
+    if(n && out[n - 1] != '\n' && !feof(stdin)) /* longer than the buffer */
+        return false;
+    while(n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    return true;
+}
+
+static int viewer_password(TallyDb *db, const char *name)
+{
+    char pw[TALLY_PASSWORD_MAX + 2], again[TALLY_PASSWORD_MAX + 2], msg[TALLY_MSG_MAX];
+    if(!read_secret("New password / Mật khẩu mới: ", pw, sizeof pw)) {
+        sodium_memzero(pw, sizeof pw);
+        return refuse(TALLY_E_INVALID, "no password on standard input (or too long) / không đọc được mật khẩu");
+    }
+    if(isatty(STDIN_FILENO)) {
+        bool same = read_secret("Again / Nhập lại: ", again, sizeof again) && strcmp(pw, again) == 0;
+        sodium_memzero(again, sizeof again);
+        if(!same) {
+            sodium_memzero(pw, sizeof pw);
+            return refuse(TALLY_E_INVALID, "the two passwords differ / hai lần nhập không khớp");
+        }
+    }
+    TallyErr e = tally_viewer_set_password(db, name, pw, msg);
+    sodium_memzero(pw, sizeof pw);
+    if(e)
+        return refuse(e, msg);
+    tally_audit_add(db, (int64_t)time(NULL), name, "tally-admin", "password_set", "", msg);
+    printf("password of %s set; their open sessions have ended / đã đặt mật khẩu, các phiên cũ đã kết thúc\n", name);
+    return 0;
+}
+
+static bool print_audit(const TallyAuditLine *l, void *ud)
+{
+    (void)ud;
+    char at[PTIME_TEXT_MAX];
+    ptime_format(l->at, PTIME_VN_OFFSET_MIN, at);
+    printf("%-25s %-16s %-24s %-16s %s\n", at, l->event, l->viewer, l->addr, l->detail);
+    return true;
+}
+
+/* --from/--to pairs shared by audit and alerts; false on a malformed date. */
+static bool date_args(int argc, char **argv, int64_t *from, int64_t *to, const char **unit, bool *json, bool *bad)
+{
+    for(int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if(json && strcmp(a, "--json") == 0) {
+            *json = true;
+            continue;
+        }
+        if(i + 1 >= argc)
+            return *bad = true, false;
+        const char *v = argv[++i];
+        if(strcmp(a, "--from") == 0 && ptime_parse_date(v, from))
+            continue;
+        if(strcmp(a, "--to") == 0 && ptime_parse_date(v, to))
+            continue;
+        if(unit && strcmp(a, "--unit") == 0 && proto_code_valid(v)) {
+            *unit = v;
+            continue;
+        }
+        *bad = strcmp(a, "--from") && strcmp(a, "--to") && strcmp(a, "--unit");
+        return false;
+    }
+    return true;
+}
+
+static int audit(TallyDb *db, int argc, char **argv)
+{
+    int64_t from = 0, to = 0;
+    bool bad = false;
+    if(!date_args(argc, argv, &from, &to, NULL, NULL, &bad)) {
+        if(bad)
+            return 2;
+        return refuse(TALLY_E_INVALID, "--from and --to must be dates YYYY-MM-DD / --from và --to phải là ngày");
+    }
+    int64_t from_s = from ? ptime_vn_day_start(from) : 0, to_s = to ? ptime_vn_day_start(to + 1) - 1 : INT64_MAX;
+    char msg[TALLY_MSG_MAX];
+    printf("%-25s %-16s %-24s %-16s %s\n", "at (+07:00)", "event", "viewer", "address", "detail");
+    TallyErr e = tally_audit_list(db, from_s, to_s, print_audit, NULL, msg);
+    return e ? refuse(e, msg) : 0;
+}
+
+static int alerts(TallyDb *db, int argc, char **argv)
+{
+    int64_t today = ptime_vn_day((int64_t)time(NULL)), from = today - 29, to = today;
+    const char *unit = NULL;
+    bool json = false, bad = false;
+    if(!date_args(argc, argv, &from, &to, &unit, &json, &bad)) {
+        if(bad)
+            return 2;
+        return refuse(TALLY_E_INVALID, "--from/--to must be dates YYYY-MM-DD, --unit a unit code / ngày hoặc mã "
+                                       "đơn vị không hợp lệ");
+    }
+    TallyReportSpec spec = {.area = -1, .parts = TALLY_PART_ALERTS, .now_s = (int64_t)time(NULL)};
+    if(!tally_period_custom(from, to, &spec.period))
+        return refuse(TALLY_E_INVALID, "--from must not be after --to (at most 3 years) / khoảng ngày không hợp lệ");
+    if(unit)
+        snprintf(spec.unit, sizeof spec.unit, "%s", unit);
+    TallyReport *r;
+    char msg[TALLY_MSG_MAX];
+    TallyErr e = tally_report_build(db, &spec, &r, msg);
+    if(e)
+        return refuse(e, msg);
+    if(json) {
+        char *s = tally_alerts_json(r);
+        if(!s) {
+            tally_report_free(r);
+            return refuse(TALLY_E_NOMEM, "out of memory");
+        }
+        puts(s);
+        free(s);
+    } else {
+        printf("Alerts %s (compared with %s) / Cảnh báo: %zu\n", r->period.label_vi, r->period.prev_label_vi,
+               r->n_alerts);
+        for(size_t i = 0; i < r->n_alerts; i++) {
+            const TallyReportAlert *a = &r->alerts[i];
+            printf("%-13s %-24s %-24s %-24s %8.2f %8.2f  %s\n", tally_alert_code(a->kind), r->units[a->unit].code,
+                   a->group >= 0 ? proto_group_code((ProtoGroup)a->group) : "-",
+                   a->device >= 0 ? r->devices[a->device].id : "-", a->value, a->threshold, r->units[a->unit].name);
+        }
+    }
+    int rc = r->n_alerts ? 1 : 0;
+    tally_report_free(r);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -282,17 +322,26 @@ int main(int argc, char **argv)
         printf("%-24s %-24s %-8s %-25s %s\n", "device", "unit", "status", "last upload (+07:00)", "clock skew");
         e = tally_device_list(db, print_device, NULL, msg);
         rc = e ? refuse(e, msg) : 0;
-    } else if(strcmp(cmd, "viewer") == 0 && ac == 3 && strcmp(av[1], "add") == 0) {
-        e = tally_viewer_add(db, av[2], token, msg);
+    } else if(strcmp(cmd, "viewer") == 0 && (ac == 3 || (ac == 5 && strcmp(av[3], "--unit") == 0)) &&
+              strcmp(av[1], "add") == 0) {
+        e = tally_viewer_add_scoped(db, av[2], ac == 5 ? av[4] : NULL, token, msg);
         rc = e ? refuse(e, msg) : (printf("%s\n", token), 0);
         if(!e)
             fprintf(stderr, "tally-admin: viewer %s added; the token above is shown only once / mã trên chỉ hiển thị "
                             "một lần\n", av[2]);
+    } else if(strcmp(cmd, "viewer") == 0 && ac == 3 && strcmp(av[1], "password") == 0) {
+        rc = viewer_password(db, av[2]);
+    } else if(strcmp(cmd, "audit") == 0) {
+        rc = audit(db, ac - 1, av + 1);
+    } else if(strcmp(cmd, "alerts") == 0) {
+        rc = alerts(db, ac - 1, av + 1);
     } else if(strcmp(cmd, "viewer") == 0 && ac == 3 && strcmp(av[1], "revoke") == 0) {
         e = tally_viewer_revoke(db, av[2], msg);
         rc = e ? refuse(e, msg) : (printf("viewer %s revoked / đã thu hồi quyền xem\n", av[2]), 0);
     } else if(strcmp(cmd, "report") == 0) {
-        rc = report(db, ac - 1, av + 1);
+        rc = admin_report(db, ac - 1, av + 1);
+    } else if(strcmp(cmd, "letterhead") == 0) {
+        rc = admin_letterhead(db, ac - 1, av + 1);
     } else if(strcmp(cmd, "targets") == 0 && ac >= 2) {
         rc = targets(db, ac - 1, av + 1);
     }

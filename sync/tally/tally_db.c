@@ -105,13 +105,124 @@ static const char *const MIGRATIONS[] = {
     "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,"
     "         area, scale, score, flagged, sum(n)"
     "  FROM daily GROUP BY 1, 2, 3, 4, 5, 6;",
+    /* 3: what the dashboard needs (issue 9), each kept in the ingest transaction and filled here from the rows
+     * already stored, so no page ever scans ratings:
+     *  - monthly_sat: n / satisfied / flagged per unit x month x area (the report model's one read for a
+     *    period, its previous period and the year's trend; equal to summing `monthly` with the scale rule);
+     *  - reasons_daily / reasons_monthly: reasons given, per unit x day|month x area (misuse left out);
+     *  - hours_daily / hours_monthly: ratings and not-satisfied ones per local hour (and weekday, 0 = Monday);
+     *  - devices.received / max_seq: ratings stored and the highest sequence number, for gaps;
+     *  - viewers: a scope unit and an Argon2id password hash; sessions, login failures and the audit trail
+     *    live here too, so several server processes on one database share them. */
+    "CREATE TABLE monthly_sat("
+    "  unit      TEXT NOT NULL,"
+    "  month     INTEGER NOT NULL,"
+    "  area      TEXT NOT NULL,"
+    "  n         INTEGER NOT NULL,"
+    "  satisfied INTEGER NOT NULL,"
+    "  flagged   INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, month, area)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO monthly_sat(unit, month, area, n, satisfied, flagged)"
+    "  SELECT unit, month, area, sum(CASE WHEN flagged = 0 THEN n ELSE 0 END),"
+    "         sum(CASE WHEN flagged = 0 AND score >= (CASE scale WHEN 'likert5' THEN 4 ELSE 2 END) THEN n ELSE 0 END),"
+    "         sum(CASE WHEN flagged = 1 THEN n ELSE 0 END)"
+    "  FROM monthly GROUP BY 1, 2, 3;"
+    "CREATE TABLE reasons_daily("
+    "  unit   TEXT NOT NULL,"
+    "  day    INTEGER NOT NULL,"
+    "  area   TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  n      INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, day, area, reason)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE reasons_monthly("
+    "  unit   TEXT NOT NULL,"
+    "  month  INTEGER NOT NULL,"
+    "  area   TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  n      INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, month, area, reason)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO reasons_daily(unit, day, area, reason, n)"
+    "  SELECT r.unit, r.day, r.area, j.value, count(*) FROM ratings r, json_each(r.body, '$.reasons') j"
+    "  WHERE r.flagged = 0 GROUP BY 1, 2, 3, 4;"
+    "INSERT INTO reasons_monthly(unit, month, area, reason, n)"
+    "  SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
+    "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, area, reason, sum(n)"
+    "  FROM reasons_daily GROUP BY 1, 2, 3, 4;"
+    "CREATE TABLE hours_daily("
+    "  unit        TEXT NOT NULL,"
+    "  day         INTEGER NOT NULL,"
+    "  hour        INTEGER NOT NULL,"
+    "  n           INTEGER NOT NULL,"
+    "  unsatisfied INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, day, hour)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE hours_monthly("
+    "  unit        TEXT NOT NULL,"
+    "  month       INTEGER NOT NULL,"
+    "  weekday     INTEGER NOT NULL,"
+    "  hour        INTEGER NOT NULL,"
+    "  n           INTEGER NOT NULL,"
+    "  unsatisfied INTEGER NOT NULL,"
+    "  PRIMARY KEY (unit, month, weekday, hour)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO hours_daily(unit, day, hour, n, unsatisfied)"
+    "  SELECT unit, day, CAST(strftime('%H', json_extract(body, '$.at'), '+7 hours') AS INTEGER), count(*),"
+    "         sum(score < (CASE scale WHEN 'likert5' THEN 4 ELSE 2 END))"
+    "  FROM ratings WHERE flagged = 0 GROUP BY 1, 2, 3;"
+    "INSERT INTO hours_monthly(unit, month, weekday, hour, n, unsatisfied)"
+    "  SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
+    "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, (day + 3) % 7, hour,"
+    "         sum(n), sum(unsatisfied)"
+    "  FROM hours_daily GROUP BY 1, 2, 3, 4;"
+    "ALTER TABLE devices ADD COLUMN received INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE devices ADD COLUMN max_seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE devices SET received = s.c, max_seq = s.m"
+    "  FROM (SELECT device, count(*) AS c, max(json_extract(body, '$.seq')) AS m FROM ratings GROUP BY device) s"
+    "  WHERE s.device = devices.id;"
+    "ALTER TABLE viewers ADD COLUMN unit TEXT REFERENCES units(code);"
+    "ALTER TABLE viewers ADD COLUMN pw_hash TEXT;"
+    /* Only the BLAKE2b hash of a session id is kept: a copy of the database signs no one in. */
+    "CREATE TABLE sessions("
+    "  id_hash    BLOB PRIMARY KEY,"
+    "  viewer     TEXT NOT NULL REFERENCES viewers(name),"
+    "  csrf       TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_seen  INTEGER NOT NULL,"
+    "  addr       TEXT NOT NULL"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX sessions_viewer ON sessions(viewer);"
+    /* Wrong passwords per sign-in name ('name') and per client address ('addr'). */
+    "CREATE TABLE login_failures("
+    "  kind     TEXT NOT NULL CHECK (kind IN ('name', 'addr')),"
+    "  key      TEXT NOT NULL,"
+    "  failures INTEGER NOT NULL,"
+    "  last_at  INTEGER NOT NULL,"
+    "  PRIMARY KEY (kind, key)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE audit("
+    "  id     INTEGER PRIMARY KEY,"
+    "  at     INTEGER NOT NULL,"
+    "  viewer TEXT NOT NULL,"
+    "  addr   TEXT NOT NULL,"
+    "  event  TEXT NOT NULL,"
+    "  detail TEXT NOT NULL"
+    ") STRICT;",
+    /* 4: settings that people change without a rebuild, read by every report file and page (issue 10: the
+     * letterhead of the PDF report — issuing body, place, document symbol, signer). Key/value text. */
+    "CREATE TABLE settings("
+    "  key   TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ") STRICT;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
 static const char *const ERR_NAMES[TALLY_E_COUNT] = {
     [TALLY_OK] = "ok", [TALLY_E_DB] = "database", [TALLY_E_BUSY] = "busy", [TALLY_E_NOT_FOUND] = "not_found",
     [TALLY_E_EXISTS] = "exists", [TALLY_E_INVALID] = "invalid", [TALLY_E_NOMEM] = "out_of_memory",
-    [TALLY_E_IO] = "io",
+    [TALLY_E_IO] = "io", [TALLY_E_SCOPE] = "out_of_scope",
 };
 
 const char *tally_err_name(TallyErr e)
@@ -119,9 +230,7 @@ const char *tally_err_name(TallyErr e)
     return (unsigned)e < TALLY_E_COUNT ? ERR_NAMES[e] : "unknown";
 }
 
-static TallyErr set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static TallyErr set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
+TallyErr tally_set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
 {
     if(msg) {
         va_list ap;
@@ -137,13 +246,26 @@ sqlite3 *tally_db_sqlite(TallyDb *db)
     return db->db;
 }
 
+TallyErr tally_db_snapshot_begin(TallyDb *db, char msg[TALLY_MSG_MAX])
+{
+    /* A deferred transaction becomes a read transaction at its first SELECT and holds that WAL snapshot. */
+    return sqlite3_exec(db->db, "BEGIN DEFERRED", NULL, NULL, NULL) == SQLITE_OK ? TALLY_OK
+                                                                                : tally_db_fail(db, "begin read", msg);
+}
+
+void tally_db_snapshot_end(TallyDb *db)
+{
+    if(!sqlite3_get_autocommit(db->db))
+        sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
+}
+
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX])
 {
     int code = sqlite3_extended_errcode(db->db) & 0xff;
     TallyErr e = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? TALLY_E_BUSY
                : code == SQLITE_NOMEM                          ? TALLY_E_NOMEM
                                                                : TALLY_E_DB;
-    return set_msg(msg, e, "%s: %s", what, sqlite3_errmsg(db->db));
+    return tally_set_msg(msg, e, "%s: %s", what, sqlite3_errmsg(db->db));
 }
 
 /* One-shot statement helpers. Prepared statements only: values always go through bind. */
@@ -196,7 +318,7 @@ static TallyErr migrate(TallyDb *db, char msg[TALLY_MSG_MAX])
     sqlite3_finalize(st);
     if(version < 0 || version > N_MIGRATIONS) {
         rollback(db);
-        return set_msg(msg, TALLY_E_DB, "schema version %d is unknown to this program (newest %d)", version,
+        return tally_set_msg(msg, TALLY_E_DB, "schema version %d is unknown to this program (newest %d)", version,
                        N_MIGRATIONS);
     }
     TallyErr e = TALLY_OK;
@@ -225,12 +347,12 @@ TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX])
 {
     *out = NULL;
     if(sodium_init() < 0)
-        return set_msg(msg, TALLY_E_DB, "libsodium could not initialise");
+        return tally_set_msg(msg, TALLY_E_DB, "libsodium could not initialise");
     TallyDb *db = calloc(1, sizeof *db);
     if(!db)
-        return set_msg(msg, TALLY_E_NOMEM, "out of memory");
+        return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
     if(sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) {
-        TallyErr e = set_msg(msg, TALLY_E_DB, "%s: %s", path, db->db ? sqlite3_errmsg(db->db) : "out of memory");
+        TallyErr e = tally_set_msg(msg, TALLY_E_DB, "%s: %s", path, db->db ? sqlite3_errmsg(db->db) : "out of memory");
         sqlite3_close(db->db);
         free(db);
         return e;
@@ -243,7 +365,7 @@ TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX])
     if(prep(db, "PRAGMA journal_mode=WAL", &st) || sqlite3_step(st) != SQLITE_ROW) {
         e = tally_db_fail(db, path, msg);
     } else if(strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
-        e = set_msg(msg, TALLY_E_DB, "%s: cannot switch to WAL journal mode", path);
+        e = tally_set_msg(msg, TALLY_E_DB, "%s: cannot switch to WAL journal mode", path);
     }
     sqlite3_finalize(st);
     /* FULL: a batch acknowledged to a kiosk survives a power cut here, because the kiosk may prune it. */
@@ -293,7 +415,7 @@ static TallyErr unit_exists(TallyDb *db, const char *code, char msg[TALLY_MSG_MA
     if(rc == SQLITE_ROW)
         return TALLY_OK;
     if(rc == SQLITE_DONE)
-        return set_msg(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", code, code);
+        return tally_set_msg(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", code, code);
     return tally_db_fail(db, "look up unit", msg);
 }
 
@@ -314,7 +436,7 @@ static TallyErr check_no_cycles(TallyDb *db, char msg[TALLY_MSG_MAX])
     int rc = sqlite3_step(st);
     TallyErr e = TALLY_OK;
     if(rc == SQLITE_ROW)
-        e = set_msg(msg, TALLY_E_INVALID, "unit %s would be its own ancestor / đơn vị %s tạo thành vòng lặp",
+        e = tally_set_msg(msg, TALLY_E_INVALID, "unit %s would be its own ancestor / đơn vị %s tạo thành vòng lặp",
                     sqlite3_column_text(st, 0), sqlite3_column_text(st, 0));
     else if(rc != SQLITE_DONE)
         e = tally_db_fail(db, "check unit tree", msg);
@@ -346,16 +468,16 @@ static TallyErr put_unit(TallyDb *db, const char *code, const char *name, const 
 static TallyErr check_unit_args(const char *code, const char *name, const char *parent, char msg[TALLY_MSG_MAX])
 {
     if(!proto_code_valid(code))
-        return set_msg(msg, TALLY_E_INVALID, "unit code \"%.70s\" must be 1-%d chars of [A-Za-z0-9._-] / mã đơn vị "
+        return tally_set_msg(msg, TALLY_E_INVALID, "unit code \"%.70s\" must be 1-%d chars of [A-Za-z0-9._-] / mã đơn vị "
                        "không hợp lệ", code, PROTO_ID_MAX);
     if(!name_valid(name))
-        return set_msg(msg, TALLY_E_INVALID, "unit name must be 1-%d bytes without control characters / tên đơn vị "
+        return tally_set_msg(msg, TALLY_E_INVALID, "unit name must be 1-%d bytes without control characters / tên đơn vị "
                        "không hợp lệ", TALLY_NAME_MAX);
     if(parent && *parent && !proto_code_valid(parent))
-        return set_msg(msg, TALLY_E_INVALID, "parent code \"%.70s\" is malformed / mã đơn vị cha không hợp lệ",
+        return tally_set_msg(msg, TALLY_E_INVALID, "parent code \"%.70s\" is malformed / mã đơn vị cha không hợp lệ",
                        parent);
     if(parent && strcmp(parent, code) == 0)
-        return set_msg(msg, TALLY_E_INVALID, "a unit cannot be its own parent / đơn vị không thể là cha của chính nó");
+        return tally_set_msg(msg, TALLY_E_INVALID, "a unit cannot be its own parent / đơn vị không thể là cha của chính nó");
     return TALLY_OK;
 }
 
@@ -435,7 +557,7 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
     *count = 0;
     FILE *f = fopen(path, "r");
     if(!f)
-        return set_msg(msg, TALLY_E_IO, "%s: %s", path, strerror(errno));
+        return tally_set_msg(msg, TALLY_E_IO, "%s: %s", path, strerror(errno));
     if(!exec_simple(db, "BEGIN IMMEDIATE")) {
         fclose(f);
         return tally_db_fail(db, "begin", msg);
@@ -447,7 +569,7 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
     size_t n = 0;
     for(int lineno = 1; !e && fgets(line, sizeof line, f); lineno++) {
         if(!strchr(line, '\n') && !feof(f)) {
-            e = set_msg(msg, TALLY_E_INVALID, "%s:%d: line too long / dòng quá dài", path, lineno);
+            e = tally_set_msg(msg, TALLY_E_INVALID, "%s:%d: line too long / dòng quá dài", path, lineno);
             break;
         }
         trim_eol(line);
@@ -460,20 +582,20 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
         char *fld[3];
         int nf = csv_split(line, fld);
         if(nf < 2) {
-            e = set_msg(msg, TALLY_E_INVALID, "%s:%d: expected code,name,parent / cần 3 cột code,name,parent", path,
+            e = tally_set_msg(msg, TALLY_E_INVALID, "%s:%d: expected code,name,parent / cần 3 cột code,name,parent", path,
                         lineno);
             break;
         }
         const char *parent = nf == 3 ? fld[2] : "";
         char sub[TALLY_MSG_MAX];
         if((e = check_unit_args(fld[0], fld[1], parent, sub)) || (e = put_unit(db, fld[0], fld[1], parent, sub))) {
-            set_msg(msg, e, "%s:%d: %s", path, lineno, sub);
+            tally_set_msg(msg, e, "%s:%d: %s", path, lineno, sub);
             break;
         }
         n++;
     }
     if(!e && ferror(f))
-        e = set_msg(msg, TALLY_E_IO, "%s: read error", path);
+        e = tally_set_msg(msg, TALLY_E_IO, "%s: read error", path);
     fclose(f);
     if(!e) {
         sqlite3_stmt *st;
@@ -482,7 +604,7 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
             e = tally_db_fail(db, "check parents", msg);
         else {
             if(sqlite3_step(st) == SQLITE_ROW)
-                e = set_msg(msg, TALLY_E_INVALID, "%s: unit %s has unknown parent %s / đơn vị cha không tồn tại", path,
+                e = tally_set_msg(msg, TALLY_E_INVALID, "%s: unit %s has unknown parent %s / đơn vị cha không tồn tại", path,
                             sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
             sqlite3_finalize(st);
         }
@@ -567,10 +689,10 @@ TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char to
 {
     token[0] = '\0';
     if(!proto_code_valid(id))
-        return set_msg(msg, TALLY_E_INVALID, "device id must be 1-%d chars of [A-Za-z0-9._-] / mã thiết bị không "
+        return tally_set_msg(msg, TALLY_E_INVALID, "device id must be 1-%d chars of [A-Za-z0-9._-] / mã thiết bị không "
                        "hợp lệ", PROTO_ID_MAX);
     if(!proto_code_valid(unit))
-        return set_msg(msg, TALLY_E_INVALID, "unit code is malformed / mã đơn vị không hợp lệ");
+        return tally_set_msg(msg, TALLY_E_INVALID, "unit code is malformed / mã đơn vị không hợp lệ");
     TallyErr e = unit_exists(db, unit, msg);
     if(e)
         return e;
@@ -578,7 +700,7 @@ TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char to
     e = issue_token(db, "INSERT INTO devices(id, unit, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)", keys, 2,
                     "add device", token, msg);
     if(e == TALLY_E_EXISTS)
-        return set_msg(msg, e, "device %s is already enrolled; enrol the replacement under a new id / "
+        return tally_set_msg(msg, e, "device %s is already enrolled; enrol the replacement under a new id / "
                        "thiết bị %s đã được đăng ký", id, id);
     return e;
 }
@@ -588,7 +710,7 @@ TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX
     TallyErr e = revoke_row(db, "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1", id,
                             "revoke device", msg);
     if(e == TALLY_E_NOT_FOUND)
-        return set_msg(msg, e, "no device %.70s / không có thiết bị %.70s", id, id);
+        return tally_set_msg(msg, e, "no device %.70s / không có thiết bị %.70s", id, id);
     return e;
 }
 
@@ -597,7 +719,7 @@ TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *u
 {
     sqlite3_stmt *st;
     if(prep(db, "SELECT id, unit, created_at, coalesce(revoked_at, 0), coalesce(last_seen, 0),"
-                " coalesce(last_skew_s, 0) FROM devices ORDER BY id", &st))
+                " coalesce(last_skew_s, 0), received, max_seq FROM devices ORDER BY id", &st))
         return tally_db_fail(db, "list devices", msg);
     int rc;
     while((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -608,6 +730,8 @@ TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *u
         d.revoked_at = sqlite3_column_int64(st, 3);
         d.last_seen = sqlite3_column_int64(st, 4);
         d.last_skew_s = sqlite3_column_int64(st, 5);
+        d.received = sqlite3_column_int64(st, 6);
+        d.max_seq = sqlite3_column_int64(st, 7);
         if(!fn(&d, ud)) {
             rc = SQLITE_DONE;
             break;
@@ -620,15 +744,32 @@ TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *u
 
 TallyErr tally_viewer_add(TallyDb *db, const char *name, char token[TALLY_TOKEN_HEX + 1], char msg[TALLY_MSG_MAX])
 {
+    return tally_viewer_add_scoped(db, name, NULL, token, msg);
+}
+
+TallyErr tally_viewer_add_scoped(TallyDb *db, const char *name, const char *unit, char token[TALLY_TOKEN_HEX + 1],
+                                 char msg[TALLY_MSG_MAX])
+{
     token[0] = '\0';
     if(!name_valid(name))
-        return set_msg(msg, TALLY_E_INVALID, "viewer name must be 1-%d bytes without control characters / tên "
+        return tally_set_msg(msg, TALLY_E_INVALID, "viewer name must be 1-%d bytes without control characters / tên "
                        "không hợp lệ", TALLY_NAME_MAX);
-    const char *const keys[] = {name};
-    TallyErr e = issue_token(db, "INSERT INTO viewers(name, token_hash, created_at) VALUES (?1, ?2, ?3)", keys, 1,
-                             "add viewer", token, msg);
+    TallyErr e;
+    if(unit && *unit) {
+        if(!proto_code_valid(unit))
+            return tally_set_msg(msg, TALLY_E_INVALID, "unit code is malformed / mã đơn vị không hợp lệ");
+        if((e = unit_exists(db, unit, msg)))
+            return e;
+        const char *const keys[] = {name, unit};
+        e = issue_token(db, "INSERT INTO viewers(name, unit, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)", keys,
+                        2, "add viewer", token, msg);
+    } else {
+        const char *const keys[] = {name};
+        e = issue_token(db, "INSERT INTO viewers(name, token_hash, created_at) VALUES (?1, ?2, ?3)", keys, 1,
+                        "add viewer", token, msg);
+    }
     if(e == TALLY_E_EXISTS)
-        return set_msg(msg, e, "viewer %.70s already exists / người xem đã tồn tại", name);
+        return tally_set_msg(msg, e, "viewer %.70s already exists / người xem đã tồn tại", name);
     return e;
 }
 
@@ -637,7 +778,17 @@ TallyErr tally_viewer_revoke(TallyDb *db, const char *name, char msg[TALLY_MSG_M
     TallyErr e = revoke_row(db, "UPDATE viewers SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1", name,
                             "revoke viewer", msg);
     if(e == TALLY_E_NOT_FOUND)
-        return set_msg(msg, e, "no viewer %.70s / không có người xem %.70s", name, name);
+        return tally_set_msg(msg, e, "no viewer %.70s / không có người xem %.70s", name, name);
+    /* Revocation ends every dashboard session of the viewer at once. */
+    sqlite3_stmt *st;
+    if(!e && prep(db, "DELETE FROM sessions WHERE viewer = ?1", &st) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if(sqlite3_step(st) != SQLITE_DONE)
+            e = tally_db_fail(db, "end sessions", msg);
+        sqlite3_finalize(st);
+    } else if(!e) {
+        e = tally_db_fail(db, "end sessions", msg);
+    }
     return e;
 }
 
@@ -685,6 +836,96 @@ TallyErr tally_auth_viewer(TallyDb *db, const char *token, TallyAuth *auth, char
                       NULL, msg);
 }
 
+TallyErr tally_auth_viewer_scope(TallyDb *db, const char *token, TallyAuth *auth, char name[TALLY_NAME_MAX + 1],
+                                 char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX])
+{
+    char short_name[PROTO_ID_MAX + 1];
+    name[0] = unit[0] = '\0';
+    /* auth_token copies at most PROTO_ID_MAX bytes per column: the name is read again in full below. */
+    TallyErr e = auth_token(db, "SELECT revoked_at IS NOT NULL, name, coalesce(unit, '') FROM viewers"
+                                " WHERE token_hash = ?1", token, auth, short_name, unit, msg);
+    if(e || *auth == TALLY_AUTH_UNKNOWN)
+        return e;
+    unsigned char h[HASH_LEN];
+    hash_token(token, h);
+    sqlite3_stmt *st;
+    if(prep(db, "SELECT name FROM viewers WHERE token_hash = ?1", &st))
+        return tally_db_fail(db, "authenticate", msg);
+    sqlite3_bind_blob(st, 1, h, HASH_LEN, SQLITE_STATIC);
+    if(sqlite3_step(st) == SQLITE_ROW)
+        snprintf(name, TALLY_NAME_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return TALLY_OK;
+}
+
+TallyErr tally_unit_in_scope(TallyDb *db, const char *unit, const char *scope, bool *inside, char msg[TALLY_MSG_MAX])
+{
+    *inside = false;
+    TallyErr e = unit_exists(db, unit, msg);
+    if(e)
+        return e;
+    if(!scope || !*scope) {
+        *inside = true;
+        return TALLY_OK;
+    }
+    sqlite3_stmt *st;
+    /* Walk up from the unit (depth-capped like every tree walk here) looking for the scope. */
+    if(prep(db,
+            "WITH RECURSIVE up(code, depth) AS (SELECT ?1, 0"
+            "  UNION ALL SELECT u.parent, up.depth + 1 FROM up JOIN units u ON u.code = up.code"
+            "  WHERE u.parent IS NOT NULL AND up.depth < ?3)"
+            "SELECT 1 FROM up WHERE code = ?2 LIMIT 1",
+            &st))
+        return tally_db_fail(db, "check scope", msg);
+    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, TREE_DEPTH_MAX);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if(rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return tally_db_fail(db, "check scope", msg);
+    *inside = rc == SQLITE_ROW;
+    return TALLY_OK;
+}
+
+TallyErr tally_unit_list(TallyDb *db, TallyUnit **out, size_t *n, char msg[TALLY_MSG_MAX])
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    if(prep(db, "SELECT code, name, coalesce(parent, '') FROM units ORDER BY code", &st))
+        return tally_db_fail(db, "read units", msg);
+    size_t cap = 0;
+    TallyUnit *u = NULL;
+    TallyErr e = TALLY_OK;
+    int rc;
+    while((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if(*n == cap) {
+            cap = cap ? cap * 2 : 256;
+            TallyUnit *nu = realloc(u, cap * sizeof *nu);
+            if(!nu) {
+                e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
+                break;
+            }
+            u = nu;
+        }
+        snprintf(u[*n].code, sizeof u[*n].code, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(u[*n].name, sizeof u[*n].name, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(u[*n].parent, sizeof u[*n].parent, "%s", (const char *)sqlite3_column_text(st, 2));
+        (*n)++;
+    }
+    if(!e && rc != SQLITE_DONE)
+        e = tally_db_fail(db, "read units", msg);
+    sqlite3_finalize(st);
+    if(e) {
+        free(u);
+        *n = 0;
+        return e;
+    }
+    *out = u;
+    return TALLY_OK;
+}
+
 /* ---- Targets ---------------------------------------------------------------------------------------- */
 
 TallyErr tally_targets_get(TallyDb *db, TallyTarget out[GROUP_COUNT], char msg[TALLY_MSG_MAX])
@@ -709,11 +950,11 @@ TallyErr tally_targets_get(TallyDb *db, TallyTarget out[GROUP_COUNT], char msg[T
 TallyErr tally_target_set(TallyDb *db, ProtoGroup g, int milestone, double pct, char msg[TALLY_MSG_MAX])
 {
     if((unsigned)g >= GROUP_COUNT)
-        return set_msg(msg, TALLY_E_NOT_FOUND, "unknown target group / nhóm chỉ tiêu không tồn tại");
+        return tally_set_msg(msg, TALLY_E_NOT_FOUND, "unknown target group / nhóm chỉ tiêu không tồn tại");
     if(milestone != 2025 && milestone != 2030)
-        return set_msg(msg, TALLY_E_INVALID, "milestone must be 2025 or 2030 / mốc phải là 2025 hoặc 2030");
+        return tally_set_msg(msg, TALLY_E_INVALID, "milestone must be 2025 or 2030 / mốc phải là 2025 hoặc 2030");
     if(!(pct > 0 && pct <= 100))
-        return set_msg(msg, TALLY_E_INVALID, "target must be a percentage in (0, 100] / chỉ tiêu phải trong "
+        return tally_set_msg(msg, TALLY_E_INVALID, "target must be a percentage in (0, 100] / chỉ tiêu phải trong "
                        "khoảng (0, 100]");
     sqlite3_stmt *st;
     if(prep(db, "INSERT INTO targets(grp, milestone, pct) VALUES (?1, ?2, ?3)"
@@ -723,6 +964,67 @@ TallyErr tally_target_set(TallyDb *db, ProtoGroup g, int milestone, double pct, 
     sqlite3_bind_int(st, 2, milestone);
     sqlite3_bind_double(st, 3, pct);
     TallyErr e = sqlite3_step(st) == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "set target", msg);
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* ---- Settings ----------------------------------------------------------------------------------------- */
+
+/* Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
+static bool utf8_valid(const char *s)
+{
+    for(const unsigned char *p = (const unsigned char *)s; *p;) {
+        unsigned c = *p, len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if(!len)
+            return false;
+        uint32_t cp = len == 1 ? c : c & (0x7Fu >> len);
+        for(unsigned i = 1; i < len; i++) {
+            if((p[i] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i] & 0x3Fu);
+        }
+        if((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+           (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+TallyErr tally_setting_get(TallyDb *db, const char *key, char *out, size_t out_len, bool *found,
+                           char msg[TALLY_MSG_MAX])
+{
+    *found = false;
+    if(out_len)
+        out[0] = '\0';
+    sqlite3_stmt *st;
+    if(prep(db, "SELECT value FROM settings WHERE key = ?1", &st))
+        return tally_db_fail(db, "read setting", msg);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if(rc == SQLITE_ROW) {
+        *found = true;
+        snprintf(out, out_len, "%s", (const char *)sqlite3_column_text(st, 0));
+    }
+    TallyErr e = rc == SQLITE_ROW || rc == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "read setting", msg);
+    sqlite3_finalize(st);
+    return e;
+}
+
+TallyErr tally_setting_set(TallyDb *db, const char *key, const char *value, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(value && (strlen(value) > TALLY_SETTING_MAX || !name_valid(value) || !utf8_valid(value)))
+        return tally_set_msg(msg, TALLY_E_INVALID, "a setting is 1-%d bytes of UTF-8 text without control characters / "
+                       "giá trị cài đặt không hợp lệ", TALLY_SETTING_MAX);
+    if(prep(db, value ? "INSERT INTO settings(key, value) VALUES (?1, ?2)"
+                        " ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+                      : "DELETE FROM settings WHERE key = ?1", &st))
+        return tally_db_fail(db, "write setting", msg);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if(value)
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    TallyErr e = sqlite3_step(st) == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "write setting", msg);
     sqlite3_finalize(st);
     return e;
 }

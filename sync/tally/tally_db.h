@@ -30,6 +30,7 @@ typedef enum {
     TALLY_E_INVALID,   /* an argument is malformed (code, name, CSV line, percentage, date) */
     TALLY_E_NOMEM,
     TALLY_E_IO,        /* a file other than the database could not be read */
+    TALLY_E_SCOPE,     /* the unit asked for is outside the viewer's scope (HTTP 403 out_of_scope) */
     TALLY_E_COUNT
 } TallyErr;
 
@@ -43,6 +44,13 @@ TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX])
 void     tally_db_close(TallyDb *db);
 /* The connection, for the sibling modules tally_ingest and tally_query only. */
 sqlite3 *tally_db_sqlite(TallyDb *db);
+/* A read snapshot: every read between begin and end sees the same state of the database (a report's parts agree
+ * with each other even while batches arrive) and pays the file-locking cost once, not per statement. Not for
+ * writes; end it on every path. */
+TallyErr tally_db_snapshot_begin(TallyDb *db, char msg[TALLY_MSG_MAX]);
+void     tally_db_snapshot_end(TallyDb *db);
+/* Writes a formatted message into msg (when not NULL) and returns e: every tally module's "return error" line. */
+TallyErr tally_set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps a failed SQLite call to TALLY_E_BUSY or TALLY_E_DB and writes "what: sqlite message" into msg. */
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX]);
 
@@ -66,12 +74,18 @@ TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX
 /* Adds a read-only API user and writes its fresh token. */
 TallyErr tally_viewer_add(TallyDb *db, const char *name, char token[TALLY_TOKEN_HEX + 1],
                           char msg[TALLY_MSG_MAX]);
+/* The same with a scope: unit NULL or "" sees the whole province, otherwise only that unit's subtree (in the
+ * dashboard, its files and GET /api/v1/tally). TALLY_E_NOT_FOUND when the unit does not exist. */
+TallyErr tally_viewer_add_scoped(TallyDb *db, const char *name, const char *unit, char token[TALLY_TOKEN_HEX + 1],
+                                 char msg[TALLY_MSG_MAX]);
 
 /* One enrolled kiosk as `device list` shows it. Times are Unix seconds; 0 = never / not revoked. */
 typedef struct {
     char    id[PROTO_ID_MAX + 1], unit[PROTO_ID_MAX + 1];
     int64_t created_at, revoked_at, last_seen;
     int64_t last_skew_s; /* the device clock minus ours at its last batch; meaningful when last_seen != 0 */
+    int64_t received;    /* ratings stored from it (accepted), all time */
+    int64_t max_seq;     /* the highest sequence number among them (kiosks number from 1 without holes) */
 } TallyDevice;
 
 /* Calls fn for every device, ordered by id; fn returns false to stop early. */
@@ -87,6 +101,23 @@ TallyErr tally_viewer_revoke(TallyDb *db, const char *name, char msg[TALLY_MSG_M
 TallyErr tally_auth_device(TallyDb *db, const char *token, TallyAuth *auth, char device_id[PROTO_ID_MAX + 1],
                            char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX]);
 TallyErr tally_auth_viewer(TallyDb *db, const char *token, TallyAuth *auth, char msg[TALLY_MSG_MAX]);
+/* The same, also giving the viewer's name and scope unit ("" = the whole province). */
+TallyErr tally_auth_viewer_scope(TallyDb *db, const char *token, TallyAuth *auth, char name[TALLY_NAME_MAX + 1],
+                                 char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX]);
+
+/* ---- Units as a list ------------------------------------------------------------------------------- */
+
+typedef struct {
+    char code[PROTO_ID_MAX + 1];
+    char name[TALLY_NAME_MAX + 1];
+    char parent[PROTO_ID_MAX + 1]; /* "" for a root */
+} TallyUnit;
+
+/* Whether unit lies in scope's subtree (scope "" = everything). TALLY_E_NOT_FOUND when unit does not exist. */
+TallyErr tally_unit_in_scope(TallyDb *db, const char *unit, const char *scope, bool *inside, char msg[TALLY_MSG_MAX]);
+
+/* Every unit, ordered by code; *out is malloc'd (free with free()). */
+TallyErr tally_unit_list(TallyDb *db, TallyUnit **out, size_t *n, char msg[TALLY_MSG_MAX]);
 
 /* ---- Targets (metric.md; seeded at creation, editable) ------------------------------------------- */
 
@@ -97,5 +128,16 @@ typedef struct {
 TallyErr tally_targets_get(TallyDb *db, TallyTarget out[GROUP_COUNT], char msg[TALLY_MSG_MAX]);
 /* milestone is 2025 or 2030, pct in (0, 100]. */
 TallyErr tally_target_set(TallyDb *db, ProtoGroup g, int milestone, double pct, char msg[TALLY_MSG_MAX]);
+
+/* ---- Settings (key/value text people change without a rebuild) -------------------------------------- */
+
+#define TALLY_SETTING_MAX 200 /* bytes of a setting's value */
+
+/* The value of a setting, copied into out; *found is false (and out "") when it was never set. */
+TallyErr tally_setting_get(TallyDb *db, const char *key, char *out, size_t out_len, bool *found,
+                           char msg[TALLY_MSG_MAX]);
+/* Sets a setting (value NULL: back to its default, i.e. removed). TALLY_E_INVALID when value is empty, longer
+ * than TALLY_SETTING_MAX, not UTF-8 or holds control characters. */
+TallyErr tally_setting_set(TallyDb *db, const char *key, const char *value, char msg[TALLY_MSG_MAX]);
 
 #endif

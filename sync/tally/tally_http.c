@@ -22,6 +22,8 @@
 #include "sync/protocol.h"
 #include "sync/tally/tally_ingest.h"
 #include "sync/tally/tally_query.h"
+#include "sync/tally/tally_render.h"
+#include "sync/tally/tally_web.h"
 
 #define MAX_BODY PROTO_MAX_BODY          /* bytes of one batch body */
 #define DISCARD_LIMIT (4 * MAX_BODY)     /* past this much of an over-long body without a length, hang up */
@@ -46,12 +48,13 @@ struct TallyHttp {
     pthread_mutex_t    mu;       /* guards slots[].busy */
     pthread_cond_t     freed;
     pthread_mutex_t    write_mu; /* one batch written at a time */
+    TallyWeb          *web;      /* the dashboard and the read API */
     char              *tls_cert; /* PEM text, kept for the daemon's life */
     char              *tls_key;
     char               url[80];
 };
 
-typedef enum { ROUTE_BATCHES, ROUTE_TALLY, ROUTE_TARGETS, ROUTE_HEALTH } Route;
+typedef enum { ROUTE_BATCHES, ROUTE_HEALTH, ROUTE_WEB } Route;
 
 /* Per-request state, from the first call of handle() to completed(). */
 typedef struct {
@@ -280,139 +283,71 @@ static enum MHD_Result batch_finish(TallyHttp *h, struct MHD_Connection *c, cons
     return reply(c, method, url, r, MHD_HTTP_OK, body, detail);
 }
 
-/* ---- GET endpoints ---------------------------------------------------------------------------------- */
-
-static bool viewer_ok(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url, Req *r,
-                      enum MHD_Result *ret)
-{
-    const char *token = bearer(c);
-    TallyAuth auth = TALLY_AUTH_UNKNOWN;
-    if(token) {
-        char msg[TALLY_MSG_MAX];
-        Slot *s = slot_take(h);
-        TallyErr e = tally_auth_viewer(s->db, token, &auth, msg);
-        slot_give(h, s);
-        if(e) {
-            *ret = reply_tally_err(c, method, url, r, e, msg);
-            return false;
-        }
-    }
-    if(auth == TALLY_AUTH_OK)
-        return true;
-    if(auth == TALLY_AUTH_REVOKED)
-        *ret = ERR(MHD_HTTP_FORBIDDEN, "revoked", "this viewer token has been revoked / mã xem đã bị thu hồi");
-    else
-        *ret = ERR(MHD_HTTP_UNAUTHORIZED, "unauthorized",
-                   "missing or unknown viewer token / thiếu hoặc sai mã xác thực người xem");
-    return false;
-}
+/* ---- Everything else: the dashboard and the read API (tally_web.c) ----------------------------------- */
 
 typedef struct {
-    bool unknown;
-    char name[32];
-} ArgCheck;
+    TallyWebArg args[TALLY_WEB_ARGS_MAX];
+    size_t      n;
+    bool        overflow;
+} QueryArgs;
 
-static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
-    (void)value;
-    static const char *const KNOWN[] = {"from", "to", "unit", "area", "by", "min_n", NULL};
-    ArgCheck *a = cls;
-    for(const char *const *k = KNOWN; *k; k++)
-        if(strcmp(*k, key) == 0)
-            return MHD_YES;
-    a->unknown = true;
-    snprintf(a->name, sizeof a->name, "%s", key);
-    return MHD_NO;
+    QueryArgs *q = cls;
+    if(q->n == TALLY_WEB_ARGS_MAX) {
+        q->overflow = true;
+        return MHD_NO;
+    }
+    q->args[q->n++] = (TallyWebArg){key, value ? value : ""};
+    return MHD_YES;
 }
 
-static enum MHD_Result tally_get(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url, Req *r)
+static void client_addr(struct MHD_Connection *c, char *out, size_t len)
 {
-    ArgCheck ac = {0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_arg, &ac);
-    if(ac.unknown)
-        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "unknown_field", ac.name, 0, 0,
-                           "unknown query parameter %s / tham số không hợp lệ", ac.name);
-    TallySpec spec = {.area = -1, .min_n = TALLY_MIN_N_DEFAULT};
-    const char *from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
-    const char *to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
-    const char *unit = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "unit");
-    const char *area = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "area");
-    const char *by = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "by");
-    const char *min_n = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "min_n");
-    if(!from || !ptime_parse_date(from, &spec.from_day))
-        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "from", 0, 0,
-                           "from must be a date YYYY-MM-DD / from phải là ngày YYYY-MM-DD");
-    if(!to || !ptime_parse_date(to, &spec.to_day))
-        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "to", 0, 0,
-                           "to must be a date YYYY-MM-DD / to phải là ngày YYYY-MM-DD");
-    if(spec.from_day > spec.to_day)
-        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "from", 0, 0,
-                           "from is after to / ngày bắt đầu sau ngày kết thúc");
-    if(unit && !proto_code_valid(unit))
-        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "unit", 0, 0,
-                           "unit is not a unit code / mã đơn vị không hợp lệ");
-    if(unit)
-        snprintf(spec.unit, sizeof spec.unit, "%s", unit);
-    if(area && (spec.area = proto_area_from_code(area)) < 0)
-        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "unknown_area", "area", 0, 0,
-                           "unknown area / lĩnh vực không tồn tại");
-    if(by && !tally_parse_by(by, &spec))
-        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "by", 0, 0,
-                           "by must be up to %d of area, unit, day, month, quarter, half, year, group / by không "
-                           "hợp lệ", TALLY_BY_MAX);
-    if(min_n) {
-        char *end;
-        long v = strtol(min_n, &end, 10);
-        if(*end || end == min_n || v < 1 || v > 1000000)
-            return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, "bad_value", "min_n", 0, 0,
-                               "min_n must be a whole number 1-1000000 / min_n không hợp lệ");
-        spec.min_n = (int)v;
-    }
-    TallyRow *rows;
-    size_t n;
-    char msg[TALLY_MSG_MAX];
-    Slot *s = slot_take(h);
-    TallyErr e = tally_query_run(s->db, &spec, &rows, &n, msg);
-    slot_give(h, s);
-    if(e == TALLY_E_NOT_FOUND)
-        return reply_error(c, method, url, r, MHD_HTTP_NOT_FOUND, "unknown_unit", "unit", 0, 0,
-                           "unit %s does not exist / đơn vị %s không tồn tại", spec.unit, spec.unit);
-    if(e)
-        return reply_tally_err(c, method, url, r, e, msg);
-    char *body = tally_rows_json(rows, n);
-    free(rows);
-    char detail[32];
-    snprintf(detail, sizeof detail, "rows=%zu", n);
-    return reply(c, method, url, r, MHD_HTTP_OK, body, detail);
+    snprintf(out, len, "?");
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if(!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if(sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+    else if(sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)len);
 }
 
-static enum MHD_Result targets_get(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url,
-                                   Req *r)
+static enum MHD_Result web_finish(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url, Req *r)
 {
-    TallyTarget t[GROUP_COUNT];
-    char msg[TALLY_MSG_MAX];
+    QueryArgs q = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
+    if(q.overflow)
+        return ERR(MHD_HTTP_BAD_REQUEST, "bad_request", "too many query parameters / quá nhiều tham số");
+    char addr[INET6_ADDRSTRLEN];
+    client_addr(c, addr, sizeof addr);
+    TallyWebRequest req = {
+        .method = method, .path = url, .query = q.args, .n_query = q.n,
+        .cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
+        .bearer = bearer(c),
+        .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .body = r->body, .body_len = r->len, .body_too_large = r->discarded > 0,
+        .client_addr = addr, .tls = h->tls_cert != NULL, .now_s = (int64_t)time(NULL),
+    };
+    TallyWebResponse resp;
     Slot *s = slot_take(h);
-    TallyErr e = tally_targets_get(s->db, t, msg);
+    tally_web_handle(h->web, s->db, &req, &resp);
     slot_give(h, s);
-    if(e)
-        return reply_tally_err(c, method, url, r, e, msg);
-    json_t *root = json_object(), *arr = json_array();
-    char *body = NULL;
-    bool ok = root && arr && !json_object_set(root, "targets", arr);
-    for(int g = 0; ok && g < GROUP_COUNT; g++) {
-        json_t *o = json_object();
-        ok = o && !json_array_append_new(arr, o) &&
-             !json_object_set_new(o, "group", json_string(proto_group_code((ProtoGroup)g))) &&
-             !json_object_set_new(o, "name_vi", json_string(proto_group_name_vi((ProtoGroup)g))) &&
-             !json_object_set_new(o, "target_2025", t[g].pct[0] >= 0 ? json_real(t[g].pct[0]) : json_null()) &&
-             !json_object_set_new(o, "target_2030", t[g].pct[1] >= 0 ? json_real(t[g].pct[1]) : json_null());
+    struct MHD_Response *mr = MHD_create_response_from_buffer_with_free_callback(resp.len, resp.body, free);
+    if(!mr) {
+        tally_web_response_free(&resp);
+        return MHD_NO;
     }
-    if(ok)
-        body = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    json_decref(arr);
-    json_decref(root);
-    return reply(c, method, url, r, MHD_HTTP_OK, body, NULL);
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
+    for(int i = 0; i < resp.n_headers; i++)
+        MHD_add_response_header(mr, resp.headers[i].name, resp.headers[i].value);
+    enum MHD_Result ret = MHD_queue_response(c, resp.status, mr);
+    MHD_destroy_response(mr);
+    fprintf(stderr, "tally-server: %s %s %u %s %.1fms\n", method, url, resp.status, resp.log, elapsed_ms(r));
+    return ret;
 }
 
 /* ---- The access handler ----------------------------------------------------------------------------- */
@@ -431,15 +366,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0, post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
         if(strcmp(url, "/api/v1/batches") == 0)
             r->route = ROUTE_BATCHES;
-        else if(strcmp(url, "/api/v1/tally") == 0)
-            r->route = ROUTE_TALLY;
-        else if(strcmp(url, "/api/v1/targets") == 0)
-            r->route = ROUTE_TARGETS;
         else if(strcmp(url, "/healthz") == 0)
             r->route = ROUTE_HEALTH;
+        else if(tally_web_serves(url) || strncmp(url, "/api/", 5) != 0)
+            r->route = ROUTE_WEB; /* the web module answers its own 404 / 405 pages */
         else
             return ERR(MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint / không có địa chỉ này");
-        if(r->route == ROUTE_BATCHES ? !post : !get)
+        if(r->route != ROUTE_WEB && (r->route == ROUTE_BATCHES ? !post : !get))
             return ERR(MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
                        "method not allowed here / phương thức không được phép");
         if(r->route == ROUTE_BATCHES) {
@@ -450,7 +383,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if(*upload_data_size) { /* a piece of body */
-        if(r->route != ROUTE_BATCHES || r->discarded || r->len + *upload_data_size > MAX_BODY) {
+        size_t cap = r->route == ROUTE_BATCHES ? MAX_BODY
+                   : r->route == ROUTE_WEB && tally_web_takes_body(method, url) ? TALLY_WEB_FORM_MAX : 0;
+        if(r->discarded || r->len + *upload_data_size > cap) {
             /* Past the cap: stop buffering; the 413 goes out when the client stops sending. */
             r->discarded += *upload_data_size;
             *upload_data_size = 0;
@@ -475,18 +410,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     /* The request is complete. */
-    enum MHD_Result ret;
     switch(r->route) {
     case ROUTE_BATCHES: return batch_finish(h, c, method, url, r);
     case ROUTE_HEALTH: return reply(c, method, url, r, MHD_HTTP_OK, strdup("{\"status\":\"ok\"}"), NULL);
-    case ROUTE_TALLY:
-        if(r->discarded)
-            return ERR(MHD_HTTP_BAD_REQUEST, "bad_request", "a GET takes no body / yêu cầu GET không có nội dung");
-        return viewer_ok(h, c, method, url, r, &ret) ? tally_get(h, c, method, url, r) : ret;
-    case ROUTE_TARGETS:
-        if(r->discarded)
-            return ERR(MHD_HTTP_BAD_REQUEST, "bad_request", "a GET takes no body / yêu cầu GET không có nội dung");
-        return viewer_ok(h, c, method, url, r, &ret) ? targets_get(h, c, method, url, r) : ret;
+    case ROUTE_WEB: return web_finish(h, c, method, url, r);
     }
     return MHD_NO;
 }
@@ -672,6 +599,12 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
     pthread_cond_init(&h->freed, NULL);
     pthread_mutex_init(&h->write_mu, NULL);
     e = tls_load(cfg, h, msg);
+    if(!e) {
+        TallyWebConfig wc = tally_web_config_default();
+        if(cfg->login_slow_s > 0)
+            wc.lock.slow_s = cfg->login_slow_s;
+        e = tally_web_new(&wc, &h->web, msg);
+    }
     /* One connection per worker thread (the first one migrates the file). */
     for(unsigned i = 0; i < threads && !e; i++) {
         h->n_slots = i + 1;
@@ -708,6 +641,7 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
     if(e) {
         free_slots(h);
         free_pem(h);
+        tally_web_free(h->web);
         pthread_mutex_destroy(&h->mu);
         pthread_cond_destroy(&h->freed);
         pthread_mutex_destroy(&h->write_mu);
@@ -741,6 +675,7 @@ void tally_http_stop(TallyHttp *h)
     MHD_stop_daemon(h->mhd);
     free_slots(h);
     free_pem(h);
+    tally_web_free(h->web);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->freed);
     pthread_mutex_destroy(&h->write_mu);

@@ -1,9 +1,9 @@
 /* tally_http.h — the tally's HTTP API on libmicrohttpd (docs/protocol.md is the contract).
  *
  *   POST /api/v1/batches   device token   one upload batch -> {"batch_id","accepted","duplicate","rejected"}
- *   GET  /api/v1/tally     viewer token   ?from=D&to=D[&unit=CODE][&area=CODE][&by=..][&min_n=N] -> {"rows":[..]}
- *   GET  /api/v1/targets   viewer token   the target table
  *   GET  /healthz          no token
+ *   everything else        tally_web.h: the dashboard pages, sign-in/out, downloads, GET /api/v1/tally and
+ *                          /api/v1/targets (viewer token, limited to the viewer's scope)
  *
  * Everything a request can be refused for that does not need its body (method, path, token, Content-Type,
  * Content-Length) is refused before a byte of the body is read; a body without a length stops being
@@ -30,6 +30,7 @@ typedef struct {
     unsigned    threads;  /* 0 = TALLY_HTTP_THREADS_DEFAULT */
     const char *tls_cert; /* PEM certificate chain file (server first), or NULL for plain HTTP */
     const char *tls_key;  /* its unencrypted PEM private key file; both set or both NULL */
+    int         login_slow_s; /* seconds between sign-in attempts once slowed; 0 = the default (5) */
 } TallyHttpConfig;
 
 /* Opens the database (migrating it), loads the TLS certificate and key if given, binds and starts serving.

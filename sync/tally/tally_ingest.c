@@ -8,8 +8,8 @@
 #include <string.h>
 
 enum {
-    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_INSERT, ST_BODY, ST_UPDATE, ST_ROLLUP, ST_MONTHLY, ST_RECEIPT, ST_DEVICE,
-    ST_COUNT
+    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_INSERT, ST_BODY, ST_UPDATE, ST_ROLLUP, ST_MONTHLY, ST_MONTHLY_SAT,
+    ST_REASON_DAY, ST_REASON_MONTH, ST_HOUR_DAY, ST_HOUR_MONTH, ST_RECEIPT, ST_DEVICE, ST_COUNT
 };
 
 static const char *const SQL[ST_COUNT] = {
@@ -25,9 +25,23 @@ static const char *const SQL[ST_COUNT] = {
                   " ON CONFLICT(unit, day, area, scale, score, flagged) DO UPDATE SET n = n + excluded.n",
     [ST_MONTHLY] = "INSERT INTO monthly(unit, month, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                    " ON CONFLICT(unit, month, area, scale, score, flagged) DO UPDATE SET n = n + excluded.n",
+    [ST_MONTHLY_SAT] = "INSERT INTO monthly_sat(unit, month, area, n, satisfied, flagged) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                       " ON CONFLICT(unit, month, area) DO UPDATE SET n = n + excluded.n,"
+                       " satisfied = satisfied + excluded.satisfied, flagged = flagged + excluded.flagged",
+    [ST_REASON_DAY] = "INSERT INTO reasons_daily(unit, day, area, reason, n) VALUES (?1, ?2, ?3, ?4, ?5)"
+                      " ON CONFLICT(unit, day, area, reason) DO UPDATE SET n = n + excluded.n",
+    [ST_REASON_MONTH] = "INSERT INTO reasons_monthly(unit, month, area, reason, n) VALUES (?1, ?2, ?3, ?4, ?5)"
+                        " ON CONFLICT(unit, month, area, reason) DO UPDATE SET n = n + excluded.n",
+    [ST_HOUR_DAY] = "INSERT INTO hours_daily(unit, day, hour, n, unsatisfied) VALUES (?1, ?2, ?3, ?4, ?5)"
+                    " ON CONFLICT(unit, day, hour) DO UPDATE SET n = n + excluded.n,"
+                    " unsatisfied = unsatisfied + excluded.unsatisfied",
+    [ST_HOUR_MONTH] = "INSERT INTO hours_monthly(unit, month, weekday, hour, n, unsatisfied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                      " ON CONFLICT(unit, month, weekday, hour) DO UPDATE SET n = n + excluded.n,"
+                      " unsatisfied = unsatisfied + excluded.unsatisfied",
     [ST_RECEIPT] = "INSERT INTO receipts(batch_id, device, received_at, sent_at, skew_s, accepted, duplicate, rejected)"
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_DEVICE] = "UPDATE devices SET last_seen = ?2, last_skew_s = ?3 WHERE id = ?1",
+    [ST_DEVICE] = "UPDATE devices SET last_seen = ?2, last_skew_s = ?3, received = received + ?4,"
+                  " max_seq = max(max_seq, ?5) WHERE id = ?1",
 };
 
 struct TallyIngest {
@@ -41,6 +55,13 @@ typedef struct {
     int area, scale, score, flagged;
     int64_t n;
 } Cell;
+
+/* One hour of one day touched by this batch (misuse-flagged ratings are not counted). */
+typedef struct {
+    int64_t day;
+    int hour;
+    int64_t n, unsatisfied;
+} HourCell;
 
 TallyErr tally_ingest_new(TallyDb *db, TallyIngest **out, char msg[TALLY_MSG_MAX])
 {
@@ -110,13 +131,94 @@ static int bump_rollup(sqlite3_stmt *st, const char *unit, int64_t period, const
     return run(st);
 }
 
+static int64_t month_of(int64_t day)
+{
+    int y, m, d;
+    ptime_civil_from_days(day, &y, &m, &d);
+    return (int64_t)y * 12 + m - 1;
+}
+
+/* Adds delta (+1, or -1 when update_item moves a rating's reasons) to every reason in the mask, daily and
+ * monthly. The one place the reasons roll-up changes: a stored rating that gains its follow-up answers
+ * calls it with the old mask and -1, then the new mask and +1. Misuse-flagged ratings are never counted. */
+static TallyErr bump_reasons(TallyIngest *in, const char *unit, int64_t day, int area, uint32_t reasons,
+                             int64_t delta, char msg[TALLY_MSG_MAX])
+{
+    for(int k = 0; k < REASON_COUNT; k++) {
+        if(!(reasons & (1u << k)))
+            continue;
+        for(int monthly = 0; monthly < 2; monthly++) {
+            sqlite3_stmt *st = in->st[monthly ? ST_REASON_MONTH : ST_REASON_DAY];
+            sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, monthly ? month_of(day) : day);
+            sqlite3_bind_text(st, 3, proto_area_code((ProtoArea)area), -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 4, proto_reason_code((ProtoReason)k), -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 5, delta);
+            if(run(st) != SQLITE_DONE)
+                return tally_db_fail(in->db, "update reasons roll-up", msg);
+        }
+    }
+    return TALLY_OK;
+}
+
+static void add_hour(HourCell *cells, size_t *n_cells, int64_t day, int hour, bool unsatisfied)
+{
+    size_t i = 0;
+    while(i < *n_cells && !(cells[i].day == day && cells[i].hour == hour))
+        i++;
+    if(i == *n_cells)
+        cells[(*n_cells)++] = (HourCell){.day = day, .hour = hour};
+    cells[i].n++;
+    cells[i].unsatisfied += unsatisfied;
+}
+
+/* The batch's hour cells into hours_daily and hours_monthly (weekday 0 = Monday: day 0 was a Thursday). */
+static TallyErr bump_hours(TallyIngest *in, const char *unit, const HourCell *cells, size_t n_cells,
+                           char msg[TALLY_MSG_MAX])
+{
+    for(size_t i = 0; i < n_cells; i++) {
+        sqlite3_stmt *d = in->st[ST_HOUR_DAY], *m = in->st[ST_HOUR_MONTH];
+        sqlite3_bind_text(d, 1, unit, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(d, 2, cells[i].day);
+        sqlite3_bind_int(d, 3, cells[i].hour);
+        sqlite3_bind_int64(d, 4, cells[i].n);
+        sqlite3_bind_int64(d, 5, cells[i].unsatisfied);
+        sqlite3_bind_text(m, 1, unit, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(m, 2, month_of(cells[i].day));
+        sqlite3_bind_int(m, 3, (int)(((cells[i].day + 3) % 7 + 7) % 7));
+        sqlite3_bind_int(m, 4, cells[i].hour);
+        sqlite3_bind_int64(m, 5, cells[i].n);
+        sqlite3_bind_int64(m, 6, cells[i].unsatisfied);
+        if(run(d) != SQLITE_DONE || run(m) != SQLITE_DONE)
+            return tally_db_fail(in->db, "update hours roll-up", msg);
+    }
+    return TALLY_OK;
+}
+
+/* One roll-up cell into monthly_sat: the counts the report model reads, split by the scale's satisfied rule. */
+static int bump_sat(sqlite3_stmt *st, const char *unit, int64_t month, const Cell *c)
+{
+    bool sat = proto_is_satisfied((ProtoScale)c->scale, c->score);
+    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, month);
+    sqlite3_bind_text(st, 3, proto_area_code((ProtoArea)c->area), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, c->flagged ? 0 : c->n);
+    sqlite3_bind_int64(st, 5, !c->flagged && sat ? c->n : 0);
+    sqlite3_bind_int64(st, 6, c->flagged ? c->n : 0);
+    return run(st);
+}
+
 /* What store_item did with one valid item. */
 typedef enum { ITEM_ACCEPTED, ITEM_DUPLICATE, ITEM_CONFLICT, ITEM_UPDATED } ItemOutcome;
 
-/* The stored copy `old` (its canonical text) gained answers in `r`: store the newer content. None of the
- * daily/monthly roll-up's keys can differ (proto_rating_revision allows only answers to change). */
-static TallyErr update_item(TallyIngest *in, const ProtoRating *r, const char *body, const ProtoBatch *b,
-                            char msg[TALLY_MSG_MAX])
+/* The stored copy `stored` gained answers in `r` (proto_rating_revision): store the newer content. None of
+ * the keys of daily, monthly, monthly_sat or hours can differ (only answers may change); the roll-ups keyed
+ * by an answer given after the tap move here, in this transaction, from the old copy's answers to the new
+ * one's, so every figure counts the rating once with its latest answers. Today that is the reasons roll-up
+ * (bump_reasons: unflagged ratings only; flags never change between copies). A new answer kept in a roll-up
+ * adds its move here, and migration 3's fill from the stored bodies reads the same newest copy. */
+static TallyErr update_item(TallyIngest *in, const ProtoRating *stored, const ProtoRating *r, const char *body,
+                            const ProtoBatch *b, int64_t day, char msg[TALLY_MSG_MAX])
 {
     sqlite3_stmt *st = in->st[ST_UPDATE];
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
@@ -126,15 +228,16 @@ static TallyErr update_item(TallyIngest *in, const ProtoRating *r, const char *b
     sqlite3_clear_bindings(st);
     if(rc != SQLITE_DONE)
         return tally_db_fail(in->db, "update rating", msg);
-    /* Roll-ups keyed by an answer given after the tap (follow-up reasons, service face, respondent, wait) move
-     * here, in this transaction: subtract the old copy's cells, add the new one's. None exists yet. */
-    return TALLY_OK;
+    if((r->flags & PROTO_FLAG_RAPID_REPEAT) || stored->reasons == r->reasons)
+        return TALLY_OK;
+    TallyErr e = bump_reasons(in, r->unit, day, r->area, stored->reasons, -1, msg);
+    return e ? e : bump_reasons(in, r->unit, day, r->area, r->reasons, +1, msg);
 }
 
 /* An id already stored: duplicate when byte-equal; the newer copy when it only gains answers and comes from
  * the device that stored it (updated); the older copy of one already updated (duplicate); else conflict. */
 static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *body, const ProtoBatch *b,
-                             ItemOutcome *outcome, char msg[TALLY_MSG_MAX])
+                             int64_t day, ItemOutcome *outcome, char msg[TALLY_MSG_MAX])
 {
     sqlite3_stmt *q = in->st[ST_BODY];
     sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
@@ -155,7 +258,7 @@ static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *
     switch(rev) {
     case PROTO_REV_SAME:
     case PROTO_REV_OLDER: *outcome = ITEM_DUPLICATE; return TALLY_OK;
-    case PROTO_REV_GAINS: *outcome = ITEM_UPDATED; return update_item(in, r, body, b, msg);
+    case PROTO_REV_GAINS: *outcome = ITEM_UPDATED; return update_item(in, &stored, r, body, b, day, msg);
     case PROTO_REV_CONFLICT: break;
     }
     *outcome = ITEM_CONFLICT;
@@ -189,7 +292,7 @@ static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBat
     else if(sqlite3_changes(tally_db_sqlite(in->db)) == 1)
         *outcome = ITEM_ACCEPTED;
     else
-        e = compare_item(in, r, body, b, outcome, msg);
+        e = compare_item(in, r, body, b, day, outcome, msg);
     sqlite3_clear_bindings(st);
     return e;
 }
@@ -200,20 +303,25 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
     memset(reply, 0, sizeof *reply);
     snprintf(reply->batch_id, sizeof reply->batch_id, "%s", b->batch_id);
     Cell *cells = NULL;
+    HourCell *hours = NULL;
     if(b->n) {
         reply->rejected = calloc(b->n, sizeof *reply->rejected);
         cells = calloc(b->n, sizeof *cells);
-        if(!reply->rejected || !cells) {
+        hours = calloc(b->n, sizeof *hours);
+        if(!reply->rejected || !cells || !hours) {
             free(cells);
+            free(hours);
             proto_reply_free(reply);
             snprintf(msg, TALLY_MSG_MAX, "out of memory");
             return TALLY_E_NOMEM;
         }
     }
-    size_t n_cells = 0;
+    size_t n_cells = 0, n_hours = 0;
+    int64_t max_seq = 0, inserted = 0; /* inserted: new rows (an updated rating is accepted but not new) */
     if(run(in->st[ST_BEGIN]) != SQLITE_DONE) {
         TallyErr e = tally_db_fail(in->db, "begin batch", msg);
         free(cells);
+        free(hours);
         proto_reply_free(reply);
         return e;
     }
@@ -241,9 +349,19 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
             break;
         if(outcome == ITEM_ACCEPTED) {
             reply->accepted++;
+            inserted++;
             Cell c = {.day = day, .area = r->area, .scale = r->scale, .score = r->score,
                       .flagged = (r->flags & PROTO_FLAG_RAPID_REPEAT) != 0};
             add_cell(cells, &n_cells, &c);
+            if(r->seq > max_seq)
+                max_seq = r->seq;
+            if(!c.flagged) {
+                bool unsat = !proto_is_satisfied(r->scale, r->score);
+                add_hour(hours, &n_hours, day, (int)(((t + PTIME_VN_OFFSET_MIN * 60) % 86400 + 86400) % 86400 / 3600),
+                         unsat);
+                if(r->reasons)
+                    e = bump_reasons(in, device_unit, day, r->area, r->reasons, +1, msg);
+            }
         } else if(outcome == ITEM_UPDATED) {
             reply->accepted++; /* the newer content is now stored; it was counted once, when first accepted */
         } else if(outcome == ITEM_DUPLICATE) {
@@ -259,8 +377,13 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
             e = tally_db_fail(in->db, "update roll-up", msg);
         else if(bump_rollup(in->st[ST_MONTHLY], device_unit, (int64_t)y * 12 + m - 1, &cells[i]) != SQLITE_DONE)
             e = tally_db_fail(in->db, "update monthly roll-up", msg);
+        else if(bump_sat(in->st[ST_MONTHLY_SAT], device_unit, (int64_t)y * 12 + m - 1, &cells[i]) != SQLITE_DONE)
+            e = tally_db_fail(in->db, "update monthly_sat roll-up", msg);
     }
+    if(!e)
+        e = bump_hours(in, device_unit, hours, n_hours, msg);
     free(cells);
+    free(hours);
 
     /* The device's clock against ours: sent_at was validated by the codec. */
     int64_t sent = now_s;
@@ -285,6 +408,8 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
         sqlite3_bind_text(st, 1, b->device_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now_s);
         sqlite3_bind_int64(st, 3, skew);
+        sqlite3_bind_int64(st, 4, inserted);
+        sqlite3_bind_int64(st, 5, max_seq);
         if(run(st) != SQLITE_DONE)
             e = tally_db_fail(in->db, "update device", msg);
     }

@@ -3,11 +3,13 @@
  * Per item: a new id is stored and counted in the roll-up (accepted); an id already stored with byte-equal
  * canonical content is a duplicate (nothing changes, so retries are harmless); a copy from the same device
  * that only gains answers given after the tap (proto_rating_revision: the follow-up, the service face,
- * respondent or wait unanswered before, answered now) replaces the stored content and is counted as accepted, without counting the rating again; the older
- * copy of a rating so updated is a duplicate; the same id with any other content is rejected "conflict"; an item the codec refused, or whose unit is not the device's enrolled
- * unit ("unit_mismatch"), is rejected with its reason while the good items are stored. The same batch sent
- * again therefore gets the same rejects and counts every earlier-accepted item as duplicate. On any error
- * the transaction is rolled back: nothing of the batch is stored. */
+ * respondent or wait unanswered before, answered now) replaces the stored content and is counted as accepted,
+ * without counting the rating again (its reasons move in the reasons roll-up from the old answers to the new);
+ * the older copy of a rating so updated is a duplicate; the same id with any other content is rejected
+ * "conflict"; an item the codec refused, or whose unit is not the device's enrolled unit ("unit_mismatch"), is
+ * rejected with its reason while the good items are stored. The same batch sent again therefore gets the same
+ * rejects and counts every earlier-accepted item as duplicate. On any error the transaction is rolled back:
+ * nothing of the batch is stored. */
 #ifndef SYNC_TALLY_INGEST_H
 #define SYNC_TALLY_INGEST_H
 

@@ -8,12 +8,9 @@
 #include "sync/tally/tally_query.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #define TREE_DEPTH_MAX 64
 #define WILSON_Z 1.959963984540054 /* the 97.5th percentile of the standard normal */
@@ -90,16 +87,6 @@ void tally_wilson(int64_t s, int64_t n, double *low, double *high)
     *high = fmin(1, centre + half) * 100;
 }
 
-static TallyErr fail(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static TallyErr fail(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, TALLY_MSG_MAX, fmt, ap);
-    va_end(ap);
-    return e;
-}
-
 /* ---- The unit tree in memory ------------------------------------------------------------------------ */
 
 typedef struct {
@@ -147,7 +134,7 @@ static TallyErr tree_load(TallyDb *db, Tree *t, char msg[TALLY_MSG_MAX])
             if(np)
                 parents = np;
             if(!nu || !np) {
-                e = fail(msg, TALLY_E_NOMEM, "out of memory");
+                e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
                 break;
             }
         }
@@ -300,24 +287,30 @@ static int group_of_areas(uint32_t mask)
     return -1;
 }
 
-static void finish_row(TallyRow *row, const Bucket *b, int group, const TallyTarget targets[GROUP_COUNT], int min_n)
+void tally_finish_counts(int64_t n, int64_t satisfied, int64_t flagged, int group,
+                         const TallyTarget targets[GROUP_COUNT], int min_n, TallyRow *row)
 {
-    row->n = b->n;
-    row->satisfied = b->satisfied;
-    row->flagged = b->flagged;
-    row->pct = b->n ? 100.0 * (double)b->satisfied / (double)b->n : 0;
-    tally_wilson(b->satisfied, b->n, &row->wilson_low, &row->wilson_high);
+    row->n = n;
+    row->satisfied = satisfied;
+    row->flagged = flagged;
+    row->pct = n ? 100.0 * (double)satisfied / (double)n : 0;
+    tally_wilson(satisfied, n, &row->wilson_low, &row->wilson_high);
     row->group = group;
     for(int m = 0; m < 2; m++) {
         row->target[m] = group >= 0 ? targets[group].pct[m] : -1;
         if(group < 0 || row->target[m] < 0)
             row->status[m] = TALLY_STATUS_NONE;
-        else if(b->n < min_n)
+        else if(n < min_n)
             row->status[m] = TALLY_STATUS_CHUA_DU_MAU;
         else /* from counts: satisfied / n >= target / 100 */
-            row->status[m] = (double)b->satisfied * 100.0 >= row->target[m] * (double)b->n ? TALLY_STATUS_DAT
-                                                                                              : TALLY_STATUS_KHONG_DAT;
+            row->status[m] = (double)satisfied * 100.0 >= row->target[m] * (double)n ? TALLY_STATUS_DAT
+                                                                                      : TALLY_STATUS_KHONG_DAT;
     }
+}
+
+static void finish_row(TallyRow *row, const Bucket *b, int group, const TallyTarget targets[GROUP_COUNT], int min_n)
+{
+    tally_finish_counts(b->n, b->satisfied, b->flagged, group, targets, min_n, row);
 }
 
 /* Adds one roll-up cell into every bucket it counts for. */
@@ -372,28 +365,33 @@ static int64_t month_start(int64_t month)
     return ptime_days_from_civil((int)(month / 12), (int)(month % 12) + 1, 1);
 }
 
-/* Splits [from, to] into at most: leading days, whole months, trailing days. */
+/* Splits days [from, to] into at most: leading days, whole months, trailing days (only days when by_day). */
+static int split_days(int64_t from, int64_t to, bool by_day, Range rg[3])
+{
+    int64_t m_lo = month_of_day(from), m_hi = month_of_day(to);
+    if(month_start(m_lo) != from)
+        m_lo++;                                /* from is mid-month: that month is ragged */
+    if(month_start(m_hi + 1) - 1 != to)
+        m_hi--;                                /* to is mid-month */
+    if(by_day || m_lo > m_hi) {
+        rg[0] = (Range){false, from, to};
+        return 1;
+    }
+    int n = 0;
+    if(from < month_start(m_lo))
+        rg[n++] = (Range){false, from, month_start(m_lo) - 1};
+    rg[n++] = (Range){true, m_lo, m_hi};
+    if(month_start(m_hi + 1) <= to)
+        rg[n++] = (Range){false, month_start(m_hi + 1), to};
+    return n;
+}
+
 static int plan_ranges(const TallySpec *spec, Range rg[3])
 {
     bool by_day = false;
     for(int i = 0; i < spec->n_by; i++)
         by_day |= spec->by[i] == TALLY_BY_DAY;
-    int64_t m_lo = month_of_day(spec->from_day), m_hi = month_of_day(spec->to_day);
-    if(month_start(m_lo) != spec->from_day)
-        m_lo++;                                /* from is mid-month: that month is ragged */
-    if(month_start(m_hi + 1) - 1 != spec->to_day)
-        m_hi--;                                /* to is mid-month */
-    if(by_day || m_lo > m_hi) {
-        rg[0] = (Range){false, spec->from_day, spec->to_day};
-        return 1;
-    }
-    int n = 0;
-    if(spec->from_day < month_start(m_lo))
-        rg[n++] = (Range){false, spec->from_day, month_start(m_lo) - 1};
-    rg[n++] = (Range){true, m_lo, m_hi};
-    if(month_start(m_hi + 1) <= spec->to_day)
-        rg[n++] = (Range){false, month_start(m_hi + 1), spec->to_day};
-    return n;
+    return split_days(spec->from_day, spec->to_day, by_day, rg);
 }
 
 /* Adds one unit's roll-up cells for one range into the buckets. */
@@ -440,9 +438,9 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
     *rows_out = NULL;
     *n_out = 0;
     if(spec->from_day > spec->to_day)
-        return fail(msg, TALLY_E_INVALID, "from is after to / ngày bắt đầu sau ngày kết thúc");
+        return tally_set_msg(msg, TALLY_E_INVALID, "from is after to / ngày bắt đầu sau ngày kết thúc");
     if(spec->n_by < 0 || spec->n_by > TALLY_BY_MAX || spec->min_n < 1 || spec->area >= AREA_COUNT)
-        return fail(msg, TALLY_E_INVALID, "malformed tally request / yêu cầu không hợp lệ");
+        return tally_set_msg(msg, TALLY_E_INVALID, "malformed tally request / yêu cầu không hợp lệ");
     TallyTarget targets[GROUP_COUNT];
     TallyErr e = tally_targets_get(db, targets, msg);
     if(e)
@@ -453,7 +451,7 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
     int top = -1;
     if(spec->unit[0] && (top = tree_find(&t, spec->unit)) < 0) {
         free(t.u);
-        return fail(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", spec->unit,
+        return tally_set_msg(msg, TALLY_E_NOT_FOUND, "unit %s does not exist / đơn vị %s không tồn tại", spec->unit,
                     spec->unit);
     }
     tree_assign(&t, top);
@@ -535,7 +533,7 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
     free(m.b);
     free(t.u);
     if(oom && !e)
-        e = fail(msg, TALLY_E_NOMEM, "out of memory");
+        e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
     if(e) {
         free(rows);
         return e;
@@ -545,40 +543,180 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
     return TALLY_OK;
 }
 
-static json_t *round2(double v)
+/* ---- Roll-up readers for the report model ----------------------------------------------------------- */
+
+/* Prepares sql, or fails naming what. */
+static TallyErr prepare(TallyDb *db, const char *sql, sqlite3_stmt **st, char msg[TALLY_MSG_MAX])
 {
-    return json_real(round(v * 100) / 100);
+    return sqlite3_prepare_v2(tally_db_sqlite(db), sql, -1, st, NULL) ? tally_db_fail(db, "prepare report read", msg)
+                                                                      : TALLY_OK;
 }
 
-char *tally_rows_json(const TallyRow *rows, size_t n_rows)
+static void bind_range(sqlite3_stmt *st, const char *unit, int64_t lo, int64_t hi)
 {
-    json_t *root = json_object(), *arr = json_array();
-    char *out = NULL;
-    if(!root || !arr || json_object_set(root, "rows", arr))
-        goto done;
-    for(size_t i = 0; i < n_rows; i++) {
-        const TallyRow *r = &rows[i];
-        json_t *o = json_object();
-        if(!o || json_array_append_new(arr, o))
-            goto done;
-        bool has = r->n > 0, g = r->group >= 0;
-        const char *s25 = tally_status_code(r->status[0]), *s30 = tally_status_code(r->status[1]);
-        if(json_object_set_new(o, "key", json_string(r->key)) || json_object_set_new(o, "n", json_integer(r->n)) ||
-           json_object_set_new(o, "satisfied", json_integer(r->satisfied)) ||
-           json_object_set_new(o, "pct", has ? round2(r->pct) : json_null()) ||
-           json_object_set_new(o, "wilson_low", has ? round2(r->wilson_low) : json_null()) ||
-           json_object_set_new(o, "wilson_high", has ? round2(r->wilson_high) : json_null()) ||
-           json_object_set_new(o, "flagged", json_integer(r->flagged)) ||
-           json_object_set_new(o, "group", g ? json_string(proto_group_code((ProtoGroup)r->group)) : json_null()) ||
-           json_object_set_new(o, "target_2025", g && r->target[0] >= 0 ? json_real(r->target[0]) : json_null()) ||
-           json_object_set_new(o, "target_2030", g && r->target[1] >= 0 ? json_real(r->target[1]) : json_null()) ||
-           json_object_set_new(o, "status_2025", s25 ? json_string(s25) : json_null()) ||
-           json_object_set_new(o, "status_2030", s30 ? json_string(s30) : json_null()))
-            goto done;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, lo);
+    sqlite3_bind_int64(st, 3, hi);
+}
+
+TallyErr tally_query_counts(TallyDb *db, const char *const *units, size_t n_units, const TallyDayRange *seg,
+                            size_t n_seg, TallyCounts *out, char msg[TALLY_MSG_MAX])
+{
+    if(!n_units || !n_seg)
+        return TALLY_OK;
+    /* Months wholly inside one segment come from monthly_sat in one range read per unit; every other day from
+     * daily. month_seg maps month - m_lo to its segment (-1: not whole). */
+    int64_t m_lo = INT64_MAX, m_hi = INT64_MIN;
+    for(size_t s = 0; s < n_seg; s++) {
+        if(seg[s].from_day > seg[s].to_day)
+            return tally_set_msg(msg, TALLY_E_INVALID, "empty segment");
+        m_lo = month_of_day(seg[s].from_day) < m_lo ? month_of_day(seg[s].from_day) : m_lo;
+        m_hi = month_of_day(seg[s].to_day) > m_hi ? month_of_day(seg[s].to_day) : m_hi;
     }
-    out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-done:
-    json_decref(arr);
-    json_decref(root);
-    return out;
+    size_t n_months = (size_t)(m_hi - m_lo + 1);
+    int *month_seg = malloc(n_months * sizeof *month_seg);
+    Range (*rg)[3] = malloc(n_seg * sizeof *rg);
+    int *n_rg = malloc(n_seg * sizeof *n_rg);
+    if(!month_seg || !rg || !n_rg) {
+        free(month_seg), free(rg), free(n_rg);
+        return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
+    }
+    for(size_t i = 0; i < n_months; i++)
+        month_seg[i] = -1;
+    for(size_t s = 0; s < n_seg; s++) {
+        n_rg[s] = split_days(seg[s].from_day, seg[s].to_day, false, rg[s]);
+        for(int k = 0; k < n_rg[s]; k++)
+            if(rg[s][k].monthly)
+                for(int64_t m = rg[s][k].lo; m <= rg[s][k].hi; m++)
+                    month_seg[m - m_lo] = (int)s;
+    }
+    sqlite3_stmt *mst = NULL, *dst = NULL;
+    TallyErr e = prepare(db, "SELECT month, area, n, satisfied, flagged FROM monthly_sat"
+                             " WHERE unit = ?1 AND month BETWEEN ?2 AND ?3", &mst, msg);
+    if(!e)
+        e = prepare(db, "SELECT area, scale, score, flagged, n FROM daily WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
+                    &dst, msg);
+    for(size_t u = 0; u < n_units && !e; u++) {
+        TallyCounts *base = out + u * n_seg * AREA_COUNT;
+        bind_range(mst, units[u], m_lo, m_hi);
+        int rc;
+        while((rc = sqlite3_step(mst)) == SQLITE_ROW) {
+            int s = month_seg[sqlite3_column_int64(mst, 0) - m_lo];
+            int area = proto_area_from_code((const char *)sqlite3_column_text(mst, 1));
+            if(s < 0 || area < 0)
+                continue;
+            TallyCounts *c = &base[(size_t)s * AREA_COUNT + (size_t)area];
+            c->n += sqlite3_column_int64(mst, 2);
+            c->satisfied += sqlite3_column_int64(mst, 3);
+            c->flagged += sqlite3_column_int64(mst, 4);
+        }
+        if(rc != SQLITE_DONE) {
+            e = tally_db_fail(db, "read monthly_sat", msg);
+            break;
+        }
+        for(size_t s = 0; s < n_seg && !e; s++)
+            for(int k = 0; k < n_rg[s] && !e; k++) {
+                if(rg[s][k].monthly)
+                    continue;
+                bind_range(dst, units[u], rg[s][k].lo, rg[s][k].hi);
+                while((rc = sqlite3_step(dst)) == SQLITE_ROW) {
+                    int area = proto_area_from_code((const char *)sqlite3_column_text(dst, 0));
+                    int scale = proto_scale_from_code((const char *)sqlite3_column_text(dst, 1));
+                    if(area < 0 || scale < 0)
+                        continue;
+                    TallyCounts *c = &base[s * AREA_COUNT + (size_t)area];
+                    int64_t n = sqlite3_column_int64(dst, 4);
+                    if(sqlite3_column_int(dst, 3))
+                        c->flagged += n;
+                    else {
+                        c->n += n;
+                        if(proto_is_satisfied((ProtoScale)scale, sqlite3_column_int(dst, 2)))
+                            c->satisfied += n;
+                    }
+                }
+                if(rc != SQLITE_DONE)
+                    e = tally_db_fail(db, "read daily roll-up", msg);
+            }
+    }
+    sqlite3_finalize(mst);
+    sqlite3_finalize(dst);
+    free(month_seg), free(rg), free(n_rg);
+    return e;
+}
+
+/* Reads one roll-up for the listed units over [from, to]: whole months with sql_monthly, ragged days with
+ * sql_daily (each takes ?1 unit, ?2 lo, ?3 hi), handing every row to fn. */
+static TallyErr scan_units(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
+                           const char *sql_daily, const char *sql_monthly, void (*fn)(sqlite3_stmt *row, void *ud),
+                           void *ud, const char *what, char msg[TALLY_MSG_MAX])
+{
+    Range rg[3];
+    int n_rg = split_days(from_day, to_day, false, rg);
+    sqlite3_stmt *st[2] = {NULL, NULL};
+    TallyErr e = prepare(db, sql_daily, &st[0], msg);
+    if(!e)
+        e = prepare(db, sql_monthly, &st[1], msg);
+    for(size_t u = 0; u < n_units && !e; u++)
+        for(int k = 0; k < n_rg && !e; k++) {
+            sqlite3_stmt *q = st[rg[k].monthly];
+            bind_range(q, units[u], rg[k].lo, rg[k].hi);
+            int rc;
+            while((rc = sqlite3_step(q)) == SQLITE_ROW)
+                fn(q, ud);
+            if(rc != SQLITE_DONE)
+                e = tally_db_fail(db, what, msg);
+        }
+    sqlite3_finalize(st[0]);
+    sqlite3_finalize(st[1]);
+    return e;
+}
+
+typedef struct {
+    int      area;
+    int64_t *out;
+} ReasonScan;
+
+static void reason_row(sqlite3_stmt *q, void *ud)
+{
+    ReasonScan *rs = ud;
+    int a = proto_area_from_code((const char *)sqlite3_column_text(q, 0));
+    int r = proto_reason_from_code((const char *)sqlite3_column_text(q, 1));
+    if(a >= 0 && r >= 0 && (rs->area < 0 || a == rs->area))
+        rs->out[r] += sqlite3_column_int64(q, 2);
+}
+
+TallyErr tally_query_reasons(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day,
+                             int64_t to_day, int area, int64_t out[REASON_COUNT], char msg[TALLY_MSG_MAX])
+{
+    ReasonScan rs = {area, out};
+    return scan_units(db, units, n_units, from_day, to_day,
+                      "SELECT area, reason, n FROM reasons_daily WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
+                      "SELECT area, reason, n FROM reasons_monthly WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
+                      reason_row, &rs, "read reasons roll-up", msg);
+}
+
+typedef struct {
+    int64_t (*n)[24], (*unsat)[24];
+} HeatScan;
+
+static void heat_row(sqlite3_stmt *q, void *ud)
+{
+    HeatScan *hs = ud;
+    int wd = sqlite3_column_int(q, 0), h = sqlite3_column_int(q, 1);
+    if(wd < 0 || wd > 6 || h < 0 || h > 23)
+        return;
+    hs->n[wd][h] += sqlite3_column_int64(q, 2);
+    hs->unsat[wd][h] += sqlite3_column_int64(q, 3);
+}
+
+TallyErr tally_query_heat(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
+                          int64_t n[7][24], int64_t unsat[7][24], char msg[TALLY_MSG_MAX])
+{
+    HeatScan hs = {n, unsat};
+    /* Both reads give (weekday, hour, n, unsatisfied); the daily one derives the weekday (day 0 was a Thursday). */
+    return scan_units(db, units, n_units, from_day, to_day,
+                      "SELECT (day + 3) % 7, hour, n, unsatisfied FROM hours_daily WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
+                      "SELECT weekday, hour, n, unsatisfied FROM hours_monthly WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
+                      heat_row, &hs, "read hours roll-up", msg);
 }

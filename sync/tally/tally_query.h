@@ -56,7 +56,34 @@ void        tally_wilson(int64_t s, int64_t n, double *low, double *high);
 TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows, size_t *n_rows,
                          char msg[TALLY_MSG_MAX]);
 
-/* {"rows":[...]} as in docs/protocol.md; malloc'd, NULL when out of memory. */
-char *tally_rows_json(const TallyRow *rows, size_t n_rows);
+/* Fills a figure's pct, Wilson interval and milestone status from its counts, against a group's targets
+ * (group -1: no status), exactly as tally_query_run does for its rows. Shared so that the report model never
+ * computes a figure another way. */
+void        tally_finish_counts(int64_t n, int64_t satisfied, int64_t flagged, int group,
+                                const TallyTarget targets[GROUP_COUNT], int min_n, TallyRow *row);
+
+/* ---- Roll-up readers for the report model (tally_report) ---------------------------------------------- */
+
+typedef struct {
+    int64_t n, satisfied, flagged; /* as in TallyRow: n and satisfied leave misuse-flagged ratings out */
+} TallyCounts;
+
+typedef struct {
+    int64_t from_day, to_day;      /* inclusive */
+} TallyDayRange;
+
+/* Counts of each listed unit's OWN ratings (not its subtree) per segment and area, added into
+ * out[(unit * n_seg + seg) * AREA_COUNT + area] (the caller zeroes it). Segments must not overlap. Whole months
+ * are read from the monthly roll-up, ragged days from the daily one: never the rating rows. */
+TallyErr tally_query_counts(TallyDb *db, const char *const *units, size_t n_units, const TallyDayRange *seg,
+                            size_t n_seg, TallyCounts *out, char msg[TALLY_MSG_MAX]);
+/* Reasons chosen after not-satisfied ratings (misuse left out) at the listed units over [from, to], for one
+ * area or all (-1), added into out[reason]. */
+TallyErr tally_query_reasons(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day,
+                             int64_t to_day, int area, int64_t out[REASON_COUNT], char msg[TALLY_MSG_MAX]);
+/* Ratings and not-satisfied ratings (misuse left out) by weekday (0 = Monday) and local hour at the listed
+ * units over [from, to], added into n and unsat. */
+TallyErr tally_query_heat(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
+                          int64_t n[7][24], int64_t unsat[7][24], char msg[TALLY_MSG_MAX]);
 
 #endif

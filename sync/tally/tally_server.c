@@ -1,6 +1,9 @@
 /* tally-server — the central ingest and tally API (docs/protocol.md).
  *
  *   tally-server --db FILE [--listen ADDR:PORT] [--threads N] [--tls-cert CERT.pem --tls-key KEY.pem]
+ *                [--login-slow-s N]
+ *
+ * Serves the kiosks' uploads, the read API and the dashboard (tally_web.h) on the same port.
  *
  * Prints "tally-server: listening on http://ADDR:PORT" (https:// with --tls-cert/--tls-key) on stdout once it
  * serves (port 0 picks a free port, which tests rely on), logs one line per request on stderr, and stops
@@ -20,6 +23,8 @@ static void usage(FILE *f)
                "--tls-key KEY.pem]\n"
                "  --listen   default %s; IPv6 as [::1]:8080; port 0 picks a free port\n"
                "  --threads  worker threads (default %d)\n"
+               "  --login-slow-s  seconds between dashboard sign-in attempts once a name or address is slowed\n"
+               "             by wrong passwords (default 5)\n"
                "  --tls-cert PEM certificate (chain, server first) and --tls-key its unencrypted PEM key:\n"
                "             serve HTTPS only. Without them: plain HTTP (loopback, or behind a TLS proxy)\n"
                "Cách dùng: tally-server --db TỆP [--listen ĐỊA_CHỈ:CỔNG] [--tls-cert CHỨNG_CHỈ.pem --tls-key "
@@ -57,7 +62,13 @@ int main(int argc, char **argv)
             cfg.tls_cert = argv[++i];
         else if(strcmp(a, "--tls-key") == 0)
             cfg.tls_key = argv[++i];
-        else if(strcmp(a, "--threads") == 0) {
+        else if(strcmp(a, "--login-slow-s") == 0) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if(*end || n < 1 || n > 3600)
+                die("--login-slow-s must be 1-3600 / --login-slow-s phải từ 1 đến 3600 (got %s)", argv[i]);
+            cfg.login_slow_s = (int)n;
+        } else if(strcmp(a, "--threads") == 0) {
             char *end;
             long n = strtol(argv[++i], &end, 10);
             if(*end || n < 1 || n > 64)

@@ -24,6 +24,10 @@
 #include "sync/uuid.h"
 #include "tally_harness.h"
 
+/* The schema version tally-admin init leaves (tally_db.c MIGRATIONS). Migration 4 (settings) comes after 3: a file rewound to 2 or 1 has neither. */
+#define V4_UNDO "DROP TABLE settings; "
+#define SCHEMA_VERSION 4
+
 static TallyServer S;
 
 static int setup(void **state)
@@ -58,7 +62,7 @@ static void test_init_is_idempotent_and_seeds_the_targets(void **state)
     (void)state;
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
-    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 2);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), SCHEMA_VERSION);
     assert_int_equal(th_scalar(&S, "SELECT count(*) FROM targets"), 2 * GROUP_COUNT);
     assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'phuc_vu' AND milestone = 2030"), 95);
     assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'tthc' AND milestone = 2030"), 95);
@@ -171,12 +175,14 @@ static void test_report_says_what_the_api_says(void **state)
         memset(&r[i], 0, sizeof r[i]);
         uint8_t rnd[10] = {(uint8_t)i, 9, 9};
         uuid_v7_make(r[i].id, 1764000000000ull + (uint64_t)i, rnd);
-        r[i].seq = i + 1;
+        r[i].seq = i + 1 + (i >= 20); /* seq 21 never arrives: a gap of one */
         snprintf(r[i].unit, sizeof r[i].unit, "%s", unit);
         r[i].area = i % 2 ? AREA_DAT_DAI : AREA_Y_TE;
         r[i].scale = SCALE_TTHC3;
         r[i].score = i % 5 ? 3 : 1;
-        r[i].followup = r[i].score == 1 ? FOLLOWUP_SKIPPED : FOLLOWUP_NONE;
+        r[i].followup = r[i].score == 1 ? (i % 10 ? FOLLOWUP_SKIPPED : FOLLOWUP_ANSWERED) : FOLLOWUP_NONE;
+        if(r[i].followup == FOLLOWUP_ANSWERED)
+            r[i].reasons = 1u << REASON_CHO_DOI | 1u << REASON_THU_TUC;
         snprintf(r[i].at, sizeof r[i].at, "2026-04-%02dT09:00:00+07:00", 1 + i % 28);
     }
     char *body = proto_batch_dump("0193a4f2-6c1e-7b3a-9d2e-4f5a6b7c8d9e", "cli-rep", "2026-04-30T21:00:00+07:00", r, 40);
@@ -227,6 +233,101 @@ static void test_report_says_what_the_api_says(void **state)
     assert_int_equal(th_stop(&S), 0);
 }
 
+/* Everything migration 3 adds, dropped again: a version-2 file as it was before the dashboard. */
+#define V3_UNDO                                                                                                    \
+    "DROP TABLE monthly_sat; DROP TABLE reasons_daily; DROP TABLE reasons_monthly; DROP TABLE hours_daily; "      \
+    "DROP TABLE hours_monthly; DROP TABLE sessions; DROP TABLE login_failures; DROP TABLE audit; "                \
+    "ALTER TABLE devices DROP COLUMN received; ALTER TABLE devices DROP COLUMN max_seq; "                          \
+    "ALTER TABLE viewers DROP COLUMN unit; ALTER TABLE viewers DROP COLUMN pw_hash; " V4_UNDO
+
+/* One table's rows as text, in key order, for comparing a roll-up before and after a migration rebuilt it. */
+static char *dump_table(const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(S.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    size_t cap = 1 << 16, len = 0;
+    char *out = calloc(1, cap);
+    while(sqlite3_step(st) == SQLITE_ROW) {
+        for(int c = 0; c < sqlite3_column_count(st); c++) {
+            const char *v = (const char *)sqlite3_column_text(st, c);
+            size_t need = strlen(v ? v : "") + 2;
+            if(len + need + 1 > cap)
+                out = realloc(out, cap *= 2);
+            len += (size_t)snprintf(out + len, cap - len, "%s%c", v ? v : "", c + 1 < sqlite3_column_count(st) ? ',' : '\n');
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+/* Posts one rating as kiosk `device` and expects the reply's counts. */
+static void post_one(const char *device, const char *tok, const ProtoRating *r, int accepted, int duplicate)
+{
+    char *body = proto_batch_dump("0193a4f2-6c1e-7b3a-9d2e-4f5a6b7c8e00", device, "2026-04-30T21:00:00+07:00", r, 1);
+    ThResp resp = th_http(&S, "POST", "/api/v1/batches", tok, "application/json", body, strlen(body), false);
+    assert_int_equal(resp.status, 200);
+    json_t *j = json_loads(resp.body, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "accepted")), accepted);
+    assert_int_equal(json_integer_value(json_object_get(j, "duplicate")), duplicate);
+    json_decref(j);
+    th_resp_free(&resp);
+    free(body);
+}
+
+/* The dashboard's roll-ups and device counters, kept at ingest, equal what migration 3 computes from the stored
+ * rating rows: drop them, migrate again, compare. One rating was stored at the tap and then gained its
+ * follow-up answers (an updated body): the rebuild reads the newest body, as ingest moved its reasons. */
+static void test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them(void **state)
+{
+    (void)state;
+    char tok[65];
+    assert_true(th_device(&S, "cli-upd", "000.01.21.H21.Q01", tok));
+    assert_true(th_start(&S));
+    ProtoRating tap = {.seq = 1, .area = AREA_XAY_DUNG, .scale = SCALE_TTHC3, .score = 1,
+                       .followup = FOLLOWUP_NONE, .at = "2026-04-15T10:30:00+07:00"};
+    uint8_t rnd[10] = {7, 7, 7};
+    uuid_v7_make(tap.id, 1764000100000ull, rnd);
+    snprintf(tap.unit, sizeof tap.unit, "000.01.21.H21.Q01");
+    ProtoRating answered = tap;
+    answered.followup = FOLLOWUP_ANSWERED;
+    answered.reasons = 1u << REASON_THAI_DO;
+    post_one("cli-upd", tok, &tap, 1, 0);
+    post_one("cli-upd", tok, &answered, 1, 0);
+    post_one("cli-upd", tok, &tap, 0, 1);
+    assert_int_equal(th_stop(&S), 0);
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM reasons_daily WHERE unit = '000.01.21.H21.Q01'"
+                                   " AND area = 'xay_dung' AND reason = 'thai_do' AND n = 1"), 1);
+    assert_int_equal(th_scalar(&S, "SELECT received * 10 + max_seq FROM devices WHERE id = 'cli-upd'"), 11);
+    static const char *const TABLES[] = {
+        "SELECT * FROM monthly_sat ORDER BY 1, 2, 3", "SELECT * FROM reasons_daily ORDER BY 1, 2, 3, 4",
+        "SELECT * FROM reasons_monthly ORDER BY 1, 2, 3, 4", "SELECT * FROM hours_daily ORDER BY 1, 2, 3",
+        "SELECT * FROM hours_monthly ORDER BY 1, 2, 3, 4", "SELECT id, received, max_seq FROM devices ORDER BY id"};
+    enum { N = sizeof TABLES / sizeof TABLES[0] };
+    char *before[N];
+    assert_true(th_scalar(&S, "SELECT count(*) FROM ratings") >= 40);
+    assert_true(th_scalar(&S, "SELECT count(*) FROM reasons_daily") > 0);
+    assert_true(th_scalar(&S, "SELECT count(*) FROM hours_daily") > 0);
+    assert_int_equal(th_scalar(&S, "SELECT max_seq - received FROM devices WHERE id = 'cli-rep'"), 1);
+    for(int i = 0; i < N; i++)
+        before[i] = dump_table(TABLES[i]);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(S.db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, V3_UNDO "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), SCHEMA_VERSION);
+    for(int i = 0; i < N; i++) {
+        char *after = dump_table(TABLES[i]);
+        assert_string_equal(after, before[i]);
+        free(after);
+        free(before[i]);
+    }
+}
+
 /* A version-1 file (daily roll-up only) gains the monthly roll-up, filled from the daily one, on open. */
 static void test_migration_fills_the_monthly_rollup_from_the_daily_one(void **state)
 {
@@ -238,11 +339,12 @@ static void test_migration_fills_the_monthly_rollup_from_the_daily_one(void **st
                      0);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(S.db, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "DROP TABLE monthly; PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE monthly; " V3_UNDO "PRAGMA user_version = 1;", NULL, NULL, NULL),
+                     SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 1);
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
-    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), 2);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), SCHEMA_VERSION);
     assert_int_equal(th_scalar(&S, "SELECT sum(n) FROM monthly"), th_scalar(&S, "SELECT sum(n) FROM daily"));
     assert_int_equal(th_admin(&S, after, sizeof after, "report", "--from", "2026-01-01", "--to", "2026-12-31",
                               "--by", "area,quarter", "--format", "json", (char *)NULL),
@@ -305,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_device_tokens_are_shown_once_and_stored_only_as_hashes),
         cmocka_unit_test(test_targets_set_checks_its_arguments),
         cmocka_unit_test(test_report_says_what_the_api_says),
+        cmocka_unit_test(test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them),
         cmocka_unit_test(test_migration_fills_the_monthly_rollup_from_the_daily_one),
         cmocka_unit_test(test_server_listens_on_ipv6),
         cmocka_unit_test(test_server_refuses_bad_arguments_at_start),

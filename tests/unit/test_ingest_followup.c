@@ -2,7 +2,8 @@
  * (docs/protocol.md, "Answers after the tap"), on a real tally database in a temp folder through
  * tally_ingest_batch: the newer copy replaces the stored one and is accepted without counting the rating
  * twice; the older copy is then a duplicate; any change of score, area, unit, time, seq or flags, a changed
- * answer, or a copy from another device stays a conflict that keeps the stored content. */
+ * answer, or a copy from another device stays a conflict that keeps the stored content; the reasons the
+ * dashboard and the report files show follow the newest copy and count each rating once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +17,9 @@
 
 #include "sync/protocol.h"
 #include "sync/tally/tally_db.h"
+#include "sync/tally/tally_export.h"
 #include "sync/tally/tally_ingest.h"
+#include "sync/tally/tally_report.h"
 #include "testutil.h"
 
 #define UNIT "G01.C01"
@@ -231,6 +234,90 @@ static void test_service_respondent_and_wait_are_gained_once_each(void **state)
     assert_int_equal(scalar(f, "SELECT n FROM daily WHERE area = 'dat_dai' AND score = 3"), 1);
 }
 
+/* The month's report for the unit as the dashboard and the report files get it: its reasons, how many ratings
+ * gave them, and what the device says it received; and the ly-do CSV file's row for each reason. */
+typedef struct {
+    int64_t cho_doi, thu_tuc, total, unsatisfied, received;
+    char csv[2048];
+} Reasons;
+
+static Reasons report_reasons(Fx *f)
+{
+    Reasons out = {0};
+    TallyReportSpec spec = {.area = -1, .parts = TALLY_PART_GROUPS | TALLY_PART_REASONS | TALLY_PART_DEVICES,
+                            .now_s = 1795400000};
+    assert_true(tally_period_parse("thang:2026-11", &spec.period));
+    snprintf(spec.unit, sizeof spec.unit, "%s", UNIT);
+    TallyReport *r;
+    char msg[TALLY_MSG_MAX];
+    assert_int_equal(tally_report_build(f->db, &spec, &r, msg), TALLY_OK);
+    for(int i = 0; i < REASON_COUNT; i++) {
+        if(r->reasons[i].reason == REASON_CHO_DOI)
+            out.cho_doi = r->reasons[i].n;
+        if(r->reasons[i].reason == REASON_THU_TUC)
+            out.thu_tuc = r->reasons[i].n;
+    }
+    out.total = r->reasons_total;
+    out.unsatisfied = r->unsatisfied;
+    for(size_t i = 0; i < r->n_devices; i++)
+        if(strcmp(r->devices[i].id, DEVICE) == 0)
+            out.received = r->devices[i].received;
+    tally_report_free(r);
+    TallyFile file;
+    assert_int_equal(tally_file_make(f->db, &spec, TALLY_FILE_CSV, TALLY_VIEW_REASONS, &file, msg), TALLY_OK);
+    assert_true(file.len < sizeof out.csv);
+    memcpy(out.csv, file.data, file.len);
+    tally_file_free(&file);
+    return out;
+}
+
+static void expect_reasons(Fx *f, int64_t cho_doi, int64_t thu_tuc, int64_t unsatisfied)
+{
+    Reasons r = report_reasons(f);
+    assert_int_equal(r.cho_doi, cho_doi);
+    assert_int_equal(r.thu_tuc, thu_tuc);
+    assert_int_equal(r.total, cho_doi + thu_tuc);
+    assert_int_equal(r.unsatisfied, unsatisfied);
+    assert_int_equal(r.received, 2); /* two ratings stored, however many copies of them came */
+    char row[64];
+    snprintf(row, sizeof row, ",\"cho_doi\",%lld\r\n", (long long)cho_doi);
+    if(!strstr(r.csv, row))
+        fail_msg("the ly-do CSV lacks \"%s\":\n%s", row, r.csv);
+    /* The roll-up holds exactly those counts, daily and monthly (no cell left at 0 or below). */
+    assert_int_equal(scalar(f, "SELECT coalesce(sum(n), 0) FROM reasons_daily"), cho_doi + thu_tuc);
+    assert_int_equal(scalar(f, "SELECT coalesce(sum(n), 0) FROM reasons_monthly"), cho_doi + thu_tuc);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM reasons_daily WHERE n <= 0"), 0);
+}
+
+/* Uploaded at the tap, then with its answers: the reasons chart and every report file count the answer once;
+ * replays of either copy change nothing. A misuse-flagged rating that gains reasons is never counted. */
+static void test_reasons_follow_the_followup_into_the_report_once(void **state)
+{
+    Fx *f = *state;
+    ProtoRating tap = at_tap(), answered = tap, misuse = tap, misuse_answered;
+    answered.followup = FOLLOWUP_ANSWERED;
+    answered.reasons = (1u << REASON_CHO_DOI) | (1u << REASON_THU_TUC);
+    snprintf(misuse.id, sizeof misuse.id, "0193a4f0-1b2c-7d3e-8f40-5a6b7c8d9e10");
+    misuse.seq = 42;
+    misuse.flags = PROTO_FLAG_RAPID_REPEAT;
+    misuse_answered = misuse;
+    misuse_answered.followup = FOLLOWUP_ANSWERED;
+    misuse_answered.reasons = 1u << REASON_CHO_DOI;
+    assert_string_equal(post(f, DEVICE, &tap), "accepted");
+    assert_string_equal(post(f, DEVICE, &misuse), "accepted");
+    expect_reasons(f, 0, 0, 1);
+    assert_string_equal(post(f, DEVICE, &answered), "accepted");
+    assert_string_equal(post(f, DEVICE, &misuse_answered), "accepted");
+    expect_reasons(f, 1, 1, 1);
+    for(int replay = 0; replay < 2; replay++) {
+        assert_string_equal(post(f, DEVICE, &answered), "duplicate");
+        assert_string_equal(post(f, DEVICE, &tap), "duplicate");
+        assert_string_equal(post(f, DEVICE, &misuse_answered), "duplicate");
+        assert_string_equal(post(f, DEVICE, &misuse), "duplicate");
+        expect_reasons(f, 1, 1, 1);
+    }
+}
+
 int main(void)
 {
     if(sodium_init() < 0)
@@ -244,6 +331,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_only_the_device_that_stored_a_rating_adds_its_followup, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_service_respondent_and_wait_are_gained_once_each, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reasons_follow_the_followup_into_the_report_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

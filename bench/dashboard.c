@@ -1,0 +1,175 @@
+/* bench/dashboard — server time of the dashboard's pages over a province-sized year, beside the equivalent
+ * GET /api/v1/tally JSON call in the same run.
+ *
+ *   dashboard [--ratings N] [--runs R]      (defaults 5,000,000 / 100)
+ *
+ * Arrange: bench/province.h's province (347 units, 173 counters, 519 kiosks) with N ratings over 2025 written
+ * straight into every roll-up as ingest leaves them (seeding through HTTP would take long and measure ingest,
+ * which bench/ingest does), a viewer with a password and a session. Figures: median and p99 of
+ * tally_web_handle() — everything the server does for a request after the socket: session lookup, scope,
+ * report model, HTML — for the overview (a quarter and a year), the unit tree and a district's unit page;
+ * each beside the GET /api/v1/tally calls that fetch the same figures as JSON, through the same handler with
+ * a bearer token (timed together per run). Target: each page <= 50 ms p99 and <= 2x its JSON calls. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+
+#include "bench/bench_util.h"
+#include "bench/province.h"
+#include "sync/protocol.h"
+#include "sync/tally/tally_account.h"
+#include "sync/tally/tally_db.h"
+#include "sync/tally/tally_web.h"
+
+#define DISTRICT "000.00.24.H21" /* a district of bench/province: its own counter and 8 communes */
+
+static void die(const char *what, const char *msg)
+{
+    fprintf(stderr, "dashboard bench: %s: %s\n", what, msg);
+    exit(1);
+}
+
+typedef struct {
+    const char *label;
+    double      med, p99;
+} Figure;
+
+/* One request of a measured set. */
+typedef struct {
+    const char  *path;
+    TallyWebArg *q;
+    size_t       nq;
+} Req;
+
+/* Runs a set of requests R times through the handler (the session cookie for pages, the token for the API);
+ * each run's time is the set's total. Returns median and p99 in ms. */
+static Figure measure(TallyWeb *w, TallyDb *db, const char *label, const Req *reqs, int n_reqs, const char *cookie,
+                      const char *token, int runs)
+{
+    double *t = malloc((size_t)runs * sizeof *t);
+    size_t bytes = 0;
+    for(int i = 0; i < runs; i++) {
+        t[i] = 0;
+        bytes = 0;
+        for(int k = 0; k < n_reqs; k++) {
+            TallyWebRequest req = {.method = "GET", .path = reqs[k].path, .query = reqs[k].q, .n_query = reqs[k].nq,
+                                   .cookie = cookie, .bearer = token, .client_addr = "127.0.0.1",
+                                   .now_s = (int64_t)time(NULL)};
+            TallyWebResponse resp;
+            double t0 = bench_now_ms();
+            tally_web_handle(w, db, &req, &resp);
+            t[i] += bench_now_ms() - t0;
+            if(resp.status != 200)
+                die(label, resp.body ? resp.body : "no body");
+            bytes += resp.len;
+            tally_web_response_free(&resp);
+        }
+    }
+    qsort(t, (size_t)runs, sizeof *t, bench_cmp_double);
+    Figure f = {label, t[runs / 2], t[(int)((runs - 1) * 0.99)]};
+    printf("  %-52s median %7.2f ms   p99 %7.2f ms   (%d request%s, %zu bytes)\n", label, f.med, f.p99, n_reqs,
+           n_reqs > 1 ? "s" : "", bytes);
+    free(t);
+    return f;
+}
+
+int main(int argc, char **argv)
+{
+    long long n = 5000000;
+    int runs = 100;
+    for(int i = 1; i + 1 < argc; i += 2) {
+        if(strcmp(argv[i], "--ratings") == 0)
+            n = atoll(argv[i + 1]);
+        else if(strcmp(argv[i], "--runs") == 0)
+            runs = atoi(argv[i + 1]);
+    }
+    if(n < 1 || runs < 2) {
+        fprintf(stderr, "usage: dashboard [--ratings N] [--runs R]\n");
+        return 2;
+    }
+    char dir[] = "/tmp/bench-dashboard-XXXXXX";
+    if(!mkdtemp(dir))
+        die("mkdtemp", "failed");
+    char path[256], msg[TALLY_MSG_MAX], tok[TALLY_TOKEN_HEX + 1];
+    snprintf(path, sizeof path, "%s/tally.db", dir);
+    TallyDb *db;
+    if(tally_db_open(path, &db, msg))
+        die(path, msg);
+
+    /* The province, seeded straight into the roll-ups (bench/province.h, shared with bench/report). */
+    fprintf(stderr, "dashboard bench: seeding %lld ratings over a province in 2025...\n", n);
+    BenchProvince prov = {.year = 2025, .ratings = n, .devices_per_counter = 3, .seed = 11};
+    BenchProvinceInfo info;
+    if(bench_province_seed(db, &prov, &info, msg))
+        die("seed", msg);
+    int n_units = (int)info.units, n_devices = (int)info.devices;
+    fprintf(stderr, "dashboard bench: %d units, %zu counters, %d kiosks, seeded in %.1f s\n", n_units, info.counters,
+            n_devices, info.seconds);
+
+    /* A province viewer: a session for the pages, a token for the API. */
+    if(tally_viewer_add(db, "bench", tok, msg) || tally_viewer_set_password(db, "bench", "bench-password-1", msg))
+        die("viewer", msg);
+    TallyLockPolicy pol = tally_lock_policy_default();
+    TallyLoginResult lr;
+    if(tally_login(db, &pol, "bench", "bench-password-1", "127.0.0.1", (int64_t)time(NULL), &lr, msg) ||
+       lr.result != TALLY_LOGIN_OK)
+        die("login", msg);
+    char cookie[128];
+    snprintf(cookie, sizeof cookie, "tally_sid=%s", lr.sid);
+    TallyWeb *w;
+    TallyWebConfig cfg = tally_web_config_default();
+    if(tally_web_new(&cfg, &w, msg))
+        die("web", msg);
+
+    printf("bench/dashboard: %d units, %d kiosks, %lld ratings in 2025; %d runs each; server time per request\n",
+           n_units, n_devices, n, runs);
+    /* Each page beside the API calls that fetch the same figures: the overview's cards (period and previous
+     * period by group) and trend (the year by month and group); the tree's figures (by unit and group, the
+     * nearest one call gets: direct children); a unit page's cards, sub-units and areas. */
+    TallyWebArg quarter[] = {{"period", "quy:2025-4"}}, year[] = {{"period", "nam:2025"}};
+    TallyWebArg q_cur[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"by", "group"}};
+    TallyWebArg q_prev[] = {{"from", "2025-07-01"}, {"to", "2025-09-30"}, {"by", "group"}};
+    TallyWebArg y_cur[] = {{"from", "2025-01-01"}, {"to", "2025-12-31"}, {"by", "group"}};
+    TallyWebArg y_prev[] = {{"from", "2024-01-01"}, {"to", "2024-12-31"}, {"by", "group"}};
+    TallyWebArg trend[] = {{"from", "2025-01-01"}, {"to", "2025-12-31"}, {"by", "month,group"}};
+    TallyWebArg tree[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"by", "unit,group"}};
+    TallyWebArg u_grp[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", DISTRICT}, {"by", "group"}};
+    TallyWebArg u_sub[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", DISTRICT}, {"by", "unit,group"}};
+    TallyWebArg u_area[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", DISTRICT}, {"by", "area"}};
+    const Req p_q[] = {{"/tong-quan", quarter, 1}}, p_y[] = {{"/tong-quan", year, 1}},
+              p_t[] = {{"/don-vi", quarter, 1}}, p_u[] = {{"/don-vi/" DISTRICT, quarter, 1}};
+    const Req a_q[] = {{"/api/v1/tally", q_cur, 3}, {"/api/v1/tally", q_prev, 3}, {"/api/v1/tally", trend, 3}};
+    const Req a_y[] = {{"/api/v1/tally", y_cur, 3}, {"/api/v1/tally", y_prev, 3}, {"/api/v1/tally", trend, 3}};
+    const Req a_t[] = {{"/api/v1/tally", tree, 3}};
+    const Req a_u[] = {{"/api/v1/tally", u_grp, 4}, {"/api/v1/tally", u_sub, 4}, {"/api/v1/tally", u_area, 4}};
+    struct {
+        Figure page, api;
+    } rows[4];
+    rows[0].page = measure(w, db, "overview, quarter (/tong-quan)", p_q, 1, cookie, NULL, runs);
+    rows[0].api = measure(w, db, "  vs API: group x2 periods + month,group", a_q, 3, NULL, tok, runs);
+    rows[1].page = measure(w, db, "overview, year (/tong-quan)", p_y, 1, cookie, NULL, runs);
+    rows[1].api = measure(w, db, "  vs API: group x2 periods + month,group", a_y, 3, NULL, tok, runs);
+    rows[2].page = measure(w, db, "unit tree, quarter (/don-vi)", p_t, 1, cookie, NULL, runs);
+    rows[2].api = measure(w, db, "  vs API: unit,group", a_t, 1, NULL, tok, runs);
+    rows[3].page = measure(w, db, "district unit page, quarter (/don-vi/" DISTRICT ")", p_u, 1, cookie, NULL, runs);
+    rows[3].api = measure(w, db, "  vs API: unit=" DISTRICT " group + unit,group + area", a_u, 3, NULL, tok, runs);
+    bool ok = true;
+    printf("summary (target: page p99 <= 50 ms and <= 2x its JSON call):\n");
+    for(int i = 0; i < 4; i++) {
+        double ratio = rows[i].page.p99 / rows[i].api.p99;
+        bool met = rows[i].page.p99 <= 50 && ratio <= 2;
+        ok &= met;
+        printf("  %-36s p99 %6.2f ms  JSON p99 %6.2f ms  ratio %4.2f  %s\n", rows[i].page.label, rows[i].page.p99,
+               rows[i].api.p99, ratio, met ? "met" : "NOT MET");
+    }
+    tally_web_free(w);
+    tally_db_close(db);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if(system(cmd) != 0)
+        fprintf(stderr, "dashboard bench: could not remove %s\n", dir);
+    return ok ? 0 : 1;
+}

@@ -192,6 +192,15 @@ static void fig_cell(TallyBuf *b, const TallyFigure *f, int milestone, const dou
 
 /* ---- Page frame ---------------------------------------------------------------------------------------- */
 
+/* The respondent filter carried by every link of a filtered page. */
+static void respondent_arg(TallyBuf *b, const TallyReport *r)
+{
+    if(r->respondent) {
+        P(b, "&amp;respondent=");
+        E(b, proto_respondent_code((ProtoRespondent)r->respondent));
+    }
+}
+
 static void url_period(TallyBuf *b, const char *path, const char *code, const TallyReport *r)
 {
     E(b, path);
@@ -201,6 +210,7 @@ static void url_period(TallyBuf *b, const char *path, const char *code, const Ta
     }
     P(b, "?period=");
     E(b, r->period.code);
+    respondent_arg(b, r);
 }
 
 static void head(TallyBuf *b, const char *title)
@@ -255,7 +265,19 @@ static void period_picker(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport 
     E(b, T(TS_PERIOD_FROM));
     F(b, " <input name=\"from\" type=\"date\" value=\"%s\"></label><label>", from);
     E(b, T(TS_PERIOD_TO));
-    F(b, " <input name=\"to\" type=\"date\" value=\"%s\"></label><button type=\"submit\">", to);
+    F(b, " <input name=\"to\" type=\"date\" value=\"%s\"></label><label>", to);
+    E(b, T(TS_FIG_RESPONDENT));
+    P(b, " <select name=\"respondent\"><option value=\"\">");
+    E(b, T(TS_FIG_ALL_RESPONDENTS));
+    P(b, "</option>");
+    for(int k = RESPONDENT_NONE + 1; k < RESPONDENT_COUNT; k++) {
+        P(b, "<option value=\"");
+        E(b, proto_respondent_code((ProtoRespondent)k));
+        P(b, r->respondent == k ? "\" selected>" : "\">");
+        E(b, proto_respondent_name_vi((ProtoRespondent)k));
+        P(b, "</option>");
+    }
+    P(b, "</select></label><button type=\"submit\">");
     E(b, T(TS_PERIOD_SHOW));
     P(b, "</button></form>\n");
 }
@@ -356,6 +378,7 @@ static void file_link(TallyBuf *b, const TallyReport *r, TallyFileFormat f, int 
     }
     P(b, "&amp;period=");
     E(b, r->period.code);
+    respondent_arg(b, r);
     if(r->unit_code[0]) {
         P(b, "&amp;unit=");
         E(b, r->unit_code);

@@ -396,6 +396,12 @@ static bool build(TallyDb *db, const TallyWebRequest *req, const Who *who, const
         error_page(resp, 400, who, TS_ERR_BAD_PERIOD);
         return false;
     }
+    /* The respondent filter: one of the three types, or absent / empty for everyone. */
+    const char *respondent = tally_web_arg(req->query, req->n_query, "respondent");
+    if(respondent && *respondent && (spec.respondent = proto_respondent_from_code(respondent)) <= 0) {
+        error_page(resp, 400, who, TS_ERR_BAD_RESPONDENT);
+        return false;
+    }
     snprintf(spec.scope, sizeof spec.scope, "%s", who->unit);
     snprintf(spec.unit, sizeof spec.unit, "%s", unit ? unit : "");
     char msg[TALLY_MSG_MAX];
@@ -688,7 +694,7 @@ static void h_logout(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const
 static void h_api_tally(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
 {
     (void)w;
-    static const char *const KNOWN[] = {"from", "to", "unit", "area", "by", "min_n", NULL};
+    static const char *const KNOWN[] = {"from", "to", "unit", "area", "respondent", "by", "min_n", NULL};
     for(size_t i = 0; i < req->n_query; i++) {
         bool known = false;
         for(const char *const *k = KNOWN; *k && !known; k++)
@@ -706,6 +712,7 @@ static void h_api_tally(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, co
     const char *from = tally_web_arg(q, nq, "from"), *to = tally_web_arg(q, nq, "to");
     const char *unit = tally_web_arg(q, nq, "unit"), *area = tally_web_arg(q, nq, "area");
     const char *by = tally_web_arg(q, nq, "by"), *min_n = tally_web_arg(q, nq, "min_n");
+    const char *respondent = tally_web_arg(q, nq, "respondent");
     if(!from || !ptime_parse_date(from, &spec.from_day))
         REFUSE(resp, 400, "bad_value", "from", "from must be a date YYYY-MM-DD / from phải là ngày YYYY-MM-DD");
     if(!to || !ptime_parse_date(to, &spec.to_day))
@@ -716,9 +723,13 @@ static void h_api_tally(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, co
         REFUSE(resp, 400, "bad_value", "unit", "unit is not a unit code / mã đơn vị không hợp lệ");
     if(area && (spec.area = proto_area_from_code(area)) < 0)
         REFUSE(resp, 400, "unknown_area", "area", "unknown area / lĩnh vực không tồn tại");
+    if(respondent && (spec.respondent = proto_respondent_from_code(respondent)) <= 0)
+        REFUSE(resp, 400, "unknown_respondent", "respondent",
+               "respondent must be nguoi_dan, doanh_nghiep or to_chuc / đối tượng đánh giá không hợp lệ");
     if(by && !tally_parse_by(by, &spec))
         REFUSE(resp, 400, "bad_value", "by",
-                          "by must be up to %d of area, unit, day, month, quarter, half, year, group / by không hợp lệ",
+                          "by must be up to %d of area, unit, day, month, quarter, half, year, group, respondent"
+                          " / by không hợp lệ",
                           TALLY_BY_MAX);
     if(min_n) {
         char *end;

@@ -449,7 +449,8 @@ static void log_viewer(TallyWebResponse *resp, const Who *who)
 static void h_overview(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
 {
     (void)w;
-    page(db, req, who, resp, TALLY_PAGE_OVERVIEW, NULL, TALLY_PART_GROUPS | TALLY_PART_TREND | TALLY_PART_UNITS,
+    page(db, req, who, resp, TALLY_PAGE_OVERVIEW, NULL,
+         TALLY_PART_GROUPS | TALLY_PART_TREND | TALLY_PART_UNITS | TALLY_PART_RESPONDENTS,
          tally_html_overview);
     log_viewer(resp, who);
 }

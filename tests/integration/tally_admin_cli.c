@@ -26,7 +26,7 @@
 
 /* The schema version tally-admin init leaves (tally_db.c MIGRATIONS). Migration 4 (settings) comes after 3: a file rewound to 2 or 1 has neither. */
 #define V4_UNDO "DROP TABLE settings; "
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 static TallyServer S;
 

@@ -885,7 +885,7 @@ static void appendix(Pdf *p, const TallyReport *r)
     snprintf(sub, sizeof sub, "%s — %s", r->period.label_vi, r->unit_name);
     para(p, sub, F_ITALIC, 12, PANGO_ALIGN_CENTER, false, 4);
     para(p, tally_str(TS_DOC_UNITS_NOTE), F_ITALIC, SMALL_PT, PANGO_ALIGN_LEFT, false, 6);
-    double tw = p->x1 - p->x0, gw = 84, aw = 62, cw = 106;
+    double tw = p->x1 - p->x0, gw = 78, aw = 58, cw = 106; /* five groups: room for the name */
     PdfCol cols[3 + GROUP_COUNT];
     int nc = 0;
     cols[nc++] = (PdfCol){cw, PANGO_ALIGN_LEFT};

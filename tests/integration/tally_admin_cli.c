@@ -234,8 +234,10 @@ static void test_report_says_what_the_api_says(void **state)
 }
 
 /* Everything migration 3 adds, dropped again: a version-2 file as it was before the dashboard. */
+/* Migration 5 undone: no daily_sat (monthly_sat goes with V3_UNDO: migration 3 makes it in its old shape). */
+#define V5_UNDO "DROP TABLE daily_sat; "
 #define V3_UNDO                                                                                                    \
-    "DROP TABLE monthly_sat; DROP TABLE reasons_daily; DROP TABLE reasons_monthly; DROP TABLE hours_daily; "      \
+    V5_UNDO "DROP TABLE monthly_sat; DROP TABLE reasons_daily; DROP TABLE reasons_monthly; DROP TABLE hours_daily; "      \
     "DROP TABLE hours_monthly; DROP TABLE sessions; DROP TABLE login_failures; DROP TABLE audit; "                \
     "ALTER TABLE devices DROP COLUMN received; ALTER TABLE devices DROP COLUMN max_seq; "                          \
     "ALTER TABLE viewers DROP COLUMN unit; ALTER TABLE viewers DROP COLUMN pw_hash; " V4_UNDO
@@ -278,9 +280,10 @@ static void post_one(const char *device, const char *tok, const ProtoRating *r, 
     free(body);
 }
 
-/* The dashboard's roll-ups and device counters, kept at ingest, equal what migration 3 computes from the stored
- * rating rows: drop them, migrate again, compare. One rating was stored at the tap and then gained its
- * follow-up answers (an updated body): the rebuild reads the newest body, as ingest moved its reasons. */
+/* The dashboard's roll-ups and device counters, kept at ingest, equal what migrations 3 and 5 compute from the
+ * stored rating rows: drop them, migrate again, compare. One rating was stored at the tap and then gained its
+ * follow-up answers, its service face, who rated and how long they waited (an updated body): the rebuild reads
+ * the newest body, as ingest moved its reasons and its daily_sat / monthly_sat cell. */
 static void test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them(void **state)
 {
     (void)state;
@@ -295,6 +298,9 @@ static void test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them
     ProtoRating answered = tap;
     answered.followup = FOLLOWUP_ANSWERED;
     answered.reasons = 1u << REASON_THAI_DO;
+    answered.service_score = 1;
+    answered.respondent = RESPONDENT_DOANH_NGHIEP;
+    answered.wait = WAIT_TREN_30;
     post_one("cli-upd", tok, &tap, 1, 0);
     post_one("cli-upd", tok, &answered, 1, 0);
     post_one("cli-upd", tok, &tap, 0, 1);
@@ -302,8 +308,14 @@ static void test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them
     assert_int_equal(th_scalar(&S, "SELECT count(*) FROM reasons_daily WHERE unit = '000.01.21.H21.Q01'"
                                    " AND area = 'xay_dung' AND reason = 'thai_do' AND n = 1"), 1);
     assert_int_equal(th_scalar(&S, "SELECT received * 10 + max_seq FROM devices WHERE id = 'cli-upd'"), 11);
+    /* Moved, not added: one cell, in the doanh_nghiep row, with the service face and the wait. */
+    assert_int_equal(th_scalar(&S, "SELECT sum(n + flagged) FROM daily_sat WHERE unit = '000.01.21.H21.Q01'"),
+                     th_scalar(&S, "SELECT count(*) FROM ratings WHERE unit = '000.01.21.H21.Q01'"));
+    assert_int_equal(th_scalar(&S, "SELECT n * 1000 + svc_n * 100 + wait_n * 10 + wait_within FROM daily_sat"
+                                   " WHERE unit = '000.01.21.H21.Q01' AND respondent = 'doanh_nghiep'"), 1110);
     static const char *const TABLES[] = {
-        "SELECT * FROM monthly_sat ORDER BY 1, 2, 3", "SELECT * FROM reasons_daily ORDER BY 1, 2, 3, 4",
+        "SELECT * FROM monthly_sat ORDER BY 1, 2, 3, 4", "SELECT * FROM daily_sat ORDER BY 1, 2, 3, 4",
+        "SELECT * FROM reasons_daily ORDER BY 1, 2, 3, 4",
         "SELECT * FROM reasons_monthly ORDER BY 1, 2, 3, 4", "SELECT * FROM hours_daily ORDER BY 1, 2, 3",
         "SELECT * FROM hours_monthly ORDER BY 1, 2, 3, 4", "SELECT id, received, max_seq FROM devices ORDER BY id"};
     enum { N = sizeof TABLES / sizeof TABLES[0] };

@@ -264,7 +264,7 @@ def test_downloads_are_the_files_of_what_is_on_screen(c):
         assert names["dl-csv-ly-do"] == f"bao-cao-hai-long_{unit}_quy-2026-3_ly-do.csv", names
         # The views this page does not show, and the JSON, from the same query: the checker wants a full set.
         base = links["dl-csv-don-vi"]
-        for view in ("xep-hang", "theo-thang", "canh-bao"):
+        for view in ("xep-hang", "theo-thang", "canh-bao", "doi-tuong"):
             name, body = fetch_file(c, base.replace("view=don-vi", "view=" + view), cookie)
             open(os.path.join(out, name), "wb").write(body)
         _, body = fetch_file(c, f"/tai-ve?format=json&period={PERIOD}&unit={unit}", cookie)
@@ -293,11 +293,12 @@ def test_downloads_are_the_files_of_what_is_on_screen(c):
         assert "Trung tâm Phục vụ hành chính công tỉnh Gia Lai" in re.sub(r"\s+", " ", pdf) and "quý iii" in pdf.lower()
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    assert len(re.findall(r"\bexport\b", c.t.admin("audit").stdout)) == audited + len(links) + 4
+    assert len(re.findall(r"\bexport\b", c.t.admin("audit").stdout)) == audited + len(links) + 5
     # The overview offers the report of the whole scope and the CSV of each of its tables.
     open_page(c, "/tong-quan?period=" + PERIOD)
     links = download_links(c)
-    assert set(links) == {"dl-pdf", "dl-xlsx", "dl-csv-nhom-chi-tieu", "dl-csv-theo-thang", "dl-csv-xep-hang"}, links
+    assert set(links) == {"dl-pdf", "dl-xlsx", "dl-csv-nhom-chi-tieu", "dl-csv-theo-thang", "dl-csv-xep-hang",
+                          "dl-csv-doi-tuong"}, links
     name, body = fetch_file(c, links["dl-xlsx"], cookie)
     assert name == "bao-cao-hai-long_toan-tinh_quy-2026-3.xlsx" and body[:4] == b"PK\x03\x04"
     wb = openpyxl.load_workbook(io.BytesIO(body))

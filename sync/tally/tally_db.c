@@ -19,6 +19,20 @@ struct TallyDb {
     sqlite3 *db;
 };
 
+/* daily_sat and monthly_sat (migration 5): the respondent key column and the counts, after unit, day|month, area. */
+#define SAT_COUNT_COLUMNS \
+    "  respondent      TEXT NOT NULL DEFAULT ''," \
+    "  n               INTEGER NOT NULL DEFAULT 0," \
+    "  satisfied       INTEGER NOT NULL DEFAULT 0," \
+    "  flagged         INTEGER NOT NULL DEFAULT 0," \
+    "  svc_n           INTEGER NOT NULL DEFAULT 0," \
+    "  svc_satisfied   INTEGER NOT NULL DEFAULT 0," \
+    "  svc_flagged     INTEGER NOT NULL DEFAULT 0," \
+    "  wait_n          INTEGER NOT NULL DEFAULT 0," \
+    "  wait_within     INTEGER NOT NULL DEFAULT 0," \
+    "  svc_wait_n      INTEGER NOT NULL DEFAULT 0," \
+    "  svc_wait_within INTEGER NOT NULL DEFAULT 0,"
+
 /* Each entry moves the schema from version i to i+1, in one transaction with the user_version bump. */
 static const char *const MIGRATIONS[] = {
     /* 1: the whole first schema. */
@@ -227,34 +241,14 @@ static const char *const MIGRATIONS[] = {
     "  unit            TEXT NOT NULL,"
     "  day             INTEGER NOT NULL,"
     "  area            TEXT NOT NULL,"
-    "  respondent      TEXT NOT NULL DEFAULT '',"
-    "  n               INTEGER NOT NULL DEFAULT 0,"
-    "  satisfied       INTEGER NOT NULL DEFAULT 0,"
-    "  flagged         INTEGER NOT NULL DEFAULT 0,"
-    "  svc_n           INTEGER NOT NULL DEFAULT 0,"
-    "  svc_satisfied   INTEGER NOT NULL DEFAULT 0,"
-    "  svc_flagged     INTEGER NOT NULL DEFAULT 0,"
-    "  wait_n          INTEGER NOT NULL DEFAULT 0,"
-    "  wait_within     INTEGER NOT NULL DEFAULT 0,"
-    "  svc_wait_n      INTEGER NOT NULL DEFAULT 0,"
-    "  svc_wait_within INTEGER NOT NULL DEFAULT 0,"
+    SAT_COUNT_COLUMNS
     "  PRIMARY KEY (unit, day, area, respondent)"
     ") STRICT, WITHOUT ROWID;"
     "CREATE TABLE monthly_sat("
     "  unit            TEXT NOT NULL,"
     "  month           INTEGER NOT NULL,"
     "  area            TEXT NOT NULL,"
-    "  respondent      TEXT NOT NULL DEFAULT '',"
-    "  n               INTEGER NOT NULL DEFAULT 0,"
-    "  satisfied       INTEGER NOT NULL DEFAULT 0,"
-    "  flagged         INTEGER NOT NULL DEFAULT 0,"
-    "  svc_n           INTEGER NOT NULL DEFAULT 0,"
-    "  svc_satisfied   INTEGER NOT NULL DEFAULT 0,"
-    "  svc_flagged     INTEGER NOT NULL DEFAULT 0,"
-    "  wait_n          INTEGER NOT NULL DEFAULT 0,"
-    "  wait_within     INTEGER NOT NULL DEFAULT 0,"
-    "  svc_wait_n      INTEGER NOT NULL DEFAULT 0,"
-    "  svc_wait_within INTEGER NOT NULL DEFAULT 0,"
+    SAT_COUNT_COLUMNS
     "  PRIMARY KEY (unit, month, area, respondent)"
     ") STRICT, WITHOUT ROWID;"
     "INSERT INTO daily_sat(unit, day, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied, svc_flagged,"

@@ -488,6 +488,18 @@ static void group_cards(TallyBuf *b, const TallyReport *r)
     P(b, "</section>\n");
 }
 
+/* One column head per target group (attrs: extra attributes of each th, from code). */
+static void group_heads(TallyBuf *b, const char *attrs)
+{
+    for(int g = 0; g < GROUP_COUNT; g++) {
+        P(b, "<th class=\"num\"");
+        P(b, attrs);
+        P(b, ">");
+        E(b, proto_group_name_vi((ProtoGroup)g));
+        P(b, "</th>");
+    }
+}
+
 /* Every target group's figure per respondent type, with every area's and its wait indicator; the whole
  * slice's wait first. The rows are the model's respondents[] (the page's respondent filter already applied). */
 static void respondents_section(TallyBuf *b, const TallyReport *r)
@@ -510,11 +522,7 @@ static void respondents_section(TallyBuf *b, const TallyReport *r)
     P(b, "</p><div class=\"scroll\"><table class=\"data\" id=\"respondent-table\"><thead><tr><th>");
     E(b, T(TS_FIG_RESPONDENT));
     P(b, "</th>");
-    for(int g = 0; g < GROUP_COUNT; g++) {
-        P(b, "<th class=\"num\">");
-        E(b, proto_group_name_vi((ProtoGroup)g));
-        P(b, "</th>");
-    }
+    group_heads(b, "");
     P(b, "<th class=\"num\">");
     E(b, T(TS_FIG_N));
     P(b, "</th><th class=\"num\">");
@@ -693,11 +701,7 @@ static void unit_table(TallyBuf *b, const TallyReport *r, bool children_only)
     P(b, "<div class=\"scroll\"><table class=\"data tree\" id=\"unit-table\"><thead><tr><th data-sort=\"text\">");
     E(b, T(TS_UNIT_NAME));
     P(b, "</th>");
-    for(int g = 0; g < GROUP_COUNT; g++) {
-        P(b, "<th class=\"num\" data-sort=\"num\">");
-        E(b, proto_group_name_vi((ProtoGroup)g));
-        P(b, "</th>");
-    }
+    group_heads(b, " data-sort=\"num\"");
     P(b, "<th class=\"num\" data-sort=\"num\">");
     E(b, T(TS_FIG_N));
     P(b, "</th><th class=\"num\" data-sort=\"num\">");

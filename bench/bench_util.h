@@ -45,7 +45,7 @@ static inline void bench_remove_db(const char *path)
     unlink(p);
 }
 
-/* The counts roll-ups every figure reads (daily_sat, monthly_sat: migration 5), derived from the score roll-ups
+/* The counts roll-ups every figure reads (daily_sat, monthly_sat: migration 6), derived from the score roll-ups
  * a bench seeded directly (daily, monthly); its ratings answer none of the later questions. */
 #define BENCH_SAT_FROM_SCORES(period, table, src)                                                                \
     "INSERT INTO " table "(unit, " period ", area, n, satisfied, flagged)"                                         \

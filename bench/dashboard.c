@@ -39,9 +39,8 @@ typedef struct {
 
 /* One request of a measured set. */
 typedef struct {
-    const char  *path;
-    TallyWebArg *q;
-    size_t       nq;
+    const char *path;
+    const char *query; /* as sent */
 } Req;
 
 /* Runs a set of requests R times through the handler (the session cookie for pages, the token for the API);
@@ -55,7 +54,7 @@ static Figure measure(TallyWeb *w, TallyDb *db, const char *label, const Req *re
         t[i] = 0;
         bytes = 0;
         for(int k = 0; k < n_reqs; k++) {
-            TallyWebRequest req = {.method = "GET", .path = reqs[k].path, .query = reqs[k].q, .n_query = reqs[k].nq,
+            TallyWebRequest req = {.method = "GET", .path = reqs[k].path, .query = reqs[k].query,
                                    .cookie = cookie, .bearer = token, .client_addr = "127.0.0.1",
                                    .now_s = (int64_t)time(NULL)};
             TallyWebResponse resp;
@@ -129,22 +128,20 @@ int main(int argc, char **argv)
     /* Each page beside the API calls that fetch the same figures: the overview's cards (period and previous
      * period by group) and trend (the year by month and group); the tree's figures (by unit and group, the
      * nearest one call gets: direct children); a unit page's cards, sub-units and areas. */
-    TallyWebArg quarter[] = {{"period", "quy:2025-4"}}, year[] = {{"period", "nam:2025"}};
-    TallyWebArg q_cur[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"by", "group"}};
-    TallyWebArg q_prev[] = {{"from", "2025-07-01"}, {"to", "2025-09-30"}, {"by", "group"}};
-    TallyWebArg y_cur[] = {{"from", "2025-01-01"}, {"to", "2025-12-31"}, {"by", "group"}};
-    TallyWebArg y_prev[] = {{"from", "2024-01-01"}, {"to", "2024-12-31"}, {"by", "group"}};
-    TallyWebArg trend[] = {{"from", "2025-01-01"}, {"to", "2025-12-31"}, {"by", "month,group"}};
-    TallyWebArg tree[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"by", "unit,group"}};
-    TallyWebArg u_grp[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", DISTRICT}, {"by", "group"}};
-    TallyWebArg u_sub[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", DISTRICT}, {"by", "unit,group"}};
-    TallyWebArg u_area[] = {{"from", "2025-10-01"}, {"to", "2025-12-31"}, {"unit", DISTRICT}, {"by", "area"}};
-    const Req p_q[] = {{"/tong-quan", quarter, 1}}, p_y[] = {{"/tong-quan", year, 1}},
-              p_t[] = {{"/don-vi", quarter, 1}}, p_u[] = {{"/don-vi/" DISTRICT, quarter, 1}};
-    const Req a_q[] = {{"/api/v1/tally", q_cur, 3}, {"/api/v1/tally", q_prev, 3}, {"/api/v1/tally", trend, 3}};
-    const Req a_y[] = {{"/api/v1/tally", y_cur, 3}, {"/api/v1/tally", y_prev, 3}, {"/api/v1/tally", trend, 3}};
-    const Req a_t[] = {{"/api/v1/tally", tree, 3}};
-    const Req a_u[] = {{"/api/v1/tally", u_grp, 4}, {"/api/v1/tally", u_sub, 4}, {"/api/v1/tally", u_area, 4}};
+    const char *quarter = "period=quy:2025-4", *year = "period=nam:2025";
+    const char *q_cur = "from=2025-10-01&to=2025-12-31&by=group", *q_prev = "from=2025-07-01&to=2025-09-30&by=group";
+    const char *y_cur = "from=2025-01-01&to=2025-12-31&by=group", *y_prev = "from=2024-01-01&to=2024-12-31&by=group";
+    const char *trend = "from=2025-01-01&to=2025-12-31&by=month,group";
+    const char *tree = "from=2025-10-01&to=2025-12-31&by=unit,group";
+    const char *u_grp = "from=2025-10-01&to=2025-12-31&unit=" DISTRICT "&by=group";
+    const char *u_sub = "from=2025-10-01&to=2025-12-31&unit=" DISTRICT "&by=unit,group";
+    const char *u_area = "from=2025-10-01&to=2025-12-31&unit=" DISTRICT "&by=area";
+    const Req p_q[] = {{"/tong-quan", quarter}}, p_y[] = {{"/tong-quan", year}}, p_t[] = {{"/don-vi", quarter}},
+              p_u[] = {{"/don-vi/" DISTRICT, quarter}};
+    const Req a_q[] = {{"/api/v1/tally", q_cur}, {"/api/v1/tally", q_prev}, {"/api/v1/tally", trend}};
+    const Req a_y[] = {{"/api/v1/tally", y_cur}, {"/api/v1/tally", y_prev}, {"/api/v1/tally", trend}};
+    const Req a_t[] = {{"/api/v1/tally", tree}};
+    const Req a_u[] = {{"/api/v1/tally", u_grp}, {"/api/v1/tally", u_sub}, {"/api/v1/tally", u_area}};
     struct {
         Figure page, api;
     } rows[4];

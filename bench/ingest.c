@@ -178,7 +178,7 @@ int main(int argc, char **argv)
     for(int c = 0; c < clients; c++) {
         char id[32];
         snprintf(id, sizeof id, "bench-%d", c);
-        if(tally_device_add(db, id, UNIT, cl[c].token, msg))
+        if(tally_device_add(db, id, UNIT, ptime_vn_day_start(PTIME_DAY_MIN), cl[c].token, msg))
             die("device", msg);
     }
     tally_db_close(db);

@@ -23,6 +23,7 @@
 #define CONFIG_INTERVAL_MAX_MIN 1440 /* a day */
 #define CONFIG_KEEP_DAYS_MIN 30      /* the supervisor's month at least */
 #define CONFIG_KEEP_DAYS_MAX 3650
+#define CONFIG_FILE_MAX (1 << 20)     /* a kiosk.ini is a few hundred bytes */
 
 typedef enum {
     K_DEVICE_ID, K_UNIT_CODE, K_UNIT_NAME, K_AREAS, K_SCALE, K_DATABASE, K_IDLE_TIMEOUT, K_PIN_HASH, K_KEEP_DAYS,
@@ -48,7 +49,8 @@ static const struct {
 };
 
 typedef struct {
-    FILE        *f;
+    const char  *text;                 /* the whole file */
+    size_t       len, pos;
     KioskConfig *cfg;
     char         dir[CONFIG_PATH_MAX]; /* absolute folder of the config file */
     int          line;                 /* the line inih is handling now */
@@ -284,22 +286,29 @@ static int handle(void *user, const char *section, const char *name, const char 
     return fail(p, CONFIG_UNKNOWN_KEY, "unknown key \"%.60s\" in [%s]", name, section);
 }
 
-/* fgets for inih that counts lines, refuses lines inih would cut in two, and checks section names. */
+/* fgets for inih over the file's text: counts lines, refuses lines inih would cut in two and lines holding a
+ * NUL byte (C strings would silently end there), and checks section names. */
 static char *read_line(char *str, int num, void *stream)
 {
     Parser *p = stream;
-    if(!fgets(str, num, p->f))
+    if(p->pos >= p->len)
         return NULL;
     p->line++;
-    size_t len = strlen(str);
-    if(len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(p->f)) {
-        int ch;
-        while((ch = fgetc(p->f)) != EOF && ch != '\n')
-            ;
+    const char *start = p->text + p->pos, *nl = memchr(start, '\n', p->len - p->pos);
+    size_t line_len = nl ? (size_t)(nl - start) + 1 : p->len - p->pos;
+    p->pos += line_len;
+    if(memchr(start, '\0', line_len)) {
+        fail(p, CONFIG_SYNTAX, "a NUL byte in the line (the file is binary or damaged)");
+        str[0] = '\0';
+        return str;
+    }
+    if(line_len > (size_t)num - 1) {
         fail(p, CONFIG_SYNTAX, "line longer than %d characters", num - 3);
         str[0] = '\0';
         return str;
     }
+    memcpy(str, start, line_len);
+    str[line_len] = '\0';
     /* Drop the BOM and the indentation: inih would take an indented line for the continuation of the
      * previous value, and an indented key is surely meant as a key. */
     const char *t = str;
@@ -330,6 +339,55 @@ static void defaults(KioskConfig *c)
     c->interval_min = 0;
 }
 
+/* The body of config_load and config_parse: p->text/len and p->dir are set; name prefixes messages. */
+static ConfigErr parse(Parser *p, const char *name, KioskConfig *out, char *msg, size_t msg_len)
+{
+    defaults(out);
+    p->cfg = out;
+    int rc = ini_parse_stream(read_line, p, handle, p);
+    ConfigErr e = p->err;
+    if(rc > 0 && (!e || rc < p->err_line)) {
+        snprintf(msg, msg_len, "%s: line %d: not a \"key = value\" line or a [section]", name, rc);
+        e = CONFIG_SYNTAX;
+    } else if(rc < 0) {
+        snprintf(msg, msg_len, "%s: cannot parse (inih error %d)", name, rc);
+        e = CONFIG_IO;
+    } else if(e) {
+        snprintf(msg, msg_len, "%s: %s", name, p->msg);
+    } else {
+        static const Key required[] = {K_DEVICE_ID, K_UNIT_CODE, K_AREAS, K_DATABASE};
+        for(size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+            if(!p->seen[required[i]]) {
+                snprintf(msg, msg_len, "%s: %s is missing in [%s]", name, KEYS[required[i]].name,
+                         KEYS[required[i]].section);
+                e = CONFIG_MISSING;
+                break;
+            }
+    }
+    if(e)
+        defaults(out);
+    return e;
+}
+
+ConfigErr config_parse(const char *text, size_t len, const char *dir, KioskConfig *out, char *msg, size_t msg_len)
+{
+    char scratch[8];
+    if(!msg || !msg_len)
+        msg = scratch, msg_len = sizeof scratch;
+    msg[0] = '\0';
+    Parser *p = calloc(1, sizeof *p);
+    if(!p) {
+        snprintf(msg, msg_len, "config: out of memory");
+        return CONFIG_IO;
+    }
+    p->text = text;
+    p->len = len;
+    snprintf(p->dir, sizeof p->dir, "%s", dir);
+    ConfigErr e = parse(p, "config", out, msg, msg_len);
+    free(p);
+    return e;
+}
+
 ConfigErr config_load(const char *path, KioskConfig *out, char *msg, size_t msg_len)
 {
     char scratch[8];
@@ -341,57 +399,43 @@ ConfigErr config_load(const char *path, KioskConfig *out, char *msg, size_t msg_
         return CONFIG_IO;
     }
     Parser *p = calloc(1, sizeof *p);
-    if(!p) {
+    char *text = malloc(CONFIG_FILE_MAX + 1);
+    if(!p || !text) {
+        free(p);
+        free(text);
         snprintf(msg, msg_len, "%s: out of memory", path);
         return CONFIG_IO;
     }
     defaults(out);
-    p->cfg = out;
 
     /* The folder that relative paths are resolved against, made absolute. */
     char folder[CONFIG_PATH_MAX];
     const char *slash = strrchr(path, '/');
     snprintf(folder, sizeof folder, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1, slash ? path : ".");
+    ConfigErr e = CONFIG_OK;
+    FILE *f = NULL;
     if(!realpath(folder, p->dir)) {
         snprintf(msg, msg_len, "%s: cannot resolve its folder: %s", path, strerror(errno));
-        free(p);
-        return CONFIG_IO;
-    }
-    if(!(p->f = fopen(path, "r"))) {
+        e = CONFIG_IO;
+    } else if(!(f = fopen(path, "r"))) {
         snprintf(msg, msg_len, "%s: cannot read: %s", path, strerror(errno));
-        free(p);
-        return CONFIG_IO;
-    }
-    int rc = ini_parse_stream(read_line, p, handle, p);
-    bool read_error = ferror(p->f);
-    fclose(p->f);
-
-    ConfigErr e = p->err;
-    if(read_error) {
-        snprintf(msg, msg_len, "%s: read error", path);
         e = CONFIG_IO;
-    } else if(rc > 0 && (!e || rc < p->err_line)) {
-        snprintf(msg, msg_len, "%s: line %d: not a \"key = value\" line or a [section]", path, rc);
-        e = CONFIG_SYNTAX;
-    } else if(rc < 0) {
-        snprintf(msg, msg_len, "%s: cannot parse (inih error %d)", path, rc);
-        e = CONFIG_IO;
-    } else if(e) {
-        snprintf(msg, msg_len, "%s: %s", path, p->msg);
     } else {
-        static const Key required[] = {K_DEVICE_ID, K_UNIT_CODE, K_AREAS, K_DATABASE};
-        for(size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-            if(!p->seen[required[i]]) {
-                snprintf(msg, msg_len, "%s: %s is missing in [%s]", path, KEYS[required[i]].name,
-                         KEYS[required[i]].section);
-                e = CONFIG_MISSING;
-                break;
-            }
+        size_t n = fread(text, 1, CONFIG_FILE_MAX + 1, f);
+        if(ferror(f)) {
+            snprintf(msg, msg_len, "%s: read error", path);
+            e = CONFIG_IO;
+        } else if(n > CONFIG_FILE_MAX) {
+            snprintf(msg, msg_len, "%s: larger than %d bytes; not a kiosk.ini", path, CONFIG_FILE_MAX);
+            e = CONFIG_SYNTAX;
+        } else {
+            p->text = text;
+            p->len = n;
+            e = parse(p, path, out, msg, msg_len);
+        }
+        fclose(f);
     }
+    free(text);
     free(p);
-    if(e) {
-        defaults(out);
-        return e;
-    }
-    return CONFIG_OK;
+    return e;
 }

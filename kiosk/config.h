@@ -52,7 +52,10 @@ typedef enum {
     CONFIG_MISSING      /* a required key is absent (device_id, unit_code, database, areas) */
 } ConfigErr;
 
-/* Loads path into *out (defaults first, then the file). msg names the line and key on error, in English. */
+/* Loads path into *out (defaults first, then the file). msg names the line and key on error, in English.
+ * A line holding a NUL byte is a CONFIG_SYNTAX error naming it (C strings would silently end there). */
 ConfigErr config_load(const char *path, KioskConfig *out, char *msg, size_t msg_len);
+/* The same from text already in memory (tests and the fuzz target); relative paths resolve against dir. */
+ConfigErr config_parse(const char *text, size_t len, const char *dir, KioskConfig *out, char *msg, size_t msg_len);
 
 #endif

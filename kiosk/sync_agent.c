@@ -170,12 +170,15 @@ int64_t sync_agent_run(SyncAgent *a, UploaderErr *err_out, UploaderResult *res, 
     if(e == UPLOADER_OK) {
         st.last_success = end;
         st.last_error[0] = '\0';
-    } else {
+    } else if(e != UPLOADER_E_RETRY_AFTER) { /* a busy server is not an error of this kiosk */
         snprintf(st.last_error, sizeof st.last_error, "%s", msg);
     }
     a->state.next_attempt = st.next_attempt;
     a->state.failures = st.failures;
-    sched_after_run(&a->cfg.sched, &a->state, end, e == UPLOADER_OK, a->cfg.env.random(a->cfg.env.ctx));
+    if(e == UPLOADER_E_RETRY_AFTER) /* come back when the server said, without growing the back-off */
+        sched_retry_after(&a->state, end, res->retry_after_s);
+    else
+        sched_after_run(&a->cfg.sched, &a->state, end, e == UPLOADER_OK, a->cfg.env.random(a->cfg.env.ctx));
     st.next_attempt = a->state.next_attempt;
     st.failures = a->state.failures;
     if(store_sync_status_put(s, &st) != STORE_OK)
@@ -185,7 +188,12 @@ int64_t sync_agent_run(SyncAgent *a, UploaderErr *err_out, UploaderResult *res, 
     int64_t pending = -1, rejected;
     if(store_backlog(s, &pending, &rejected) != STORE_OK)
         pending = -1;
-    if(e == UPLOADER_OK)
+    if(e == UPLOADER_E_RETRY_AFTER)
+        say(a, "%lld batches, %lld ratings sent (%lld accepted, %lld duplicate, %lld rejected); the server is busy "
+               "and asked to come back in %lld s / máy chủ bận; %lld pending",
+            (long long)res->batches_ok, (long long)res->sent, (long long)res->accepted, (long long)res->duplicate,
+            (long long)res->rejected, (long long)res->retry_after_s, (long long)pending);
+    else if(e == UPLOADER_OK)
         say(a, "%lld batches, %lld ratings sent (%lld accepted, %lld duplicate, %lld rejected, %lld changed while "
                "sent and queued again); %lld pending, %lld held for questions still on screen",
             (long long)res->batches_ok, (long long)res->sent, (long long)res->accepted, (long long)res->duplicate,
@@ -229,10 +237,32 @@ int sync_agent_once(SyncAgent *a)
     UploaderErr e;
     UploaderResult res;
     int64_t started = now_of(a) + 1; /* ratings made up to now, this second included */
-    int64_t pending = sync_agent_run(a, &e, &res, msg, sizeof msg);
-    /* "--once" means everything made so far: wait for the follow-ups still on screen, then send them. */
-    if(e == UPLOADER_OK && res.held > 0 && !stopping(a) && wait_for_followups(a, started))
+    int64_t pending, waited = 0;
+    bool followups_waited = false;
+    for(;;) {
         pending = sync_agent_run(a, &e, &res, msg, sizeof msg);
+        if(stopping(a))
+            break;
+        /* The server is busy and said when to come back: wait that long and go on, within SYNC_ONCE_RETRY_MAX_S. */
+        if(e == UPLOADER_E_RETRY_AFTER) {
+            if(waited + res.retry_after_s > SYNC_ONCE_RETRY_MAX_S) {
+                snprintf(msg, sizeof msg, "the server is still busy after %lld s of waiting as it asked (--once waits "
+                         "at most %d s; the daemon keeps trying) / máy chủ vẫn bận", (long long)waited,
+                         SYNC_ONCE_RETRY_MAX_S);
+                break;
+            }
+            a->cfg.env.sleep_ms(a->cfg.env.ctx, res.retry_after_s * 1000);
+            waited += res.retry_after_s;
+            continue;
+        }
+        /* "--once" means everything made so far: wait for the follow-ups still on screen, then send them. */
+        if(e == UPLOADER_OK && res.held > 0 && !followups_waited) {
+            followups_waited = true;
+            if(wait_for_followups(a, started))
+                continue;
+        }
+        break;
+    }
     if(pending == 0)
         return 0;
     if(e != UPLOADER_OK)

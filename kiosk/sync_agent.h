@@ -17,6 +17,7 @@
 
 #define SYNC_POLL_MS 2000          /* how often the daemon looks for "Đồng bộ ngay"; --once for held ratings */
 #define SYNC_CLOCK_SKEW_WARN_S 300 /* device clock this far from the server's Date header is reported */
+#define SYNC_ONCE_RETRY_MAX_S 900  /* --once waits out a busy server's Retry-After for at most this long in all */
 
 /* The store as the uploader's queue: pending ratings not held for an open follow-up screen, marked with the
  * content version they were read at (store.h). NULL when out of memory. */
@@ -53,8 +54,9 @@ void       sync_agent_free(SyncAgent *a);
 int64_t sync_agent_run(SyncAgent *a, UploaderErr *err, UploaderResult *res, char *msg, size_t msg_len);
 
 /* --once: a run; then, while ratings made before it are held because their follow-up screen is still open,
- * waits for the screen to close (however long the citizen takes) and runs again. Returns the exit code:
- * 0 when nothing is left pending, 1 otherwise (the reason logged). */
+ * waits for the screen to close (however long the citizen takes) and runs again; when the server answers
+ * busy with Retry-After, waits that long and runs again (SYNC_ONCE_RETRY_MAX_S of waiting at most, then gives
+ * up saying so). Returns the exit code: 0 when nothing is left pending, 1 otherwise (the reason logged). */
 int sync_agent_once(SyncAgent *a);
 
 /* --daemon: runs when the schedule says so or a "Đồng bộ ngay" request is waiting, until env.stopping. */

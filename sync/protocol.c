@@ -3,6 +3,7 @@
 #include "sync/protocol.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +74,7 @@ static const char *const ERR_CODES[PROTO_E_COUNT] = {
     [PROTO_E_SCORE] = "score_out_of_range", [PROTO_E_REASON] = "unknown_reason",
     [PROTO_E_FOLLOWUP] = "bad_followup", [PROTO_E_FLAG] = "unknown_flag", [PROTO_E_VALUE] = "bad_value",
     [PROTO_E_RESPONDENT] = "unknown_respondent", [PROTO_E_WAIT] = "unknown_wait",
-    [PROTO_E_TOO_MANY] = "too_many_ratings", [PROTO_E_NOMEM] = "out_of_memory",
+    [PROTO_E_TOO_MANY] = "too_many_ratings", [PROTO_E_NOMEM] = "out_of_memory", [PROTO_E_TOO_LARGE] = "too_large",
 };
 
 #define IN_RANGE(v, n) ((unsigned)(v) < (unsigned)(n))
@@ -216,8 +217,38 @@ static void clear(ProtoError *err)
         memset(err, 0, sizeof *err);
 }
 
+/* jansson reports a failed allocation as a parse error, and not always as json_error_out_of_memory (its lexer
+ * says "invalid token", or gives no position): every allocation it makes goes through watched_malloc, which
+ * notes a failure for the thread, so that running out of memory is the server's trouble (503), never the
+ * client's (400). */
+static _Thread_local bool alloc_failed;
+
+static void *watched_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if(!p)
+        alloc_failed = true;
+    return p;
+}
+
+static void watch_allocations(void)
+{
+    json_set_alloc_funcs(watched_malloc, free);
+}
+
+/* json_loadb with the watch on: alloc_failed then tells whether an allocation failed meanwhile. */
+static json_t *load_json(const char *text, size_t len, json_error_t *je)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, watch_allocations);
+    alloc_failed = false;
+    return json_loadb(text, len, JSON_REJECT_DUPLICATES, je);
+}
+
 static ProtoErr syntax(ProtoError *err, const json_error_t *je)
 {
+    if(alloc_failed || json_error_code(je) == json_error_out_of_memory)
+        return fail(err, PROTO_E_NOMEM, "", "", "out of memory while decoding");
     fail(err, PROTO_E_SYNTAX, "", "", "invalid JSON at line %d column %d: %s", je->line, je->column, je->text);
     if(err) {
         err->line = je->line;
@@ -404,7 +435,7 @@ static ProtoErr load_object(const char *text, size_t len, const char *what, cons
     json_error_t je;
     ProtoErr e;
     *out = NULL;
-    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *o = load_json(text, len, &je);
     if(!o)
         return syntax(err, &je);
     if(!json_is_object(o))
@@ -606,7 +637,7 @@ static ProtoErr decode_rating(json_t *o, int schema, const char *prefix, ProtoRa
 ProtoErr proto_rating_parse(const char *text, size_t len, ProtoRating *out, ProtoError *err)
 {
     json_error_t je;
-    json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *o = load_json(text, len, &je);
     if(!o)
         return syntax(err, &je);
     ProtoErr e = decode_rating(o, PROTO_SCHEMA, "", out, err);
@@ -696,6 +727,87 @@ out:
     if(e)
         proto_batch_free(b);
     return e;
+}
+
+void proto_batch_scan_init(ProtoBatchScan *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+ProtoErr proto_batch_scan(ProtoBatchScan *s, const char *data, size_t len)
+{
+    static const char KEY[] = "ratings";
+    for(size_t i = 0; i < len; i++) {
+        char c = data[i];
+        if(s->in_string) {
+            if(s->escape) {
+                s->escape = false;
+            } else if(c == '\\') {
+                s->escape = true;
+                s->key_may_be_ratings &= s->string_is_key; /* an escaped key might spell "ratings" */
+                s->key_len = 8; /* no longer compared letter by letter */
+            } else if(c == '"') {
+                s->in_string = false;
+                if(s->string_is_key)
+                    s->last_key_ratings = s->key_may_be_ratings && (s->key_len == 7 || s->key_len == 8);
+            } else if(s->string_is_key && s->key_len < 7) {
+                s->key_may_be_ratings &= c == KEY[s->key_len];
+                s->key_len++;
+            } else if(s->string_is_key && s->key_len == 7) {
+                s->key_may_be_ratings = false; /* longer than "ratings" */
+            }
+            continue;
+        }
+        if(c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if(s->in_ratings && s->depth == 2 && s->expect_item && c != ']' && c != ',') {
+            if(++s->ratings > PROTO_MAX_BATCH)
+                return PROTO_E_TOO_MANY;
+            s->expect_item = false;
+        }
+        switch(c) {
+        case '{':
+        case '[':
+            if(s->depth == 1 && c == '[' && s->last_key_ratings && !s->expect_key) {
+                s->in_ratings = true;
+                s->expect_item = true;
+            }
+            s->depth++;
+            s->expect_key = s->depth == 1 && c == '{';
+            s->tokens++;
+            break;
+        case '}':
+        case ']':
+            if(s->depth == 2 && s->in_ratings)
+                s->in_ratings = false;
+            if(s->depth > 0)
+                s->depth--;
+            break;
+        case ',':
+            s->tokens++;
+            if(s->depth == 1)
+                s->expect_key = true;
+            if(s->depth == 2 && s->in_ratings)
+                s->expect_item = true;
+            break;
+        case ':':
+            s->tokens++;
+            if(s->depth == 1)
+                s->expect_key = false;
+            break;
+        case '"':
+            s->in_string = true;
+            s->string_is_key = s->depth == 1 && s->expect_key;
+            s->key_may_be_ratings = true;
+            s->key_len = 0;
+            break;
+        default:
+            break;
+        }
+        if(s->tokens > PROTO_MAX_JSON_TOKENS)
+            return PROTO_E_TOO_LARGE;
+    }
+    return PROTO_OK;
 }
 
 char *proto_batch_dump(const char *batch_id, const char *device_id, const char *sent_at, const ProtoRating *r,

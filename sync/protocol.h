@@ -153,7 +153,8 @@ typedef enum {
     PROTO_E_RESPONDENT,    /* "unknown_respondent" */
     PROTO_E_WAIT,          /* "unknown_wait" */
     PROTO_E_TOO_MANY,      /* "too_many_ratings" */
-    PROTO_E_NOMEM,         /* "out_of_memory" */
+    PROTO_E_NOMEM,         /* "out_of_memory" (the server answers 503 busy: retry later) */
+    PROTO_E_TOO_LARGE,     /* "too_large": more JSON than any batch of PROTO_MAX_BATCH ratings needs */
     PROTO_E_COUNT
 } ProtoErr;
 
@@ -216,6 +217,32 @@ typedef struct {
 
 /* Reads schema 1 and 2: in a schema-1 batch a schema-2 answer is an unknown field of that item. */
 ProtoErr proto_batch_parse(const char *text, size_t len, ProtoBatch *out, ProtoError *err);
+
+/* Sizes a batch body while it streams in, before any of it is decoded, so that an over-long batch is refused
+ * for the cost of reading it rather than of materialising it (a 4 MiB "[{},{},...]" would otherwise become a
+ * million JSON objects). It counts the items of the top-level "ratings" array (a top-level key written with
+ * escapes counts as "ratings" too) and bounds every structural character outside strings ('{' '[' ':' ','),
+ * which bounds the values the decoder could build: a batch of PROTO_MAX_BATCH full ratings needs about 30
+ * per rating. It does not validate: the decoder does that afterwards. */
+#define PROTO_MAX_JSON_TOKENS ((size_t)PROTO_MAX_BATCH * 48 + 64)
+typedef struct {
+    size_t  ratings, tokens;
+    int     depth;              /* nesting outside strings */
+    bool    in_string, escape;
+    bool    string_is_key;      /* the string being read is a key of the top-level object */
+    bool    key_may_be_ratings; /* ... and so far it reads "ratings" (or holds an escape) */
+    uint8_t key_len;
+    bool    last_key_ratings;   /* the last top-level key was (or may have been) "ratings" */
+    bool    expect_key;         /* at depth 1: the next string is a key */
+    bool    in_ratings;         /* inside the ratings array (depth 2) */
+    bool    expect_item;        /* at depth 2 in it: the next value starts an item */
+} ProtoBatchScan;
+
+void     proto_batch_scan_init(ProtoBatchScan *s);
+/* Feeds the next bytes. PROTO_OK while within bounds; PROTO_E_TOO_MANY once the ratings array holds more than
+ * PROTO_MAX_BATCH items; PROTO_E_TOO_LARGE once there are more than PROTO_MAX_JSON_TOKENS structural
+ * characters. Once it has returned an error, stop feeding it. */
+ProtoErr proto_batch_scan(ProtoBatchScan *s, const char *data, size_t len);
 void     proto_batch_free(ProtoBatch *b);
 /* Schema 2 when some rating needs it (proto_rating_needs_schema2), else 1, so a kiosk that asks none of the
  * later questions still speaks to a server that reads only schema 1. */

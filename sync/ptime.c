@@ -87,7 +87,11 @@ bool ptime_parse(const char *s, int64_t *unix_s, int *offset_min)
     else {
         return false;
     }
-    *unix_s = ptime_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - (int64_t)off * 60;
+    int64_t t = ptime_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - (int64_t)off * 60;
+    int64_t day = ptime_vn_day(t);
+    if(day < PTIME_DAY_MIN || day > PTIME_DAY_MAX) /* a day no tally can ask for */
+        return false;
+    *unix_s = t;
     *offset_min = off;
     return true;
 }

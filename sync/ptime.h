@@ -14,9 +14,15 @@
 #define PTIME_TEXT_MAX 40            /* longest accepted RFC 3339 text + NUL */
 #define PTIME_DATE_LEN 11            /* "YYYY-MM-DD" + NUL */
 
+/* The reporting days a time may fall on: 1970-01-01 .. 9999-12-31 in Asia/Ho_Chi_Minh (day numbers). */
+#define PTIME_DAY_MIN 0
+#define PTIME_DAY_MAX 2932896
+
 /* Parses RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM). 'T' may be 't'; seconds 0-59 (no
- * leap seconds); the date must exist; years 1970-9999. On success fills *unix_s (UTC seconds; the fraction is
- * dropped) and *offset_min (0 for Z); returns false and leaves both untouched otherwise. */
+ * leap seconds); the date must exist; years 1970-9999, and the instant's Asia/Ho_Chi_Minh day must be within
+ * PTIME_DAY_MIN..PTIME_DAY_MAX too (9999-12-31T23:59:59-23:59 is 10000-01-02 in Vietnam: refused). On success
+ * fills *unix_s (UTC seconds; the fraction is dropped) and *offset_min (0 for Z); returns false and leaves
+ * both untouched otherwise. */
 bool ptime_parse(const char *text, int64_t *unix_s, int *offset_min);
 
 /* Writes "YYYY-MM-DDTHH:MM:SS+HH:MM" (always a numeric offset) into out[PTIME_TEXT_MAX]. */

@@ -85,3 +85,12 @@ bool sched_due(const SchedState *st, int64_t now, int64_t requested_at)
 {
     return requested_at != 0 || now >= st->next_attempt;
 }
+
+void sched_retry_after(SchedState *st, int64_t now, int64_t delay_s)
+{
+    if(delay_s < 1)
+        delay_s = 1;
+    if(delay_s > SCHED_BACKOFF_MAX_S)
+        delay_s = SCHED_BACKOFF_MAX_S;
+    st->next_attempt = now + delay_s;
+}

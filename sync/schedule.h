@@ -61,6 +61,11 @@ void sched_init(const SchedConfig *c, SchedState *st, int64_t now, uint32_t rnd)
  * failure counts it and backs off. */
 void sched_after_run(const SchedConfig *c, SchedState *st, int64_t now, bool ok, uint32_t rnd);
 
+/* Records a run that the server turned away with Retry-After (it is busy, nothing is wrong here): the next
+ * attempt is delay_s (clamped to 1..SCHED_BACKOFF_MAX_S) after `now`, and the failure count is unchanged,
+ * so the back-off does not grow for it. */
+void sched_retry_after(SchedState *st, int64_t now, int64_t delay_s);
+
 /* True when a run should start now: the planned time has come, or a "sync now" request is waiting
  * (requested_at != 0). */
 bool sched_due(const SchedState *st, int64_t now, int64_t requested_at);

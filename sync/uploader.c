@@ -36,6 +36,7 @@ struct Uploader {
     size_t body_len, body_cap;
     bool body_overflow;
     int64_t date;             /* Date header, unix; 0 = none */
+    char retry_after[64];     /* Retry-After header as sent; "" = none */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -60,6 +61,7 @@ const char *uploader_err_name(UploaderErr e)
     case UPLOADER_E_HTTP: return "http_status";
     case UPLOADER_E_REPLY: return "bad_reply";
     case UPLOADER_E_NOMEM: return "out_of_memory";
+    case UPLOADER_E_RETRY_AFTER: return "server_busy";
     }
     return "unknown";
 }
@@ -177,8 +179,39 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
         time_t t = curl_getdate(v, NULL);
         if(t > 0)
             u->date = (int64_t)t;
+    } else if(n > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
+        size_t k = n - 12 < sizeof u->retry_after ? n - 12 : sizeof u->retry_after - 1;
+        memcpy(u->retry_after, data + 12, k);
+        u->retry_after[k] = '\0';
     }
     return n;
+}
+
+/* Retry-After (RFC 9110): delay-seconds, or an HTTP-date measured against the reply's Date (else our clock).
+ * 0 when absent or unreadable; clamped to 1..UPLOADER_RETRY_AFTER_MAX_S. */
+static int64_t retry_after_s(const Uploader *u, int64_t now)
+{
+    const char *v = u->retry_after;
+    while(*v == ' ' || *v == '\t')
+        v++;
+    int64_t s = 0;
+    if(*v >= '0' && *v <= '9') {
+        char *end;
+        long long x = strtoll(v, &end, 10);
+        while(*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+            end++;
+        if(*end)
+            return 0;
+        s = x > UPLOADER_RETRY_AFTER_MAX_S ? UPLOADER_RETRY_AFTER_MAX_S : x;
+    } else if(*v) {
+        time_t t = curl_getdate(v, NULL);
+        if(t <= 0)
+            return 0;
+        s = (int64_t)t - (u->date ? u->date : now);
+    } else {
+        return 0;
+    }
+    return s < 1 ? 1 : s > UPLOADER_RETRY_AFTER_MAX_S ? UPLOADER_RETRY_AFTER_MAX_S : s;
 }
 
 /* ---- Life cycle ------------------------------------------------------------------------------------- */
@@ -338,6 +371,7 @@ static UploaderErr post(Uploader *u, const char *body, size_t len, long *status,
     u->body_len = 0;
     u->body_overflow = false;
     u->date = 0;
+    u->retry_after[0] = '\0';
     u->errbuf[0] = '\0';
     if(u->body)
         u->body[0] = '\0';
@@ -450,6 +484,13 @@ static UploaderErr send_batch(Uploader *u, const UploaderQueue *q, size_t n, int
         return e;
     char ex[192];
     excerpt(u->body ? u->body : "", u->body_len, ex, sizeof ex);
+    int64_t ra = (status == 503 || status == 429) ? retry_after_s(u, now) : 0;
+    if(ra > 0) {
+        res->retry_after_s = ra;
+        setmsg(msg, msg_len, "server busy (HTTP %ld), asked to retry in %lld s / máy chủ bận, hẹn thử lại sau %lld giây",
+               status, (long long)ra, (long long)ra);
+        return UPLOADER_E_RETRY_AFTER;
+    }
     if(status != 200) {
         const char *hint = status == 401 ? " (device token not accepted / token không hợp lệ)"
                          : status == 403 ? " (device revoked or device_id does not match the token)"

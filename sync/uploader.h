@@ -39,7 +39,9 @@ typedef enum {
     UPLOADER_E_NETWORK,  /* connect/TLS/timeout/reset/truncated transfer; batch left pending */
     UPLOADER_E_HTTP,     /* the server answered a status other than 200; batch left pending */
     UPLOADER_E_REPLY,    /* 200 but not a well-formed reply for this batch; batch left pending */
-    UPLOADER_E_NOMEM
+    UPLOADER_E_NOMEM,
+    UPLOADER_E_RETRY_AFTER /* 503/429 with Retry-After: the server is busy and said when to come back
+                            * (UploaderResult.retry_after_s); batch left pending. Not a fault of this kiosk. */
 } UploaderErr;
 
 typedef struct {
@@ -89,7 +91,10 @@ typedef struct {
     int64_t server_date_local;/* our clock when that reply arrived */
     int64_t changed;          /* acknowledged or rejected as sent, but changed meanwhile: queued again */
     int64_t held;             /* ratings the queue held back at the end of the run (follow-up still open) */
+    int64_t retry_after_s;    /* UPLOADER_E_RETRY_AFTER: seconds the server asked us to wait (1..3600) */
 } UploaderResult;
+
+#define UPLOADER_RETRY_AFTER_MAX_S 3600 /* a longer Retry-After is taken as an hour */
 
 typedef int64_t (*UploaderClock)(void *ctx); /* unix seconds; injected so tests can fix it */
 

@@ -5,9 +5,8 @@ if(TARGET tallylib)
   kiosk_add_test(test_dashboard SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_dashboard.c
     ${CMAKE_CURRENT_SOURCE_DIR}/unit/testutil.c LIBS tallylib LABELS unit)
   set_tests_properties(test_dashboard PROPERTIES TIMEOUT 300)
-  # Its downloads render PDFs: fontconfig's per-thread caches, as for the report-file tests (tests/report.cmake).
-  set_property(TEST test_dashboard APPEND PROPERTY ENVIRONMENT
-    "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
+  # It follows every download link of the pages, PDFs included: fontconfig's per-thread font map (lsan.supp).
+  set_property(TEST test_dashboard APPEND PROPERTY ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
 endif()
 
 # The acceptance tests in a real browser, and the README's pictures (cmake --build build --target

@@ -42,7 +42,7 @@ if(TEST tls_e2e)
   set_property(TEST tls_e2e APPEND PROPERTY ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
 endif()
 
-# The tally server's connection limit (bounds memory: each connection may buffer a 4 MiB body).
+# The tally server's per-address connection limit (one client cannot hold every slot).
 if(TARGET sync_harness)
   kiosk_add_test(tally_conn_limit SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_conn_limit.c
     LIBS sync_harness LABELS integration)

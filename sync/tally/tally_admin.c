@@ -3,7 +3,7 @@
  *   tally-admin --db FILE init
  *   tally-admin --db FILE unit add CODE NAME [--parent CODE]
  *   tally-admin --db FILE unit import FILE.csv               (lines: code,name,parent)
- *   tally-admin --db FILE device add ID --unit CODE          (prints the device token, once)
+ *   tally-admin --db FILE device add ID --unit CODE [--since YYYY-MM-DD]   (prints the device token, once)
  *   tally-admin --db FILE device revoke ID
  *   tally-admin --db FILE device list                        (last upload and clock skew per kiosk)
  *   tally-admin --db FILE viewer add NAME [--unit CODE]      (prints the read token, once; --unit: scope)
@@ -44,7 +44,9 @@ static void usage(FILE *f)
           "  tally-admin --db FILE init\n"
           "  tally-admin --db FILE unit add CODE NAME [--parent CODE]\n"
           "  tally-admin --db FILE unit import FILE.csv        (code,name,parent)\n"
-          "  tally-admin --db FILE device add ID --unit CODE   (prints the token once / in mã một lần)\n"
+          "  tally-admin --db FILE device add ID --unit CODE [--since YYYY-MM-DD]\n"
+          "                        (prints the token once / in mã một lần; ratings dated before --since, by\n"
+          "                        default a year before today, count as a wrong clock / giờ thiết bị sai)\n"
           "  tally-admin --db FILE device revoke ID\n"
           "  tally-admin --db FILE device list                 (last upload, clock skew / lần gửi cuối, lệch giờ)\n"
           "  tally-admin --db FILE viewer add NAME [--unit CODE]  (prints the token once / in mã một lần;\n"
@@ -83,7 +85,8 @@ static bool print_device(const TallyDevice *d, void *ud)
         ptime_format(d->last_seen, PTIME_VN_OFFSET_MIN, seen);
         snprintf(skew, sizeof skew, "%+llds", (long long)d->last_skew_s);
     }
-    printf("%-24s %-24s %-8s %-25s %s\n", d->id, d->unit, d->revoked_at ? "revoked" : "active", seen, skew);
+    printf("%-24s %-24s %-8s %-25s %-10s %lld\n", d->id, d->unit, d->revoked_at ? "revoked" : "active", seen, skew,
+           (long long)d->quarantined);
     return true;
 }
 
@@ -309,8 +312,14 @@ int main(int argc, char **argv)
         size_t n;
         e = tally_unit_import_csv(db, av[2], &n, msg);
         rc = e ? refuse(e, msg) : (printf("%zu units imported / đã nhập %zu đơn vị\n", n, n), 0);
-    } else if(strcmp(cmd, "device") == 0 && ac == 5 && strcmp(av[1], "add") == 0 && strcmp(av[3], "--unit") == 0) {
-        e = tally_device_add(db, av[2], av[4], token, msg);
+    } else if(strcmp(cmd, "device") == 0 && (ac == 5 || (ac == 7 && strcmp(av[5], "--since") == 0)) &&
+              strcmp(av[1], "add") == 0 && strcmp(av[3], "--unit") == 0) {
+        int64_t since_day = 0;
+        if(ac == 7 && !ptime_parse_date(av[6], &since_day)) {
+            tally_db_close(db);
+            return refuse(TALLY_E_INVALID, "--since must be a date YYYY-MM-DD / --since phải là ngày YYYY-MM-DD");
+        }
+        e = tally_device_add(db, av[2], av[4], ac == 7 ? ptime_vn_day_start(since_day) : 0, token, msg);
         rc = e ? refuse(e, msg) : (printf("%s\n", token), 0);
         if(!e)
             fprintf(stderr, "tally-admin: device %s enrolled at %s; the token above is shown only once / mã trên "
@@ -319,7 +328,8 @@ int main(int argc, char **argv)
         e = tally_device_revoke(db, av[2], msg);
         rc = e ? refuse(e, msg) : (printf("device %s revoked / đã thu hồi thiết bị\n", av[2]), 0);
     } else if(strcmp(cmd, "device") == 0 && ac == 2 && strcmp(av[1], "list") == 0) {
-        printf("%-24s %-24s %-8s %-25s %s\n", "device", "unit", "status", "last upload (+07:00)", "clock skew");
+        printf("%-24s %-24s %-8s %-25s %-10s %s\n", "device", "unit", "status", "last upload (+07:00)", "clock skew",
+               "wrong-clock ratings (giờ sai)");
         e = tally_device_list(db, print_device, NULL, msg);
         rc = e ? refuse(e, msg) : 0;
     } else if(strcmp(cmd, "viewer") == 0 && (ac == 3 || (ac == 5 && strcmp(av[3], "--unit") == 0)) &&

@@ -11,15 +11,18 @@
 
 #include <sodium.h>
 
+#include "sync/tally/tally_text.h"
+
 #define HASH_LEN 32            /* BLAKE2b-256 of the token text */
 #define CSV_LINE_MAX 1024
+#define CSV_FILE_MAX (16 << 20) /* far more than a province's units */
 #define TREE_DEPTH_MAX 64      /* deeper than any real unit tree: a longer parent chain is a cycle */
 
 struct TallyDb {
     sqlite3 *db;
 };
 
-/* daily_sat and monthly_sat (migration 5): the respondent key column and the counts, after unit, day|month, area. */
+/* daily_sat and monthly_sat (migration 6): the respondent key column and the counts, after unit, day|month, area. */
 #define SAT_COUNT_COLUMNS \
     "  respondent      TEXT NOT NULL DEFAULT ''," \
     "  n               INTEGER NOT NULL DEFAULT 0," \
@@ -230,12 +233,25 @@ static const char *const MIGRATIONS[] = {
     "  key   TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL"
     ") STRICT;",
-    /* 5: the later questions (issue 13): every figure now reads counts per unit x day|month x area x
+    /* 5: wrong device clocks and the writer's health probe. A rating dated after its batch arrived, or long
+     * before its device was enrolled, is kept (so the kiosk stops resending it) but quarantined: not in the
+     * roll-ups; quarantine says why (1 = after receipt, 2 = before enrolment), devices.quarantined counts them.
+     * devices.since is the earliest time its ratings may carry (`device add --since`).
+     * health holds the one row the idle writer updates to prove the file still takes writes (/readyz). */
+    "ALTER TABLE ratings ADD COLUMN quarantine INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE devices ADD COLUMN quarantined INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE devices ADD COLUMN since INTEGER;" /* NULL: a year before created_at (tally_db.h) */
+    "CREATE TABLE health("
+    "  id        INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  probed_at INTEGER NOT NULL"
+    ") STRICT;",
+    /* 6: the later questions (issue 13): every figure now reads counts per unit x day|month x area x
      * respondent ('' = not answered), with the service rating (phuc_vu) and the wait answers beside the
      * procedure rating's, as tally_counts_rating() defines them. daily_sat is new (the API and the report's
      * ragged days read it instead of summing `daily` by score); monthly_sat gains the same columns. Both are
      * rebuilt from the stored bodies, which hold each rating's newest answers; ingest keeps them, and moves a
-     * rating's cell when a newer copy gains answers. `daily` and `monthly` (by score) stay as they are. */
+     * rating's cell when a newer copy gains answers. `daily` and `monthly` (by score) stay as they are.
+     * Quarantined ratings (migration 5) are in no tally, so in neither table. */
     "DROP TABLE monthly_sat;"
     "CREATE TABLE daily_sat("
     "  unit            TEXT NOT NULL,"
@@ -261,7 +277,8 @@ static const char *const MIGRATIONS[] = {
     "  FROM (SELECT unit, day, area, score, flagged, CASE scale WHEN 'likert5' THEN 4 ELSE 2 END AS sat,"
     "               coalesce(json_extract(body, '$.respondent'), '') AS resp,"
     "               coalesce(json_extract(body, '$.service_score'), 0) AS svc,"
-    "               coalesce(json_extract(body, '$.wait'), '') AS wait FROM ratings)"
+    "               coalesce(json_extract(body, '$.wait'), '') AS wait FROM ratings"
+    "        WHERE quarantine = 0)"
     "  GROUP BY 1, 2, 3, 4;"
     "INSERT INTO monthly_sat(unit, month, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied,"
     "                        svc_flagged, wait_n, wait_within, svc_wait_n, svc_wait_within)"
@@ -298,19 +315,6 @@ TallyErr tally_set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...
 sqlite3 *tally_db_sqlite(TallyDb *db)
 {
     return db->db;
-}
-
-TallyErr tally_db_snapshot_begin(TallyDb *db, char msg[TALLY_MSG_MAX])
-{
-    /* A deferred transaction becomes a read transaction at its first SELECT and holds that WAL snapshot. */
-    return sqlite3_exec(db->db, "BEGIN DEFERRED", NULL, NULL, NULL) == SQLITE_OK ? TALLY_OK
-                                                                                : tally_db_fail(db, "begin read", msg);
-}
-
-void tally_db_snapshot_end(TallyDb *db)
-{
-    if(!sqlite3_get_autocommit(db->db))
-        sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
 }
 
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX])
@@ -454,7 +458,7 @@ static bool name_valid(const char *s)
     for(const unsigned char *p = (const unsigned char *)s; *p; p++)
         if(*p < 0x20 || *p == 0x7f)
             return false;
-    return true;
+    return tally_utf8_valid(s, n); /* shown on pages and in reports as text */
 }
 
 /* TALLY_OK when code exists, TALLY_E_NOT_FOUND when not. */
@@ -525,8 +529,8 @@ static TallyErr check_unit_args(const char *code, const char *name, const char *
         return tally_set_msg(msg, TALLY_E_INVALID, "unit code \"%.70s\" must be 1-%d chars of [A-Za-z0-9._-] / mã đơn vị "
                        "không hợp lệ", code, PROTO_ID_MAX);
     if(!name_valid(name))
-        return tally_set_msg(msg, TALLY_E_INVALID, "unit name must be 1-%d bytes without control characters / tên đơn vị "
-                       "không hợp lệ", TALLY_NAME_MAX);
+        return tally_set_msg(msg, TALLY_E_INVALID, "unit name must be 1-%d bytes of UTF-8 text without control characters / "
+                       "tên đơn vị phải là văn bản UTF-8", TALLY_NAME_MAX);
     if(parent && *parent && !proto_code_valid(parent))
         return tally_set_msg(msg, TALLY_E_INVALID, "parent code \"%.70s\" is malformed / mã đơn vị cha không hợp lệ",
                        parent);
@@ -606,26 +610,22 @@ static void trim_eol(char *s)
         s[--n] = '\0';
 }
 
-TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, char msg[TALLY_MSG_MAX])
+TallyErr tally_unit_csv_parse(const char *text, size_t len, const char *name, TallyUnitLineFn fn, void *ud,
+                              char msg[TALLY_MSG_MAX])
 {
-    *count = 0;
-    FILE *f = fopen(path, "r");
-    if(!f)
-        return tally_set_msg(msg, TALLY_E_IO, "%s: %s", path, strerror(errno));
-    if(!exec_simple(db, "BEGIN IMMEDIATE")) {
-        fclose(f);
-        return tally_db_fail(db, "begin", msg);
-    }
-    /* Parents may come after their children: no FK check until COMMIT, then check every parent exists. */
-    exec_simple(db, "PRAGMA defer_foreign_keys = ON");
     char line[CSV_LINE_MAX];
-    TallyErr e = TALLY_OK;
-    size_t n = 0;
-    for(int lineno = 1; !e && fgets(line, sizeof line, f); lineno++) {
-        if(!strchr(line, '\n') && !feof(f)) {
-            e = tally_set_msg(msg, TALLY_E_INVALID, "%s:%d: line too long / dòng quá dài", path, lineno);
-            break;
-        }
+    size_t pos = 0;
+    for(int lineno = 1; pos < len; lineno++) {
+        const char *start = text + pos, *nl = memchr(start, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - start) + 1 : len - pos;
+        pos += n;
+        if(memchr(start, '\0', n))
+            return tally_set_msg(msg, TALLY_E_INVALID, "%s:%d: a NUL byte in the line (binary or damaged file) / dòng chứa "
+                           "byte NUL", name, lineno);
+        if(n >= sizeof line)
+            return tally_set_msg(msg, TALLY_E_INVALID, "%s:%d: line too long / dòng quá dài", name, lineno);
+        memcpy(line, start, n);
+        line[n] = '\0';
         trim_eol(line);
         if(lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0) /* a spreadsheet's UTF-8 BOM */
             memmove(line, line + 3, strlen(line + 3) + 1);
@@ -635,22 +635,59 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
             continue;
         char *fld[3];
         int nf = csv_split(line, fld);
-        if(nf < 2) {
-            e = tally_set_msg(msg, TALLY_E_INVALID, "%s:%d: expected code,name,parent / cần 3 cột code,name,parent", path,
-                        lineno);
-            break;
-        }
+        if(nf < 2)
+            return tally_set_msg(msg, TALLY_E_INVALID, "%s:%d: expected code,name,parent / cần 3 cột code,name,parent",
+                           name, lineno);
         const char *parent = nf == 3 ? fld[2] : "";
         char sub[TALLY_MSG_MAX];
-        if((e = check_unit_args(fld[0], fld[1], parent, sub)) || (e = put_unit(db, fld[0], fld[1], parent, sub))) {
-            tally_set_msg(msg, e, "%s:%d: %s", path, lineno, sub);
-            break;
-        }
-        n++;
+        TallyErr e = check_unit_args(fld[0], fld[1], parent, sub);
+        if(!e)
+            e = fn(fld[0], fld[1], parent, ud, sub);
+        if(e)
+            return tally_set_msg(msg, e, "%s:%d: %s", name, lineno, sub);
     }
-    if(!e && ferror(f))
-        e = tally_set_msg(msg, TALLY_E_IO, "%s: read error", path);
+    return TALLY_OK;
+}
+
+typedef struct {
+    TallyDb *db;
+    size_t   n;
+} Import;
+
+static TallyErr import_line(const char *code, const char *name, const char *parent, void *ud, char msg[TALLY_MSG_MAX])
+{
+    Import *im = ud;
+    TallyErr e = put_unit(im->db, code, name, parent, msg);
+    im->n += !e;
+    return e;
+}
+
+TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, char msg[TALLY_MSG_MAX])
+{
+    *count = 0;
+    FILE *f = fopen(path, "rb");
+    if(!f)
+        return tally_set_msg(msg, TALLY_E_IO, "%s: %s", path, strerror(errno));
+    char *text = malloc(CSV_FILE_MAX + 1);
+    size_t len = text ? fread(text, 1, CSV_FILE_MAX + 1, f) : 0;
+    bool err = ferror(f);
     fclose(f);
+    if(!text)
+        return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
+    if(err || len > CSV_FILE_MAX) {
+        free(text);
+        return tally_set_msg(msg, err ? TALLY_E_IO : TALLY_E_INVALID, "%s: %s", path,
+                       err ? "read error" : "larger than 16 MiB; not a unit list / tệp quá lớn");
+    }
+    if(!exec_simple(db, "BEGIN IMMEDIATE")) {
+        free(text);
+        return tally_db_fail(db, "begin", msg);
+    }
+    /* Parents may come after their children: no FK check until COMMIT, then check every parent exists. */
+    exec_simple(db, "PRAGMA defer_foreign_keys = ON");
+    Import im = {db, 0};
+    TallyErr e = tally_unit_csv_parse(text, len, path, import_line, &im, msg);
+    free(text);
     if(!e) {
         sqlite3_stmt *st;
         if(prep(db, "SELECT c.code, c.parent FROM units c LEFT JOIN units p ON p.code = c.parent"
@@ -670,7 +707,7 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
     if(e)
         rollback(db);
     else
-        *count = n;
+        *count = im.n;
     return e;
 }
 
@@ -738,8 +775,8 @@ static TallyErr revoke_row(TallyDb *db, const char *sql, const char *key, const 
     return e;
 }
 
-TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char token[TALLY_TOKEN_HEX + 1],
-                          char msg[TALLY_MSG_MAX])
+TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, int64_t since,
+                          char token[TALLY_TOKEN_HEX + 1], char msg[TALLY_MSG_MAX])
 {
     token[0] = '\0';
     if(!proto_code_valid(id))
@@ -750,8 +787,13 @@ TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char to
     TallyErr e = unit_exists(db, unit, msg);
     if(e)
         return e;
-    const char *const keys[] = {id, unit};
-    e = issue_token(db, "INSERT INTO devices(id, unit, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)", keys, 2,
+    char since_text[24] = "";
+    if(since)
+        snprintf(since_text, sizeof since_text, "%lld", (long long)since);
+    /* since goes in as text and is cast back: the row helper binds text keys only. */
+    const char *const keys[] = {id, unit, since_text};
+    e = issue_token(db, "INSERT INTO devices(id, unit, since, token_hash, created_at)"
+                        " VALUES (?1, ?2, CAST(nullif(?3, '') AS INTEGER), ?4, ?5)", keys, 3,
                     "add device", token, msg);
     if(e == TALLY_E_EXISTS)
         return tally_set_msg(msg, e, "device %s is already enrolled; enrol the replacement under a new id / "
@@ -773,7 +815,8 @@ TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *u
 {
     sqlite3_stmt *st;
     if(prep(db, "SELECT id, unit, created_at, coalesce(revoked_at, 0), coalesce(last_seen, 0),"
-                " coalesce(last_skew_s, 0), received, max_seq FROM devices ORDER BY id", &st))
+                " coalesce(last_skew_s, 0), received, max_seq, quarantined,"
+                " coalesce(since, created_at - " TALLY_SINCE_DEFAULT_SQL ") FROM devices ORDER BY id", &st))
         return tally_db_fail(db, "list devices", msg);
     int rc;
     while((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -786,6 +829,8 @@ TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *u
         d.last_skew_s = sqlite3_column_int64(st, 5);
         d.received = sqlite3_column_int64(st, 6);
         d.max_seq = sqlite3_column_int64(st, 7);
+        d.quarantined = sqlite3_column_int64(st, 8);
+        d.since = sqlite3_column_int64(st, 9);
         if(!fn(&d, ud)) {
             rc = SQLITE_DONE;
             break;
@@ -806,8 +851,8 @@ TallyErr tally_viewer_add_scoped(TallyDb *db, const char *name, const char *unit
 {
     token[0] = '\0';
     if(!name_valid(name))
-        return tally_set_msg(msg, TALLY_E_INVALID, "viewer name must be 1-%d bytes without control characters / tên "
-                       "không hợp lệ", TALLY_NAME_MAX);
+        return tally_set_msg(msg, TALLY_E_INVALID, "viewer name must be 1-%d bytes of UTF-8 text without control "
+                       "characters / tên không hợp lệ", TALLY_NAME_MAX);
     TallyErr e;
     if(unit && *unit) {
         if(!proto_code_valid(unit))
@@ -978,6 +1023,28 @@ TallyErr tally_unit_list(TallyDb *db, TallyUnit **out, size_t *n, char msg[TALLY
     }
     *out = u;
     return TALLY_OK;
+}
+
+TallyErr tally_db_probe_write(TallyDb *db, int64_t now, char msg[TALLY_MSG_MAX])
+{
+    sqlite3_stmt *st;
+    if(prep(db, "INSERT INTO health(id, probed_at) VALUES (1, ?1)"
+                " ON CONFLICT(id) DO UPDATE SET probed_at = excluded.probed_at", &st))
+        return tally_db_fail(db, "probe write", msg);
+    sqlite3_bind_int64(st, 1, now);
+    TallyErr e = sqlite3_step(st) == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "probe write", msg);
+    sqlite3_finalize(st);
+    return e;
+}
+
+TallyErr tally_db_read_begin(TallyDb *db, char msg[TALLY_MSG_MAX])
+{
+    return exec_simple(db, "SAVEPOINT tally_read") ? TALLY_OK : tally_db_fail(db, "begin read", msg);
+}
+
+void tally_db_read_end(TallyDb *db)
+{
+    exec_simple(db, "RELEASE tally_read");
 }
 
 /* ---- Targets ---------------------------------------------------------------------------------------- */

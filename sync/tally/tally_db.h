@@ -44,15 +44,18 @@ TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX])
 void     tally_db_close(TallyDb *db);
 /* The connection, for the sibling modules tally_ingest and tally_query only. */
 sqlite3 *tally_db_sqlite(TallyDb *db);
-/* A read snapshot: every read between begin and end sees the same state of the database (a report's parts agree
- * with each other even while batches arrive) and pays the file-locking cost once, not per statement. Not for
- * writes; end it on every path. */
-TallyErr tally_db_snapshot_begin(TallyDb *db, char msg[TALLY_MSG_MAX]);
-void     tally_db_snapshot_end(TallyDb *db);
 /* Writes a formatted message into msg (when not NULL) and returns e: every tally module's "return error" line. */
 TallyErr tally_set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps a failed SQLite call to TALLY_E_BUSY or TALLY_E_DB and writes "what: sqlite message" into msg. */
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX]);
+/* One read transaction (a savepoint, so it nests inside a caller's): every statement between begin and end
+ * sees the same snapshot of the file, however many batches commit meanwhile, and pays the file-locking cost
+ * once, not per statement. A tally or a report that reads several statements must run between these two
+ * (tally_query_run, tally_report_build). Not for writes; end it on every path. */
+TallyErr tally_db_read_begin(TallyDb *db, char msg[TALLY_MSG_MAX]);
+void     tally_db_read_end(TallyDb *db);
+/* Writes the one health row: proves the file still takes a write (for /readyz). */
+TallyErr tally_db_probe_write(TallyDb *db, int64_t now, char msg[TALLY_MSG_MAX]);
 
 /* ---- Unit tree (mã định danh điện tử) ------------------------------------------------------------- */
 
@@ -64,11 +67,28 @@ TallyErr tally_unit_add(TallyDb *db, const char *code, const char *name, const c
  * in any order, all in one transaction: any bad line or cycle rolls everything back (msg names the line). */
 TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, char msg[TALLY_MSG_MAX]);
 
+/* One unit line of a CSV file, checked (code and parent well-formed, name UTF-8 text without control
+ * characters); returns an error with msg to stop the parse. */
+typedef TallyErr (*TallyUnitLineFn)(const char *code, const char *name, const char *parent, void *ud,
+                                    char msg[TALLY_MSG_MAX]);
+/* The parsing half of tally_unit_import_csv, without a database (the fuzz target calls it alone): text is the
+ * whole file; fn gets each unit line in order. The first bad line stops it with msg "NAME:LINE: why": a NUL
+ * byte anywhere in the line, a line over 1 KiB, a malformed quoted field, a bad code, a name that is not
+ * UTF-8 text. */
+TallyErr tally_unit_csv_parse(const char *text, size_t len, const char *name, TallyUnitLineFn fn, void *ud,
+                              char msg[TALLY_MSG_MAX]);
+
 /* ---- Devices and viewers ------------------------------------------------------------------------- */
 
-/* Enrols a kiosk at a unit and writes its fresh token (64 hex chars + NUL) into token. */
-TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, char token[TALLY_TOKEN_HEX + 1],
-                          char msg[TALLY_MSG_MAX]);
+/* A kiosk's ratings are expected from `since` on (unix time): one dated earlier has a wrong clock and is
+ * quarantined (docs/protocol.md). Unless given at enrolment, since is TALLY_SINCE_DEFAULT_S before it: a kiosk
+ * may have collected for a while before its token was installed. */
+#define TALLY_SINCE_DEFAULT_S (366 * 86400)
+#define TALLY_SINCE_DEFAULT_SQL "31622400"
+/* Enrols a kiosk at a unit and writes its fresh token (64 hex chars + NUL) into token. since: as above, 0 for
+ * the default. */
+TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, int64_t since,
+                          char token[TALLY_TOKEN_HEX + 1], char msg[TALLY_MSG_MAX]);
 /* Revokes a device: its token is refused with 403 from now on; its ratings stay. */
 TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX]);
 /* Adds a read-only API user and writes its fresh token. */
@@ -86,6 +106,8 @@ typedef struct {
     int64_t last_skew_s; /* the device clock minus ours at its last batch; meaningful when last_seen != 0 */
     int64_t received;    /* ratings stored from it (accepted), all time */
     int64_t max_seq;     /* the highest sequence number among them (kiosks number from 1 without holes) */
+    int64_t quarantined; /* its ratings kept out of the figures for a wrong clock (docs/protocol.md) */
+    int64_t since;       /* ratings dated earlier are quarantined */
 } TallyDevice;
 
 /* Calls fn for every device, ordered by id; fn returns false to stop early. */

@@ -238,35 +238,6 @@ void tally_fmt_dec_vi(double v, int decimals, char *out, size_t len)
         snprintf(out, len, "%s%s", v < 0 && r > 0 ? "-" : "", w);
 }
 
-char *tally_utf8_clean(const char *s, char *out, size_t len)
-{
-    static const char FFFD[] = "\xEF\xBF\xBD";
-    size_t n = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while(*p) {
-        unsigned c = *p, k = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-        bool ok = k > 0;
-        uint32_t cp = k == 1 ? c : c & (0x7Fu >> k);
-        for(unsigned i = 1; ok && i < k; i++) {
-            ok = (p[i] & 0xC0) == 0x80;
-            cp = cp << 6 | (p[i] & 0x3Fu);
-        }
-        if(ok && ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-                  (cp >= 0xD800 && cp <= 0xDFFF)))
-            ok = false;
-        const char *src = ok ? (const char *)p : FFFD;
-        size_t m = ok ? k : 3;
-        if(n + m + 1 > len)
-            break;
-        memcpy(out + n, src, m);
-        n += m;
-        p += ok ? k : 1;
-    }
-    if(len)
-        out[n] = '\0';
-    return out;
-}
-
 const char *tally_respondent_vi(int respondent)
 {
     const char *name = respondent ? proto_respondent_name_vi((ProtoRespondent)respondent) : NULL;

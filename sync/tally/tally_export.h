@@ -106,9 +106,6 @@ TallyErr    tally_file_make(TallyDb *db, const TallyReportSpec *spec, TallyFileF
 /* Vietnamese number style, as the PDF prints: "1.234.567", "92,74" (decimals digits after a comma). */
 void tally_fmt_int_vi(int64_t v, char *out, size_t len);
 void tally_fmt_dec_vi(double v, int decimals, char *out, size_t len);
-/* Copies s into out (at most len-1 bytes, never splitting a character) with every byte that is not part of
- * well-formed UTF-8 replaced by U+FFFD. Returns out. */
-char *tally_utf8_clean(const char *s, char *out, size_t len);
 /* A respondent type's Vietnamese name, "Không trả lời" for RESPONDENT_NONE (a row of the respondents view). */
 const char *tally_respondent_vi(int respondent);
 /* What a report's respondent filter says: the type's name, or "Tất cả đối tượng". */

@@ -1131,6 +1131,19 @@ void tally_html_error(TallyBuf *b, const TallyHtmlCtx *c, TallyStr message)
     page_close(b, NULL);
 }
 
+void tally_html_bad_param(TallyBuf *b, const TallyHtmlCtx *c, const char *param)
+{
+    page_open(b, c, NULL, T(TS_ERR_BAD_PARAM));
+    P(b, "<h1>");
+    E(b, T(TS_ERR_BAD_PARAM));
+    P(b, " <code>");
+    E(b, param);
+    P(b, "</code></h1><p><a href=\"/tong-quan\">");
+    E(b, T(TS_ERR_BACK));
+    P(b, "</a></p>");
+    page_close(b, NULL);
+}
+
 /* ---- Static files -------------------------------------------------------------------------------------- */
 
 static const char CSS[] =

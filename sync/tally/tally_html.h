@@ -33,6 +33,8 @@ void tally_html_alerts(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *r)
 void tally_html_login(TallyBuf *b, const char *csrf, const char *name, int message, long wait);
 /* An error page (signed in when c->viewer is set). */
 void tally_html_error(TallyBuf *b, const TallyHtmlCtx *c, TallyStr message);
+/* The 400 page for a malformed parameter of the address, naming it (escaped like every value). */
+void tally_html_bad_param(TallyBuf *b, const TallyHtmlCtx *c, const char *param);
 
 /* The static files: /static/dashboard.css and /static/dashboard.js. */
 const char *tally_html_css(void);

@@ -1,168 +1,459 @@
-/* tally_http.c — request routing, limits, auth and replies (see tally_http.h).
- * Start reading at handle(): MHD calls it once when the headers are in, once per piece of body, and once
- * when the body is complete. */
+/* tally_http.c — the transport under every route: framing, limits, deadlines, auth, replies, the log
+ * (see tally_http.h for the promises, tally_route.h for what a handler sees).
+ *
+ * Start reading at handle(): libmicrohttpd calls it once when a request's headers are in, once per piece
+ * of body, and once when the body is complete (and once more after a deferred request is resumed). Around
+ * it: uri_seen() starts each request and keeps its raw target; conn_event() keeps a registry of open
+ * connections that the reaper thread uses to cut off clients that are too slow; completed() writes the
+ * request's one log line. */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include "sync/tally/tally_http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <microhttpd.h>
 
 #include "sync/protocol.h"
-#include "sync/tally/tally_ingest.h"
-#include "sync/tally/tally_query.h"
-#include "sync/tally/tally_render.h"
+#include "sync/tally/tally_form.h"
+#include "sync/tally/tally_route.h"
+#include "sync/tally/tally_text.h"
 #include "sync/tally/tally_web.h"
+#include "sync/tally/tally_writer.h"
 
-#define MAX_BODY PROTO_MAX_BODY          /* bytes of one batch body */
-#define DISCARD_LIMIT (4 * MAX_BODY)     /* past this much of an over-long body without a length, hang up */
-#define CONNECTION_TIMEOUT_S 60          /* an idle or stalled connection is closed */
-/* Each connection may buffer a whole batch body (MAX_BODY): 64 of them bound that to 256 MiB. 64 is still
- * three times the 20 kiosks of sync_multi; a kiosk turned away retries with back-off. */
-#define CONNECTION_LIMIT 64
-#define PEM_MAX (1 << 20)                /* a certificate chain or key file larger than this is not one */
+#define TARGET_MAX 4096               /* bytes of a request target (path and query) */
+#define PATH_MAX_ 256                 /* bytes of a decoded path: every route is far shorter */
+#define HEADER_TIMEOUT_S 10           /* a request line and headers must arrive within this */
+#define BODY_GRACE 2                  /* plus twice that for any body (20 s by default) ... */
+#define BODY_MIN_RATE (16 * 1024)     /* ... plus its length at 16 KiB/s (128 kbit/s): 4 MiB in ~4.5 min */
+#define IDLE_TIMEOUT_S 60             /* libmicrohttpd's own idle timeout: a reply nobody reads */
+#define CONNECTION_LIMIT 2000         /* connections held at once (each costs a 32 KiB pool, not a body) */
+#define PER_IP_LIMIT 64               /* connections from one address */
+#define BODY_BUDGET (128u << 20)      /* bytes of request bodies buffered at once, all connections together */
+#define REAPER_TICK_MS 200
+#define MAX_ROUTES 32
+#define PEM_MAX (1 << 20)             /* a certificate chain or key file larger than this is not one */
 /* TLS 1.2 and 1.3 only; the kiosks' libcurl speaks both. */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
+/* The route tables served: the kiosks' API, and the dashboard with the read API (tally_web.c). */
+static const TallyRoute *(*const ROUTE_TABLES[])(size_t *n) = {tally_api_routes, tally_web_routes};
+
 typedef struct {
-    TallyDb     *db;
-    TallyIngest *ingest;
-    bool         busy;
+    TallyDb *db;
+    bool     busy;
 } Slot;
+
+/* An open connection, from libmicrohttpd's STARTED to its CLOSED notification (the socket is closed only
+ * after CLOSED, and the entry leaves the registry under reg_mu there, so the reaper never touches a reused
+ * descriptor). */
+typedef enum { CONN_IDLE, CONN_HEADERS, CONN_BODY, CONN_WAIT, CONN_REPLY, CONN_CUT } ConnState;
+typedef struct Conn {
+    struct Conn     *prev, *next;
+    int              fd;
+    char             client[INET6_ADDRSTRLEN];
+    ConnState        state;
+    double           since;     /* when the state began (IDLE: the connection's start or its last reply) */
+    double           deadline;  /* HEADERS/BODY: when the request must be complete */
+    bool             served;    /* a request was answered on it: an idle keep-alive, not a silent client */
+    struct TallyReq *req;
+} Conn;
+
+enum { BAD_NONE, BAD_NUL, BAD_ESCAPE, BAD_LONG };
+
+struct TallyReq {
+    TallyHttp        *h;
+    struct MHD_Connection *c;
+    Conn             *conn;
+    const TallyRoute *route;
+    int               route_index;     /* into the counters; -1 none */
+    char             *target;          /* raw, as sent (path and query), for routing and the log */
+    char              path[PATH_MAX_];
+    const char       *query;
+    char              method[16];
+    int               bad;             /* what uri_seen() found wrong with the target */
+    bool              started;         /* handle() has seen the headers */
+    char             *body;
+    size_t            len, cap;
+    bool              body_cut, over_budget;
+    void             *scratch;
+    Slot             *slot;
+    char              device[PROTO_ID_MAX + 1], unit[PROTO_ID_MAX + 1];
+    /* the answer */
+    struct MHD_Response *resp;
+    unsigned          status;
+    bool              deferred, resumed, queued;
+    bool              holds_place;     /* a place in the writer's queue is held for it (queued routes) */
+    char              detail[160];
+    struct { char *name, *value; } extra[8];
+    int               n_extra;
+    unsigned          cut_status;      /* set by the reaper when it cut the connection off */
+    double            start;
+};
 
 struct TallyHttp {
     struct MHD_Daemon *mhd;
+    TallyWriter       *writer;
+    TallyWeb          *web;      /* the dashboard's state (sign-in policy) */
     Slot              *slots;
     unsigned           n_slots;
-    pthread_mutex_t    mu;       /* guards slots[].busy */
-    pthread_cond_t     freed;
-    pthread_mutex_t    write_mu; /* one batch written at a time */
-    TallyWeb          *web;      /* the dashboard and the read API */
-    char              *tls_cert; /* PEM text, kept for the daemon's life */
-    char              *tls_key;
+    pthread_mutex_t    slot_mu;
+    const TallyRoute  *routes[MAX_ROUTES];
+    size_t             n_routes;
+    /* limits */
+    double             header_timeout;
+    size_t             body_budget;
+    atomic_size_t      body_bytes;
+    bool               tls;
+    char              *tls_cert, *tls_key; /* PEM text, kept for the daemon's life */
+    /* the connection registry and the reaper */
+    pthread_mutex_t    reg_mu;
+    Conn              *conns;
+    pthread_t          reaper;
+    pthread_cond_t     reaper_wake;
+    bool               stopping;
+    /* counters (tally_http_stats) */
+    pthread_mutex_t    stats_mu;
+    TallyHttpStats     stats;
     char               url[80];
 };
 
-typedef enum { ROUTE_BATCHES, ROUTE_HEALTH, ROUTE_WEB } Route;
+static double mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
-/* Per-request state, from the first call of handle() to completed(). */
-typedef struct {
-    Route   route;
-    char   *body;
-    size_t  len, cap;
-    size_t  discarded;                   /* bytes thrown away past MAX_BODY */
-    char    device[PROTO_ID_MAX + 1];    /* the token's device */
-    char    unit[PROTO_ID_MAX + 1];      /* its enrolled unit */
-    struct timespec start;
-} Req;
+/* ---- Worker connections to the database ----------------------------------------------------------------- */
 
-/* ---- Connections ------------------------------------------------------------------------------------ */
-
+/* One per worker thread: a worker handles one request at a time, so taking one never waits long. */
 static Slot *slot_take(TallyHttp *h)
 {
-    pthread_mutex_lock(&h->mu);
     for(;;) {
+        pthread_mutex_lock(&h->slot_mu);
         for(unsigned i = 0; i < h->n_slots; i++)
             if(!h->slots[i].busy) {
                 h->slots[i].busy = true;
-                pthread_mutex_unlock(&h->mu);
+                pthread_mutex_unlock(&h->slot_mu);
                 return &h->slots[i];
             }
-        pthread_cond_wait(&h->freed, &h->mu);
+        pthread_mutex_unlock(&h->slot_mu);
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
 }
 
 static void slot_give(TallyHttp *h, Slot *s)
 {
-    pthread_mutex_lock(&h->mu);
+    pthread_mutex_lock(&h->slot_mu);
     s->busy = false;
-    pthread_cond_signal(&h->freed);
-    pthread_mutex_unlock(&h->mu);
+    pthread_mutex_unlock(&h->slot_mu);
 }
 
-/* ---- Replies ---------------------------------------------------------------------------------------- */
+/* ---- Replies ------------------------------------------------------------------------------------------ */
 
-static double elapsed_ms(const Req *r)
+static const char OOM_BODY[] = "{\"error\":\"busy\",\"message\":\"out of memory, nothing was stored: retry later / "
+                               "hết bộ nhớ, chưa lưu gì, hãy thử lại sau\"}";
+
+static void set_response(TallyReq *rq, unsigned status, struct MHD_Response *resp)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - r->start.tv_sec) * 1e3 + (double)(now.tv_nsec - r->start.tv_nsec) / 1e6;
+    if(rq->resp) /* a second answer is a bug in a handler: keep the first */
+        MHD_destroy_response(resp);
+    else
+        rq->resp = resp, rq->status = status;
 }
 
-/* Queues a JSON reply (takes ownership of body) and logs the request's one line. */
-static enum MHD_Result reply(struct MHD_Connection *c, const char *method, const char *url, Req *r,
-                             unsigned status, char *body, const char *detail)
+/* The one answer that needs no allocation of ours, for when memory ran out. */
+static void reply_oom(TallyReq *rq)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(sizeof OOM_BODY - 1, (void *)OOM_BODY, MHD_RESPMEM_PERSISTENT);
+    if(!resp)
+        return;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+    set_response(rq, 503, resp);
+}
+
+void tally_reply(TallyReq *rq, unsigned status, const char *content_type, char *body, size_t len)
 {
     if(!body)
-        body = strdup("{\"error\":\"out_of_memory\",\"message\":\"out of memory / hết bộ nhớ\"}"), status = 500;
-    if(!body)
-        return MHD_NO;
-    size_t len = strlen(body);
+        return reply_oom(rq);
     struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
     if(!resp) {
         free(body);
-        return MHD_NO;
+        return reply_oom(rq);
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
-    enum MHD_Result ret = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
-    fprintf(stderr, "tally-server: %s %s %u device=%s %s %.1fms\n", method, url, status,
-            r && r->device[0] ? r->device : "-", detail ? detail : "", r ? elapsed_ms(r) : 0.0);
-    return ret;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    for(int i = 0; i < rq->n_extra; i++)
+        MHD_add_response_header(resp, rq->extra[i].name, rq->extra[i].value);
+    set_response(rq, status, resp);
 }
 
-/* {"error":code,"message":"English / Vietnamese"} with optional field and position. */
-static enum MHD_Result reply_error(struct MHD_Connection *c, const char *method, const char *url, Req *r,
-                                   unsigned status, const char *code, const char *field, int line, int column,
-                                   const char *fmt, ...) __attribute__((format(printf, 10, 11)));
-static enum MHD_Result reply_error(struct MHD_Connection *c, const char *method, const char *url, Req *r,
-                                   unsigned status, const char *code, const char *field, int line, int column,
-                                   const char *fmt, ...)
+void tally_reply_json(TallyReq *rq, unsigned status, char *body)
 {
-    char message[512];
+    tally_reply(rq, status, "application/json; charset=utf-8", body, body ? strlen(body) : 0);
+}
+
+void tally_reply_header(TallyReq *rq, const char *name, const char *value)
+{
+    if(rq->n_extra == (int)(sizeof rq->extra / sizeof rq->extra[0]))
+        return;
+    char *n = strdup(name), *v = strdup(value);
+    if(!n || !v) {
+        free(n);
+        free(v);
+        return;
+    }
+    rq->extra[rq->n_extra].name = n;
+    rq->extra[rq->n_extra++].value = v;
+}
+
+void tally_reply_log(TallyReq *rq, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rq->detail, sizeof rq->detail, fmt, ap);
+    va_end(ap);
+}
+
+void tally_reply_error(TallyReq *rq, unsigned status, const char *code, const char *field, int line, int column,
+                       const char *fmt, ...)
+{
+    char message[700];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    json_t *o = json_object();
-    char *body = NULL;
-    if(o && !json_object_set_new(o, "error", json_string(code)) &&
-       !json_object_set_new(o, "message", json_string(message)) &&
-       (!field || !json_object_set_new(o, "field", json_string(field))) &&
-       (line <= 0 || (!json_object_set_new(o, "line", json_integer(line)) &&
-                      !json_object_set_new(o, "column", json_integer(column)))))
-        body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    char detail[64];
-    snprintf(detail, sizeof detail, "error=%s", code);
-    return reply(c, method, url, r, status, body, detail);
+    char *body = tally_json_error(code, field, line, column, message);
+    if(!rq->detail[0])
+        snprintf(rq->detail, sizeof rq->detail, "error=%s", code);
+    tally_reply_json(rq, status, body);
 }
 
-#define ERR(status, code, ...) reply_error(c, method, url, r, status, code, NULL, 0, 0, __VA_ARGS__)
-
-static enum MHD_Result reply_tally_err(struct MHD_Connection *c, const char *method, const char *url, Req *r,
-                                       TallyErr e, const char *msg)
+void tally_reply_busy(TallyReq *rq, unsigned retry_after_s, const char *message)
 {
-    if(e == TALLY_E_BUSY)
-        return ERR(MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
-                   "the database is busy, nothing was stored: retry later / máy chủ đang bận, chưa lưu gì, hãy thử lại sau");
-    fprintf(stderr, "tally-server: database error: %s\n", msg);
-    return ERR(MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
-               "internal error, nothing was stored / lỗi máy chủ, chưa lưu gì");
+    char ra[16];
+    snprintf(ra, sizeof ra, "%u", retry_after_s ? retry_after_s : tally_writer_retry_after(rq->h->writer));
+    tally_reply_header(rq, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    tally_reply_error(rq, 503, "busy", NULL, 0, 0, "%s", message);
 }
 
-/* ---- Request parts ---------------------------------------------------------------------------------- */
+void tally_reply_db_error(TallyReq *rq, TallyErr e, const char *msg)
+{
+    if(e == TALLY_E_BUSY || e == TALLY_E_NOMEM) {
+        tally_reply_log(rq, "%s: %.120s", tally_err_name(e), msg);
+        return tally_reply_busy(rq, 0, "the database is busy, nothing was stored: retry later / máy chủ đang bận, "
+                                       "chưa lưu gì, hãy thử lại sau");
+    }
+    fprintf(stderr, "tally-server: database error: %s\n", msg);
+    tally_reply_error(rq, 500, "internal", NULL, 0, 0, "internal error, nothing was stored / lỗi máy chủ, chưa lưu gì");
+}
+
+/* ---- The request, for handlers ------------------------------------------------------------------------ */
+
+const char *tally_req_method(const TallyReq *rq) { return rq->method; }
+const char *tally_req_path(const TallyReq *rq) { return rq->path; }
+const char *tally_req_query(const TallyReq *rq) { return rq->query; }
+bool tally_req_body_cut(const TallyReq *rq) { return rq->body_cut; }
+const char *tally_req_client(const TallyReq *rq) { return rq->conn ? rq->conn->client : "?"; }
+const char *tally_req_device(const TallyReq *rq) { return rq->device; }
+const char *tally_req_unit(const TallyReq *rq) { return rq->unit; }
+TallyWriter *tally_req_writer(TallyReq *rq) { return rq->h->writer; }
+TallyWeb *tally_req_web(TallyReq *rq) { return rq->h->web; }
+bool tally_req_tls(const TallyReq *rq) { return rq->h->tls; }
+
+bool tally_req_submit(TallyReq *rq, TallyWriteJob *job)
+{
+    bool held = rq->holds_place;
+    rq->holds_place = false;
+    return tally_writer_submit(rq->h->writer, job, held);
+}
+
+const char *tally_req_header(const TallyReq *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND, name);
+}
+
+const char *tally_req_body(const TallyReq *rq, size_t *len)
+{
+    *len = rq->len;
+    return rq->body ? rq->body : "";
+}
+
+void *tally_req_scratch(TallyReq *rq, size_t size)
+{
+    if(!rq->scratch)
+        rq->scratch = calloc(1, size);
+    return rq->scratch;
+}
+
+TallyDb *tally_req_db(TallyReq *rq)
+{
+    if(!rq->slot)
+        rq->slot = slot_take(rq->h);
+    return rq->slot->db;
+}
+
+bool tally_req_gone(TallyReq *rq)
+{
+    if(!rq->conn || rq->conn->fd < 0)
+        return false;
+    struct pollfd p = {.fd = rq->conn->fd, .events = POLLIN | POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+void tally_req_defer(TallyReq *rq)
+{
+    rq->deferred = true;
+    pthread_mutex_lock(&rq->h->reg_mu);
+    if(rq->conn)
+        rq->conn->state = CONN_WAIT;
+    pthread_mutex_unlock(&rq->h->reg_mu);
+    MHD_suspend_connection(rq->c);
+}
+
+void tally_req_resume(TallyReq *rq)
+{
+    MHD_resume_connection(rq->c);
+}
+
+/* ---- Counters ----------------------------------------------------------------------------------------- */
+
+static void count(TallyHttp *h, const TallyReq *rq, unsigned status)
+{
+    unsigned cls = status >= 100 && status < 600 ? status / 100 : 0;
+    pthread_mutex_lock(&h->stats_mu);
+    int i = rq && rq->route_index >= 0 ? rq->route_index : (int)h->n_routes;
+    h->stats.requests[i][cls]++;
+    if(status == 408)
+        h->stats.cut_off++;
+    pthread_mutex_unlock(&h->stats_mu);
+}
+
+void tally_http_stats(TallyHttp *h, TallyHttpStats *out)
+{
+    pthread_mutex_lock(&h->stats_mu);
+    *out = h->stats;
+    pthread_mutex_unlock(&h->stats_mu);
+    out->n_routes = h->n_routes;
+    for(size_t i = 0; i < h->n_routes && i < TALLY_HTTP_ROUTES_MAX; i++)
+        out->route_name[i] = h->routes[i]->name;
+    pthread_mutex_lock(&h->reg_mu);
+    out->connections = 0;
+    for(Conn *c = h->conns; c; c = c->next)
+        out->connections++;
+    pthread_mutex_unlock(&h->reg_mu);
+    TallyWriterStats ws;
+    tally_writer_stats(h->writer, &ws);
+    out->queue_depth = ws.depth;
+    out->queue_refused = ws.refused;
+    out->batches_written = ws.written;
+    out->batches_dropped = ws.dropped;
+    out->body_bytes = atomic_load(&h->body_bytes);
+}
+
+/* ---- The log ------------------------------------------------------------------------------------------ */
+
+/* One line per request: who, "METHOD TARGET" escaped as received, the status, what happened, how long. */
+static void log_request(const TallyReq *rq, unsigned status)
+{
+    char method[64], target[600], st[16] = "-";
+    tally_log_escape(rq->method, strlen(rq->method), method, sizeof method);
+    const char *t = rq->target ? rq->target : "";
+    tally_log_escape(t, strlen(t), target, sizeof target);
+    if(status)
+        snprintf(st, sizeof st, "%u", status);
+    fprintf(stderr, "tally-server: %s \"%s %s\" %s %s device=%s %s%s%.1fms\n", rq->conn ? rq->conn->client : "?",
+            method, target, st, rq->route ? rq->route->name : "-", rq->device[0] ? rq->device : "-", rq->detail,
+            rq->detail[0] ? " " : "", (mono() - rq->start) * 1e3);
+}
+
+/* ---- Request framing ---------------------------------------------------------------------------------- */
+
+/* The %-decoded path of a raw target; false on a bad escape, a NUL, or a path no route could have. */
+static bool decode_path(const char *target, char out[PATH_MAX_])
+{
+    size_t n = strcspn(target, "?"), len;
+    return n < PATH_MAX_ && tally_form_unescape(target, n, false, out, &len);
+}
+
+/* libmicrohttpd calls this when a request line is in, before it parses the query: the request starts here.
+ * It keeps the raw target (routing and the log use it; the query is parsed strictly by tally_form), and
+ * cuts the query off libmicrohttpd's own copy, whose parser would spend a pool entry per parameter and
+ * close the connection without an answer past ~450 of them. */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    TallyHttp *h = cls;
+    TallyReq *rq = calloc(1, sizeof *rq);
+    if(!rq)
+        return NULL;
+    rq->h = h;
+    rq->c = c;
+    rq->start = mono();
+    rq->route_index = -1;
+    size_t n = strlen(uri);
+    rq->target = strndup(uri, n > TARGET_MAX ? TARGET_MAX : n);
+    if(n > TARGET_MAX)
+        rq->bad = BAD_LONG;
+    else if(strstr(uri, "%00"))
+        rq->bad = BAD_NUL;
+    char *q = strchr(uri, '?');
+    if(q && q[1])
+        q[1] = '\0'; /* in libmicrohttpd's read buffer (0.9.75 parses args after this callback): see above */
+    if(rq->target) {
+        char *tq = strchr(rq->target, '?');
+        rq->query = tq ? tq + 1 : "";
+        if(!rq->bad && !decode_path(rq->target, rq->path))
+            rq->bad = BAD_ESCAPE;
+    } else {
+        rq->query = "";
+    }
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    Conn *conn = ci ? ci->socket_context : NULL;
+    pthread_mutex_lock(&h->reg_mu);
+    if(conn) {
+        conn->state = CONN_HEADERS;
+        conn->since = rq->start;
+        conn->deadline = rq->start + h->header_timeout;
+        conn->req = rq;
+    }
+    rq->conn = conn;
+    pthread_mutex_unlock(&h->reg_mu);
+    return rq;
+}
+
+typedef struct {
+    int         n_cl, n_te;
+    const char *te;
+} Framing;
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    Framing *f = cls;
+    if(strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->n_cl++;
+    else if(strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        f->n_te++, f->te = value;
+    return MHD_YES;
+}
 
 /* The token from "Authorization: Bearer <token>", or NULL. */
 static const char *bearer(struct MHD_Connection *c)
@@ -176,274 +467,424 @@ static const char *bearer(struct MHD_Connection *c)
     return *v ? v : NULL;
 }
 
-static bool is_json(struct MHD_Connection *c)
+static bool media_type_is(const char *v, const char *want)
 {
-    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    static const char JSON[] = "application/json";
-    if(!v || strncasecmp(v, JSON, sizeof JSON - 1) != 0)
+    size_t n = strlen(want);
+    if(!v || strncasecmp(v, want, n) != 0)
         return false;
-    char next = v[sizeof JSON - 1];
-    return next == '\0' || next == ';' || next == ' ';
+    return v[n] == '\0' || v[n] == ';' || v[n] == ' ';
 }
 
-/* ---- POST /api/v1/batches --------------------------------------------------------------------------- */
-
-/* Everything decidable from the headers; returns true when a refusal was queued. */
-static bool batch_precheck(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url, Req *r,
-                           enum MHD_Result *ret)
+/* A route's path is exact, or a prefix when it ends in '/' (not "/" itself) and something follows it. */
+static bool route_matches(const TallyRoute *rt, const char *path)
 {
-    const char *token = bearer(c);
-    if(!token) {
-        *ret = ERR(MHD_HTTP_UNAUTHORIZED, "unauthorized",
-                   "missing Authorization: Bearer token / thiếu mã xác thực của thiết bị");
-        return true;
+    size_t n = strlen(rt->path);
+    if(n > 1 && rt->path[n - 1] == '/')
+        return strncmp(path, rt->path, n) == 0 && path[n] != '\0';
+    return strcmp(path, rt->path) == 0;
+}
+
+/* Everything decided from the headers. Returns false when a refusal has been set. */
+static bool precheck(TallyHttp *h, TallyReq *rq, unsigned long long *length)
+{
+    if(rq->bad == BAD_LONG) {
+        tally_reply_error(rq, 414, "uri_too_long", NULL, 0, 0, "the request target is longer than %d bytes / địa chỉ "
+                          "yêu cầu quá dài", TARGET_MAX);
+        return false;
     }
-    TallyAuth auth;
-    char msg[TALLY_MSG_MAX];
-    Slot *s = slot_take(h);
-    TallyErr e = tally_auth_device(s->db, token, &auth, r->device, r->unit, msg);
-    slot_give(h, s);
-    if(e) {
-        *ret = reply_tally_err(c, method, url, r, e, msg);
-        return true;
+    if(rq->bad) {
+        tally_reply_error(rq, 400, "bad_request", NULL, 0, 0, rq->bad == BAD_NUL
+                          ? "a NUL byte (%%00) in the request target / địa chỉ yêu cầu chứa byte NUL"
+                          : "a malformed %%-escape in the path / địa chỉ yêu cầu không hợp lệ");
+        return false;
     }
-    if(auth == TALLY_AUTH_UNKNOWN) {
-        *ret = ERR(MHD_HTTP_UNAUTHORIZED, "unauthorized", "unknown device token / mã xác thực thiết bị không đúng");
-        return true;
+    Framing f = {0};
+    MHD_get_connection_values(rq->c, MHD_HEADER_KIND, framing_header, &f);
+    if(f.n_te) {
+        /* Only a body with a length is taken: whoever reads Content-Length and whoever reads
+         * Transfer-Encoding then agree on where this request ends (no smuggling behind a proxy). */
+        if(f.n_te > 1 || strcasecmp(f.te, "chunked") != 0)
+            tally_reply_error(rq, 501, "not_implemented", NULL, 0, 0, "transfer coding not supported (only a body with "
+                              "Content-Length) / không hỗ trợ kiểu mã hoá truyền tải này");
+        else if(f.n_cl)
+            tally_reply_error(rq, 400, "bad_request", NULL, 0, 0, "Content-Length together with Transfer-Encoding / "
+                              "không được dùng cùng lúc Content-Length và Transfer-Encoding");
+        else
+            tally_reply_error(rq, 411, "length_required", NULL, 0, 0, "a body needs a Content-Length (chunked bodies "
+                              "are not taken) / cần có Content-Length");
+        return false;
     }
-    if(auth == TALLY_AUTH_REVOKED) {
-        *ret = ERR(MHD_HTTP_FORBIDDEN, "revoked",
-                   "device %s has been revoked / thiết bị %s đã bị thu hồi quyền gửi", r->device, r->device);
-        return true;
+    if(f.n_cl > 1) {
+        tally_reply_error(rq, 400, "bad_request", NULL, 0, 0, "more than one Content-Length / có nhiều hơn một "
+                          "Content-Length");
+        return false;
     }
-    if(!is_json(c)) {
-        *ret = ERR(MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                   "Content-Type must be application/json / nội dung phải là application/json");
-        return true;
+    const char *cl = MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    *length = cl ? strtoull(cl, NULL, 10) : 0; /* libmicrohttpd has refused any that is not all digits */
+
+    const TallyRoute *route = NULL;
+    char allow[64] = "";
+    /* HEAD is answered as GET without the body (libmicrohttpd leaves it out). */
+    const char *method = strcmp(rq->method, "HEAD") == 0 ? "GET" : rq->method;
+    for(size_t i = 0; i < h->n_routes; i++)
+        if(route_matches(h->routes[i], rq->path)) {
+            if(!strstr(allow, h->routes[i]->method))
+                snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s", allow[0] ? ", " : "",
+                         h->routes[i]->method);
+            if(!route && strcmp(h->routes[i]->method, method) == 0)
+                route = h->routes[i], rq->route_index = (int)i;
+        }
+    if(!allow[0]) {
+        tally_reply_error(rq, 404, "not_found", NULL, 0, 0, "no such endpoint / không có địa chỉ này");
+        return false;
     }
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if(cl) {
-        char *end;
-        unsigned long long n = strtoull(cl, &end, 10);
-        if(*end || end == cl || n > MAX_BODY) {
-            *ret = ERR(MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-                       "a batch body may be at most %u bytes / mỗi lô tối đa %u byte", MAX_BODY, MAX_BODY);
-            return true;
+    if(!route) {
+        tally_reply_header(rq, "Allow", allow);
+        tally_reply_error(rq, 405, "method_not_allowed", NULL, 0, 0, "method not allowed here / phương thức không được "
+                          "phép");
+        return false;
+    }
+    rq->route = route;
+    if(!route->content_type && *length) {
+        tally_reply_error(rq, 400, "bad_request", NULL, 0, 0, "this request takes no body / yêu cầu này không có nội "
+                          "dung");
+        return false;
+    }
+    if(route->auth != TALLY_ROUTE_OPEN) {
+        const char *token = bearer(rq->c);
+        TallyAuth auth = TALLY_AUTH_UNKNOWN;
+        char msg[TALLY_MSG_MAX];
+        TallyErr e = TALLY_OK;
+        if(token) {
+            TallyDb *db = tally_req_db(rq);
+            e = tally_auth_device(db, token, &auth, rq->device, rq->unit, msg);
+        }
+        if(e) {
+            tally_reply_db_error(rq, e, msg);
+            return false;
+        }
+        if(auth == TALLY_AUTH_REVOKED) {
+            tally_reply_error(rq, 403, "revoked", NULL, 0, 0, "device %s has been revoked / thiết bị %s đã bị thu hồi "
+                              "quyền gửi", rq->device, rq->device);
+            return false;
+        }
+        if(auth != TALLY_AUTH_OK) {
+            rq->device[0] = '\0';
+            tally_reply_error(rq, 401, "unauthorized", NULL, 0, 0, !token ? "missing Authorization: Bearer token / "
+                              "thiếu mã xác thực" : "unknown device token / mã xác thực thiết bị không đúng");
+            return false;
         }
     }
-    return false;
+    if(route->content_type && !media_type_is(tally_req_header(rq, MHD_HTTP_HEADER_CONTENT_TYPE), route->content_type)) {
+        tally_reply_error(rq, 415, "unsupported_media_type", NULL, 0, 0, "Content-Type must be %s / nội dung phải là "
+                          "%s", route->content_type, route->content_type);
+        return false;
+    }
+    if(*length > route->body_max) {
+        tally_reply_error(rq, 413, "too_large", NULL, 0, 0, "a body may be at most %zu bytes / nội dung tối đa %zu byte",
+                          route->body_max, route->body_max);
+        return false;
+    }
+    if(route->queued && (h->stopping || !(rq->holds_place = tally_writer_reserve(h->writer)))) {
+        tally_reply_busy(rq, 0, "the server is busy, nothing was stored: retry after the time in Retry-After / máy "
+                                "chủ đang bận, chưa lưu gì, hãy thử lại sau");
+        return false;
+    }
+    return true;
 }
 
-static enum MHD_Result batch_finish(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url,
-                                    Req *r)
+/* Grows the body buffer to hold `more` bytes, within the server-wide budget. */
+static bool body_reserve(TallyHttp *h, TallyReq *rq, size_t more, size_t length)
 {
-    if(r->discarded)
-        return ERR(MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-                   "a batch body may be at most %u bytes / mỗi lô tối đa %u byte", MAX_BODY, MAX_BODY);
-    ProtoBatch b;
-    ProtoError pe;
-    ProtoErr pr = proto_batch_parse(r->body ? r->body : "", r->len, &b, &pe);
-    if(pr == PROTO_E_TOO_MANY) {
-        proto_batch_free(&b);
-        return ERR(MHD_HTTP_CONTENT_TOO_LARGE, "too_many_ratings",
-                   "a batch may hold at most %d ratings / mỗi lô tối đa %d đánh giá", PROTO_MAX_BATCH,
-                   PROTO_MAX_BATCH);
+    size_t need = rq->len + more + 1;
+    if(need <= rq->cap)
+        return true;
+    size_t ncap = rq->cap ? rq->cap * 2 : 64 * 1024;
+    while(ncap < need)
+        ncap *= 2;
+    if(ncap > length + 1)
+        ncap = length + 1 > need ? length + 1 : need;
+    size_t grow = ncap - rq->cap, cur = atomic_load(&h->body_bytes);
+    do {
+        if(cur + grow > h->body_budget)
+            return false;
+    } while(!atomic_compare_exchange_weak(&h->body_bytes, &cur, cur + grow));
+    char *nb = realloc(rq->body, ncap);
+    if(!nb) {
+        atomic_fetch_sub(&h->body_bytes, grow);
+        return false;
     }
-    if(pr == PROTO_E_NOMEM) {
-        proto_batch_free(&b);
-        return ERR(MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "out of memory, nothing was stored / hết bộ nhớ, chưa lưu gì");
-    }
-    if(pr) {
-        proto_batch_free(&b);
-        return reply_error(c, method, url, r, MHD_HTTP_BAD_REQUEST, proto_err_code(pr), pe.field[0] ? pe.field : NULL,
-                           pr == PROTO_E_SYNTAX ? pe.line : 0, pe.column,
-                           "%s / lô dữ liệu không hợp lệ, chưa lưu gì", pe.msg);
-    }
-    if(strcmp(b.device_id, r->device) != 0) {
-        proto_batch_free(&b);
-        return ERR(MHD_HTTP_FORBIDDEN, "device_mismatch",
-                   "device_id is not the device this token belongs to / device_id không khớp với mã xác thực");
-    }
-    ProtoReply rep;
-    char msg[TALLY_MSG_MAX];
-    Slot *s = slot_take(h);
-    pthread_mutex_lock(&h->write_mu);
-    TallyErr e = tally_ingest_batch(s->ingest, &b, r->unit, (int64_t)time(NULL), &rep, msg);
-    pthread_mutex_unlock(&h->write_mu);
-    slot_give(h, s);
-    size_t n_items = b.n;
-    proto_batch_free(&b);
-    if(e)
-        return reply_tally_err(c, method, url, r, e, msg);
-    char detail[128];
-    snprintf(detail, sizeof detail, "batch=%s items=%zu accepted=%lld duplicate=%lld rejected=%zu", rep.batch_id,
-             n_items, (long long)rep.accepted, (long long)rep.duplicate, rep.n_rejected);
-    char *body = proto_reply_dump(&rep);
-    proto_reply_free(&rep);
-    return reply(c, method, url, r, MHD_HTTP_OK, body, detail);
+    rq->body = nb;
+    rq->cap = ncap;
+    return true;
 }
 
-/* ---- Everything else: the dashboard and the read API (tally_web.c) ----------------------------------- */
-
-typedef struct {
-    TallyWebArg args[TALLY_WEB_ARGS_MAX];
-    size_t      n;
-    bool        overflow;
-} QueryArgs;
-
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static void set_state(TallyHttp *h, TallyReq *rq, ConnState st)
 {
-    (void)kind;
-    QueryArgs *q = cls;
-    if(q->n == TALLY_WEB_ARGS_MAX) {
-        q->overflow = true;
+    pthread_mutex_lock(&h->reg_mu);
+    if(rq->conn && rq->conn->state != CONN_CUT)
+        rq->conn->state = st;
+    pthread_mutex_unlock(&h->reg_mu);
+}
+
+/* Queues the answer the request holds (or a last-resort one). */
+static enum MHD_Result queue(TallyHttp *h, TallyReq *rq)
+{
+    if(!rq->resp)
+        tally_reply_error(rq, 500, "internal", NULL, 0, 0, "no answer was made / máy chủ không trả lời được");
+    if(!rq->resp)
+        reply_oom(rq);
+    if(!rq->resp)
         return MHD_NO;
-    }
-    q->args[q->n++] = (TallyWebArg){key, value ? value : ""};
-    return MHD_YES;
-}
-
-static void client_addr(struct MHD_Connection *c, char *out, size_t len)
-{
-    snprintf(out, len, "?");
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if(!ci || !ci->client_addr)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
-    if(sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
-    else if(sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)len);
-}
-
-static enum MHD_Result web_finish(TallyHttp *h, struct MHD_Connection *c, const char *method, const char *url, Req *r)
-{
-    QueryArgs q = {0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
-    if(q.overflow)
-        return ERR(MHD_HTTP_BAD_REQUEST, "bad_request", "too many query parameters / quá nhiều tham số");
-    char addr[INET6_ADDRSTRLEN];
-    client_addr(c, addr, sizeof addr);
-    TallyWebRequest req = {
-        .method = method, .path = url, .query = q.args, .n_query = q.n,
-        .cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
-        .bearer = bearer(c),
-        .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
-        .body = r->body, .body_len = r->len, .body_too_large = r->discarded > 0,
-        .client_addr = addr, .tls = h->tls_cert != NULL, .now_s = (int64_t)time(NULL),
-    };
-    TallyWebResponse resp;
-    Slot *s = slot_take(h);
-    tally_web_handle(h->web, s->db, &req, &resp);
-    slot_give(h, s);
-    struct MHD_Response *mr = MHD_create_response_from_buffer_with_free_callback(resp.len, resp.body, free);
-    if(!mr) {
-        tally_web_response_free(&resp);
-        return MHD_NO;
-    }
-    MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
-    for(int i = 0; i < resp.n_headers; i++)
-        MHD_add_response_header(mr, resp.headers[i].name, resp.headers[i].value);
-    enum MHD_Result ret = MHD_queue_response(c, resp.status, mr);
-    MHD_destroy_response(mr);
-    fprintf(stderr, "tally-server: %s %s %u %s %.1fms\n", method, url, resp.status, resp.log, elapsed_ms(r));
+    set_state(h, rq, CONN_REPLY);
+    enum MHD_Result ret = MHD_queue_response(rq->c, rq->status, rq->resp);
+    MHD_destroy_response(rq->resp);
+    rq->resp = NULL;
+    rq->queued = true;
     return ret;
 }
 
-/* ---- The access handler ----------------------------------------------------------------------------- */
+/* ---- The access handler --------------------------------------------------------------------------------- */
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                              const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
+    (void)url;
     (void)version;
     TallyHttp *h = cls;
-    Req *r = *req_cls;
-    if(!r) { /* headers are in: decide everything that does not need the body */
-        if(!(r = calloc(1, sizeof *r)))
+    TallyReq *rq = *req_cls;
+    if(!rq) { /* uri_seen() ran out of memory: answer without it */
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(sizeof OOM_BODY - 1, (void *)OOM_BODY, MHD_RESPMEM_PERSISTENT);
+        if(!resp)
             return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &r->start);
-        *req_cls = r;
-        bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0, post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-        if(strcmp(url, "/api/v1/batches") == 0)
-            r->route = ROUTE_BATCHES;
-        else if(strcmp(url, "/healthz") == 0)
-            r->route = ROUTE_HEALTH;
-        else if(tally_web_serves(url) || strncmp(url, "/api/", 5) != 0)
-            r->route = ROUTE_WEB; /* the web module answers its own 404 / 405 pages */
-        else
-            return ERR(MHD_HTTP_NOT_FOUND, "not_found", "no such endpoint / không có địa chỉ này");
-        if(r->route != ROUTE_WEB && (r->route == ROUTE_BATCHES ? !post : !get))
-            return ERR(MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                       "method not allowed here / phương thức không được phép");
-        if(r->route == ROUTE_BATCHES) {
-            enum MHD_Result ret;
-            if(batch_precheck(h, c, method, url, r, &ret))
-                return ret;
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+        enum MHD_Result ret = MHD_queue_response(c, 503, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    if(!rq->started) { /* the headers are in */
+        rq->started = true;
+        snprintf(rq->method, sizeof rq->method, "%s", method);
+        unsigned long long length = 0;
+        bool ok = precheck(h, rq, &length);
+        if(rq->slot) {
+            slot_give(h, rq->slot);
+            rq->slot = NULL;
         }
+        if(!ok)
+            return queue(h, rq);
+        pthread_mutex_lock(&h->reg_mu);
+        if(rq->conn && rq->conn->state != CONN_CUT) {
+            rq->conn->state = CONN_BODY;
+            rq->conn->deadline = rq->start + h->header_timeout * (1 + BODY_GRACE) + (double)length / BODY_MIN_RATE;
+        }
+        pthread_mutex_unlock(&h->reg_mu);
         return MHD_YES;
     }
-    if(*upload_data_size) { /* a piece of body */
-        size_t cap = r->route == ROUTE_BATCHES ? MAX_BODY
-                   : r->route == ROUTE_WEB && tally_web_takes_body(method, url) ? TALLY_WEB_FORM_MAX : 0;
-        if(r->discarded || r->len + *upload_data_size > cap) {
-            /* Past the cap: stop buffering; the 413 goes out when the client stops sending. */
-            r->discarded += *upload_data_size;
-            *upload_data_size = 0;
-            return r->discarded > DISCARD_LIMIT ? MHD_NO : MHD_YES;
-        }
-        if(r->len + *upload_data_size + 1 > r->cap) {
-            size_t ncap = r->cap ? r->cap : 64 * 1024;
-            while(ncap < r->len + *upload_data_size + 1)
-                ncap *= 2;
-            if(ncap > MAX_BODY + 1)
-                ncap = MAX_BODY + 1;
-            char *nb = realloc(r->body, ncap);
-            if(!nb)
-                return MHD_NO;
-            r->body = nb;
-            r->cap = ncap;
-        }
-        memcpy(r->body + r->len, upload_data, *upload_data_size);
-        r->len += *upload_data_size;
-        r->body[r->len] = '\0';
+    if(*upload_data_size) { /* a piece of body (never more than its Content-Length, checked above) */
+        size_t n = *upload_data_size;
         *upload_data_size = 0;
+        if(rq->body_cut || rq->over_budget)
+            return MHD_YES; /* read and dropped */
+        if(rq->route->body && !rq->route->body(rq, upload_data, n)) {
+            rq->body_cut = true;
+            return MHD_YES;
+        }
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if(!body_reserve(h, rq, n, cl ? (size_t)strtoull(cl, NULL, 10) : rq->len + n)) {
+            rq->over_budget = true;
+            return MHD_YES;
+        }
+        memcpy(rq->body + rq->len, upload_data, n);
+        rq->len += n;
+        rq->body[rq->len] = '\0';
         return MHD_YES;
     }
-    /* The request is complete. */
-    switch(r->route) {
-    case ROUTE_BATCHES: return batch_finish(h, c, method, url, r);
-    case ROUTE_HEALTH: return reply(c, method, url, r, MHD_HTTP_OK, strdup("{\"status\":\"ok\"}"), NULL);
-    case ROUTE_WEB: return web_finish(h, c, method, url, r);
+    if(rq->deferred) /* resumed: the answer was made on another thread */
+        return queue(h, rq);
+    if(rq->over_budget) {
+        tally_reply_busy(rq, 0, "the server is short of memory for request bodies, nothing was stored: retry later / "
+                                "máy chủ đang thiếu bộ nhớ, chưa lưu gì, hãy thử lại sau");
+        return queue(h, rq);
     }
-    return MHD_NO;
+    rq->route->handle(rq);
+    if(rq->slot) {
+        slot_give(h, rq->slot);
+        rq->slot = NULL;
+    }
+    if(rq->deferred)
+        return MHD_YES; /* suspended; queued when resumed */
+    return queue(h, rq);
 }
 
+static void free_req(TallyHttp *h, TallyReq *rq)
+{
+    if(rq->holds_place) /* refused, cut off or gone before its batch was queued */
+        tally_writer_release(h->writer);
+    if(rq->cap)
+        atomic_fetch_sub(&h->body_bytes, rq->cap);
+    if(rq->resp)
+        MHD_destroy_response(rq->resp);
+    for(int i = 0; i < rq->n_extra; i++) {
+        free(rq->extra[i].name);
+        free(rq->extra[i].value);
+    }
+    free(rq->body);
+    free(rq->scratch);
+    free(rq->target);
+    free(rq);
+}
+
+/* The request is over (answered, or its connection failed): its one log line, then it is freed. */
 static void completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
-    (void)toe;
-    Req *r = *req_cls;
-    if(r) {
-        free(r->body);
-        free(r);
-        *req_cls = NULL;
+    TallyHttp *h = cls;
+    TallyReq *rq = *req_cls;
+    if(!rq)
+        return;
+    *req_cls = NULL;
+    unsigned status = rq->queued ? rq->status : 0;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+    if(!status && ci && ci->http_status) /* libmicrohttpd answered it itself (a malformed header) */
+        status = ci->http_status;
+    pthread_mutex_lock(&h->reg_mu);
+    if(rq->cut_status)
+        status = rq->cut_status;
+    Conn *conn = rq->conn;
+    if(conn && conn->req == rq) {
+        conn->req = NULL;
+        conn->served = true;
+        conn->since = mono();
+        if(conn->state != CONN_CUT)
+            conn->state = CONN_IDLE;
+    }
+    pthread_mutex_unlock(&h->reg_mu);
+    if(toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !rq->detail[0])
+        snprintf(rq->detail, sizeof rq->detail, "%s",
+                 rq->cut_status ? "cut off: too slow" : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timed out"
+                 : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "server stopping" : "connection closed early");
+    log_request(rq, status);
+    count(h, rq, status);
+    free_req(h, rq);
+}
+
+/* ---- Connections and the reaper ------------------------------------------------------------------------- */
+
+static void conn_event(void *cls, struct MHD_Connection *c, void **socket_context, enum MHD_ConnectionNotificationCode code)
+{
+    TallyHttp *h = cls;
+    if(code == MHD_CONNECTION_NOTIFY_STARTED) {
+        Conn *conn = calloc(1, sizeof *conn);
+        if(!conn)
+            return; /* unwatched: libmicrohttpd's own idle timeout still applies */
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ad = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        conn->fd = fd ? fd->connect_fd : -1;
+        snprintf(conn->client, sizeof conn->client, "?");
+        if(ad && ad->client_addr) {
+            const struct sockaddr *sa = ad->client_addr;
+            if(sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, conn->client, sizeof conn->client);
+            else if(sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, conn->client, sizeof conn->client);
+        }
+        conn->since = mono();
+        pthread_mutex_lock(&h->reg_mu);
+        conn->next = h->conns;
+        if(h->conns)
+            h->conns->prev = conn;
+        h->conns = conn;
+        pthread_mutex_unlock(&h->reg_mu);
+        *socket_context = conn;
+    } else if(code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        Conn *conn = *socket_context;
+        if(!conn)
+            return;
+        pthread_mutex_lock(&h->reg_mu);
+        if(conn->prev)
+            conn->prev->next = conn->next;
+        else
+            h->conns = conn->next;
+        if(conn->next)
+            conn->next->prev = conn->prev;
+        if(conn->req)
+            conn->req->conn = NULL;
+        pthread_mutex_unlock(&h->reg_mu);
+        free(conn);
+        *socket_context = NULL;
     }
 }
 
-/* ---- Start and stop --------------------------------------------------------------------------------- */
+/* Cuts one connection off (reg_mu held): a 408 where plain HTTP still allows one (nothing of a reply sent
+ * yet; not under TLS, whose stream this thread cannot write), then both directions shut, which makes
+ * libmicrohttpd close it and end its request. */
+static void cut(TallyHttp *h, Conn *conn, const char *why)
+{
+    char json[256], msg[400];
+    int n = snprintf(json, sizeof json, "{\"error\":\"timeout\",\"message\":\"%s / yêu cầu không đến kịp thời hạn\"}",
+                     why);
+    int m = snprintf(msg, sizeof msg, "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json; charset=utf-8\r\n"
+                     "Content-Length: %d\r\nConnection: close\r\n\r\n%s", n, json);
+    if(!h->tls && conn->fd >= 0 && m > 0 && (size_t)m < sizeof msg)
+        (void)!send(conn->fd, msg, (size_t)m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if(conn->fd >= 0)
+        shutdown(conn->fd, SHUT_RDWR);
+    if(conn->req)
+        conn->req->cut_status = 408;
+    conn->state = CONN_CUT;
+}
+
+static void *reaper(void *arg)
+{
+    TallyHttp *h = arg;
+    pthread_mutex_lock(&h->reg_mu);
+    while(!h->stopping) {
+        double now = mono();
+        for(Conn *c = h->conns; c; c = c->next) {
+            if(c->state == CONN_IDLE && now - c->since > h->header_timeout) {
+                if(c->served) { /* an idle keep-alive: just closed, as HTTP allows */
+                    if(c->fd >= 0)
+                        shutdown(c->fd, SHUT_RDWR);
+                    c->state = CONN_CUT;
+                } else {
+                    cut(h, c, "no complete request line in time");
+                    fprintf(stderr, "tally-server: %s - 408 cut off: no request line within %.0f s\n", c->client,
+                            h->header_timeout);
+                    pthread_mutex_lock(&h->stats_mu);
+                    h->stats.cut_off++;
+                    pthread_mutex_unlock(&h->stats_mu);
+                }
+            } else if((c->state == CONN_HEADERS || c->state == CONN_BODY) && now > c->deadline) {
+                cut(h, c, c->state == CONN_HEADERS ? "headers not complete in time" : "request not complete in time");
+            }
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += REAPER_TICK_MS * 1000000L;
+        if(until.tv_nsec >= 1000000000L)
+            until.tv_sec++, until.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&h->reaper_wake, &h->reg_mu, &until);
+    }
+    pthread_mutex_unlock(&h->reg_mu);
+    return NULL;
+}
+
+/* ---- Start and stop ------------------------------------------------------------------------------------- */
 
 /* libmicrohttpd's own messages (TLS handshakes that fail, sockets) on stderr as one prefixed line each. */
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    char line[512];
+    char line[512], esc[600];
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
     while(n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
-    fprintf(stderr, "tally-server: libmicrohttpd: %s\n", line);
+    tally_log_escape(line, n, esc, sizeof esc); /* it may quote request bytes */
+    fprintf(stderr, "tally-server: libmicrohttpd: %s\n", esc);
 }
 
 /* Reads a PEM file whole into a NUL-terminated string. */
@@ -531,6 +972,7 @@ static TallyErr tls_load(const TallyHttpConfig *cfg, TallyHttp *h, char msg[TALL
                  "nhau", gnutls_strerror(rc));
         return TALLY_E_INVALID;
     }
+    h->tls = true;
     return TALLY_OK;
 }
 
@@ -570,14 +1012,39 @@ bad:
     return TALLY_E_INVALID;
 }
 
-static void free_slots(TallyHttp *h)
+/* As many connections as asked, within what the descriptor limit allows (raising the soft limit to the hard
+ * one first): each connection is a descriptor, and the database, logs and listener need a few more. */
+static unsigned fit_connection_limit(unsigned want)
 {
-    for(unsigned i = 0; i < h->n_slots; i++) {
-        tally_ingest_free(h->slots[i].ingest);
-        tally_db_close(h->slots[i].db);
+    struct rlimit rl;
+    if(getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return want;
+    if(rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
     }
+    rlim_t room = rl.rlim_cur > 64 ? rl.rlim_cur - 64 : 1;
+    if(rl.rlim_cur != RLIM_INFINITY && want > room) {
+        fprintf(stderr, "tally-server: only %llu descriptors allowed: holding at most %llu connections\n",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)room);
+        return (unsigned)room;
+    }
+    return want;
+}
+
+static void free_server(TallyHttp *h)
+{
+    for(unsigned i = 0; i < h->n_slots; i++)
+        tally_db_close(h->slots[i].db);
     free(h->slots);
-    h->slots = NULL;
+    free_pem(h);
+    tally_web_free(h->web);
+    pthread_mutex_destroy(&h->slot_mu);
+    pthread_mutex_destroy(&h->reg_mu);
+    pthread_mutex_destroy(&h->stats_mu);
+    pthread_cond_destroy(&h->reaper_wake);
+    free(h);
 }
 
 TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[TALLY_MSG_MAX])
@@ -595,9 +1062,19 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
         snprintf(msg, TALLY_MSG_MAX, "out of memory");
         return TALLY_E_NOMEM;
     }
-    pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->freed, NULL);
-    pthread_mutex_init(&h->write_mu, NULL);
+    pthread_mutex_init(&h->slot_mu, NULL);
+    pthread_mutex_init(&h->reg_mu, NULL);
+    pthread_mutex_init(&h->stats_mu, NULL);
+    pthread_cond_init(&h->reaper_wake, NULL);
+    h->header_timeout = cfg->header_timeout_s ? cfg->header_timeout_s : HEADER_TIMEOUT_S;
+    h->body_budget = cfg->body_budget ? cfg->body_budget : BODY_BUDGET;
+    atomic_init(&h->body_bytes, 0);
+    for(size_t t = 0; t < sizeof ROUTE_TABLES / sizeof ROUTE_TABLES[0]; t++) {
+        size_t n;
+        const TallyRoute *table = ROUTE_TABLES[t](&n);
+        for(size_t i = 0; i < n && h->n_routes < MAX_ROUTES && h->n_routes < TALLY_HTTP_ROUTES_MAX; i++)
+            h->routes[h->n_routes++] = &table[i];
+    }
     e = tls_load(cfg, h, msg);
     if(!e) {
         TallyWebConfig wc = tally_web_config_default();
@@ -605,53 +1082,59 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
             wc.lock.slow_s = cfg->login_slow_s;
         e = tally_web_new(&wc, &h->web, msg);
     }
-    /* One connection per worker thread (the first one migrates the file). */
+    /* One connection per worker thread (the first one migrates the file), and the writer's own. */
     for(unsigned i = 0; i < threads && !e; i++) {
         h->n_slots = i + 1;
         e = tally_db_open(cfg->db_path, &h->slots[i].db, msg);
-        if(!e)
-            e = tally_ingest_new(h->slots[i].db, &h->slots[i].ingest, msg);
     }
-    if(!e) {
-        unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-        if(ss.ss_family == AF_INET6)
-            flags |= MHD_USE_IPv6;
-        /* The TLS options go in as an array; plain HTTP passes just its terminator. The PEM buffers stay
-         * allocated until tally_http_stop(). */
-        struct MHD_OptionItem tls[] = {
-            {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
-            {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
-            {MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES},
-            {MHD_OPTION_END, 0, NULL},
-        };
-        if(h->tls_cert)
-            flags |= MHD_USE_TLS;
-        h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                  MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_ARRAY,
-                                  h->tls_cert ? tls : &tls[3], MHD_OPTION_END);
-        if(!h->mhd) {
-            snprintf(msg, TALLY_MSG_MAX, "cannot listen on %s (in use, or not an address of this machine) / không "
-                     "mở được cổng", cfg->listen ? cfg->listen : TALLY_HTTP_DEFAULT_LISTEN);
-            e = TALLY_E_IO;
-        }
-    }
+    if(!e)
+        e = tally_writer_start(cfg->db_path, cfg->queue_max, 0, &h->writer, msg);
     if(e) {
-        free_slots(h);
-        free_pem(h);
-        tally_web_free(h->web);
-        pthread_mutex_destroy(&h->mu);
-        pthread_cond_destroy(&h->freed);
-        pthread_mutex_destroy(&h->write_mu);
-        free(h);
+        free_server(h);
         return e;
+    }
+    unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    if(ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* The TLS options go in as an array; plain HTTP passes just its terminator. The PEM buffers stay allocated
+     * until tally_http_stop(). */
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if(h->tls)
+        flags |= MHD_USE_TLS;
+    unsigned limit = fit_connection_limit(cfg->connection_limit ? cfg->connection_limit : CONNECTION_LIMIT);
+    unsigned per_ip = cfg->per_ip_limit == TALLY_HTTP_NO_LIMIT ? 0 : cfg->per_ip_limit ? cfg->per_ip_limit : PER_IP_LIMIT;
+    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+                              MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_NOTIFY_CONNECTION, conn_event, h,
+                              MHD_OPTION_URI_LOG_CALLBACK, uri_seen, h,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+                              MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+                              MHD_OPTION_ARRAY, h->tls ? tls : &tls[3], MHD_OPTION_END);
+    if(!h->mhd) {
+        snprintf(msg, TALLY_MSG_MAX, "cannot listen on %s (in use, or not an address of this machine) / không mở được "
+                 "cổng", cfg->listen ? cfg->listen : TALLY_HTTP_DEFAULT_LISTEN);
+        tally_writer_stop(h->writer);
+        tally_writer_free(h->writer);
+        free_server(h);
+        return TALLY_E_IO;
+    }
+    if(pthread_create(&h->reaper, NULL, reaper, h) != 0) {
+        snprintf(msg, TALLY_MSG_MAX, "cannot start the reaper thread");
+        MHD_stop_daemon(h->mhd);
+        tally_writer_stop(h->writer);
+        tally_writer_free(h->writer);
+        free_server(h);
+        return TALLY_E_NOMEM;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = info ? info->port : 0;
     char host[INET6_ADDRSTRLEN] = "?";
-    const char *scheme = h->tls_cert ? "https" : "http";
+    const char *scheme = h->tls ? "https" : "http";
     if(ss.ss_family == AF_INET6) {
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
         snprintf(h->url, sizeof h->url, "%s://[%s]:%u", scheme, host, port);
@@ -672,12 +1155,29 @@ void tally_http_stop(TallyHttp *h)
 {
     if(!h)
         return;
+    /* No new connections; batches already queued are written and answered; then everything closes. */
+    MHD_socket lfd = MHD_quiesce_daemon(h->mhd);
+    if(lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    pthread_mutex_lock(&h->reg_mu);
+    h->stopping = true;
+    pthread_cond_signal(&h->reaper_wake);
+    pthread_mutex_unlock(&h->reg_mu);
+    pthread_join(h->reaper, NULL);
+    tally_writer_stop(h->writer); /* each queued batch is written and its connection resumed */
+    /* Give the resumed connections a moment to send their answers. */
+    for(int i = 0; i < 40; i++) {
+        bool waiting = false;
+        pthread_mutex_lock(&h->reg_mu);
+        for(Conn *c = h->conns; c && !waiting; c = c->next)
+            waiting = c->state == CONN_WAIT || (c->state == CONN_REPLY && c->req);
+        pthread_mutex_unlock(&h->reg_mu);
+        if(!waiting)
+            break;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(h->mhd);
-    free_slots(h);
-    free_pem(h);
-    tally_web_free(h->web);
-    pthread_mutex_destroy(&h->mu);
-    pthread_cond_destroy(&h->freed);
-    pthread_mutex_destroy(&h->write_mu);
-    free(h);
+    tally_writer_free(h->writer);
+    free_server(h);
 }

@@ -9,18 +9,21 @@
 #include <string.h>
 
 enum {
-    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_INSERT, ST_BODY, ST_UPDATE, ST_ROLLUP, ST_MONTHLY, ST_SAT_DAY, ST_SAT_MONTH,
-    ST_SAT_DAY_EMPTY, ST_SAT_MONTH_EMPTY,
-    ST_REASON_DAY, ST_REASON_MONTH, ST_HOUR_DAY, ST_HOUR_MONTH, ST_RECEIPT, ST_DEVICE, ST_COUNT
+    ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_UNDO, ST_INSERT, ST_BODY, ST_UPDATE, ST_ROLLUP,
+    ST_MONTHLY, ST_SAT_DAY, ST_SAT_MONTH, ST_SAT_DAY_EMPTY, ST_SAT_MONTH_EMPTY, ST_REASON_DAY, ST_REASON_MONTH,
+    ST_HOUR_DAY, ST_HOUR_MONTH, ST_RECEIPT, ST_DEVICE, ST_SINCE, ST_COUNT
 };
 
 static const char *const SQL[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_INSERT] = "INSERT INTO ratings(id, device, unit, area, scale, score, flagged, day, body, batch, received_at)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(id) DO NOTHING",
-    [ST_BODY] = "SELECT body, device FROM ratings WHERE id = ?1",
+    [ST_SAVEPOINT] = "SAVEPOINT batch",
+    [ST_RELEASE] = "RELEASE batch",
+    [ST_UNDO] = "ROLLBACK TO batch",
+    [ST_INSERT] = "INSERT INTO ratings(id, device, unit, area, scale, score, flagged, day, body, batch, received_at,"
+                  " quarantine) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT(id) DO NOTHING",
+    [ST_BODY] = "SELECT body, device, quarantine FROM ratings WHERE id = ?1",
     /* A stored rating gaining its answers after the tap (proto_rating_revision); received_at stays the first. */
     [ST_UPDATE] = "UPDATE ratings SET body = ?2, batch = ?3 WHERE id = ?1",
     [ST_ROLLUP] = "INSERT INTO daily(unit, day, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -60,7 +63,8 @@ static const char *const SQL[ST_COUNT] = {
     [ST_RECEIPT] = "INSERT INTO receipts(batch_id, device, received_at, sent_at, skew_s, accepted, duplicate, rejected)"
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_DEVICE] = "UPDATE devices SET last_seen = ?2, last_skew_s = ?3, received = received + ?4,"
-                  " max_seq = max(max_seq, ?5) WHERE id = ?1",
+                  " max_seq = max(max_seq, ?5), quarantined = quarantined + ?6 WHERE id = ?1",
+    [ST_SINCE] = "SELECT coalesce(since, created_at - " TALLY_SINCE_DEFAULT_SQL ") FROM devices WHERE id = ?1",
 };
 
 struct TallyIngest {
@@ -272,9 +276,11 @@ typedef enum { ITEM_ACCEPTED, ITEM_DUPLICATE, ITEM_CONFLICT, ITEM_UPDATED } Item
  * figure counts the rating once with its latest answers: the reasons roll-up (bump_reasons: unflagged ratings
  * only; flags never change between copies) and daily_sat / monthly_sat (service face, respondent, wait: the
  * old copy's counts go into `sat` with sign -1, the new one's with +1, written with the batch's cells).
- * Migrations 3 and 5 fill the same roll-ups from the stored bodies, which hold the newest copy. */
+ * Migrations 3 and 6 fill the same roll-ups from the stored bodies, which hold the newest copy. A quarantined
+ * row (wrong device clock) was never counted in any of them, so its new answers move nothing. */
 static TallyErr update_item(TallyIngest *in, const ProtoRating *stored, const ProtoRating *r, const char *body,
-                            const ProtoBatch *b, int64_t day, SatCell *sat, size_t *n_sat, char msg[TALLY_MSG_MAX])
+                            const ProtoBatch *b, int64_t day, bool quarantined, SatCell *sat, size_t *n_sat,
+                            char msg[TALLY_MSG_MAX])
 {
     sqlite3_stmt *st = in->st[ST_UPDATE];
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
@@ -284,6 +290,8 @@ static TallyErr update_item(TallyIngest *in, const ProtoRating *stored, const Pr
     sqlite3_clear_bindings(st);
     if(rc != SQLITE_DONE)
         return tally_db_fail(in->db, "update rating", msg);
+    if(quarantined)
+        return TALLY_OK;
     add_sat(sat, n_sat, stored, day, -1);
     add_sat(sat, n_sat, r, day, +1);
     if((r->flags & PROTO_FLAG_RAPID_REPEAT) || stored->reasons == r->reasons)
@@ -308,6 +316,7 @@ static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *
     const char *old = (const char *)sqlite3_column_text(q, 0), *device = (const char *)sqlite3_column_text(q, 1);
     ProtoRating stored;
     ProtoRevision rev = PROTO_REV_CONFLICT;
+    bool quarantined = sqlite3_column_int(q, 2) != 0;
     if(old && strcmp(old, body) == 0)
         rev = PROTO_REV_SAME;
     else if(old && device && strcmp(device, b->device_id) == 0 &&
@@ -317,16 +326,17 @@ static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *
     switch(rev) {
     case PROTO_REV_SAME:
     case PROTO_REV_OLDER: *outcome = ITEM_DUPLICATE; return TALLY_OK;
-    case PROTO_REV_GAINS: *outcome = ITEM_UPDATED; return update_item(in, &stored, r, body, b, day, sat, n_sat, msg);
+    case PROTO_REV_GAINS: *outcome = ITEM_UPDATED; return update_item(in, &stored, r, body, b, day, quarantined, sat, n_sat, msg);
     case PROTO_REV_CONFLICT: break;
     }
     *outcome = ITEM_CONFLICT;
     return TALLY_OK;
 }
 
-/* Stores one valid item and says what became of it. */
+/* Stores one valid item (quarantine: 0 filed, else the TallyQuarantine reason) and says what became of it. */
 static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBatch *b, int64_t day, int64_t now_s,
-                           SatCell *sat, size_t *n_sat, ItemOutcome *outcome, char msg[TALLY_MSG_MAX])
+                           int quarantine, SatCell *sat, size_t *n_sat, ItemOutcome *outcome,
+                           char msg[TALLY_MSG_MAX])
 {
     char body[PROTO_RATING_TEXT_MAX];
     if(proto_rating_canonical(r, body, sizeof body) >= sizeof body) {
@@ -345,6 +355,7 @@ static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBat
     sqlite3_bind_text(st, 9, body, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, b->batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 11, now_s);
+    sqlite3_bind_int(st, 12, quarantine);
     TallyErr e = TALLY_OK;
     if(run(st) != SQLITE_DONE)
         e = tally_db_fail(in->db, "store rating", msg);
@@ -356,8 +367,9 @@ static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBat
     return e;
 }
 
-TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *device_unit, int64_t now_s,
-                            ProtoReply *reply, char msg[TALLY_MSG_MAX])
+/* One batch inside the open transaction, in a savepoint of its own: on error only this batch is undone. */
+static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *device_unit, int64_t now_s,
+                           ProtoReply *reply, char msg[TALLY_MSG_MAX])
 {
     memset(reply, 0, sizeof *reply);
     snprintf(reply->batch_id, sizeof reply->batch_id, "%s", b->batch_id);
@@ -379,8 +391,9 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
         }
     }
     size_t n_cells = 0, n_hours = 0, n_sat = 0;
-    int64_t max_seq = 0, inserted = 0; /* inserted: new rows (an updated rating is accepted but not new) */
-    if(run(in->st[ST_BEGIN]) != SQLITE_DONE) {
+    /* inserted: new rows, quarantined or not (an updated rating is accepted but not new) */
+    int64_t max_seq = 0, inserted = 0, quarantined = 0, since = INT64_MIN;
+    if(run(in->st[ST_SAVEPOINT]) != SQLITE_DONE) {
         TallyErr e = tally_db_fail(in->db, "begin batch", msg);
         free(cells);
         free(hours);
@@ -389,6 +402,14 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
         return e;
     }
     TallyErr e = TALLY_OK;
+    sqlite3_stmt *q = in->st[ST_SINCE];
+    sqlite3_bind_text(q, 1, b->device_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if(rc == SQLITE_ROW)
+        since = sqlite3_column_int64(q, 0);
+    else if(rc != SQLITE_DONE)
+        e = tally_db_fail(in->db, "read device", msg);
+    sqlite3_reset(q);
     for(size_t i = 0; i < b->n && !e; i++) {
         const ProtoBatchItem *it = &b->items[i];
         const ProtoRating *r = &it->rating;
@@ -407,18 +428,26 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
             continue;
         }
         int64_t day = ptime_vn_day(t);
+        /* A wrong device clock: stored, so the kiosk stops resending it, but filed on no day. */
+        int quarantine = t > now_s + TALLY_CLOCK_AHEAD_S ? TALLY_QUARANTINE_AFTER_RECEIPT
+                       : t < since                       ? TALLY_QUARANTINE_BEFORE_SINCE
+                                                         : 0;
         ItemOutcome outcome = ITEM_CONFLICT;
-        if((e = store_item(in, r, b, day, now_s, sat, &n_sat, &outcome, msg)))
+        if((e = store_item(in, r, b, day, now_s, quarantine, sat, &n_sat, &outcome, msg)))
             break;
         if(outcome == ITEM_ACCEPTED) {
             reply->accepted++;
-            inserted++;
+            inserted++; /* received and max_seq count a quarantined rating too: it arrived, it is no gap */
+            if(r->seq > max_seq)
+                max_seq = r->seq;
+        }
+        if(outcome == ITEM_ACCEPTED && quarantine) {
+            quarantined++; /* in no roll-up: neither the tally's nor the dashboard's */
+        } else if(outcome == ITEM_ACCEPTED) {
             Cell c = {.day = day, .area = r->area, .scale = r->scale, .score = r->score,
                       .flagged = (r->flags & PROTO_FLAG_RAPID_REPEAT) != 0};
             add_cell(cells, &n_cells, &c);
             add_sat(sat, &n_sat, r, day, +1);
-            if(r->seq > max_seq)
-                max_seq = r->seq;
             if(!c.flagged) {
                 bool unsat = !proto_is_satisfied(r->scale, r->score);
                 add_hour(hours, &n_hours, day, (int)(((t + PTIME_VN_OFFSET_MIN * 60) % 86400 + 86400) % 86400 / 3600),
@@ -475,16 +504,63 @@ TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *de
         sqlite3_bind_int64(st, 3, skew);
         sqlite3_bind_int64(st, 4, inserted);
         sqlite3_bind_int64(st, 5, max_seq);
+        sqlite3_bind_int64(st, 6, quarantined);
         if(run(st) != SQLITE_DONE)
             e = tally_db_fail(in->db, "update device", msg);
     }
-    if(!e && run(in->st[ST_COMMIT]) != SQLITE_DONE)
-        e = tally_db_fail(in->db, "commit batch", msg);
+    if(e)
+        run(in->st[ST_UNDO]);
+    if(run(in->st[ST_RELEASE]) != SQLITE_DONE && !e)
+        e = tally_db_fail(in->db, "release batch", msg);
     if(e) {
-        if(!sqlite3_get_autocommit(tally_db_sqlite(in->db)))
-            run(in->st[ST_ROLLBACK]);
         proto_reply_free(reply);
         reply->accepted = reply->duplicate = 0;
     }
     return e;
+}
+
+TallyErr tally_ingest_group(TallyIngest *in, TallyIngestItem *items, size_t n, int64_t now_s, char msg[TALLY_MSG_MAX])
+{
+    for(size_t i = 0; i < n; i++) {
+        memset(&items[i].reply, 0, sizeof items[i].reply);
+        items[i].err = TALLY_OK;
+        items[i].msg[0] = '\0';
+    }
+    TallyErr e = TALLY_OK;
+    if(run(in->st[ST_BEGIN]) != SQLITE_DONE)
+        e = tally_db_fail(in->db, "begin batches", msg);
+    for(size_t i = 0; i < n && !e; i++) {
+        items[i].err = ingest_one(in, items[i].batch, items[i].unit, now_s, &items[i].reply, items[i].msg);
+        /* A batch that failed is undone alone and the others go on, unless SQLite has rolled the whole
+         * transaction back itself (it does on SQLITE_NOMEM, SQLITE_FULL, I/O errors): then none is stored, and
+         * every batch gets this first cause (503 for out of memory, not a 500 from the COMMIT after it). */
+        if(items[i].err && sqlite3_get_autocommit(tally_db_sqlite(in->db)))
+            e = items[i].err, snprintf(msg, TALLY_MSG_MAX, "%s", items[i].msg);
+    }
+    if(!e && run(in->st[ST_COMMIT]) != SQLITE_DONE)
+        e = tally_db_fail(in->db, "commit batches", msg);
+    if(e) { /* nothing of any batch is stored */
+        if(!sqlite3_get_autocommit(tally_db_sqlite(in->db)))
+            run(in->st[ST_ROLLBACK]);
+        for(size_t i = 0; i < n; i++) {
+            proto_reply_free(&items[i].reply);
+            items[i].reply.accepted = items[i].reply.duplicate = 0;
+            if(!items[i].err) {
+                items[i].err = e;
+                snprintf(items[i].msg, sizeof items[i].msg, "%s", msg);
+            }
+        }
+    }
+    return e;
+}
+
+TallyErr tally_ingest_batch(TallyIngest *in, const ProtoBatch *b, const char *device_unit, int64_t now_s,
+                            ProtoReply *reply, char msg[TALLY_MSG_MAX])
+{
+    TallyIngestItem it = {.batch = b, .unit = device_unit};
+    tally_ingest_group(in, &it, 1, now_s, msg);
+    *reply = it.reply;
+    if(it.err)
+        snprintf(msg, TALLY_MSG_MAX, "%s", it.msg);
+    return it.err;
 }

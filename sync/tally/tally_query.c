@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sync/tally/tally_form.h"
+#include "sync/tally/tally_text.h"
+
 #define TREE_DEPTH_MAX 64
 #define WILSON_Z 1.959963984540054 /* the 97.5th percentile of the standard normal */
 
@@ -56,22 +59,123 @@ const char *tally_status_label(TallyStatus s)
 
 bool tally_parse_by(const char *text, TallySpec *spec)
 {
-    char buf[64];
-    if(strlen(text) >= sizeof buf)
-        return false;
-    strcpy(buf, text);
     spec->n_by = 0;
-    char *save = NULL;
-    for(char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int b = tally_by_from_code(tok);
-        if(b < 0 || spec->n_by == TALLY_BY_MAX)
+    for(const char *item = text;;) {
+        const char *comma = strchr(item, ',');
+        size_t len = comma ? (size_t)(comma - item) : strlen(item);
+        char code[16];
+        if(len == 0 || len >= sizeof code || spec->n_by == TALLY_BY_MAX)
+            return false;
+        memcpy(code, item, len);
+        code[len] = '\0';
+        int b = tally_by_from_code(code);
+        if(b < 0)
             return false;
         for(int i = 0; i < spec->n_by; i++)
             if((int)spec->by[i] == b)
                 return false;
         spec->by[spec->n_by++] = (TallyBy)b;
+        if(!comma)
+            return true;
+        item = comma + 1;
     }
-    return spec->n_by > 0;
+}
+
+static TallyErr query_fail(TallyQueryError *err, const char *code, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static TallyErr query_fail(TallyQueryError *err, const char *code, const char *param, const char *fmt, ...)
+{
+    err->code = code;
+    tally_utf8_clean(param, strlen(param), err->param, sizeof err->param);
+    va_list ap;
+    char raw[TALLY_MSG_MAX];
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    tally_utf8_clean(raw, strlen(raw), err->msg, sizeof err->msg); /* a name cut short may end mid-character */
+    return TALLY_E_INVALID;
+}
+
+/* 1..1000000 written with digits only. */
+static bool parse_min_n(const char *v, int *out)
+{
+    size_t n = strlen(v);
+    if(n == 0 || n > 7 || strspn(v, "0123456789") != n)
+        return false;
+    long x = strtol(v, NULL, 10);
+    if(x < 1 || x > 1000000)
+        return false;
+    *out = (int)x;
+    return true;
+}
+
+TallyErr tally_query_parse(const char *query, size_t len, TallySpec *spec, TallyQueryError *err)
+{
+    static const char *const NAMES[] = {"from", "to", "unit", "area", "respondent", "by", "min_n"};
+    memset(spec, 0, sizeof *spec);
+    spec->area = -1;
+    spec->min_n = TALLY_MIN_N_DEFAULT;
+    err->code = NULL;
+    err->param[0] = err->msg[0] = '\0';
+    TallyForm *form = malloc(sizeof *form);
+    if(!form) {
+        snprintf(err->msg, sizeof err->msg, "out of memory / hết bộ nhớ");
+        return TALLY_E_NOMEM;
+    }
+    char bad[TALLY_FORM_NAME_SHOWN + 4];
+    TallyErr e = TALLY_OK;
+    switch(tally_form_parse(query, len, form, bad)) {
+    case TALLY_FORM_OK: break;
+    case TALLY_FORM_E_REPEATED:
+        e = query_fail(err, "bad_value", bad, "%s is given more than once / tham số %s bị lặp lại", bad, bad);
+        break;
+    case TALLY_FORM_E_TOO_MANY:
+        e = query_fail(err, "bad_value", "", "too many query parameters / quá nhiều tham số");
+        break;
+    case TALLY_FORM_E_SYNTAX:
+        e = query_fail(err, "bad_value", bad, "parameter \"%s\" is malformed (empty, a bad %%-escape, a NUL byte or "
+                       "not UTF-8) / tham số không hợp lệ", bad);
+        break;
+    }
+    for(size_t i = 0; !e && i < form->n; i++) {
+        bool known = false;
+        for(size_t k = 0; k < sizeof NAMES / sizeof NAMES[0]; k++)
+            known |= strcmp(form->pair[i].name, NAMES[k]) == 0;
+        if(!known)
+            e = query_fail(err, "unknown_field", form->pair[i].name, "unknown parameter \"%.64s\" (known: from, to, "
+                           "unit, area, respondent, by, min_n) / tham số không được hỗ trợ", form->pair[i].name);
+        else if(!form->pair[i].value[0])
+            e = query_fail(err, "bad_value", form->pair[i].name, "%s is empty / tham số %s để trống",
+                           form->pair[i].name, form->pair[i].name);
+    }
+    const char *from = tally_form_get(form, "from"), *to = tally_form_get(form, "to");
+    const char *unit = tally_form_get(form, "unit"), *area = tally_form_get(form, "area");
+    const char *by = tally_form_get(form, "by"), *min_n = tally_form_get(form, "min_n");
+    const char *respondent = tally_form_get(form, "respondent");
+    if(e) {
+    } else if(!from || !ptime_parse_date(from, &spec->from_day)) {
+        e = query_fail(err, "bad_value", "from", "from must be a date YYYY-MM-DD / from phải là ngày YYYY-MM-DD");
+    } else if(!to || !ptime_parse_date(to, &spec->to_day)) {
+        e = query_fail(err, "bad_value", "to", "to must be a date YYYY-MM-DD / to phải là ngày YYYY-MM-DD");
+    } else if(spec->from_day > spec->to_day) {
+        e = query_fail(err, "bad_value", "from", "from is after to / ngày bắt đầu sau ngày kết thúc");
+    } else if(unit && !proto_code_valid(unit)) {
+        e = query_fail(err, "bad_value", "unit", "unit is not a unit code / mã đơn vị không hợp lệ");
+    } else if(area && (spec->area = proto_area_from_code(area)) < 0) {
+        e = query_fail(err, "unknown_area", "area", "unknown area / lĩnh vực không tồn tại");
+    } else if(respondent && (spec->respondent = proto_respondent_from_code(respondent)) <= 0) {
+        e = query_fail(err, "unknown_respondent", "respondent", "respondent must be nguoi_dan, doanh_nghiep or "
+                       "to_chuc / đối tượng đánh giá không hợp lệ");
+    } else if(by && !tally_parse_by(by, spec)) {
+        e = query_fail(err, "bad_value", "by", "by must be up to %d of area, unit, day, month, quarter, half, year, "
+                       "group, respondent, each once, without empty items / by không hợp lệ", TALLY_BY_MAX);
+    } else if(min_n && !parse_min_n(min_n, &spec->min_n)) {
+        e = query_fail(err, "bad_value", "min_n", "min_n must be a whole number 1-1000000 / min_n không hợp lệ");
+    }
+    if(!e && unit)
+        snprintf(spec->unit, sizeof spec->unit, "%s", unit);
+    free(form);
+    return e;
 }
 
 void tally_wilson(int64_t s, int64_t n, double *low, double *high)
@@ -485,8 +589,8 @@ static TallyErr scan(TallyDb *db, sqlite3_stmt *st, bool monthly, const char *un
     return e;
 }
 
-TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out, size_t *n_out,
-                         char msg[TALLY_MSG_MAX])
+static TallyErr query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out, size_t *n_out,
+                          char msg[TALLY_MSG_MAX])
 {
     *rows_out = NULL;
     *n_out = 0;
@@ -595,6 +699,21 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
     *rows_out = rows;
     *n_out = n;
     return TALLY_OK;
+}
+
+TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out, size_t *n_out,
+                         char msg[TALLY_MSG_MAX])
+{
+    /* Targets, units, monthly and daily cells from one snapshot: a batch committed between two of these
+     * statements must not be half in the tally. */
+    *rows_out = NULL;
+    *n_out = 0;
+    TallyErr e = tally_db_read_begin(db, msg);
+    if(e)
+        return e;
+    e = query_run(db, spec, rows_out, n_out, msg);
+    tally_db_read_end(db);
+    return e;
 }
 
 /* ---- Roll-up readers for the report model ----------------------------------------------------------- */

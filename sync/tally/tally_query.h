@@ -58,12 +58,29 @@ const char *tally_by_code(TallyBy b);
 int         tally_by_from_code(const char *code);   /* -1 when unknown */
 const char *tally_status_code(TallyStatus s);       /* "dat", "khong_dat", "chua_du_mau"; NULL for none */
 const char *tally_status_label(TallyStatus s);      /* "Đạt / met", ... */
-/* Parses "area", "unit,area", ... into spec->by; false when a code is unknown, repeated or too many. */
+/* Parses "area", "unit,area", ... into spec->by; false when a code is unknown, repeated, empty ("area,,unit",
+ * a trailing comma) or more than TALLY_BY_MAX. */
 bool        tally_parse_by(const char *text, TallySpec *spec);
+
+/* Why a tally query string was refused: a wire error code, the parameter it is about, and a message. */
+typedef struct {
+    const char *code;          /* "bad_value", "unknown_area", "unknown_respondent", "unknown_field" */
+    char        param[72];     /* the parameter's name as sent, made valid UTF-8 ("" for an empty pair) */
+    char        msg[TALLY_MSG_MAX]; /* English / Vietnamese */
+} TallyQueryError;
+
+/* The query string of GET /api/v1/tally (raw, as on the wire, without the '?') into a spec with the
+ * defaults filled in (whole tree, every area, no dimension, min_n 30). Strict: from and to are required
+ * dates YYYY-MM-DD with from <= to; unit a unit code; area a known area; respondent one of nguoi_dan,
+ * doanh_nghiep, to_chuc ("unknown_respondent" otherwise); by as tally_parse_by; min_n only the digits of
+ * 1..1000000 (no sign, no space); any other name, a name given twice, an empty value, a bad escape or NUL,
+ * or text that is not UTF-8 is refused. TALLY_E_INVALID with err filled, or TALLY_OK. */
+TallyErr    tally_query_parse(const char *query, size_t len, TallySpec *spec, TallyQueryError *err);
 /* The Wilson score interval at 95% for s successes in n trials, in percent. */
 void        tally_wilson(int64_t s, int64_t n, double *low, double *high);
 
-/* Runs a tally. Rows are sorted by key; *rows is malloc'd (free with free()). TALLY_E_NOT_FOUND when the
+/* Runs a tally, reading everything from one snapshot of the file (one read transaction, nested inside the
+ * caller's if there is one). Rows are sorted by key; *rows is malloc'd (free with free()). TALLY_E_NOT_FOUND when the
  * unit does not exist, TALLY_E_INVALID when the spec is malformed (msg says which part). */
 TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows, size_t *n_rows,
                          char msg[TALLY_MSG_MAX]);

@@ -11,13 +11,14 @@
 #include <string.h>
 
 #include "sync/tally/tally_table.h"
+#include "sync/tally/tally_text.h"
 
 #define TABLE_NAME_MAX 48 /* characters of a name in the terminal table before it is cut with "…" */
 
 static void csv_text(TallyBuf *b, const char *s)
 {
     char clean[4 * TALLY_NAME_MAX + 8];
-    tally_utf8_clean(s, clean, sizeof clean);
+    tally_utf8_clean(s, strlen(s), clean, sizeof clean);
     tally_buf_put(b, "\"", 1);
     if(clean[0] && strchr("=+-@\t\r", clean[0]))
         tally_buf_put(b, "'", 1);
@@ -139,13 +140,14 @@ static void table_cell(const TallyCell *c, char *out, size_t len)
     if(c->type == TC_NAME && !c->empty) {
         char clean[4 * TALLY_NAME_MAX + 8], shown[4 * TABLE_NAME_MAX + 8];
         int indent = c->depth > 8 ? 16 : 2 * c->depth;
-        tally_utf8_clean(c->text, clean, sizeof clean);
+        tally_utf8_clean(c->text, strlen(c->text), clean, sizeof clean);
         cut(clean, TABLE_NAME_MAX - indent, shown, sizeof shown);
         memset(out, ' ', (size_t)indent);
         snprintf(out + indent, len - (size_t)indent, "%s", shown);
     } else if((c->type == TC_TEXT || c->type == TC_CODE) && !c->empty) {
         char clean[4 * TALLY_NAME_MAX + 8];
-        cut(tally_utf8_clean(c->text, clean, sizeof clean), TABLE_NAME_MAX, out, len);
+        tally_utf8_clean(c->text, strlen(c->text), clean, sizeof clean);
+        cut(clean, TABLE_NAME_MAX, out, len);
     } else {
         cell_text(c, true, out, len);
         if(!out[0])

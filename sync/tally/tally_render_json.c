@@ -3,6 +3,7 @@
 #include "sync/tally/tally_render.h"
 
 #include "sync/tally/tally_export.h"
+#include "sync/tally/tally_text.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -161,7 +162,8 @@ static json_t *status_json(TallyStatus s)
 static json_t *name_json(const char *s)
 {
     char clean[4 * TALLY_NAME_MAX + 8];
-    return json_string(tally_utf8_clean(s, clean, sizeof clean));
+    size_t n = tally_utf8_clean(s, strlen(s), clean, sizeof clean);
+    return json_stringn(clean, n);
 }
 
 static json_t *figure_json(const TallyFigure *f)

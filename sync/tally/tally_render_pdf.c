@@ -27,6 +27,7 @@
 #include <pango/pangofc-fontmap.h>
 
 #include "sync/tally/tally_table.h"
+#include "sync/tally/tally_text.h"
 
 #ifndef TALLY_PDF_FONT_DIR
 #define TALLY_PDF_FONT_DIR "/usr/share/fonts/truetype/liberation2"
@@ -159,7 +160,8 @@ static PangoLayout *layout(Pdf *p, const char *text, int font, double pt, double
         pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
     }
     pango_layout_set_alignment(l, align);
-    pango_layout_set_text(l, tally_utf8_clean(text, clean, sizeof clean), -1);
+    tally_utf8_clean(text, strlen(text), clean, sizeof clean);
+    pango_layout_set_text(l, clean, -1);
     return l;
 }
 
@@ -956,8 +958,8 @@ TallyErr tally_render_pdf(const TallyReport *r, const TallyLetterhead *lh, Tally
     p.surface = cairo_pdf_surface_create_for_stream(write_out, out, A4_W, A4_H);
     p.cr = cairo_create(p.surface);
     char title[TEXT_MAX], unit[4 * TALLY_NAME_MAX + 8];
-    snprintf(title, sizeof title, "%s %s — %s", tally_str(TS_DOC_TITLE), r->period.label_vi,
-             tally_utf8_clean(r->unit_name, unit, sizeof unit));
+    tally_utf8_clean(r->unit_name, strlen(r->unit_name), unit, sizeof unit);
+    snprintf(title, sizeof title, "%s %s — %s", tally_str(TS_DOC_TITLE), r->period.label_vi, unit);
     cairo_pdf_surface_set_metadata(p.surface, CAIRO_PDF_METADATA_TITLE, title);
     cairo_pdf_surface_set_metadata(p.surface, CAIRO_PDF_METADATA_AUTHOR, lh->issuer);
     cairo_pdf_surface_set_metadata(p.surface, CAIRO_PDF_METADATA_CREATOR, tally_str(TS_PRODUCT));

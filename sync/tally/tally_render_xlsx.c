@@ -17,6 +17,7 @@
 #include <xlsxwriter.h>
 
 #include "sync/tally/tally_table.h"
+#include "sync/tally/tally_text.h"
 
 #define SHEET_TITLE_ROW 0
 #define SHEET_NOTE_ROW 1
@@ -139,7 +140,8 @@ static lxw_datetime day_dt(int64_t day)
 static void put_text(lxw_worksheet *ws, lxw_row_t row, lxw_col_t col, const char *s, lxw_format *f)
 {
     char clean[4 * TALLY_NAME_MAX + 8];
-    tally_utf8_clean(s ? s : "", clean, sizeof clean);
+    s = s ? s : "";
+    tally_utf8_clean(s, strlen(s), clean, sizeof clean);
     if(clean[0])
         worksheet_write_string(ws, row, col, clean, f);
     else
@@ -407,7 +409,7 @@ TallyErr tally_render_xlsx(const TallyReport *r, const TallyLetterhead *lh, cons
     formats(&x);
     char title[4 * TALLY_NAME_MAX + 200], subject[TALLY_PERIOD_LABEL_MAX + 8];
     char unit[4 * TALLY_NAME_MAX + 8];
-    tally_utf8_clean(r->unit_name, unit, sizeof unit);
+    tally_utf8_clean(r->unit_name, strlen(r->unit_name), unit, sizeof unit);
     snprintf(title, sizeof title, "%s — %s — %s", tally_str(TS_DOC_TITLE), r->period.label_vi, unit);
     snprintf(subject, sizeof subject, "%s", r->period.code);
     lxw_doc_properties props = {.title = title, .subject = subject, .author = (char *)lh->issuer,

@@ -509,13 +509,13 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
     int min_n = spec->min_n ? spec->min_n : TALLY_MIN_N_DEFAULT;
 
     /* One snapshot for every read: the parts of a report agree with each other. */
-    TallyErr e = tally_db_snapshot_begin(db, msg);
+    TallyErr e = tally_db_read_begin(db, msg);
     if(e)
         return e;
     TallyTarget targets[GROUP_COUNT];
     Tree t;
     if((e = tally_targets_get(db, targets, msg)) || (e = tree_load(db, &t, msg))) {
-        tally_db_snapshot_end(db);
+        tally_db_read_end(db);
         return e;
     }
     TallyReport *r = calloc(1, sizeof *r);
@@ -805,7 +805,7 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
     }
 
 done:
-    tally_db_snapshot_end(db);
+    tally_db_read_end(db);
     free(counts);
     free(uc);
     free(codes);

@@ -1,7 +1,8 @@
 /* tally-server — the central ingest and tally API (docs/protocol.md).
  *
  *   tally-server --db FILE [--listen ADDR:PORT] [--threads N] [--tls-cert CERT.pem --tls-key KEY.pem]
- *                [--login-slow-s N]
+ *                [--per-ip-limit N] [--connection-limit N] [--login-slow-s N]
+ *   (for tests and benches: --header-timeout-s N, --queue-max N, --body-budget-mib N)
  *
  * Serves the kiosks' uploads, the read API and the dashboard (tally_web.h) on the same port.
  *
@@ -27,18 +28,34 @@ static void usage(FILE *f)
                "             by wrong passwords (default 5)\n"
                "  --tls-cert PEM certificate (chain, server first) and --tls-key its unencrypted PEM key:\n"
                "             serve HTTPS only. Without them: plain HTTP (loopback, or behind a TLS proxy)\n"
+               "  --per-ip-limit N      connections from one address (default 64; 0 = no limit: behind a proxy)\n"
+               "  --connection-limit N  connections at once (default 2000)\n"
                "Cách dùng: tally-server --db TỆP [--listen ĐỊA_CHỈ:CỔNG] [--tls-cert CHỨNG_CHỈ.pem --tls-key "
                "KHOÁ.pem]\n"
                "  --tls-cert/--tls-key: phục vụ qua HTTPS bằng chứng chỉ và khoá riêng (PEM, khoá không mã hoá)\n",
             TALLY_HTTP_DEFAULT_LISTEN, TALLY_HTTP_THREADS_DEFAULT);
 }
 
+static void die(const char *fmt, const char *arg) __attribute__((noreturn));
 static void die(const char *fmt, const char *arg)
 {
     fprintf(stderr, "tally-server: ");
     fprintf(stderr, fmt, arg);
     fputc('\n', stderr);
     exit(2);
+}
+
+/* A whole number lo..hi, or exit 2 naming the option. */
+static long number(const char *opt, const char *v, long lo, long hi)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if(!*v || *end || n < lo || n > hi) {
+        fprintf(stderr, "tally-server: %s must be a whole number %ld-%ld / %s phải là số nguyên %ld-%ld (got %s)\n",
+                opt, lo, hi, opt, lo, hi, v);
+        exit(2);
+    }
+    return n;
 }
 
 int main(int argc, char **argv)
@@ -62,19 +79,22 @@ int main(int argc, char **argv)
             cfg.tls_cert = argv[++i];
         else if(strcmp(a, "--tls-key") == 0)
             cfg.tls_key = argv[++i];
-        else if(strcmp(a, "--login-slow-s") == 0) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if(*end || n < 1 || n > 3600)
-                die("--login-slow-s must be 1-3600 / --login-slow-s phải từ 1 đến 3600 (got %s)", argv[i]);
-            cfg.login_slow_s = (int)n;
-        } else if(strcmp(a, "--threads") == 0) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if(*end || n < 1 || n > 64)
-                die("--threads must be 1-64 / số luồng phải từ 1 đến 64 (got %s)", argv[i]);
-            cfg.threads = (unsigned)n;
-        } else {
+        else if(strcmp(a, "--login-slow-s") == 0)
+            cfg.login_slow_s = (int)number(a, argv[++i], 1, 3600);
+        else if(strcmp(a, "--threads") == 0)
+            cfg.threads = (unsigned)number(a, argv[++i], 1, 64);
+        else if(strcmp(a, "--per-ip-limit") == 0) {
+            long n = number(a, argv[++i], 0, 100000);
+            cfg.per_ip_limit = n ? (unsigned)n : TALLY_HTTP_NO_LIMIT;
+        } else if(strcmp(a, "--connection-limit") == 0)
+            cfg.connection_limit = (unsigned)number(a, argv[++i], 1, 1000000);
+        else if(strcmp(a, "--header-timeout-s") == 0)
+            cfg.header_timeout_s = (unsigned)number(a, argv[++i], 1, 3600);
+        else if(strcmp(a, "--queue-max") == 0)
+            cfg.queue_max = (size_t)number(a, argv[++i], 1, 100000);
+        else if(strcmp(a, "--body-budget-mib") == 0)
+            cfg.body_budget = (size_t)number(a, argv[++i], 1, 65536) << 20;
+        else {
             usage(stderr);
             return 2;
         }

@@ -154,8 +154,7 @@
     /* Errors */                                                                                                  \
     X(TS_ERR_NOT_FOUND, "Không tìm thấy trang này.")                                                              \
     X(TS_ERR_SCOPE, "Đơn vị này nằm ngoài phạm vi được xem của tài khoản.")                                       \
-    X(TS_ERR_BAD_PERIOD, "Kỳ báo cáo không hợp lệ.")                                                              \
-    X(TS_ERR_BAD_RESPONDENT, "Đối tượng đánh giá không hợp lệ.")                                                  \
+    X(TS_ERR_BAD_PARAM, "Tham số trong địa chỉ không hợp lệ (invalid parameter):")                                \
     X(TS_ERR_BAD_DOWNLOAD, "Không có tệp tải về với định dạng hoặc bảng này.")                                    \
     X(TS_ERR_INTERNAL, "Máy chủ gặp sự cố, xin thử lại sau.")                                                     \
     X(TS_ERR_BACK, "Về trang Tổng quan")                                                                          \

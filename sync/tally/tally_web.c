@@ -10,13 +10,18 @@
 #include <strings.h>
 
 #include <jansson.h>
+#include <pthread.h>
+#include <time.h>
 #include <sodium.h>
 
 #include "sync/tally/tally_export.h"
+#include "sync/tally/tally_form.h"
 #include "sync/tally/tally_html.h"
 #include "sync/tally/tally_query.h"
 #include "sync/tally/tally_render.h"
 #include "sync/tally/tally_report.h"
+#include "sync/tally/tally_route.h"
+#include "sync/tally/tally_text.h"
 
 #define CSP "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; " \
             "frame-ancestors 'none'; base-uri 'none'"
@@ -37,12 +42,14 @@ typedef struct {
 
 typedef enum { AUTH_NONE, AUTH_SESSION, AUTH_TOKEN } Auth;
 
-typedef void (*Handler)(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who,
+/* args: the query string's parameters, decoded strictly (tally_form.h) before any handler runs. */
+typedef void (*Handler)(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
                         TallyWebResponse *resp);
 
 typedef struct {
     const char *method;
     const char *path;      /* exact, or a prefix when it ends in '/' */
+    const char *name;      /* for the log line and the server's counters */
     Auth        auth;
     bool        csrf;      /* a state-changing form: the session's CSRF token must come with it */
     Handler     fn;
@@ -71,68 +78,6 @@ void tally_web_free(TallyWeb *w)
 
 /* ---- Request parts ------------------------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* Decodes + and %XX in place; false on a bad escape or a NUL. */
-static bool url_decode(char *s)
-{
-    char *w = s;
-    for(char *p = s; *p; p++) {
-        if(*p == '+') {
-            *w++ = ' ';
-        } else if(*p == '%') {
-            int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
-            if(hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return false;
-            *w++ = (char)(hi * 16 + lo);
-            p += 2;
-        } else {
-            *w++ = *p;
-        }
-    }
-    *w = '\0';
-    return true;
-}
-
-static bool utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while(*p) {
-        int n = p[0] < 0x80 ? 1 : p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
-              : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
-        if(!n)
-            return false;
-        for(int i = 1; i < n; i++)
-            if((p[i] & 0xC0) != 0x80)
-                return false;
-        p += n;
-    }
-    return true;
-}
-
-int tally_web_parse_form(char *body, TallyWebArg *args, int max)
-{
-    int n = 0;
-    char *save = NULL;
-    for(char *pair = strtok_r(body, "&", &save); pair; pair = strtok_r(NULL, "&", &save)) {
-        if(n == max)
-            return -1;
-        char *eq = strchr(pair, '=');
-        char *value = eq ? eq + 1 : pair + strlen(pair);
-        if(eq)
-            *eq = '\0';
-        if(!url_decode(pair) || !url_decode(value) || !utf8_valid(pair) || !utf8_valid(value))
-            return -1;
-        args[n].name = pair;
-        args[n].value = value;
-        n++;
-    }
-    return n;
-}
-
 bool tally_web_cookie(const char *header, const char *name, char *out, size_t out_len)
 {
     if(!header)
@@ -154,14 +99,6 @@ bool tally_web_cookie(const char *header, const char *name, char *out, size_t ou
         p += len;
     }
     return false;
-}
-
-const char *tally_web_arg(const TallyWebArg *args, size_t n, const char *name)
-{
-    for(size_t i = 0; i < n; i++)
-        if(strcmp(args[i].name, name) == 0)
-            return args[i].value;
-    return NULL;
 }
 
 /* ---- Responses ----------------------------------------------------------------------------------------- */
@@ -188,7 +125,7 @@ static void security_headers(TallyWebResponse *r)
     header(r, "Cache-Control", "no-store");
 }
 
-/* Takes the buffer's text as the body; an allocation failure becomes a bare 500. */
+/* Takes the buffer's text as the body; an allocation failure becomes a bare 503 (busy: retry). */
 static void body_from(TallyWebResponse *r, unsigned status, const char *ctype, TallyBuf *b)
 {
     r->body = tally_buf_take(b, &r->len);
@@ -197,7 +134,7 @@ static void body_from(TallyWebResponse *r, unsigned status, const char *ctype, T
     if(!r->body) {
         r->body = strdup("out of memory / hết bộ nhớ");
         r->len = r->body ? strlen(r->body) : 0;
-        r->status = 500;
+        r->status = 503;
         r->content_type = "text/plain; charset=utf-8";
     }
 }
@@ -220,27 +157,20 @@ static void error_page(TallyWebResponse *r, unsigned status, const Who *who, Tal
     body_from(r, status, CT_HTML, &b);
 }
 
-/* {"error":code,"message":...[,"field":...]} as the rest of the API answers. */
+/* A JSON error as the rest of the API answers, built by the server's one builder (tally_json_error). */
 static void json_error(TallyWebResponse *r, unsigned status, const char *code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static void json_error(TallyWebResponse *r, unsigned status, const char *code, const char *field, const char *fmt, ...)
 {
-    char message[400];
+    char message[700];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    json_t *o = json_object();
-    if(o) {
-        json_object_set_new(o, "error", json_string(code));
-        json_object_set_new(o, "message", json_string(message));
-        if(field)
-            json_object_set_new(o, "field", json_string(field));
-    }
-    r->body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
+    free(r->body);
+    r->body = tally_json_error(code, field, 0, 0, message);
     r->len = r->body ? strlen(r->body) : 0;
-    r->status = r->body ? status : 500;
+    r->status = r->body ? status : 503; /* out of memory: busy, retry (Retry-After added by tally_web_handle) */
     r->content_type = CT_JSON;
     header(r, "X-Content-Type-Options", "nosniff");
     header(r, "Cache-Control", "no-store");
@@ -250,7 +180,7 @@ static void json_error(TallyWebResponse *r, unsigned status, const char *code, c
 static void json_body(TallyWebResponse *r, char *body)
 {
     if(!body) {
-        json_error(r, 500, "internal", NULL, "out of memory / hết bộ nhớ");
+        json_error(r, 503, "busy", NULL, "out of memory: retry later / hết bộ nhớ, hãy thử lại sau");
         return;
     }
     r->body = body;
@@ -261,23 +191,41 @@ static void json_body(TallyWebResponse *r, char *body)
     header(r, "Cache-Control", "no-store");
 }
 
+/* A database failure: busy (or out of memory) is 503, retried after Retry-After; anything else 500, logged. */
+static bool db_busy(TallyErr e, const char *msg)
+{
+    if(e == TALLY_E_BUSY || e == TALLY_E_NOMEM)
+        return true;
+    fprintf(stderr, "tally-server: database error: %s\n", msg);
+    return false;
+}
+
+static void db_error_page(TallyWebResponse *resp, const Who *who, TallyErr e, const char *msg)
+{
+    error_page(resp, db_busy(e, msg) ? 503 : 500, who, TS_ERR_INTERNAL);
+}
+
+static void db_error_json(TallyWebResponse *resp, TallyErr e, const char *msg)
+{
+    if(db_busy(e, msg))
+        json_error(resp, 503, "busy", NULL, "the database is busy: retry later / máy chủ đang bận, hãy thử lại sau");
+    else
+        json_error(resp, 500, "internal", NULL, "server error, retry later / lỗi máy chủ, hãy thử lại sau");
+}
+
 void tally_web_response_free(TallyWebResponse *resp)
 {
     free(resp->body);
     resp->body = NULL;
 }
 
-/* A name safe for a log line: printable ASCII kept, anything else (spaces, quotes, UTF-8) as %XX. */
+/* A name for the log line, quoted and escaped by the server's one log escaper (tally_text.h). */
 static void log_safe(char *out, size_t len, const char *s)
 {
-    size_t o = 0;
-    for(const unsigned char *p = (const unsigned char *)s; *p && o + 4 < len; p++) {
-        if(*p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '%')
-            out[o++] = (char)*p;
-        else
-            o += (size_t)snprintf(out + o, len - o, "%%%02X", *p);
-    }
-    out[o] = '\0';
+    size_t n = tally_log_escape(s, strlen(s), out + 1, len - 2);
+    out[0] = '"';
+    out[n + 1] = '"';
+    out[n + 2] = '\0';
 }
 
 /* ---- Identity: the one place ---------------------------------------------------------------------------- */
@@ -292,10 +240,7 @@ static bool identify(TallyDb *db, const Route *rt, const TallyWebRequest *req, W
         if(req->bearer) {
             TallyErr e = tally_auth_viewer_scope(db, req->bearer, &auth, who->viewer, who->unit, msg);
             if(e) {
-                if(e == TALLY_E_BUSY)
-                    json_error(resp, 503, "busy", NULL, "the database is busy: retry later / máy chủ đang bận, hãy thử lại sau");
-                else
-                    json_error(resp, 500, "internal", NULL, "internal error / lỗi máy chủ");
+                db_error_json(resp, e, msg);
                 return false;
             }
         }
@@ -317,7 +262,7 @@ static bool identify(TallyDb *db, const Route *rt, const TallyWebRequest *req, W
     if(had_cookie) {
         TallyErr e = tally_session_get(db, who->sid, req->now_s, &s, &found, msg);
         if(e) {
-            error_page(resp, e == TALLY_E_BUSY ? 503 : 500, NULL, TS_ERR_INTERNAL);
+            db_error_page(resp, NULL, e, msg);
             return false;
         }
     }
@@ -347,35 +292,64 @@ static bool csrf_equal(const char *got, const char *want)
 
 /* ---- Pages --------------------------------------------------------------------------------------------- */
 
-/* The period asked for: ?period=CODE, or the picker's kind/year/index or from/to; default: this quarter. */
-static bool period_from(const TallyWebRequest *req, TallyPeriod *p)
+/* A page's parameter that is malformed: a 400 page naming it (pages) or a JSON 400 (the API). */
+static void bad_param(TallyWebResponse *resp, const TallyWebRequest *req, const Who *who, const char *name)
 {
-    const char *code = tally_web_arg(req->query, req->n_query, "period");
-    const char *kind = tally_web_arg(req->query, req->n_query, "kind");
+    if(strncmp(req->path, "/api/", 5) == 0) {
+        json_error(resp, 400, "bad_value", name, "parameter \"%s\" is malformed / tham số %s không hợp lệ", name, name);
+        return;
+    }
+    TallyBuf b = {0};
+    TallyHtmlCtx c = {.page = TALLY_PAGE_OTHER, .viewer = who && who->viewer[0] ? who->viewer : NULL,
+                      .csrf = who ? who->csrf : "", .path = "/"};
+    tally_html_bad_param(&b, &c, name);
+    security_headers(resp);
+    body_from(resp, 400, CT_HTML, &b);
+    char quoted[96];
+    log_safe(quoted, sizeof quoted, name);
+    snprintf(resp->log, sizeof resp->log, "error=bad_value param=%s", quoted);
+}
+
+/* A whole number written with 1-4 digits only (no sign, no space: as tally_query_parse's numbers). */
+static bool small_number(const char *v, long *out)
+{
+    size_t n = strlen(v);
+    if(n == 0 || n > 4 || strspn(v, "0123456789") != n)
+        return false;
+    *out = strtol(v, NULL, 10);
+    return true;
+}
+
+/* The period asked for: ?period=CODE, or the picker's kind/year/index or from/to; default: this quarter. False
+ * with *bad naming the parameter that is malformed (or "period" when the parts make no period). */
+static bool period_from(const TallyForm *args, int64_t now_s, TallyPeriod *p, const char **bad)
+{
+    const char *code = tally_form_get(args, "period");
+    const char *kind = tally_form_get(args, "kind");
+    *bad = "period";
     if(code && !kind)
         return tally_period_parse(code, p);
     if(kind) {
         int k = tally_period_kind_from_code(kind);
         if(k < 0)
-            return false;
+            return *bad = "kind", false;
         if(k == TALLY_PERIOD_CUSTOM) {
-            const char *f = tally_web_arg(req->query, req->n_query, "from");
-            const char *t = tally_web_arg(req->query, req->n_query, "to");
+            const char *f = tally_form_get(args, "from");
+            const char *t = tally_form_get(args, "to");
             int64_t fd, td;
-            return f && t && ptime_parse_date(f, &fd) && ptime_parse_date(t, &td) && tally_period_custom(fd, td, p);
+            if(!f || !ptime_parse_date(f, &fd))
+                return *bad = "from", false;
+            if(!t || !ptime_parse_date(t, &td))
+                return *bad = "to", false;
+            return tally_period_custom(fd, td, p);
         }
-        const char *y = tally_web_arg(req->query, req->n_query, "year");
-        const char *i = tally_web_arg(req->query, req->n_query, "index");
-        char *end;
-        long year = y ? strtol(y, &end, 10) : 0;
-        if(!y || *end)
-            return false;
-        long index = 1;
-        if(i && *i) {
-            index = strtol(i, &end, 10);
-            if(*end)
-                return false;
-        }
+        const char *y = tally_form_get(args, "year");
+        const char *i = tally_form_get(args, "index");
+        long year, index = 1;
+        if(!y || !small_number(y, &year))
+            return *bad = "year", false;
+        if(i && *i && !small_number(i, &index))
+            return *bad = "index", false;
         /* A month index past a quarter's or half's range (the picker shares one field) takes the last one. */
         if(k == TALLY_PERIOD_QUARTER && index > 4)
             index = (index - 1) / 3 + 1;
@@ -383,23 +357,24 @@ static bool period_from(const TallyWebRequest *req, TallyPeriod *p)
             index = (index - 1) / 6 + 1;
         return tally_period_make((TallyPeriodKind)k, (int)year, (int)index, p);
     }
-    tally_period_containing(TALLY_PERIOD_QUARTER, ptime_vn_day(req->now_s), p);
+    tally_period_containing(TALLY_PERIOD_QUARTER, ptime_vn_day(now_s), p);
     return true;
 }
 
 /* Builds the report for a page within the caller's scope; false when an error page was written. */
-static bool build(TallyDb *db, const TallyWebRequest *req, const Who *who, const char *unit, unsigned parts,
-                  TallyReport **r, TallyWebResponse *resp)
+static bool build(TallyDb *db, const TallyWebRequest *req, const TallyForm *args, const Who *who, const char *unit,
+                  unsigned parts, TallyReport **r, TallyWebResponse *resp)
 {
     TallyReportSpec spec = {.area = -1, .parts = parts, .now_s = req->now_s};
-    if(!period_from(req, &spec.period)) {
-        error_page(resp, 400, who, TS_ERR_BAD_PERIOD);
+    const char *bad;
+    if(!period_from(args, req->now_s, &spec.period, &bad)) {
+        bad_param(resp, req, who, bad);
         return false;
     }
-    /* The respondent filter: one of the three types, or absent / empty for everyone. */
-    const char *respondent = tally_web_arg(req->query, req->n_query, "respondent");
+    /* The respondent filter: one of the three types, or absent / empty (the picker's "everyone") for all. */
+    const char *respondent = tally_form_get(args, "respondent");
     if(respondent && *respondent && (spec.respondent = proto_respondent_from_code(respondent)) <= 0) {
-        error_page(resp, 400, who, TS_ERR_BAD_RESPONDENT);
+        bad_param(resp, req, who, "respondent");
         return false;
     }
     snprintf(spec.scope, sizeof spec.scope, "%s", who->unit);
@@ -413,21 +388,19 @@ static bool build(TallyDb *db, const TallyWebRequest *req, const Who *who, const
     else if(e == TALLY_E_NOT_FOUND)
         error_page(resp, 404, who, TS_ERR_NOT_FOUND);
     else if(e == TALLY_E_INVALID)
-        error_page(resp, 400, who, TS_ERR_BAD_PERIOD);
-    else {
-        fprintf(stderr, "tally-server: report failed: %s\n", msg);
-        error_page(resp, e == TALLY_E_BUSY ? 503 : 500, who, TS_ERR_INTERNAL);
-    }
+        bad_param(resp, req, who, "period");
+    else
+        db_error_page(resp, who, e, msg);
     return false;
 }
 
 typedef void (*PageFn)(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *r);
 
-static void page(TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp, TallyPage which,
-                 const char *unit, unsigned parts, PageFn fn)
+static void page(TallyDb *db, const TallyWebRequest *req, const TallyForm *args, const Who *who,
+                 TallyWebResponse *resp, TallyPage which, const char *unit, unsigned parts, PageFn fn)
 {
     TallyReport *r;
-    if(!build(db, req, who, unit, parts, &r, resp))
+    if(!build(db, req, args, who, unit, parts, &r, resp))
         return;
     TallyBuf b = {0};
     TallyHtmlCtx c = {.page = which, .viewer = who->viewer, .csrf = who->csrf, .path = req->path};
@@ -446,16 +419,18 @@ static void log_viewer(TallyWebResponse *resp, const Who *who)
     snprintf(resp->log, sizeof resp->log, "viewer=%s", name);
 }
 
-static void h_overview(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_overview(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
     (void)w;
-    page(db, req, who, resp, TALLY_PAGE_OVERVIEW, NULL,
+    page(db, req, args, who, resp, TALLY_PAGE_OVERVIEW, NULL,
          TALLY_PART_GROUPS | TALLY_PART_TREND | TALLY_PART_UNITS | TALLY_PART_RESPONDENTS,
          tally_html_overview);
     log_viewer(resp, who);
 }
 
-static void h_units(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_units(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
     (void)w;
     const char *unit = req->path + strlen("/don-vi");
@@ -464,32 +439,36 @@ static void h_units(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const 
     if(*unit && !proto_code_valid(unit)) {
         error_page(resp, 404, who, TS_ERR_NOT_FOUND);
     } else if(*unit) {
-        page(db, req, who, resp, TALLY_PAGE_UNIT, unit,
+        page(db, req, args, who, resp, TALLY_PAGE_UNIT, unit,
              TALLY_PART_GROUPS | TALLY_PART_UNITS | TALLY_PART_AREAS | TALLY_PART_REASONS | TALLY_PART_DEVICES |
                  TALLY_PART_HEAT,
              tally_html_unit);
     } else {
-        page(db, req, who, resp, TALLY_PAGE_UNITS, NULL, TALLY_PART_UNITS, tally_html_units);
+        page(db, req, args, who, resp, TALLY_PAGE_UNITS, NULL, TALLY_PART_UNITS, tally_html_units);
     }
     log_viewer(resp, who);
 }
 
-static void h_devices(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_devices(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
     (void)w;
-    page(db, req, who, resp, TALLY_PAGE_DEVICES, NULL, TALLY_PART_DEVICES, tally_html_devices);
+    page(db, req, args, who, resp, TALLY_PAGE_DEVICES, NULL, TALLY_PART_DEVICES, tally_html_devices);
     log_viewer(resp, who);
 }
 
-static void h_alerts(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_alerts(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
     (void)w;
-    page(db, req, who, resp, TALLY_PAGE_ALERTS, NULL, TALLY_PART_ALERTS, tally_html_alerts);
+    page(db, req, args, who, resp, TALLY_PAGE_ALERTS, NULL, TALLY_PART_ALERTS, tally_html_alerts);
     log_viewer(resp, who);
 }
 
-static void h_root(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_root(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
+    (void)args;
     (void)w, (void)db, (void)req, (void)who;
     redirect(resp, "/tong-quan");
 }
@@ -497,12 +476,13 @@ static void h_root(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const W
 /* A download of what is on screen (tally_export.h): the report for the page's period and unit as JSON, one
  * CSV view, the XLSX workbook or the PDF to sign — made by the same code as `tally-admin report`, from a model
  * built through build(), so scope, period and unit are checked as for the pages. Audited. */
-static void h_export(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_export(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
     (void)w;
-    const char *fmt = tally_web_arg(req->query, req->n_query, "format");
-    const char *view_code = tally_web_arg(req->query, req->n_query, "view");
-    const char *unit = tally_web_arg(req->query, req->n_query, "unit");
+    const char *fmt = tally_form_get(args, "format");
+    const char *view_code = tally_form_get(args, "view");
+    const char *unit = tally_form_get(args, "unit");
     int f = tally_file_format_from_code(fmt ? fmt : "json");
     int view = view_code && *view_code ? tally_view_from_code(view_code) : -1;
     if(f < 0 || (view_code && *view_code && view < 0) || (f == TALLY_FILE_CSV && view < 0) ||
@@ -513,7 +493,7 @@ static void h_export(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const
         return;
     }
     TallyReport *r;
-    if(!build(db, req, who, unit, tally_file_parts((TallyFileFormat)f, view), &r, resp)) {
+    if(!build(db, req, args, who, unit, tally_file_parts((TallyFileFormat)f, view), &r, resp)) {
         log_viewer(resp, who);
         return;
     }
@@ -527,8 +507,7 @@ static void h_export(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const
         e = tally_file_render(r, &lh, (TallyFileFormat)f, view, &file, msg);
     tally_report_free(r);
     if(e) {
-        fprintf(stderr, "tally-server: report file failed: %s\n", msg);
-        error_page(resp, e == TALLY_E_BUSY ? 503 : 500, who, TS_ERR_INTERNAL);
+        db_error_page(resp, who, e, msg);
         log_viewer(resp, who);
         return;
     }
@@ -550,20 +529,24 @@ static void static_file(TallyWebResponse *resp, const char *ctype, const char *t
 {
     resp->body = strdup(text);
     resp->len = resp->body ? strlen(resp->body) : 0;
-    resp->status = resp->body ? 200 : 500;
+    resp->status = resp->body ? 200 : 503;
     resp->content_type = ctype;
     header(resp, "X-Content-Type-Options", "nosniff");
     header(resp, "Cache-Control", "max-age=300");
 }
 
-static void h_css(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_css(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
+    (void)args;
     (void)w, (void)db, (void)req, (void)who;
     static_file(resp, "text/css; charset=utf-8", tally_html_css());
 }
 
-static void h_js(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_js(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
+    (void)args;
     (void)w, (void)db, (void)req, (void)who;
     static_file(resp, "text/javascript; charset=utf-8", tally_html_js());
 }
@@ -586,7 +569,8 @@ static void login_page(TallyWebResponse *resp, const TallyWebRequest *req, unsig
     body_from(resp, status, CT_HTML, &b);
 }
 
-static void h_login_form(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_login_form(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
     (void)w, (void)who;
     /* Already signed in: straight to the overview. */
@@ -598,35 +582,33 @@ static void h_login_form(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, c
         redirect(resp, "/tong-quan");
         return;
     }
-    const char *m = tally_web_arg(req->query, req->n_query, "msg");
+    const char *m = tally_form_get(args, "msg");
     int message = !m ? 0 : !strcmp(m, "out") ? TS_LOGIN_SIGNED_OUT : !strcmp(m, "expired") ? TS_LOGIN_EXPIRED : 0;
     login_page(resp, req, 200, NULL, message, 0);
 }
 
-/* The request's form body parsed into form (values point into copy); -1 when too large, holding a NUL, or
- * malformed. */
-static int read_form(const TallyWebRequest *req, char copy[TALLY_WEB_FORM_MAX + 1], TallyWebArg form[TALLY_WEB_ARGS_MAX])
+/* The request's form body (the transport has held it to TALLY_WEB_FORM_MAX within its body budget), decoded
+ * strictly like a query string (tally_form.h); false when malformed. */
+static bool read_form(const TallyWebRequest *req, TallyForm *form)
 {
-    if(req->body_too_large || req->body_len > TALLY_WEB_FORM_MAX)
-        return -1;
-    memcpy(copy, req->body ? req->body : "", req->body_len);
-    copy[req->body_len] = '\0';
-    return strlen(copy) == req->body_len ? tally_web_parse_form(copy, form, TALLY_WEB_ARGS_MAX) : -1;
+    char bad[TALLY_FORM_NAME_SHOWN + 4];
+    return req->body_len <= TALLY_WEB_FORM_MAX &&
+           tally_form_parse(req->body ? req->body : "", req->body_len, form, bad) == TALLY_FORM_OK;
 }
 
-static void h_login(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_login(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
-    (void)who;
-    TallyWebArg form[TALLY_WEB_ARGS_MAX];
-    char copy[TALLY_WEB_FORM_MAX + 1];
-    int n = read_form(req, copy, form);
-    if(n < 0) {
+    (void)who, (void)args;
+    TallyForm form;
+    if(!read_form(req, &form)) {
         login_page(resp, req, 400, NULL, TS_LOGIN_CSRF, 0);
+        snprintf(resp->log, sizeof resp->log, "error=bad_form");
         return;
     }
-    const char *csrf = tally_web_arg(form, (size_t)n, "csrf");
-    const char *name = tally_web_arg(form, (size_t)n, "name");
-    const char *password = tally_web_arg(form, (size_t)n, "password");
+    const char *csrf = tally_form_get(&form, "csrf");
+    const char *name = tally_form_get(&form, "name");
+    const char *password = tally_form_get(&form, "password");
     char want[TALLY_TOKEN_HEX + 1] = "";
     if(!tally_web_cookie(req->cookie, TALLY_LOGIN_CSRF_COOKIE, want, sizeof want) || !csrf_equal(csrf, want)) {
         login_page(resp, req, 403, name, TS_LOGIN_CSRF, 0);
@@ -642,8 +624,7 @@ static void h_login(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const 
     TallyErr e = tally_login(db, &w->cfg.lock, name, password, req->client_addr, req->now_s, &res, msg);
     log_safe(safe, sizeof safe, name);
     if(e) {
-        fprintf(stderr, "tally-server: sign-in failed: %s\n", msg);
-        error_page(resp, e == TALLY_E_BUSY ? 503 : 500, NULL, TS_ERR_INTERNAL);
+        db_error_page(resp, NULL, e, msg);
         return;
     }
     switch(res.result) {
@@ -671,8 +652,10 @@ static void h_login(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const 
     }
 }
 
-static void h_logout(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_logout(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
+    (void)args;
     (void)w;
     char msg[TALLY_MSG_MAX];
     if(tally_session_end(db, who->sid, msg) || tally_audit_add(db, req->now_s, who->viewer, req->client_addr,
@@ -692,81 +675,47 @@ static void h_logout(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const
         return;                  \
     } while(0)
 
-static void h_api_tally(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_api_tally(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                        TallyWebResponse *resp)
 {
-    (void)w;
-    static const char *const KNOWN[] = {"from", "to", "unit", "area", "respondent", "by", "min_n", NULL};
-    for(size_t i = 0; i < req->n_query; i++) {
-        bool known = false;
-        for(const char *const *k = KNOWN; *k && !known; k++)
-            known = strcmp(*k, req->query[i].name) == 0;
-        if(!known) {
-            char field[64];
-            snprintf(field, sizeof field, "%s", req->query[i].name);
-            json_error(resp, 400, "unknown_field", field, "unknown query parameter %s / tham số không hợp lệ", field);
-            return;
-        }
-    }
-    TallySpec spec = {.area = -1, .min_n = TALLY_MIN_N_DEFAULT};
-    const TallyWebArg *q = req->query;
-    size_t nq = req->n_query;
-    const char *from = tally_web_arg(q, nq, "from"), *to = tally_web_arg(q, nq, "to");
-    const char *unit = tally_web_arg(q, nq, "unit"), *area = tally_web_arg(q, nq, "area");
-    const char *by = tally_web_arg(q, nq, "by"), *min_n = tally_web_arg(q, nq, "min_n");
-    const char *respondent = tally_web_arg(q, nq, "respondent");
-    if(!from || !ptime_parse_date(from, &spec.from_day))
-        REFUSE(resp, 400, "bad_value", "from", "from must be a date YYYY-MM-DD / from phải là ngày YYYY-MM-DD");
-    if(!to || !ptime_parse_date(to, &spec.to_day))
-        REFUSE(resp, 400, "bad_value", "to", "to must be a date YYYY-MM-DD / to phải là ngày YYYY-MM-DD");
-    if(spec.from_day > spec.to_day)
-        REFUSE(resp, 400, "bad_value", "from", "from is after to / ngày bắt đầu sau ngày kết thúc");
-    if(unit && !proto_code_valid(unit))
-        REFUSE(resp, 400, "bad_value", "unit", "unit is not a unit code / mã đơn vị không hợp lệ");
-    if(area && (spec.area = proto_area_from_code(area)) < 0)
-        REFUSE(resp, 400, "unknown_area", "area", "unknown area / lĩnh vực không tồn tại");
-    if(respondent && (spec.respondent = proto_respondent_from_code(respondent)) <= 0)
-        REFUSE(resp, 400, "unknown_respondent", "respondent",
-               "respondent must be nguoi_dan, doanh_nghiep or to_chuc / đối tượng đánh giá không hợp lệ");
-    if(by && !tally_parse_by(by, &spec))
-        REFUSE(resp, 400, "bad_value", "by",
-                          "by must be up to %d of area, unit, day, month, quarter, half, year, group, respondent"
-                          " / by không hợp lệ",
-                          TALLY_BY_MAX);
-    if(min_n) {
-        char *end;
-        long v = strtol(min_n, &end, 10);
-        if(*end || end == min_n || v < 1 || v > 1000000)
-            REFUSE(resp, 400, "bad_value", "min_n", "min_n must be a whole number 1-1000000 / min_n không hợp lệ");
-        spec.min_n = (int)v;
-    }
+    (void)w, (void)args;
+    /* The query string strictly, by the same parser the fuzzer drives (tally_query.h). */
+    const char *q = req->query ? req->query : "";
+    TallySpec spec;
+    TallyQueryError qe;
+    TallyErr e = tally_query_parse(q, strlen(q), &spec, &qe);
+    if(e == TALLY_E_NOMEM)
+        REFUSE(resp, 503, "busy", NULL, "out of memory: retry later / hết bộ nhớ, hãy thử lại sau");
+    if(e)
+        REFUSE(resp, 400, qe.code, qe.param, "%s", qe.msg);
     /* The scope: no unit means the scope's unit; a unit outside it is refused. */
     char msg[TALLY_MSG_MAX];
-    if(unit && who->unit[0]) {
+    if(spec.unit[0] && who->unit[0]) {
         bool inside = false;
-        TallyErr e = tally_unit_in_scope(db, unit, who->unit, &inside, msg);
+        e = tally_unit_in_scope(db, spec.unit, who->unit, &inside, msg);
         if(e == TALLY_E_NOT_FOUND)
-            REFUSE(resp, 404, "unknown_unit", "unit", "unit %s does not exist / đơn vị %s không tồn tại",
-                              unit, unit);
-        if(e)
-            REFUSE(resp, e == TALLY_E_BUSY ? 503 : 500, e == TALLY_E_BUSY ? "busy" : "internal", NULL,
-                              "server error, retry later / lỗi máy chủ, hãy thử lại sau");
+            REFUSE(resp, 404, "unknown_unit", "unit", "unit %s does not exist / đơn vị %s không tồn tại", spec.unit,
+                   spec.unit);
+        if(e) {
+            db_error_json(resp, e, msg);
+            return;
+        }
         if(!inside)
             REFUSE(resp, 403, "out_of_scope", "unit",
-                              "unit %s is outside this viewer's scope %s / đơn vị %s nằm ngoài phạm vi được xem", unit,
-                              who->unit, unit);
+                   "unit %s is outside this viewer's scope %s / đơn vị %s nằm ngoài phạm vi được xem", spec.unit,
+                   who->unit, spec.unit);
     }
-    snprintf(spec.unit, sizeof spec.unit, "%s", unit ? unit : who->unit);
+    if(!spec.unit[0])
+        snprintf(spec.unit, sizeof spec.unit, "%s", who->unit);
     TallyRow *rows;
     size_t n;
-    TallyErr e = tally_query_run(db, &spec, &rows, &n, msg);
+    e = tally_query_run(db, &spec, &rows, &n, msg);
     if(e == TALLY_E_NOT_FOUND)
-        REFUSE(resp, 404, "unknown_unit", "unit", "unit %s does not exist / đơn vị %s không tồn tại",
-                          spec.unit, spec.unit);
+        REFUSE(resp, 404, "unknown_unit", "unit", "unit %s does not exist / đơn vị %s không tồn tại", spec.unit,
+               spec.unit);
     if(e) {
-        if(e != TALLY_E_BUSY)
-            fprintf(stderr, "tally-server: database error: %s\n", msg);
-        REFUSE(resp, e == TALLY_E_BUSY ? 503 : 500, e == TALLY_E_BUSY ? "busy" : "internal", NULL,
-                          "server error, retry later / lỗi máy chủ, hãy thử lại sau");
+        db_error_json(resp, e, msg);
+        return;
     }
     json_body(resp, tally_rows_json(rows, n));
     free(rows);
@@ -775,15 +724,18 @@ static void h_api_tally(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, co
     snprintf(resp->log, sizeof resp->log, "viewer=%s rows=%zu", name, n);
 }
 
-static void h_api_targets(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, TallyWebResponse *resp)
+static void h_api_targets(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const Who *who, const TallyForm *args,
+                       TallyWebResponse *resp)
 {
+    (void)args;
     (void)w, (void)req, (void)who;
     TallyTarget t[GROUP_COUNT];
     char msg[TALLY_MSG_MAX];
     TallyErr e = tally_targets_get(db, t, msg);
-    if(e)
-        REFUSE(resp, e == TALLY_E_BUSY ? 503 : 500, e == TALLY_E_BUSY ? "busy" : "internal", NULL,
-                          "server error, retry later / lỗi máy chủ, hãy thử lại sau");
+    if(e) {
+        db_error_json(resp, e, msg);
+        return;
+    }
     json_t *root = json_object(), *arr = json_array();
     char *body = NULL;
     bool ok = root && arr && !json_object_set(root, "targets", arr);
@@ -805,20 +757,20 @@ static void h_api_targets(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, 
 /* ---- Routing ------------------------------------------------------------------------------------------- */
 
 static const Route ROUTES[] = {
-    {"GET", "/static/dashboard.css", AUTH_NONE, false, h_css},
-    {"GET", "/static/dashboard.js", AUTH_NONE, false, h_js},
-    {"GET", "/dang-nhap", AUTH_NONE, false, h_login_form},
-    {"POST", "/dang-nhap", AUTH_NONE, false, h_login},     /* checks its own pre-session CSRF token */
-    {"POST", "/dang-xuat", AUTH_SESSION, true, h_logout},
-    {"GET", "/", AUTH_SESSION, false, h_root},
-    {"GET", "/tong-quan", AUTH_SESSION, false, h_overview},
-    {"GET", "/don-vi", AUTH_SESSION, false, h_units},
-    {"GET", "/don-vi/", AUTH_SESSION, false, h_units},
-    {"GET", "/thiet-bi", AUTH_SESSION, false, h_devices},
-    {"GET", "/canh-bao", AUTH_SESSION, false, h_alerts},
-    {"GET", "/tai-ve", AUTH_SESSION, false, h_export},
-    {"GET", "/api/v1/tally", AUTH_TOKEN, false, h_api_tally},
-    {"GET", "/api/v1/targets", AUTH_TOKEN, false, h_api_targets},
+    {"GET", "/static/dashboard.css", "css", AUTH_NONE, false, h_css},
+    {"GET", "/static/dashboard.js", "js", AUTH_NONE, false, h_js},
+    {"GET", "/dang-nhap", "sign_in_page", AUTH_NONE, false, h_login_form},
+    {"POST", "/dang-nhap", "sign_in", AUTH_NONE, false, h_login},     /* checks its own pre-session CSRF token */
+    {"POST", "/dang-xuat", "sign_out", AUTH_SESSION, true, h_logout},
+    {"GET", "/", "root", AUTH_SESSION, false, h_root},
+    {"GET", "/tong-quan", "overview", AUTH_SESSION, false, h_overview},
+    {"GET", "/don-vi", "units", AUTH_SESSION, false, h_units},
+    {"GET", "/don-vi/", "unit", AUTH_SESSION, false, h_units},
+    {"GET", "/thiet-bi", "devices", AUTH_SESSION, false, h_devices},
+    {"GET", "/canh-bao", "alerts", AUTH_SESSION, false, h_alerts},
+    {"GET", "/tai-ve", "download", AUTH_SESSION, false, h_export},
+    {"GET", "/api/v1/tally", "tally", AUTH_TOKEN, false, h_api_tally},
+    {"GET", "/api/v1/targets", "targets", AUTH_TOKEN, false, h_api_targets},
 };
 #define N_ROUTES (sizeof ROUTES / sizeof ROUTES[0])
 
@@ -830,23 +782,7 @@ static bool path_matches(const Route *rt, const char *path)
     return strcmp(path, rt->path) == 0;
 }
 
-bool tally_web_serves(const char *path)
-{
-    for(size_t i = 0; i < N_ROUTES; i++)
-        if(path_matches(&ROUTES[i], path))
-            return true;
-    return false;
-}
-
-bool tally_web_takes_body(const char *method, const char *path)
-{
-    for(size_t i = 0; i < N_ROUTES; i++)
-        if(strcmp(ROUTES[i].method, "POST") == 0 && strcmp(method, "POST") == 0 && path_matches(&ROUTES[i], path))
-            return true;
-    return false;
-}
-
-void tally_web_handle(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, TallyWebResponse *resp)
+static void web_handle(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, TallyWebResponse *resp)
 {
     memset(resp, 0, sizeof *resp);
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
@@ -859,7 +795,7 @@ void tally_web_handle(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, Tall
                 rt = &ROUTES[i];
         }
     bool api = strncmp(req->path, "/api/", 5) == 0;
-    if(!rt) {
+    if(!rt) { /* the transport routes by the same table: reached from tests only */
         if(api)
             json_error(resp, path_known ? 405 : 404, path_known ? "method_not_allowed" : "not_found", NULL,
                        path_known ? "method not allowed here / phương thức không được phép"
@@ -868,7 +804,7 @@ void tally_web_handle(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, Tall
             error_page(resp, path_known ? 405 : 404, NULL, TS_ERR_NOT_FOUND);
         return;
     }
-    if(api && (req->body_len || req->body_too_large)) {
+    if(api && req->body_len) {
         json_error(resp, 400, "bad_request", NULL, "a GET takes no body / yêu cầu GET không có nội dung");
         return;
     }
@@ -877,14 +813,91 @@ void tally_web_handle(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, Tall
     if(rt->auth != AUTH_NONE && !identify(db, rt, req, &who, resp))
         return;
     if(rt->csrf) {
-        TallyWebArg form[TALLY_WEB_ARGS_MAX];
-        char copy[TALLY_WEB_FORM_MAX + 1];
-        int n = read_form(req, copy, form);
-        if(n < 0 || !csrf_equal(tally_web_arg(form, (size_t)n, "csrf"), who.csrf)) {
+        TallyForm form;
+        if(!read_form(req, &form) || !csrf_equal(tally_form_get(&form, "csrf"), who.csrf)) {
             error_page(resp, 403, &who, TS_LOGIN_CSRF);
             snprintf(resp->log, sizeof resp->log, "error=csrf");
             return;
         }
     }
-    rt->fn(w, db, req, &who, resp);
+    /* The query string, strictly (a bad escape, a NUL, text that is not UTF-8, an empty or repeated name):
+     * 400 naming the parameter, for pages and API alike. The read API parses its own with tally_query_parse. */
+    TallyForm args;
+    char bad[TALLY_FORM_NAME_SHOWN + 4];
+    const char *q = req->query ? req->query : "";
+    if(rt->fn != h_api_tally && tally_form_parse(q, strlen(q), &args, bad) != TALLY_FORM_OK) {
+        bad_param(resp, req, &who, bad[0] ? bad : "?");
+        return;
+    }
+    if(rt->fn == h_api_tally)
+        memset(&args, 0, sizeof args);
+    rt->fn(w, db, req, &who, &args, resp);
+}
+
+void tally_web_handle(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, TallyWebResponse *resp)
+{
+    web_handle(w, db, req, resp);
+    /* Busy (the database, or memory): the client retries after a moment rather than giving up. */
+    if(resp->status == 503) {
+        bool has = false;
+        for(int i = 0; i < resp->n_headers; i++)
+            has |= strcmp(resp->headers[i].name, "Retry-After") == 0;
+        if(!has)
+            header(resp, "Retry-After", "%d", TALLY_WEB_RETRY_AFTER_S);
+    }
+}
+
+/* ---- On the server's transport (tally_route.h) -------------------------------------------------------- */
+
+/* Every dashboard and read-API route runs through here on the transport, after its framing, deadlines,
+ * per-address limit and body budget: the request becomes a TallyWebRequest, the answer a reply, and the
+ * response's note goes on the request's one log line. */
+static void route_handle(TallyReq *rq)
+{
+    size_t len;
+    const char *body = tally_req_body(rq, &len);
+    TallyWebRequest req = {
+        .method = tally_req_method(rq), .path = tally_req_path(rq), .query = tally_req_query(rq),
+        .cookie = tally_req_header(rq, "Cookie"), .bearer = NULL,
+        .content_type = tally_req_header(rq, "Content-Type"), .body = len ? body : NULL, .body_len = len,
+        .client_addr = tally_req_client(rq), .tls = tally_req_tls(rq), .now_s = (int64_t)time(NULL),
+    };
+    const char *auth = tally_req_header(rq, "Authorization");
+    if(auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        auth += 7;
+        while(*auth == ' ')
+            auth++;
+        req.bearer = *auth ? auth : NULL;
+    }
+    TallyWebResponse resp;
+    tally_web_handle(tally_req_web(rq), tally_req_db(rq), &req, &resp);
+    for(int i = 0; i < resp.n_headers; i++)
+        tally_reply_header(rq, resp.headers[i].name, resp.headers[i].value);
+    if(resp.log[0])
+        tally_reply_log(rq, "%s", resp.log);
+    tally_reply(rq, resp.status, resp.content_type, resp.body, resp.len); /* takes the body */
+}
+
+static TallyRoute TRANSPORT_ROUTES[N_ROUTES];
+static pthread_once_t transport_once = PTHREAD_ONCE_INIT;
+
+/* The transport's table, made once from ROUTES: forms (POST) take an urlencoded body of at most
+ * TALLY_WEB_FORM_MAX bytes; everything else no body. Identity is checked here, not by the transport. */
+static void transport_init(void)
+{
+    for(size_t i = 0; i < N_ROUTES; i++) {
+        bool post = strcmp(ROUTES[i].method, "POST") == 0;
+        TRANSPORT_ROUTES[i] = (TallyRoute){
+            .method = ROUTES[i].method, .path = ROUTES[i].path, .name = ROUTES[i].name, .auth = TALLY_ROUTE_OPEN,
+            .content_type = post ? "application/x-www-form-urlencoded" : NULL,
+            .body_max = post ? TALLY_WEB_FORM_MAX : 0, .handle = route_handle,
+        };
+    }
+}
+
+const TallyRoute *tally_web_routes(size_t *n)
+{
+    pthread_once(&transport_once, transport_init);
+    *n = N_ROUTES;
+    return TRANSPORT_ROUTES;
 }

@@ -1,8 +1,11 @@
 /* tally_web.h — everything a person or a reader sees over HTTP except uploads: the dashboard pages, their
  * static files, the report downloads, sign-in/out, and the read API (GET /api/v1/tally, /api/v1/targets).
  *
- * Transport-independent: the HTTP layer (tally_http.c) turns a request into a TallyWebRequest and sends the
- * TallyWebResponse back; nothing here knows libmicrohttpd, so it is tested without a socket.
+ * Transport-independent: its routes run on the server's one transport (tally_web_routes(), tally_route.h: the
+ * same framing, deadlines, per-address limit, body budget and escaped log line as the kiosks' uploads), which
+ * hands each request over as a TallyWebRequest and sends the TallyWebResponse back; nothing here knows
+ * libmicrohttpd, so it is tested without a socket. Forms are read from bodies the transport held within its
+ * budget; query strings and forms are decoded strictly by tally_form.h. A busy database is 503 + Retry-After.
  *
  * The rule that keeps it honest: ONE place (tally_web_handle) decides who is asking — a session cookie for
  * pages and downloads, a bearer token for the API — and the scope unit that person may see, checks the CSRF
@@ -22,25 +25,20 @@
 #define TALLY_WEB_HEADERS_MAX 12
 #define TALLY_WEB_HEADER_VALUE_MAX 400
 #define TALLY_WEB_FORM_MAX 4096   /* bytes of a form body the web layer accepts (sign-in, sign-out) */
-#define TALLY_WEB_ARGS_MAX 32     /* query or form fields */
+#define TALLY_WEB_RETRY_AFTER_S 2 /* a 503 (the database busy) asks to come back after this */
 #define TALLY_SESSION_COOKIE "tally_sid"
 #define TALLY_LOGIN_CSRF_COOKIE "tally_login_csrf"
 
 typedef struct {
-    const char *name, *value; /* decoded */
-} TallyWebArg;
-
-typedef struct {
     const char        *method;       /* "GET", "HEAD", "POST", ... */
-    const char        *path;         /* without the query string */
-    const TallyWebArg *query;        /* decoded query arguments, in order */
-    size_t             n_query;
+    const char        *path;         /* without the query string, %-decoded */
+    const char        *query;        /* the query string as sent, without '?' (NULL or "" for none); decoded
+                                      * strictly here (tally_form.h): a malformed one is a 400 naming it */
     const char        *cookie;       /* the raw Cookie header, or NULL */
     const char        *bearer;       /* the token of "Authorization: Bearer", or NULL */
     const char        *content_type; /* of the body, or NULL */
     const char        *body;         /* the raw body (forms), or NULL */
     size_t             body_len;
-    bool               body_too_large; /* the transport stopped buffering past TALLY_WEB_FORM_MAX */
     const char        *client_addr;  /* "127.0.0.1", "::1" */
     bool               tls;          /* the request came over HTTPS (cookies get Secure) */
     int64_t            now_s;        /* the clock (Unix seconds) */
@@ -71,11 +69,6 @@ TallyWebConfig tally_web_config_default(void);
 TallyErr       tally_web_new(const TallyWebConfig *cfg, TallyWeb **out, char msg[TALLY_MSG_MAX]);
 void           tally_web_free(TallyWeb *w);
 
-/* True when the path belongs to this module (the HTTP layer routes everything else elsewhere). */
-bool tally_web_serves(const char *path);
-/* True when a route of this module takes a body (the sign-in and sign-out forms). */
-bool tally_web_takes_body(const char *method, const char *path);
-
 /* Answers one request; db is the calling thread's own connection. Always fills resp (an error page or JSON
  * error on failure). */
 void tally_web_handle(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, TallyWebResponse *resp);
@@ -83,12 +76,7 @@ void tally_web_response_free(TallyWebResponse *resp);
 
 /* ---- Parts exposed for the HTTP layer and tests --------------------------------------------------------- */
 
-/* Parses an application/x-www-form-urlencoded body in place (decoding + and %XX) into at most max args.
- * Returns the count, or -1 when malformed (bad escape, too many fields, NUL or invalid UTF-8 in a value). */
-int         tally_web_parse_form(char *body, TallyWebArg *args, int max);
 /* The value of a cookie in a Cookie header, copied into out; false when absent or too long. */
 bool        tally_web_cookie(const char *header, const char *name, char *out, size_t out_len);
-/* The value of a query or form argument, or NULL. */
-const char *tally_web_arg(const TallyWebArg *args, size_t n, const char *name);
 
 #endif

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 
 PASSWORD = "mat-khau-so-noi-vu-2026"
@@ -121,7 +122,17 @@ def submit_login(d, name, password):
     d.find_element(By.NAME, "password").send_keys(password)
     button = d.find_element(By.CSS_SELECTOR, "form button[type=submit]")
     button.click()
-    WebDriverWait(d, 30).until(expected_conditions.staleness_of(button))
+
+    def gone(driver):
+        # chromedriver sometimes reports a node of the page just left as "does not belong to the document"
+        # (a plain WebDriverException) instead of a stale element: both mean the answer page is there.
+        try:
+            return expected_conditions.staleness_of(button)(driver)
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+    WebDriverWait(d, 30).until(gone)
 
 
 def sign_in(d, url, name, password=PASSWORD):

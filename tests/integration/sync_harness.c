@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,10 +153,16 @@ static bool write_file(const char *path, const char *text, mode_t mode)
 
 /* ---- The tally server ---------------------------------------------------------------------------------- */
 
-static int admin(ThServer *s, char *out, size_t out_len, const char *a1, const char *a2, const char *a3,
-                 const char *a4, const char *a5, const char *a6)
+/* tally-admin --db s->db with up to 8 arguments, NULL-terminated. */
+static int admin(ThServer *s, char *out, size_t out_len, ...)
 {
-    const char *argv[] = {TALLY_ADMIN_BIN, "--db", s->db, a1, a2, a3, a4, a5, a6, NULL};
+    const char *argv[12] = {TALLY_ADMIN_BIN, "--db", s->db};
+    va_list ap;
+    va_start(ap, out_len);
+    for(int i = 3; i < 11 && (argv[i] = va_arg(ap, const char *)); i++)
+        ;
+    va_end(ap);
+    argv[11] = NULL;
     return th_run(argv, out, out_len);
 }
 
@@ -167,13 +174,13 @@ bool th_server_init(ThServer *s, const char *dir)
     snprintf(s->db, sizeof s->db, "%s/tally.db", dir);
     snprintf(s->log, sizeof s->log, "%s/tally-server.log", dir);
     char out[512];
-    if(admin(s, out, sizeof out, "init", NULL, NULL, NULL, NULL, NULL) != 0) {
+    if(admin(s, out, sizeof out, "init", NULL) != 0) {
         fprintf(stderr, "tally-admin init failed: %s\n", out);
         return false;
     }
     if(!th_server_unit(s, "G01", NULL))
         return false;
-    if(admin(s, s->viewer, sizeof s->viewer, "viewer", "add", "test-viewer", NULL, NULL, NULL) != 0 ||
+    if(admin(s, s->viewer, sizeof s->viewer, "viewer", "add", "test-viewer", NULL) != 0 ||
        !s->viewer[0]) {
         fprintf(stderr, "tally-admin viewer add failed\n");
         return false;
@@ -184,8 +191,8 @@ bool th_server_init(ThServer *s, const char *dir)
 bool th_server_unit(ThServer *s, const char *code, const char *parent)
 {
     char out[512];
-    int rc = parent ? admin(s, out, sizeof out, "unit", "add", code, code, "--parent", parent)
-                    : admin(s, out, sizeof out, "unit", "add", code, code, NULL, NULL);
+    int rc = parent ? admin(s, out, sizeof out, "unit", "add", code, code, "--parent", parent, NULL)
+                    : admin(s, out, sizeof out, "unit", "add", code, code, NULL);
     if(rc != 0)
         fprintf(stderr, "tally-admin unit add %s failed: %s\n", code, out);
     return rc == 0;
@@ -193,7 +200,8 @@ bool th_server_unit(ThServer *s, const char *code, const char *parent)
 
 bool th_server_device(ThServer *s, const char *device_id, const char *unit, char *token, size_t token_len)
 {
-    int rc = admin(s, token, token_len, "device", "add", device_id, "--unit", unit, NULL);
+    /* th_make_ratings dates ratings before 2026-11-20: enrolled as collecting since 2024, they stay filed. */
+    int rc = admin(s, token, token_len, "device", "add", device_id, "--unit", unit, "--since", "2024-01-01", NULL);
     if(rc != 0 || !token[0] || strchr(token, '\n')) {
         fprintf(stderr, "tally-admin device add %s failed (%d): %s\n", device_id, rc, token);
         return false;

@@ -26,7 +26,16 @@
 
 /* The schema version tally-admin init leaves (tally_db.c MIGRATIONS). Migration 4 (settings) comes after 3: a file rewound to 2 or 1 has neither. */
 #define V4_UNDO "DROP TABLE settings; "
-#define SCHEMA_VERSION 5
+/* Everything migration 5 adds (wrong-clock quarantine, the writer's health row). */
+#define V5_UNDO                                                                                                    \
+    "DROP TABLE health; ALTER TABLE ratings DROP COLUMN quarantine; ALTER TABLE devices DROP COLUMN quarantined; " \
+    "ALTER TABLE devices DROP COLUMN since; "
+/* Migration 6 undone: no daily_sat, and monthly_sat in migration 3's shape (empty: migration 6 rebuilds it). */
+#define V6_UNDO                                                                                                    \
+    "DROP TABLE daily_sat; DROP TABLE monthly_sat; CREATE TABLE monthly_sat(unit TEXT NOT NULL, month INTEGER NOT " \
+    "NULL, area TEXT NOT NULL, n INTEGER NOT NULL, satisfied INTEGER NOT NULL, flagged INTEGER NOT NULL, "          \
+    "PRIMARY KEY (unit, month, area)) STRICT, WITHOUT ROWID; "
+#define SCHEMA_VERSION 6
 
 static TallyServer S;
 
@@ -122,6 +131,19 @@ static void test_unit_import_is_all_or_nothing(void **state)
         assert_int_equal(n_units(), before + 3);
     }
     assert_int_equal(th_admin(&S, NULL, 0, "unit", "import", "/no/such/file.csv", (char *)NULL), 1);
+    /* A NUL byte (it used to cut the name short, or hide a line's length) and a name that is not UTF-8. */
+    static const char nul[] = "Z.1,M\xe1\xbb\x99t\0 v\xe1\xbb\x9bi r\xc3\xa1" "c,000.00.00.H21\n";
+    static const char latin1[] = "Z.1,Ph\xf2ng m\xe9t,000.00.00.H21\n";
+    const struct { const char *text; size_t len; } binary[] = {{nul, sizeof nul - 1}, {latin1, sizeof latin1 - 1}};
+    for(size_t i = 0; i < sizeof binary / sizeof binary[0]; i++) {
+        snprintf(path, sizeof path, "%s/binary.csv", S.dir);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(binary[i].text, 1, binary[i].len, f), binary[i].len);
+        fclose(f);
+        assert_int_equal(th_admin(&S, NULL, 0, "unit", "import", path, (char *)NULL), 1);
+        assert_int_equal(n_units(), before + 3);
+    }
 }
 
 static void test_device_tokens_are_shown_once_and_stored_only_as_hashes(void **state)
@@ -233,14 +255,12 @@ static void test_report_says_what_the_api_says(void **state)
     assert_int_equal(th_stop(&S), 0);
 }
 
-/* Everything migration 3 adds, dropped again: a version-2 file as it was before the dashboard. */
-/* Migration 5 undone: no daily_sat (monthly_sat goes with V3_UNDO: migration 3 makes it in its old shape). */
-#define V5_UNDO "DROP TABLE daily_sat; "
+/* Everything migrations 3 to 6 add, dropped again: a version-2 file as it was before the dashboard. */
 #define V3_UNDO                                                                                                    \
-    V5_UNDO "DROP TABLE monthly_sat; DROP TABLE reasons_daily; DROP TABLE reasons_monthly; DROP TABLE hours_daily; "      \
+    V6_UNDO "DROP TABLE monthly_sat; DROP TABLE reasons_daily; DROP TABLE reasons_monthly; DROP TABLE hours_daily; "      \
     "DROP TABLE hours_monthly; DROP TABLE sessions; DROP TABLE login_failures; DROP TABLE audit; "                \
     "ALTER TABLE devices DROP COLUMN received; ALTER TABLE devices DROP COLUMN max_seq; "                          \
-    "ALTER TABLE viewers DROP COLUMN unit; ALTER TABLE viewers DROP COLUMN pw_hash; " V4_UNDO
+    "ALTER TABLE viewers DROP COLUMN unit; ALTER TABLE viewers DROP COLUMN pw_hash; " V4_UNDO V5_UNDO
 
 /* One table's rows as text, in key order, for comparing a roll-up before and after a migration rebuilt it. */
 static char *dump_table(const char *sql)
@@ -280,7 +300,7 @@ static void post_one(const char *device, const char *tok, const ProtoRating *r, 
     free(body);
 }
 
-/* The dashboard's roll-ups and device counters, kept at ingest, equal what migrations 3 and 5 compute from the
+/* The dashboard's roll-ups and device counters, kept at ingest, equal what migrations 3 and 6 compute from the
  * stored rating rows: drop them, migrate again, compare. One rating was stored at the tap and then gained its
  * follow-up answers, its service face, who rated and how long they waited (an updated body): the rebuild reads
  * the newest body, as ingest moved its reasons and its daily_sat / monthly_sat cell. */
@@ -351,6 +371,8 @@ static void test_migration_fills_the_monthly_rollup_from_the_daily_one(void **st
                      0);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(S.db, &db), SQLITE_OK);
+    /* Back to version 1: without what migrations 2 (monthly), 3 (dashboard), 4 (settings), 5 (quarantine,
+     * health) and 6 (daily_sat) add. */
     assert_int_equal(sqlite3_exec(db, "DROP TABLE monthly; " V3_UNDO "PRAGMA user_version = 1;", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
@@ -363,6 +385,50 @@ static void test_migration_fills_the_monthly_rollup_from_the_daily_one(void **st
                      0);
     assert_string_equal(after, before);
     assert_non_null(strstr(after, "\"n\":20"));
+}
+
+/* Migration 6 rebuilds daily_sat and monthly_sat from the stored rows as ingest keeps them, and leaves out a
+ * quarantined rating (a kiosk clock four years ahead) that gained its service face, respondent and wait later:
+ * it is in no tally, before the rebuild or after. */
+static void test_migration_6_rebuilds_the_counts_without_quarantined_ratings(void **state)
+{
+    (void)state;
+    char tok[65];
+    assert_true(th_device(&S, "cli-q", "000.01.21.H21.Q01", tok));
+    assert_true(th_start(&S));
+    ProtoRating tap = {.seq = 1, .area = AREA_DAT_DAI, .scale = SCALE_TTHC3, .score = 3,
+                       .followup = FOLLOWUP_NONE, .at = "2030-04-15T10:30:00+07:00"};
+    uint8_t rnd[10] = {9, 9, 9};
+    uuid_v7_make(tap.id, 1764000200000ull, rnd);
+    snprintf(tap.unit, sizeof tap.unit, "000.01.21.H21.Q01");
+    ProtoRating answered = tap;
+    answered.service_score = 3;
+    answered.respondent = RESPONDENT_TO_CHUC;
+    answered.wait = WAIT_DUOI_15;
+    post_one("cli-q", tok, &tap, 1, 0);
+    post_one("cli-q", tok, &answered, 1, 0);
+    assert_int_equal(th_stop(&S), 0);
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM ratings WHERE device = 'cli-q' AND quarantine = 1"), 1);
+    static const char *const TABLES[] = {"SELECT * FROM monthly_sat ORDER BY 1, 2, 3, 4",
+                                         "SELECT * FROM daily_sat ORDER BY 1, 2, 3, 4"};
+    char *before[2];
+    for(int i = 0; i < 2; i++)
+        before[i] = dump_table(TABLES[i]);
+    assert_true(th_scalar(&S, "SELECT count(*) FROM daily_sat") > 0);
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM daily_sat WHERE respondent = 'to_chuc'"), 0);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(S.db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, V6_UNDO "PRAGMA user_version = 5;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), SCHEMA_VERSION);
+    for(int i = 0; i < 2; i++) {
+        char *after = dump_table(TABLES[i]);
+        assert_string_equal(after, before[i]);
+        free(after);
+        free(before[i]);
+    }
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM monthly_sat WHERE respondent = 'to_chuc'"), 0);
 }
 
 static void test_server_listens_on_ipv6(void **state)
@@ -421,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_report_says_what_the_api_says),
         cmocka_unit_test(test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them),
         cmocka_unit_test(test_migration_fills_the_monthly_rollup_from_the_daily_one),
+        cmocka_unit_test(test_migration_6_rebuilds_the_counts_without_quarantined_ratings),
         cmocka_unit_test(test_server_listens_on_ipv6),
         cmocka_unit_test(test_server_refuses_bad_arguments_at_start),
     };

@@ -1,6 +1,7 @@
-/* tally_conn_limit.c — the server bounds how many connections it holds open at once (each may buffer a
- * batch body of up to 4 MiB, so the limit is what bounds its memory). 100 keep-alive connections from one
- * client: the server serves no more than its limit at once, and still serves a request once they are gone. */
+/* tally_conn_limit.c — the server bounds how many connections one address holds open at once (64: one
+ * client cannot take every slot; memory is bounded by the body budget, see tally_memory.c). 100 keep-alive
+ * connections from one address: the server serves no more than 64 of them at once, and still serves a request
+ * once they are gone. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -20,7 +21,7 @@
 #include "sync_harness.h"
 
 #define OPEN 100
-#define MAX_HELD 64 /* the most connections the server may hold */
+#define MAX_HELD 64 /* the most connections the server holds from one address */
 
 static int dial(int port)
 {

@@ -16,6 +16,8 @@ typedef struct {
     char  db[300];
     char  url[128];   /* "http://127.0.0.1:PORT" */
     char  listen[64]; /* --listen for th_start; "" = 127.0.0.1:0 */
+    const char *args[8]; /* more tally-server arguments for th_start, NULL-terminated */
+    char  log[300];   /* where th_start sends the server's stderr; "" = inherited */
     pid_t pid;
 } TallyServer;
 
@@ -27,6 +29,8 @@ bool th_start(TallyServer *s);
 int  th_stop(TallyServer *s);
 /* Removes the temp dir. */
 void th_cleanup(TallyServer *s);
+/* A test group's teardown: stops the server (it must exit 0 on SIGTERM) and removes the temp dir; 0 or -1. */
+int  th_finish(TallyServer *s);
 
 /* Runs tally-admin --db s->db with the NULL-terminated args; returns its exit status and, when out is not
  * NULL, its stdout (first out_len-1 bytes, trailing newline removed). */
@@ -40,6 +44,9 @@ typedef struct {
     char  *body;         /* malloc'd, NUL-terminated */
     size_t len;
 } ThResp;
+
+/* How long th_http waits for a whole request and reply (default 30 s). */
+extern long th_http_timeout_s;
 
 /* One request. token/content_type may be NULL (header left out). chunked sends the body without a length. */
 ThResp th_http(const TallyServer *s, const char *method, const char *path, const char *token,

@@ -167,7 +167,7 @@ static void test_upload_over_https_with_the_private_ca_reaches_the_tally(void **
     assert_true(th_server_tally(&f->srv, &got));
     assert_true(th_count_equal(&from_store, &got));
     /* The batches really went through the TLS daemon. */
-    assert_true(th_file_contains(f->srv.log, "POST /api/v1/batches 200 device=kiosk-tls"));
+    assert_true(th_file_contains(f->srv.log, "\"POST /api/v1/batches\" 200 batches device=kiosk-tls"));
     free(r);
 }
 

@@ -279,6 +279,30 @@ static void test_syntax_errors_name_their_line(void **state)
     expect_error(f, text, CONFIG_SYNTAX, 6, "longer than");
 }
 
+/* A NUL byte would end the C string early: "device_id = kiosk-01<NUL>x" would silently become kiosk-01, and a
+ * NUL before the newline of an over-long line would hide its length. Both name their line instead. */
+static void test_a_nul_byte_is_refused_naming_its_line(void **state)
+{
+    Fixture *f = *state;
+    static const char text[] = "[kiosk]\ndevice_id = kiosk-01\0x\nunit_code = 000.00.31.H21\nareas = dat_dai\n"
+                               "database = kiosk.db\n";
+    FILE *fp = fopen(f->path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, sizeof text - 1, fp), sizeof text - 1);
+    assert_int_equal(fclose(fp), 0);
+    KioskConfig c;
+    assert_int_equal(config_load(f->path, &c, f->msg, sizeof f->msg), CONFIG_SYNTAX);
+    assert_non_null(strstr(f->msg, "line 2:"));
+    assert_non_null(strstr(f->msg, "NUL"));
+    assert_string_equal(c.device_id, "");
+    /* The same text from memory. */
+    assert_int_equal(config_parse(text, sizeof text - 1, f->dir, &c, f->msg, sizeof f->msg), CONFIG_SYNTAX);
+    assert_non_null(strstr(f->msg, "line 2:"));
+    /* And a clean copy of it loads. */
+    assert_int_equal(config_parse(MINIMAL, strlen(MINIMAL), f->dir, &c, f->msg, sizeof f->msg), CONFIG_OK);
+    assert_string_equal(c.device_id, "kiosk-01");
+}
+
 static void test_unreadable_file_is_an_io_error(void **state)
 {
     Fixture *f = *state;
@@ -312,6 +336,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_values_name_their_line_and_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_required_keys_are_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_syntax_errors_name_their_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_nul_byte_is_refused_naming_its_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_file_is_an_io_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_the_shipped_example_is_valid, setup, teardown),
     };

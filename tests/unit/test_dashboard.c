@@ -21,6 +21,7 @@
 #include "sync/tally/tally_ingest.h"
 #include "sync/tally/tally_query.h"
 #include "sync/tally/tally_report.h"
+#include "sync/tally/tally_form.h"
 #include "sync/tally/tally_web.h"
 #include "testutil.h"
 
@@ -112,7 +113,7 @@ static int setup(void **state)
         {"k-xss", HOSTILE_CODE, 90, SCALE_TTHC3, {AREA_DAT_DAI}, 1},
     };
     for(size_t k = 0; k < sizeof K / sizeof K[0]; k++) {
-        assert_int_equal(tally_device_add(DB, K[k].dev, K[k].unit, tok, msg), TALLY_OK);
+        assert_int_equal(tally_device_add(DB, K[k].dev, K[k].unit, ptime_vn_day_start(PTIME_DAY_MIN), tok, msg), TALLY_OK);
         int64_t seq = 0;
         /* Two years, with ragged days around month ends. */
         store_ratings(K[k].dev, K[k].unit, day_of("2025-01-01"), day_of("2026-11-17"), 1500, K[k].rate, K[k].scale,
@@ -336,8 +337,7 @@ static void test_escaping_makes_markup_inert_and_keeps_vietnamese(void **state)
 
 typedef struct {
     TallyWebRequest   req;
-    TallyWebArg       q[8];
-    char              cookie[256], body[512];
+    char              query[512], cookie[256], body[512];
     TallyWebResponse  resp;
 } Call;
 
@@ -375,12 +375,15 @@ static void call(Call *c, const char *method, const char *path, const char *cook
     memset(c, 0, sizeof *c);
     c->req.method = method;
     c->req.path = path;
-    c->req.query = c->q;
+    c->req.query = c->query;
+    /* The pairs as a browser sends them: name=value joined by '&' (the values here need no escaping). */
     va_list ap;
     va_start(ap, addr);
-    for(const char *k; (k = va_arg(ap, const char *)) && c->req.n_query < 8;) {
-        c->q[c->req.n_query].name = k;
-        c->q[c->req.n_query++].value = va_arg(ap, const char *);
+    size_t n = 0;
+    for(const char *k; (k = va_arg(ap, const char *));) {
+        const char *v = va_arg(ap, const char *);
+        n += (size_t)snprintf(c->query + n, sizeof c->query - n, "%s%s=%s", n ? "&" : "", k, v);
+        assert_true(n < sizeof c->query);
     }
     va_end(ap);
     if(cookie)
@@ -650,21 +653,18 @@ static int follow_download_links(const char *cookie, const char *path, const cha
         char q[300], *end;
         p += strlen("href=\"/tai-ve?");
         snprintf(q, sizeof q, "%.*s", (int)strcspn(p, "\""), p);
-        /* Unescape &amp; and split into the query arguments the HTTP layer would pass. */
-        TallyWebArg args[8];
-        int na = 0;
-        for(char *a = strtok_r(q, "&", &end); a && na < 8; a = strtok_r(NULL, "&", &end)) {
-            if(strncmp(a, "amp;", 4) == 0)
-                a += 4;
-            char *eq = strchr(a, '=');
-            assert_non_null(eq);
-            *eq = '\0';
-            args[na++] = (TallyWebArg){a, eq + 1};
-        }
-        assert_string_equal(tally_web_arg(args, (size_t)na, "period"), "nam:2026");
-        const char *u = tally_web_arg(args, (size_t)na, "unit");
+        /* Unescape &amp;: the query string a browser following the link sends. */
+        char raw[300];
+        size_t rn = 0;
+        for(char *a = strtok_r(q, "&", &end); a; a = strtok_r(NULL, "&", &end))
+            rn += (size_t)snprintf(raw + rn, sizeof raw - rn, "%s%s", rn ? "&" : "", strncmp(a, "amp;", 4) ? a : a + 4);
+        TallyForm args;
+        char bad[TALLY_FORM_NAME_SHOWN + 4];
+        assert_int_equal(tally_form_parse(raw, strlen(raw), &args, bad), TALLY_FORM_OK);
+        assert_string_equal(tally_form_get(&args, "period"), "nam:2026");
+        const char *u = tally_form_get(&args, "unit");
         assert_string_equal(u ? u : "", unit);
-        TallyWebRequest req = {.method = "GET", .path = "/tai-ve", .query = args, .n_query = (size_t)na,
+        TallyWebRequest req = {.method = "GET", .path = "/tai-ve", .query = raw,
                                .cookie = cookie, .client_addr = "10.0.0.1", .now_s = NOW_S};
         TallyWebResponse resp = {0};
         tally_web_handle(web(), DB, &req, &resp);
@@ -771,14 +771,14 @@ static void test_a_scoped_viewer_sees_only_its_subtree(void **state)
     assert_int_equal(c.resp.status, 401); /* no token */
     tally_web_response_free(&c.resp);
     memset(&c, 0, sizeof c);
-    TallyWebArg q[3] = {{"from", "2026-01-01"}, {"to", "2026-12-31"}, {"unit", "000.00.08.H21"}};
-    TallyWebRequest req = {.method = "GET", .path = "/api/v1/tally", .query = q, .n_query = 3, .bearer = tok,
+    TallyWebRequest req = {.method = "GET", .path = "/api/v1/tally",
+                           .query = "from=2026-01-01&to=2026-12-31&unit=000.00.08.H21", .bearer = tok,
                            .client_addr = "10.3.3.3", .now_s = NOW_S};
     tally_web_handle(web(), DB, &req, &c.resp);
     assert_int_equal(c.resp.status, 403);
     assert_non_null(strstr(c.resp.body, "\"out_of_scope\""));
     tally_web_response_free(&c.resp);
-    req.n_query = 2; /* no unit: the scope's */
+    req.query = "from=2026-01-01&to=2026-12-31"; /* no unit: the scope's */
     tally_web_handle(web(), DB, &req, &c.resp);
     assert_int_equal(c.resp.status, 200);
     assert_non_null(strstr(c.resp.body, "\"key\":\"000.00.21.H21\""));
@@ -788,17 +788,18 @@ static void test_a_scoped_viewer_sees_only_its_subtree(void **state)
 static void test_form_and_cookie_parsers_refuse_malformed_input(void **state)
 {
     (void)state;
-    TallyWebArg a[4];
-    char ok[] = "csrf=ab%2Fc&name=Nguy%E1%BB%85n+V%C4%83n&empty=";
-    assert_int_equal(tally_web_parse_form(ok, a, 4), 3);
-    assert_string_equal(tally_web_arg(a, 3, "csrf"), "ab/c");
-    assert_string_equal(tally_web_arg(a, 3, "name"), "Nguyễn Văn");
-    assert_string_equal(tally_web_arg(a, 3, "empty"), "");
-    char bad1[] = "a=%zz", bad2[] = "a=%00", bad3[] = "a=%ff", many[] = "a=1&b=2&c=3&d=4&e=5";
-    assert_int_equal(tally_web_parse_form(bad1, a, 4), -1);
-    assert_int_equal(tally_web_parse_form(bad2, a, 4), -1);
-    assert_int_equal(tally_web_parse_form(bad3, a, 4), -1);
-    assert_int_equal(tally_web_parse_form(many, a, 4), -1);
+    /* Forms are decoded by the server's one strict parser (tally_form.h), as query strings are. */
+    TallyForm f;
+    char bad[TALLY_FORM_NAME_SHOWN + 4];
+    const char *ok = "csrf=ab%2Fc&name=Nguy%E1%BB%85n+V%C4%83n&empty=";
+    assert_int_equal(tally_form_parse(ok, strlen(ok), &f, bad), TALLY_FORM_OK);
+    assert_string_equal(tally_form_get(&f, "csrf"), "ab/c");
+    assert_string_equal(tally_form_get(&f, "name"), "Nguyễn Văn");
+    assert_string_equal(tally_form_get(&f, "empty"), "");
+    assert_int_equal(tally_form_parse("a=%zz", 5, &f, bad), TALLY_FORM_E_SYNTAX);
+    assert_int_equal(tally_form_parse("a=%00", 5, &f, bad), TALLY_FORM_E_SYNTAX);
+    assert_int_equal(tally_form_parse("a=%ff", 5, &f, bad), TALLY_FORM_E_SYNTAX);
+    assert_int_equal(tally_form_parse("a=1&a=2", 7, &f, bad), TALLY_FORM_E_REPEATED);
     char v[16];
     assert_true(tally_web_cookie("x=1; tally_sid=abc; y=2", "tally_sid", v, sizeof v));
     assert_string_equal(v, "abc");

@@ -41,8 +41,8 @@ static int setup(void **state)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/tally.db", f->dir);
     if(tally_db_open(f->path, &f->db, msg) || tally_unit_add(f->db, "G01", "Tỉnh", NULL, msg) ||
-       tally_unit_add(f->db, UNIT, "Xã", "G01", msg) || tally_device_add(f->db, DEVICE, UNIT, tok, msg) ||
-       tally_device_add(f->db, "kiosk-f2", UNIT, tok, msg) || tally_ingest_new(f->db, &f->in, msg)) {
+       tally_unit_add(f->db, UNIT, "Xã", "G01", msg) || tally_device_add(f->db, DEVICE, UNIT, ptime_vn_day_start(PTIME_DAY_MIN), tok, msg) ||
+       tally_device_add(f->db, "kiosk-f2", UNIT, ptime_vn_day_start(PTIME_DAY_MIN), tok, msg) || tally_ingest_new(f->db, &f->in, msg)) {
         fprintf(stderr, "setup: %s\n", msg);
         return -1;
     }
@@ -462,6 +462,103 @@ static void test_later_answers_count_once_in_phuc_vu_respondent_and_wait(void **
     assert_int_equal(scalar(f, "SELECT count(*) FROM monthly_sat WHERE n = 0 AND flagged = 0"), 0);
 }
 
+/* Ratings from a wrong device clock (a year ahead of the batch's arrival; 1970, years before the device's
+ * `since`) are stored but quarantined: in no roll-up, so in no tally, report, file or alert. Their follow-up
+ * answers arriving later must not move reasons into the dashboard's roll-up either, nor their service face,
+ * respondent and wait into daily_sat / monthly_sat (update_item on a quarantined row), so phuc_vu,
+ * by=respondent and the wait indicator stay empty too. They still count as received: they arrived, there is
+ * no gap. */
+static void test_a_quarantined_rating_and_its_followup_stay_out_of_every_rollup(void **state)
+{
+    Fx *f = *state;
+    char msg[TALLY_MSG_MAX], tok[TALLY_TOKEN_HEX + 1];
+    /* kiosk-f3 is expected from 2026-01-01 on: anything dated earlier is a wrong clock. */
+    int64_t since_day;
+    assert_true(ptime_parse_date("2026-01-01", &since_day));
+    assert_int_equal(tally_device_add(f->db, "kiosk-f3", UNIT, ptime_vn_day_start(since_day), tok, msg), TALLY_OK);
+    struct {
+        const char *device, *at, *id, *month;
+    } wrong[] = {
+        {DEVICE, "2027-11-22T08:15:02+07:00", "0193a4f0-1b2c-7d3e-8f40-5a6b7c8d9e21", "thang:2027-11"},
+        {"kiosk-f3", "1970-01-02T08:15:02+07:00", "0193a4f0-1b2c-7d3e-8f40-5a6b7c8d9e22", NULL}, /* no period */
+    };
+    for(size_t k = 0; k < sizeof wrong / sizeof wrong[0]; k++) {
+        ProtoRating tap = at_tap(), answered;
+        snprintf(tap.id, sizeof tap.id, "%s", wrong[k].id);
+        snprintf(tap.at, sizeof tap.at, "%s", wrong[k].at);
+        tap.seq = 1; /* each kiosk's first: no gap */
+        answered = tap;
+        answered.followup = FOLLOWUP_ANSWERED;
+        answered.reasons = (1u << REASON_CHO_DOI) | (1u << REASON_THU_TUC);
+        ProtoRating later = answered; /* then the counter's later questions, in a copy of their own */
+        later.service_score = 1, later.respondent = RESPONDENT_NGUOI_DAN, later.wait = WAIT_DUOI_15;
+        assert_string_equal(post(f, wrong[k].device, &tap), "accepted");
+        assert_string_equal(post(f, wrong[k].device, &answered), "accepted"); /* the answers, stored */
+        assert_stored(f, &answered);
+        assert_string_equal(post(f, wrong[k].device, &later), "accepted");
+        assert_stored(f, &later);
+        assert_string_equal(post(f, wrong[k].device, &answered), "duplicate");
+        assert_string_equal(post(f, wrong[k].device, &later), "duplicate");
+    }
+    assert_int_equal(scalar(f, "SELECT count(*) FROM ratings WHERE quarantine <> 0"), 2);
+    assert_int_equal(scalar(f, "SELECT sum(quarantined) FROM devices"), 2);
+    /* No roll-up holds any of them: the tally's, nor the dashboard's. */
+    const char *const empty[] = {"daily", "monthly", "daily_sat", "monthly_sat", "reasons_daily",
+                                 "reasons_monthly", "hours_daily", "hours_monthly"};
+    for(size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", empty[i]);
+        if(scalar(f, sql) != 0)
+            fail_msg("%s holds a quarantined rating", empty[i]);
+    }
+    /* The API's tally over every day from 1970 on: nothing. */
+    TallySpec ts = {.area = -1, .min_n = 1};
+    assert_true(ptime_parse_date("1970-01-01", &ts.from_day) && ptime_parse_date("2027-12-31", &ts.to_day));
+    TallyRow *rows;
+    size_t n_rows;
+    for(int by = 0; by < 3; by++) { /* the whole slice; by=respondent (and its own filter); phuc_vu's group */
+        ts.n_by = 0;
+        ts.respondent = by == 1 ? RESPONDENT_NGUOI_DAN : RESPONDENT_NONE;
+        if(by)
+            assert_true(tally_parse_by(by == 1 ? "respondent" : "group", &ts));
+        assert_int_equal(tally_query_run(f->db, &ts, &rows, &n_rows, msg), TALLY_OK);
+        for(size_t i = 0; i < n_rows; i++)
+            if(rows[i].n || rows[i].flagged || rows[i].wait.n || rows[i].wait.within)
+                fail_msg("by %d: row %s counts a quarantined rating (n %lld, wait %lld)", by, rows[i].key,
+                         (long long)rows[i].n, (long long)rows[i].wait.n);
+        free(rows);
+    }
+    /* The report model for the month a year ahead: nothing counted, no reason, no alert of a low figure. */
+    for(size_t k = 0; k < sizeof wrong / sizeof wrong[0]; k++) {
+        if(!wrong[k].month)
+            continue;
+        TallyReportSpec spec = {.area = -1, .parts = TALLY_PART_ALL, .now_s = 1795400000};
+        assert_true(tally_period_parse(wrong[k].month, &spec.period));
+        snprintf(spec.unit, sizeof spec.unit, "%s", UNIT);
+        TallyReport *r;
+        assert_int_equal(tally_report_build(f->db, &spec, &r, msg), TALLY_OK);
+        assert_int_equal(r->reasons_total, 0);
+        assert_int_equal(r->unsatisfied, 0);
+        assert_int_equal(r->n_alerts, 0);
+        expect_fig(&r->groups[GROUP_PHUC_VU].cur, 0, 0, 0, 0, 0);
+        expect_fig(&r->total, 0, 0, 0, 0, 0);
+        expect_fig(&r->respondents[RESPONDENT_NGUOI_DAN].all, 0, 0, 0, 0, 0);
+        for(size_t i = 0; i < r->n_devices; i++)
+            if(strcmp(r->devices[i].id, wrong[k].device) == 0)
+                assert_int_equal(r->devices[i].received, 1); /* arrived: counted as received, not as a gap */
+        tally_report_free(r);
+        TallyFile file;
+        assert_int_equal(tally_file_make(f->db, &spec, TALLY_FILE_CSV, TALLY_VIEW_REASONS, &file, msg), TALLY_OK);
+        char csv[2048];
+        assert_true(file.len < sizeof csv);
+        memcpy(csv, file.data, file.len);
+        csv[file.len] = '\0';
+        tally_file_free(&file);
+        if(strstr(csv, ",\"cho_doi\",1"))
+            fail_msg("the ly-do CSV of %s counts a quarantined rating's reason:\n%s", wrong[k].month, csv);
+    }
+}
+
 int main(void)
 {
     if(sodium_init() < 0)
@@ -477,6 +574,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_service_respondent_and_wait_are_gained_once_each, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reasons_follow_the_followup_into_the_report_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_later_answers_count_once_in_phuc_vu_respondent_and_wait, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_quarantined_rating_and_its_followup_stay_out_of_every_rollup, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

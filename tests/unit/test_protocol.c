@@ -331,6 +331,61 @@ static void test_batch_over_the_limit_is_refused(void **state)
     free(s);
 }
 
+/* Feeds text to a scanner in pieces of `piece` bytes; returns the first error (or PROTO_OK). */
+static ProtoErr scan_all(const char *text, size_t len, size_t piece, ProtoBatchScan *sc)
+{
+    proto_batch_scan_init(sc);
+    for(size_t off = 0; off < len; off += piece) {
+        ProtoErr e = proto_batch_scan(sc, text + off, len - off < piece ? len - off : piece);
+        if(e)
+            return e;
+    }
+    return PROTO_OK;
+}
+
+static void test_the_scanner_sizes_a_batch_before_it_is_decoded(void **state)
+{
+    (void)state;
+    ProtoBatchScan sc;
+    /* A full batch at the limit passes and is counted exactly, whatever the pieces it arrives in. */
+    char *s = batch_text(PROTO_MAX_BATCH, NULL, 0);
+    for(size_t piece = 1; piece <= 65536; piece *= 16) {
+        assert_int_equal(scan_all(s, strlen(s), piece, &sc), PROTO_OK);
+        assert_int_equal(sc.ratings, PROTO_MAX_BATCH);
+    }
+    free(s);
+    s = batch_text(PROTO_MAX_BATCH + 1, NULL, 0);
+    assert_int_equal(scan_all(s, strlen(s), 4096, &sc), PROTO_E_TOO_MANY);
+    free(s);
+    /* 4 MiB of [{},{},...]: refused at item 5,001, after about 15 KB of the body. */
+    size_t cap = PROTO_MAX_BODY, n = 0;
+    char *big = malloc(cap + 1);
+    assert_non_null(big);
+    n += (size_t)sprintf(big, "{\"schema\":1,\"ratings\":[");
+    while(n + 4 < cap)
+        n += (size_t)sprintf(big + n, "{},");
+    big[n - 1] = ']';
+    big[n++] = '}';
+    size_t fed = 0;
+    proto_batch_scan_init(&sc);
+    ProtoErr e = PROTO_OK;
+    for(; fed < n && !e; fed += 1024)
+        e = proto_batch_scan(&sc, big + fed, n - fed < 1024 ? n - fed : 1024);
+    assert_int_equal(e, PROTO_E_TOO_MANY);
+    assert_true(fed < 16 * 1024);
+    /* Values hidden in one item's array are bounded too; strings and nested keys do not confuse the count. */
+    n = (size_t)sprintf(big, "{\"ratings\":[{\"reasons\":[");
+    while(n + 8 < cap)
+        n += (size_t)sprintf(big + n, "0,");
+    n += (size_t)sprintf(big + n - 1, "]}]}") - 1;
+    assert_int_equal(scan_all(big, n, 65536, &sc), PROTO_E_TOO_LARGE);
+    const char *tricky = "{\"x\":{\"ratings\":[1,2]},\"ratings\":[\"a,b\",{\"ratings\":[1,2,3]},[],\"]\"],"
+                         "\"ratingsX\":[1],\"rating\":[1]}";
+    assert_int_equal(scan_all(tricky, strlen(tricky), 3, &sc), PROTO_OK);
+    assert_int_equal(sc.ratings, 4);
+    free(big);
+}
+
 static void test_reply_round_trips_and_html_is_refused(void **state)
 {
     (void)state;
@@ -700,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_batch_round_trips_and_isolates_bad_items),
         cmocka_unit_test(test_batch_envelope_errors_fail_whole_batch),
         cmocka_unit_test(test_batch_over_the_limit_is_refused),
+        cmocka_unit_test(test_the_scanner_sizes_a_batch_before_it_is_decoded),
         cmocka_unit_test(test_reply_round_trips_and_html_is_refused),
         cmocka_unit_test(test_validate_catches_hand_made_records),
         cmocka_unit_test(test_codes_are_checked),

@@ -46,6 +46,27 @@ static void test_malformed_times_are_refused(void **state)
     assert_true(ptime_parse("2028-02-29T00:00:00+07:00", &t, &off)); /* leap day exists */
 }
 
+static void test_times_whose_vietnam_day_is_outside_the_calendar_are_refused(void **state)
+{
+    (void)state;
+    int64_t t = 42;
+    int off = 42;
+    /* 10000-01-02 and 1969-12-31 in Asia/Ho_Chi_Minh: no tally could ever ask for them. */
+    assert_false(ptime_parse("9999-12-31T23:59:59-23:59", &t, &off));
+    assert_false(ptime_parse("9999-12-31T17:00:00Z", &t, &off));
+    assert_false(ptime_parse("1970-01-01T00:00:00+07:01", &t, &off));
+    assert_false(ptime_parse("1970-01-01T00:59:59+08:00", &t, &off));
+    assert_int_equal(t, 42);
+    /* The first and last Vietnam days themselves are fine. */
+    assert_true(ptime_parse("1970-01-01T00:00:00+07:00", &t, &off));
+    assert_int_equal(ptime_vn_day(t), PTIME_DAY_MIN);
+    assert_true(ptime_parse("9999-12-31T16:59:59Z", &t, &off));
+    assert_int_equal(ptime_vn_day(t), PTIME_DAY_MAX);
+    char date[PTIME_DATE_LEN];
+    ptime_format_date(PTIME_DAY_MAX, date);
+    assert_string_equal(date, "9999-12-31");
+}
+
 static void test_format_round_trips(void **state)
 {
     (void)state;
@@ -128,6 +149,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339_with_offset_gives_utc_instant),
         cmocka_unit_test(test_malformed_times_are_refused),
+        cmocka_unit_test(test_times_whose_vietnam_day_is_outside_the_calendar_are_refused),
         cmocka_unit_test(test_format_round_trips),
         cmocka_unit_test(test_vn_day_turns_at_17_utc),
         cmocka_unit_test(test_civil_days_agree_over_centuries),

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "sync/tally/tally_export.h"
+#include "sync/tally/tally_text.h"
 
 static const char *const NAMES[] = {
     "=HYPERLINK(\"http://x\",\"y\")", "+1+2", "-2+3 Quầy", "@SUM(A1)", "\tQuầy tab", "\rQuầy CR",
@@ -153,13 +154,14 @@ static void test_utf8_clean_never_splits_a_character(void **state)
 {
     (void)state;
     char out[6];
-    tally_utf8_clean("Quầy", out, sizeof out); /* "Qu" + 3-byte "ầ" = 5 bytes + NUL fits; "y" does not */
+    tally_utf8_clean("Quầy", strlen("Quầy"), out, sizeof out); /* "Qu" + 3-byte "ầ" = 5 bytes + NUL fit; "y" not */
     assert_string_equal(out, "Quầ");
     char small[5];
-    tally_utf8_clean("Quầy", small, sizeof small);
+    tally_utf8_clean("Quầy", strlen("Quầy"), small, sizeof small);
     assert_string_equal(small, "Qu");
     char big[64];
-    tally_utf8_clean("\xE0\x80\xAF overlong \xED\xA0\x80 surrogate", big, sizeof big);
+    const char *bad = "\xE0\x80\xAF overlong \xED\xA0\x80 surrogate";
+    tally_utf8_clean(bad, strlen(bad), big, sizeof big);
     assert_null(strchr(big, '\xE0'));
     assert_null(strstr(big, "\xED\xA0\x80"));
 }

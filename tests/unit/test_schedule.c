@@ -157,6 +157,26 @@ static void test_failures_back_off_and_success_resets(void **state)
     assert_int_equal(st.next_attempt, vn(2026, 11, 28, 2, 0));
 }
 
+/* A busy server's Retry-After plans the next try exactly then, and does not grow the back-off. */
+static void test_retry_after_is_honoured_without_counting_a_failure(void **state)
+{
+    (void)state;
+    SchedState st = {0};
+    int64_t now = vn(2026, 11, 27, 2, 5);
+    sched_init(&NIGHTLY_0200, &st, now, 0);
+    sched_after_run(&NIGHTLY_0200, &st, now, false, 0); /* one real failure */
+    assert_int_equal(st.failures, 1);
+    sched_retry_after(&st, now, 17);
+    assert_int_equal(st.failures, 1);
+    assert_int_equal(st.next_attempt, now + 17);
+    assert_false(sched_due(&st, now + 16, 0));
+    assert_true(sched_due(&st, now + 17, 0));
+    sched_retry_after(&st, now, 0);
+    assert_int_equal(st.next_attempt, now + 1);
+    sched_retry_after(&st, now, 86400);
+    assert_int_equal(st.next_attempt, now + SCHED_BACKOFF_MAX_S);
+}
+
 static void test_backoff_survives_a_restart(void **state)
 {
     (void)state;
@@ -251,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_backoff_doubles_from_one_minute_with_jitter),
         cmocka_unit_test(test_backoff_is_capped_at_one_hour_forever),
         cmocka_unit_test(test_failures_back_off_and_success_resets),
+        cmocka_unit_test(test_retry_after_is_honoured_without_counting_a_failure),
         cmocka_unit_test(test_backoff_survives_a_restart),
         cmocka_unit_test(test_missed_slot_is_due_at_start),
         cmocka_unit_test(test_sync_now_request_overrides_backoff),

@@ -36,6 +36,9 @@ typedef enum {
     MODE_HTML,          /* 200 text/html: a captive portal */
     MODE_500,
     MODE_401,
+    MODE_503_RETRY,     /* 503 busy with Retry-After: 7 */
+    MODE_503_RETRY_DATE,/* 503 busy with Retry-After as an HTTP-date 90 s after its Date */
+    MODE_503_BARE,      /* 503 without Retry-After */
     MODE_TRUNCATED_JSON,/* 200 with half a reply */
     MODE_SLOW,          /* accepts, but answers after the client's timeout */
 } Mode;
@@ -189,6 +192,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         ret = respond(c, 200, "text/html", "<html><body><form action=/login>Đăng nhập</form></body></html>", date);
     } else if(mode == MODE_500) {
         ret = respond(c, 500, "application/json", "{\"error\":\"internal\"}", date);
+    } else if(mode == MODE_503_RETRY || mode == MODE_503_RETRY_DATE || mode == MODE_503_BARE) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(strlen("{\"error\":\"busy\"}"),
+                                                                 (void *)"{\"error\":\"busy\"}", MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(r, "Content-Type", "application/json");
+        if(mode == MODE_503_RETRY)
+            MHD_add_response_header(r, "Retry-After", "7");
+        if(mode == MODE_503_RETRY_DATE) {
+            MHD_add_response_header(r, "Date", "Sun, 22 Nov 2026 01:00:00 GMT");
+            MHD_add_response_header(r, "Retry-After", "Sun, 22 Nov 2026 01:01:30 GMT");
+        }
+        ret = MHD_queue_response(c, 503, r);
+        MHD_destroy_response(r);
     } else if(mode == MODE_401) {
         ret = respond(c, 401, "application/json", "{\"error\":\"unknown token\"}", date);
     } else {
@@ -427,6 +442,31 @@ static void test_captive_portal_html_leaves_pending(void **state)
 static void test_server_error_leaves_pending(void **state)
 {
     expect_all_pending(*state, MODE_500, UPLOADER_E_HTTP, "500");
+}
+
+/* A busy server that says when to come back: nothing marked, the wait reported, not counted as a failure of
+ * this kiosk (kiosk/sync_agent.c schedules it instead of backing off). Without Retry-After it is a plain 5xx. */
+static void test_busy_server_with_retry_after_leaves_pending_and_says_when(void **state)
+{
+    Fx *f = *state;
+    expect_all_pending(f, MODE_503_RETRY, UPLOADER_E_RETRY_AFTER, "7 s");
+    UploaderResult res;
+    char msg[256];
+    f->srv.mode = MODE_503_RETRY;
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_E_RETRY_AFTER);
+    assert_int_equal(res.retry_after_s, 7);
+    assert_int_equal(res.http_status, 503);
+    f->srv.mode = MODE_503_RETRY_DATE;
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_E_RETRY_AFTER);
+    assert_int_equal(res.retry_after_s, 90);
+    f->srv.mode = MODE_503_BARE;
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_E_HTTP);
+    assert_int_equal(res.retry_after_s, 0);
+    assert_int_equal(counts(f).pending, 30);
+    /* And once the server has room, everything goes. */
+    f->srv.mode = MODE_ACCEPT;
+    assert_int_equal(uploader_run(f->up, f->q, NULL, NULL, &res, msg, sizeof msg), UPLOADER_OK);
+    assert_int_equal(counts(f).acked, 30);
 }
 
 static void test_unknown_token_leaves_pending_and_says_so(void **state)
@@ -769,6 +809,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reject_of_an_id_not_sent_leaves_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_captive_portal_html_leaves_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_error_leaves_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_server_with_retry_after_leaves_pending_and_says_when, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_token_leaves_pending_and_says_so, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_reply_leaves_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_leaves_pending, setup, teardown),

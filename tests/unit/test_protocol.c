@@ -579,6 +579,42 @@ static ProtoRating sample2(void)
     return r;
 }
 
+/* The streaming size check takes schema 2 as it comes: a batch at the limit whose ratings carry every reason,
+ * the rapid-repeat flag and all three later answers (the most structure a valid rating has) passes the scanner
+ * in any pieces and decodes whole. */
+static void test_a_full_schema2_batch_passes_the_scanner(void **state)
+{
+    (void)state;
+    ProtoRating *rs = calloc(PROTO_MAX_BATCH, sizeof *rs);
+    assert_non_null(rs);
+    for(size_t i = 0; i < PROTO_MAX_BATCH; i++) {
+        rs[i] = sample2();
+        rs[i].reasons = (1u << REASON_COUNT) - 1;
+        rs[i].seq = (int64_t)i + 1;
+        char tail[16];
+        snprintf(tail, sizeof tail, "%012zx", i + 1);
+        memcpy(rs[i].id + 24, tail, 12);
+    }
+    char *s = proto_batch_dump("0190163d-8e40-7000-8000-000000000001", "kiosk-01", "2026-11-23T02:10:00+07:00",
+                               rs, PROTO_MAX_BATCH);
+    free(rs);
+    assert_non_null(strstr(s, "\"schema\":2"));
+    ProtoBatchScan sc;
+    for(size_t piece = 7; piece <= 65536; piece *= 32) {
+        assert_int_equal(scan_all(s, strlen(s), piece, &sc), PROTO_OK);
+        assert_int_equal(sc.ratings, PROTO_MAX_BATCH);
+    }
+    ProtoBatch b;
+    ProtoError err;
+    assert_int_equal(proto_batch_parse(s, strlen(s), &b, &err), PROTO_OK);
+    assert_int_equal(b.n, PROTO_MAX_BATCH);
+    for(size_t i = 0; i < b.n; i++)
+        assert_int_equal(b.items[i].error.code, PROTO_OK);
+    assert_int_equal(b.items[PROTO_MAX_BATCH - 1].rating.wait, WAIT_15_30);
+    proto_batch_free(&b);
+    free(s);
+}
+
 static void test_schema2_answers_round_trip_and_old_bytes_stay(void **state)
 {
     (void)state;
@@ -763,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_canonical_text_reports_truncation),
         cmocka_unit_test(test_a_rating_may_gain_its_followup_once_and_nothing_else),
         cmocka_unit_test(test_schema2_answers_round_trip_and_old_bytes_stay),
+        cmocka_unit_test(test_a_full_schema2_batch_passes_the_scanner),
         cmocka_unit_test(test_schema2_answers_are_checked),
         cmocka_unit_test(test_batches_of_both_schemas),
         cmocka_unit_test(test_each_later_answer_may_be_gained_once),

@@ -103,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FUZZ_CHECK(e == TALLY_E_INVALID);
         FUZZ_CHECK(err.code && (strcmp(err.code, "bad_value") == 0 || strcmp(err.code, "unknown_area") == 0 ||
-                                strcmp(err.code, "unknown_field") == 0));
+                                strcmp(err.code, "unknown_field") == 0 ||
+                                (strcmp(err.code, "unknown_respondent") == 0 && strcmp(err.param, "respondent") == 0)));
         FUZZ_CHECK(fuzz_is_cstr(err.param, sizeof err.param) && fuzz_is_cstr(err.msg, sizeof err.msg));
         FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)err.param, strlen(err.param)));
         FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)err.msg, strlen(err.msg)) && err.msg[0]);

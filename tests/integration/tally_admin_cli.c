@@ -285,6 +285,17 @@ static char *dump_table(const char *sql)
     return out;
 }
 
+/* A device's first rating (seq 1) at counter 000.01.21.H21.Q01, at the tap; `salt` makes its id. */
+static ProtoRating counter_rating(ProtoArea area, int score, const char *at, uint8_t salt)
+{
+    ProtoRating r = {.seq = 1, .area = area, .scale = SCALE_TTHC3, .score = score, .followup = FOLLOWUP_NONE};
+    uint8_t rnd[10] = {salt, salt, salt};
+    uuid_v7_make(r.id, 1764000000000ull + salt * 100000ull, rnd);
+    snprintf(r.unit, sizeof r.unit, "000.01.21.H21.Q01");
+    snprintf(r.at, sizeof r.at, "%s", at);
+    return r;
+}
+
 /* Posts one rating as kiosk `device` and expects the reply's counts. */
 static void post_one(const char *device, const char *tok, const ProtoRating *r, int accepted, int duplicate)
 {
@@ -310,11 +321,7 @@ static void test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them
     char tok[65];
     assert_true(th_device(&S, "cli-upd", "000.01.21.H21.Q01", tok));
     assert_true(th_start(&S));
-    ProtoRating tap = {.seq = 1, .area = AREA_XAY_DUNG, .scale = SCALE_TTHC3, .score = 1,
-                       .followup = FOLLOWUP_NONE, .at = "2026-04-15T10:30:00+07:00"};
-    uint8_t rnd[10] = {7, 7, 7};
-    uuid_v7_make(tap.id, 1764000100000ull, rnd);
-    snprintf(tap.unit, sizeof tap.unit, "000.01.21.H21.Q01");
+    ProtoRating tap = counter_rating(AREA_XAY_DUNG, 1, "2026-04-15T10:30:00+07:00", 7);
     ProtoRating answered = tap;
     answered.followup = FOLLOWUP_ANSWERED;
     answered.reasons = 1u << REASON_THAI_DO;
@@ -396,11 +403,7 @@ static void test_migration_6_rebuilds_the_counts_without_quarantined_ratings(voi
     char tok[65];
     assert_true(th_device(&S, "cli-q", "000.01.21.H21.Q01", tok));
     assert_true(th_start(&S));
-    ProtoRating tap = {.seq = 1, .area = AREA_DAT_DAI, .scale = SCALE_TTHC3, .score = 3,
-                       .followup = FOLLOWUP_NONE, .at = "2030-04-15T10:30:00+07:00"};
-    uint8_t rnd[10] = {9, 9, 9};
-    uuid_v7_make(tap.id, 1764000200000ull, rnd);
-    snprintf(tap.unit, sizeof tap.unit, "000.01.21.H21.Q01");
+    ProtoRating tap = counter_rating(AREA_DAT_DAI, 3, "2030-04-15T10:30:00+07:00", 9);
     ProtoRating answered = tap;
     answered.service_score = 3;
     answered.respondent = RESPONDENT_TO_CHUC;

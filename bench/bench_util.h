@@ -45,4 +45,12 @@ static inline void bench_remove_db(const char *path)
     unlink(p);
 }
 
+/* The counts roll-ups every figure reads (daily_sat, monthly_sat: migration 6), derived from the score roll-ups
+ * a bench seeded directly (daily, monthly); its ratings answer none of the later questions. */
+#define BENCH_SAT_FROM_SCORES(period, table, src)                                                                \
+    "INSERT INTO " table "(unit, " period ", area, n, satisfied, flagged)"                                         \
+    "  SELECT unit, " period ", area, sum(CASE WHEN flagged = 0 THEN n ELSE 0 END),"                                \
+    "         sum(CASE WHEN flagged = 0 AND score >= (CASE scale WHEN 'likert5' THEN 4 ELSE 2 END) THEN n ELSE 0 END),"\
+    "         sum(CASE WHEN flagged = 1 THEN n ELSE 0 END) FROM " src " GROUP BY 1, 2, 3;"
+
 #endif

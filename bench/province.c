@@ -233,10 +233,8 @@ TallyErr bench_province_seed(TallyDb *db, const BenchProvince *p, BenchProvinceI
         "  SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
         "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,"
         "         area, scale, score, flagged, sum(n) FROM daily GROUP BY 1, 2, 3, 4, 5, 6;"
-        "INSERT INTO monthly_sat(unit, month, area, n, satisfied, flagged)"
-        "  SELECT unit, month, area, sum(CASE WHEN flagged = 0 THEN n ELSE 0 END),"
-        "         sum(CASE WHEN flagged = 0 AND score >= (CASE scale WHEN 'likert5' THEN 4 ELSE 2 END) THEN n ELSE 0 END),"
-        "         sum(CASE WHEN flagged = 1 THEN n ELSE 0 END) FROM monthly GROUP BY 1, 2, 3;"
+        BENCH_SAT_FROM_SCORES("month", "monthly_sat", "monthly")
+        BENCH_SAT_FROM_SCORES("day", "daily_sat", "daily")
         "INSERT INTO reasons_monthly(unit, month, area, reason, n)"
         "  SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
         "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, area, reason, sum(n)"

@@ -70,8 +70,9 @@ static void frames(void)
     printf("ui_frame: %d×%d, software renderer, %d frames per screen after %d warm-up frames\n", W, H, FRAMES, WARMUP);
     printf("%-22s %10s %10s %14s %10s\n", "screen", "median ms", "p99 ms", "× baseline", "first ms");
     printf("%-22s %10.3f %10.3f %14s %10s\n", "baseline clear+present", base.median, base.p99, "1.0", "-");
+    StrPacks *packs = str_packs_load(BENCH_SOURCE_DIR "/assets/lang", NULL, NULL);
     for(size_t s = 0; s < ui_scene_count(); s++) {
-        Ui *ui = ui_scene_make(s, W, H);
+        Ui *ui = ui_scene_make(s, W, H, packs);
         if(!ui)
             exit(1);
         /* First showing, with fresh caches. */
@@ -96,6 +97,7 @@ static void frames(void)
                base.median > 0 ? st.median / base.median : 0.0, first);
         ui_free(ui);
     }
+    str_packs_free(packs);
     ui_gfx_free(g);
     SDL_DestroyRenderer(r);
     SDL_FreeSurface(surf);

@@ -1,10 +1,11 @@
 /* app.c — the `kiosk` program: the full-screen touch app at the counter. Start reading at main().
  *
- *   kiosk --config kiosk.ini [--windowed] [--size WxH] [--fonts DIR] [--script FILE]
+ *   kiosk --config kiosk.ini [--windowed] [--size WxH] [--fonts DIR] [--lang DIR] [--voices DIR] [--script FILE]
  *   kiosk --hash-pin        reads a PIN on stdin, prints the `supervisor_pin_hash = ...` config line
  *
- * This file is the glue: it reads the config, opens the store, wires the UI's sink to kstore and libsodium,
- * and runs an event-driven loop that sleeps in SDL_WaitEventTimeout until the next input or the UI's next
+ * This file is the glue: it reads the config, opens the store, loads the language packs, opens the sound
+ * device for spoken prompts, wires the UI's sink to kstore, libsodium and the voice player, and runs an
+ * event-driven loop that sleeps in SDL_WaitEventTimeout until the next input or the UI's next
  * timer (idle reset, thank-you return), so an idle kiosk uses no CPU. The screens live in ui.c.
  *
  * --script FILE is the end-to-end test hook (tests/ui/test_ui_e2e.c): it reads lines such as
@@ -23,12 +24,22 @@
 
 #include "kiosk/config.h"
 #include "kiosk/store.h"
+#include "kiosk/strings.h"
 #include "kiosk/ui.h"
 #include "kiosk/ui_draw.h"
 #include "kiosk/ui_input.h"
+#include "kiosk/voice.h"
 
 #ifndef KIOSK_FONT_DIR
 #define KIOSK_FONT_DIR "/usr/share/kiosk/fonts"
+#endif
+/* Language packs (assets/lang/<code>/strings.txt and voice/), and where the build put the voice files it
+ * made with espeak-ng (a pack's own voice/ folder wins: recordings replace them without a rebuild). */
+#ifndef KIOSK_LANG_DIR
+#define KIOSK_LANG_DIR "/usr/share/kiosk/lang"
+#endif
+#ifndef KIOSK_VOICE_DIR
+#define KIOSK_VOICE_DIR KIOSK_LANG_DIR
 #endif
 
 #define SCRIPT_MAX_STEPS 512
@@ -113,6 +124,9 @@ static int hash_pin(void)
 typedef struct {
     const KioskConfig *cfg;
     Store *store; /* NULL while the file cannot be opened; every call tries again */
+    const StrPacks *packs;
+    const char *lang_dir, *voice_dir;
+    Voice *voice; /* NULL: no sound device (or voice = no) */
 } App;
 
 static Store *app_store(App *a)
@@ -155,11 +169,69 @@ static bool sink_add(void *u, ProtoRating *r, bool asking)
     return e == STORE_OK;
 }
 
-static bool sink_followup(void *u, const char *id, ProtoFollowup f, uint32_t reasons)
+static bool sink_answer(void *u, const ProtoRating *r, bool more)
 {
     App *a = u;
     Store *s = app_store(a);
-    return s && checked(a, store_set_followup(s, id, f, reasons), "saving a follow-up") == STORE_OK;
+    StoreErr e = s ? checked(a, store_set_answers(s, r, more), "saving answers") : STORE_IO;
+    if(e == STORE_OK)
+        logmsg("answers %s: service %d, follow-up %s, respondent %s, wait %s%s", r->id, r->service_score,
+               proto_followup_code(r->followup), r->respondent ? proto_respondent_code(r->respondent) : "-",
+               r->wait ? proto_wait_code(r->wait) : "-", more ? " (more to come)" : "");
+    return e == STORE_OK;
+}
+
+static bool file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if(f)
+        fclose(f);
+    return f != NULL;
+}
+
+/* Where the voice file of id in pack lang is: the pack's voice/ folder (a recording), else the files the
+ * build made. False when neither has it. */
+static bool voice_path(const App *a, size_t lang, StrId id, char *out, size_t cap, char *name, size_t name_cap)
+{
+    size_t pack = 0;
+    const char *file = str_voice(a->packs, lang, id, &pack), *code = str_pack_code(a->packs, pack);
+    name[0] = '\0';
+    if(!file)
+        return false;
+    snprintf(name, name_cap, "%s/%s", code, file);
+    snprintf(out, cap, "%s/%s/voice/%s", a->lang_dir, code, file);
+    if(file_exists(out))
+        return true;
+    snprintf(out, cap, "%s/%s/voice/%s", a->voice_dir, code, file);
+    return file_exists(out);
+}
+
+/* Reads texts aloud, each with its pack's voice file, or the Vietnamese one when that pack has none (as its
+ * texts fall back); a text without any is left out and logged. */
+static void sink_say(void *u, size_t lang, const StrId *ids, size_t n)
+{
+    App *a = u;
+    static char paths[32][4200];
+    const char *list[32] = {NULL};
+    char said[512] = "", name[128];
+    size_t k = 0;
+    for(size_t i = 0; i < n && k < 32; i++) {
+        if(!voice_path(a, lang, ids[i], paths[k], sizeof paths[k], name, sizeof name) &&
+           (lang == 0 || !voice_path(a, 0, ids[i], paths[k], sizeof paths[k], name, sizeof name))) {
+            logmsg("no voice file for \"%s\" (%s)", str_key(ids[i]), name);
+            continue;
+        }
+        list[k] = paths[k];
+        size_t l = strlen(said);
+        snprintf(said + l, sizeof said - l, "%s%s", k ? " " : "", name);
+        k++;
+    }
+    char msg[1024];
+    voice_play(a->voice, list, k, msg, sizeof msg);
+    if(n)
+        logmsg("saying %s", said);
+    if(msg[0])
+        logmsg("%s", msg);
 }
 
 static bool sink_report(void *u, int64_t day, UiDayReport *out)
@@ -383,7 +455,8 @@ static bool script_run(Script *sc, const Ui *ui, int64_t mono)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: kiosk --config kiosk.ini [--windowed] [--size WxH] [--fonts DIR] [--script FILE]\n"
+    fprintf(stderr, "usage: kiosk --config kiosk.ini [--windowed] [--size WxH] [--fonts DIR] [--lang DIR] "
+                    "[--voices DIR] [--script FILE]\n"
                     "       kiosk --hash-pin   (reads the PIN on stdin / đọc mã PIN từ đầu vào chuẩn)\n");
     exit(2);
 }
@@ -392,10 +465,15 @@ int main(int argc, char **argv)
 {
     int64_t started = mono_ms();
     const char *config_path = NULL, *fonts = getenv("KIOSK_FONTS"), *script_path = NULL;
+    const char *lang_dir = getenv("KIOSK_LANG"), *voice_dir = getenv("KIOSK_VOICES");
     bool windowed = false;
     int win_w = 1280, win_h = 800;
     if(!fonts)
         fonts = KIOSK_FONT_DIR;
+    if(!lang_dir)
+        lang_dir = KIOSK_LANG_DIR;
+    if(!voice_dir)
+        voice_dir = KIOSK_VOICE_DIR;
     for(int i = 1; i < argc; i++) {
         if(strcmp(argv[i], "--hash-pin") == 0) {
             if(sodium_init() < 0)
@@ -411,6 +489,10 @@ int main(int argc, char **argv)
                 die("--size wants WxH, e.g. 1024x600");
         } else if(strcmp(argv[i], "--fonts") == 0 && i + 1 < argc) {
             fonts = argv[++i];
+        } else if(strcmp(argv[i], "--lang") == 0 && i + 1 < argc) {
+            lang_dir = argv[++i];
+        } else if(strcmp(argv[i], "--voices") == 0 && i + 1 < argc) {
+            voice_dir = argv[++i];
         } else if(strcmp(argv[i], "--script") == 0 && i + 1 < argc) {
             script_path = argv[++i];
         } else {
@@ -427,8 +509,16 @@ int main(int argc, char **argv)
     if(sodium_init() < 0)
         die("libsodium failed to initialise");
 
-    App app = {.cfg = &cfg};
+    App app = {.cfg = &cfg, .lang_dir = lang_dir, .voice_dir = voice_dir};
     app_store(&app); /* open now if we can; if not, the UI still starts and every save retries */
+    StrPacks *packs = str_packs_load(lang_dir, sink_log, NULL);
+    if(!packs)
+        die("out of memory loading the language packs");
+    app.packs = packs;
+    int lang = str_packs_find(packs, cfg.language);
+    if(lang < 0)
+        die("language \"%s\" (kiosk.ini) is not installed: no %s/%s/strings.txt (set --lang DIR to the folder of the "
+            "language packs)", cfg.language, lang_dir, cfg.language);
 
     static Script script;
     if(script_path)
@@ -469,14 +559,23 @@ int main(int argc, char **argv)
 
     int w = win_w, h = win_h;
     SDL_GetRendererOutputSize(ren, &w, &h);
+    if(cfg.voice) { /* spoken prompts need a sound device; without one the kiosk runs silently */
+        app.voice = voice_open(msg, sizeof msg);
+        if(app.voice)
+            logmsg("spoken prompts on (audio driver %s)", voice_driver(app.voice));
+        else
+            logmsg("voice = yes, but %s: running silently, without the Nghe button", msg);
+    }
     UiConfig ucfg = {.n_areas = cfg.n_areas, .scale = cfg.scale, .idle_timeout_s = cfg.idle_timeout_s,
-                     .supervisor_enabled = cfg.supervisor_pin_hash[0] != '\0'};
+                     .supervisor_enabled = cfg.supervisor_pin_hash[0] != '\0', .ask_service = cfg.ask_service,
+                     .ask_respondent = cfg.ask_respondent, .ask_wait = cfg.ask_wait, .voice = app.voice != NULL,
+                     .packs = packs, .lang = (size_t)lang};
     memcpy(ucfg.areas, cfg.areas, sizeof cfg.areas);
     snprintf(ucfg.unit, sizeof ucfg.unit, "%s", cfg.unit_code);
     snprintf(ucfg.unit_name, sizeof ucfg.unit_name, "%s", cfg.unit_name);
-    UiSink sink = {.user = &app, .add = sink_add, .set_followup = sink_followup, .day_report = sink_report,
+    UiSink sink = {.user = &app, .add = sink_add, .answer = sink_answer, .day_report = sink_report,
                    .sync_request = sink_sync_request, .verify_pin = sink_verify_pin, .random = sink_random,
-                   .pin_state = sink_pin_state, .log = sink_log};
+                   .pin_state = sink_pin_state, .log = sink_log, .say = sink_say};
     int64_t now = wall_ms();
     Ui *ui = ui_new(&ucfg, &sink, w, h, now);
     if(!ui)
@@ -493,6 +592,9 @@ int main(int argc, char **argv)
     ui_seed_pin_state(ui, &pin);
     logmsg("started %dx%d%s, %zu areas, scale %s, supervisor %s", w, h, windowed ? " windowed" : " full screen",
            cfg.n_areas, proto_scale_code(cfg.scale), ucfg.supervisor_enabled ? "on" : "off (no PIN hash)");
+    logmsg("questions after the face: service %s, respondent %s, wait %s; language %s of %zu installed",
+           cfg.ask_service ? "on" : "off", cfg.ask_respondent ? "on" : "off", cfg.ask_wait ? "on" : "off",
+           cfg.language, str_packs_count(packs));
 
     UiInput input = {0};
     uint64_t drawn = ~(uint64_t)0;
@@ -544,6 +646,8 @@ int main(int argc, char **argv)
     if(ui_quit_requested(ui))
         logmsg("exit requested by the supervisor");
     ui_free(ui);
+    voice_close(app.voice);
+    str_packs_free(packs);
     ui_gfx_free(gfx);
     SDL_DestroyRenderer(ren);
     SDL_DestroyWindow(win);

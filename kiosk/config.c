@@ -4,6 +4,7 @@
  * we feed it through read_line(), which counts lines (and checks section headers and line lengths, which
  * inih would otherwise pass over silently). The first error wins and names its line and key. */
 #include "kiosk/config.h"
+#include "kiosk/text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 
@@ -25,6 +27,7 @@
 
 typedef enum {
     K_DEVICE_ID, K_UNIT_CODE, K_UNIT_NAME, K_AREAS, K_SCALE, K_DATABASE, K_IDLE_TIMEOUT, K_PIN_HASH, K_KEEP_DAYS,
+    K_ASK_SERVICE, K_ASK_RESPONDENT, K_ASK_WAIT, K_VOICE, K_LANGUAGE,
     K_URL, K_TOKEN_FILE, K_CA_FILE, K_SCHEDULE, K_JITTER, K_INTERVAL,
     K_COUNT
 } Key;
@@ -37,6 +40,9 @@ static const struct {
     [K_SCALE] = {"kiosk", "scale"},           [K_DATABASE] = {"kiosk", "database"},
     [K_IDLE_TIMEOUT] = {"kiosk", "idle_timeout_s"}, [K_PIN_HASH] = {"kiosk", "supervisor_pin_hash"},
     [K_KEEP_DAYS] = {"kiosk", "keep_days"},
+    [K_ASK_SERVICE] = {"kiosk", "ask_service"}, [K_ASK_RESPONDENT] = {"kiosk", "ask_respondent"},
+    [K_ASK_WAIT] = {"kiosk", "ask_wait"},     [K_VOICE] = {"kiosk", "voice"},
+    [K_LANGUAGE] = {"kiosk", "language"},
     [K_URL] = {"sync", "url"},                [K_TOKEN_FILE] = {"sync", "token_file"},
     [K_CA_FILE] = {"sync", "ca_file"},        [K_SCHEDULE] = {"sync", "schedule"},
     [K_JITTER] = {"sync", "jitter_min"},      [K_INTERVAL] = {"sync", "interval_min"},
@@ -85,25 +91,17 @@ static bool parse_int(const char *v, long lo, long hi, int *out)
     return true;
 }
 
-/* Well-formed UTF-8 without control characters (a unit name is shown on screen). */
-static bool utf8_text(const char *s)
+/* yes / no (also true / false, on / off, 1 / 0), any case. */
+static bool parse_bool(const char *v, bool *out)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while(*p) {
-        int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
-        if(n < 0 || (n == 1 && *p < 0xc2) || (n == 0 && *p < 0x20))
-            return false;
-        unsigned cp = n == 0 ? *p : (unsigned)(*p & (0x3f >> n));
-        for(int i = 1; i <= n; i++) {
-            if((p[i] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        if((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        p += n + 1;
+    static const char *const YES[] = {"yes", "true", "on", "1"}, *const NO[] = {"no", "false", "off", "0"};
+    for(size_t i = 0; i < 4; i++) {
+        if(strcasecmp(v, YES[i]) == 0)
+            return *out = true, true;
+        if(strcasecmp(v, NO[i]) == 0)
+            return *out = false, true;
     }
-    return true;
+    return false;
 }
 
 /* An absolute path: as given when it starts with '/', else relative to the config file's folder. */
@@ -170,7 +168,7 @@ static int set_value(Parser *p, Key k, const char *v)
         snprintf(k == K_DEVICE_ID ? c->device_id : c->unit_code, PROTO_ID_MAX + 1, "%s", v);
         return 1;
     case K_UNIT_NAME:
-        if(strlen(v) >= sizeof c->unit_name || !utf8_text(v))
+        if(strlen(v) >= sizeof c->unit_name || !text_utf8_ok(v))
             return fail(p, CONFIG_BAD_VALUE, "unit_name must be UTF-8 text of at most %zu bytes",
                         sizeof c->unit_name - 1);
         snprintf(c->unit_name, sizeof c->unit_name, "%s", v);
@@ -201,6 +199,23 @@ static int set_value(Parser *p, Key k, const char *v)
         if(!parse_int(v, CONFIG_KEEP_DAYS_MIN, CONFIG_KEEP_DAYS_MAX, &c->keep_days))
             return fail(p, CONFIG_BAD_VALUE, "keep_days \"%.40s\" must be a whole number of days, %d-%d", v,
                         CONFIG_KEEP_DAYS_MIN, CONFIG_KEEP_DAYS_MAX);
+        return 1;
+    case K_ASK_SERVICE:
+    case K_ASK_RESPONDENT:
+    case K_ASK_WAIT:
+    case K_VOICE: {
+        bool *b = k == K_ASK_SERVICE ? &c->ask_service : k == K_ASK_RESPONDENT ? &c->ask_respondent
+                  : k == K_ASK_WAIT ? &c->ask_wait : &c->voice;
+        if(!parse_bool(v, b))
+            return fail(p, CONFIG_BAD_VALUE, "%s \"%.40s\" must be yes or no", key, v);
+        return 1;
+    }
+    case K_LANGUAGE:
+        if(!text_lang_code_ok(v))
+            return fail(p, CONFIG_BAD_VALUE,
+                        "language \"%.40s\" must be a language pack's code, the name of its folder under "
+                        "assets/lang/ (e.g. vi, en)", v);
+        snprintf(c->language, sizeof c->language, "%s", v);
         return 1;
     case K_URL: {
         size_t len = strlen(v), scheme = strncmp(v, "https://", 8) == 0 ? 8 : strncmp(v, "http://", 7) == 0 ? 7 : 0;
@@ -318,6 +333,7 @@ static void defaults(KioskConfig *c)
     c->scale = SCALE_TTHC3;
     c->idle_timeout_s = 20;
     c->keep_days = CONFIG_KEEP_DAYS_DEFAULT;
+    snprintf(c->language, sizeof c->language, "vi");
     c->schedule_min = 2 * 60;
     c->jitter_min = 60;
     c->interval_min = 0;

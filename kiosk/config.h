@@ -7,8 +7,10 @@
 #define KIOSK_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "kiosk/text.h"
 #include "sync/protocol.h"
 
 #define CONFIG_PATH_MAX 4096
@@ -26,6 +28,12 @@ typedef struct {
     int        idle_timeout_s;             /* default 20 */
     char       supervisor_pin_hash[256];   /* libsodium crypto_pwhash_str; "" = supervisor screen disabled */
     int        keep_days;                  /* acknowledged ratings older than this are pruned; default 400 */
+    /* The questions after the procedure face, each off by default (the flow is then as before): */
+    bool       ask_service;                /* the service face (group phuc_vu) */
+    bool       ask_respondent;             /* Người dân · Doanh nghiệp · Tổ chức */
+    bool       ask_wait;                   /* Dưới 15 phút · 15–30 phút · Trên 30 phút */
+    bool       voice;                      /* the "Nghe" button and spoken prompts; default off */
+    char       language[TEXT_LANG_CODE_MAX]; /* a language pack's code; default "vi" */
     /* [sync] */
     char       sync_url[1024];             /* base, e.g. https://host/api/v1; "" = no sync */
     char       token_file[CONFIG_PATH_MAX];/* absolute after loading; "" when not set */

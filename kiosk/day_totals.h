@@ -16,6 +16,12 @@ typedef struct {
     int64_t satisfied[AREA_COUNT];  /* unflagged satisfied ratings per area */
     int64_t flagged[AREA_COUNT];
     int64_t total, total_satisfied, total_flagged;
+    /* The later questions' answers of unflagged ratings, any area (a rating without the answer is not in n):
+     * the service face (group phuc_vu) and "waited within 30 minutes" (duoi_15 + 15_30 of the answered). */
+    int64_t service_count[SCALE_COUNT][PROTO_MAX_LEVELS + 1];
+    int64_t service_n, service_satisfied;
+    int64_t wait_count[WAIT_COUNT];
+    int64_t wait_n, wait_within_30;
 } DayTotals;
 
 #endif

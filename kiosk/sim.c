@@ -7,7 +7,9 @@
  * the last D days up to now, in the areas the config lists (weighted like a district one-stop counter:
  * land and civil status busiest), mostly satisfied (each area draws its own rate between 85% and 93%).
  * Not-satisfied ratings get a follow-up: answered with one or two reasons, skipped, or timed out. About
- * 1.5% are rapid repeats (a second tap seconds after the first) and carry the rapid_repeat flag.
+ * 1.5% are rapid repeats (a second tap seconds after the first) and carry the rapid_repeat flag. When the
+ * config asks the later questions (ask_service, ask_respondent, ask_wait), ratings answer them too: the
+ * service face mostly like the procedure face, mostly người dân, mostly under 15 minutes, a few skipped.
  * With --seed (and --now) the output is the same on every run, ids included. Start reading at main(). */
 #include <errno.h>
 #include <inttypes.h>
@@ -150,6 +152,14 @@ static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
     return true;
 }
 
+/* A face on the scale: satisfied or not, then which level. */
+static int sim_face(ProtoScale scale, bool happy)
+{
+    if(scale == SCALE_TTHC3)
+        return happy ? (rng_below(100) < 40 ? 3 : 2) : 1;
+    return happy ? (rng_below(100) < 45 ? 5 : 4) : (int)(1 + rng_below(100) / 34);
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -247,7 +257,7 @@ int main(int argc, char **argv)
         die("cannot open the store", "không mở được kho dữ liệu", "%s", msg);
 
     int64_t n[AREA_COUNT] = {0}, sat[AREA_COUNT] = {0}, flagged[AREA_COUNT] = {0}, first_seq = 0, last_seq = 0;
-    int64_t followups[FOLLOWUP_COUNT] = {0};
+    int64_t followups[FOLLOWUP_COUNT] = {0}, service_n = 0, service_sat = 0, wait_n = 0, wait_in = 0;
     ProtoRating prev = {0};
     for(int64_t done = 0; done < count;) {
         size_t k = 0;
@@ -272,11 +282,11 @@ int main(int argc, char **argv)
             } else {
                 r->area = (ProtoArea)pick(AREA_WEIGHT, allowed_area, AREA_COUNT);
                 bool happy = rng_unit() < sat_rate[r->area];
-                if(r->scale == SCALE_TTHC3)
-                    r->score = happy ? (rng_below(100) < 40 ? 3 : 2) : 1;
-                else
-                    r->score = happy ? (rng_below(100) < 45 ? 5 : 4) : (int)(1 + rng_below(100) / 34);
-                if(!happy) {
+                r->score = sim_face(r->scale, happy);
+                /* The later questions draw only when asked, so a config without them gives the same ratings. */
+                if(cfg.ask_service && rng_below(100) < 96)
+                    r->service_score = sim_face(r->scale, rng_unit() < (happy ? 0.96 : 0.55));
+                if(proto_rating_asks_reasons(r)) {
                     uint64_t x = rng_below(100);
                     r->followup = x < 60 ? FOLLOWUP_ANSWERED : x < 85 ? FOLLOWUP_SKIPPED : FOLLOWUP_TIMEOUT;
                     if(r->followup == FOLLOWUP_ANSWERED) {
@@ -285,6 +295,21 @@ int main(int argc, char **argv)
                             r->reasons |= 1u << pick(REASON_WEIGHT, all_reasons, REASON_COUNT);
                     }
                 }
+                if(cfg.ask_respondent) {
+                    uint64_t x = rng_below(100);
+                    r->respondent = x < 80 ? RESPONDENT_NGUOI_DAN : x < 92 ? RESPONDENT_DOANH_NGHIEP
+                                    : x < 97 ? RESPONDENT_TO_CHUC : RESPONDENT_NONE;
+                }
+                if(cfg.ask_wait) {
+                    uint64_t x = rng_below(100);
+                    r->wait = x < (happy ? 72u : 40u) ? WAIT_DUOI_15 : x < (happy ? 92u : 75u) ? WAIT_15_30
+                              : x < 97 ? WAIT_TREN_30 : WAIT_NONE;
+                }
+            }
+            if(t->rapid && prev.id[0]) { /* the same citizen's answers */
+                r->service_score = prev.service_score;
+                r->respondent = prev.respondent;
+                r->wait = prev.wait;
             }
             prev = *r;
         }
@@ -306,6 +331,10 @@ int main(int argc, char **argv)
             }
             n[r->area]++;
             sat[r->area] += proto_is_satisfied(r->scale, r->score);
+            service_n += r->service_score != 0;
+            service_sat += r->service_score && proto_is_satisfied(r->scale, r->service_score);
+            wait_n += r->wait != WAIT_NONE;
+            wait_in += proto_wait_within_30(r->wait);
         }
         done += (int64_t)k;
     }
@@ -331,6 +360,10 @@ int main(int argc, char **argv)
            tn ? 100.0 * (double)ts / (double)tn : 0.0, tf);
     printf("  follow-up / hỏi thêm: answered %" PRId64 ", skipped %" PRId64 ", timeout %" PRId64 "\n",
            followups[FOLLOWUP_ANSWERED], followups[FOLLOWUP_SKIPPED], followups[FOLLOWUP_TIMEOUT]);
+    if(cfg.ask_service)
+        printf("  service / phục vụ: %" PRId64 " answered, %" PRId64 " satisfied\n", service_n, service_sat);
+    if(cfg.ask_wait)
+        printf("  wait / chờ: %" PRId64 " answered, %" PRId64 " within 30 minutes\n", wait_n, wait_in);
     free(taps);
     free(batch);
     free(win);

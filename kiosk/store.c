@@ -76,11 +76,17 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX rating_acked_at ON rating(at_unix) WHERE state = 'acked';"
     "INSERT INTO meta(key, value) VALUES('pruned_before_day', 0);"
     "PRAGMA user_version = 2;",
+    /* v3: the answers of the counter's later questions (protocol schema 2), NULL when not asked or not
+     * answered: the service face (on the rating's scale), who is rating, how long they waited. */
+    "ALTER TABLE rating ADD COLUMN service_score INTEGER CHECK(service_score IS NULL OR service_score >= 1);"
+    "ALTER TABLE rating ADD COLUMN respondent TEXT;"
+    "ALTER TABLE rating ADD COLUMN wait TEXT;"
+    "PRAGMA user_version = 3;",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
-#define RATING_COLS "id, seq, unit, area, scale, score, reasons, followup, at, flags"
-#define RATING_NCOLS 10
+#define RATING_COLS "id, seq, unit, area, scale, score, reasons, followup, at, flags, service_score, respondent, wait"
+#define RATING_NCOLS 13
 
 #define STORE_PRUNE_CHUNK 500           /* rows deleted per transaction: the kiosk never waits long for the lock */
 #define STORE_VACUUM_STEP_PAGES "256"   /* pages handed back per incremental_vacuum transaction (1 MiB) */
@@ -92,7 +98,7 @@ static const char *const MIGRATIONS[] = {
 
 enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
-    Q_SEQ_NEXT, Q_INSERT, Q_GET_FOR_FOLLOWUP, Q_SET_FOLLOWUP, Q_CLOSE_FOLLOWUPS,
+    Q_SEQ_NEXT, Q_INSERT, Q_GET, Q_SET_ANSWERS, Q_SET_OPEN, Q_CLOSE_FOLLOWUPS,
     Q_DAY, Q_COUNTS, Q_BACKLOG, Q_PENDING, Q_QUEUE, Q_HELD, Q_ACK, Q_STILL_PENDING, Q_REJECT, Q_REJECTED,
     Q_PRUNE, Q_PRUNED_PUT, Q_HISTORY, Q_RECENT,
     Q_STATUS_GET, Q_STATUS_PUT, Q_REQ_PUT, Q_REQ_GET, Q_REQ_CLEAR,
@@ -105,17 +111,20 @@ static const char *const SQL[Q_COUNT] = {
     [Q_ROLLBACK] = "ROLLBACK",
     [Q_SEQ_NEXT] = "UPDATE meta SET value = value + 1 WHERE key = 'last_seq' RETURNING value",
     [Q_INSERT] = "INSERT INTO rating(id, seq, unit, area, scale, score, reasons, followup, at, at_unix, vn_day, flags,"
-                 " followup_open) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    [Q_GET_FOR_FOLLOWUP] = "SELECT " RATING_COLS " FROM rating WHERE id = ?1",
-    /* A new answer is new content (rev + 1); an acknowledged rating goes back to the queue to send it. */
-    [Q_SET_FOLLOWUP] = "UPDATE rating SET followup = ?2, reasons = ?3, rev = rev + 1, followup_open = 0,"
-                       " state = CASE state WHEN 'acked' THEN 'pending' ELSE state END,"
-                       " acked_at = CASE state WHEN 'acked' THEN NULL ELSE acked_at END"
-                       " WHERE id = ?1 AND followup = 'none'",
+                 " followup_open, service_score, respondent, wait)"
+                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [Q_GET] = "SELECT " RATING_COLS " FROM rating WHERE id = ?1",
+    /* New answers are new content (rev + 1); an acknowledged rating goes back to the queue to send them. */
+    [Q_SET_ANSWERS] = "UPDATE rating SET followup = ?2, reasons = ?3, service_score = ?4, respondent = ?5, wait = ?6,"
+                      " followup_open = ?7, rev = rev + 1,"
+                      " state = CASE state WHEN 'acked' THEN 'pending' ELSE state END,"
+                      " acked_at = CASE state WHEN 'acked' THEN NULL ELSE acked_at END"
+                      " WHERE id = ?1",
+    [Q_SET_OPEN] = "UPDATE rating SET followup_open = ?2 WHERE id = ?1",
     [Q_CLOSE_FOLLOWUPS] = "UPDATE rating SET followup_open = 0 WHERE followup_open = 1",
     /* The VN day of at_unix is [day_start, day_start + 86400): a range on the at_unix index. */
-    [Q_DAY] = "SELECT area, scale, score, flags != 0, count(*) FROM rating"
-              " WHERE at_unix >= ?1 AND at_unix < ?2 GROUP BY 1, 2, 3, 4",
+    [Q_DAY] = "SELECT area, scale, score, flags != 0, service_score, wait, count(*) FROM rating"
+              " WHERE at_unix >= ?1 AND at_unix < ?2 GROUP BY 1, 2, 3, 4, 5, 6",
     /* Each count matches a partial index exactly, so none of them scans the table. */
     [Q_COUNTS] = "SELECT (SELECT count(*) FROM rating WHERE state = 'pending'),"
                  " (SELECT count(*) FROM rating WHERE state = 'acked'),"
@@ -274,8 +283,13 @@ static StoreErr row_rating(Store *s, sqlite3_stmt *st, ProtoRating *r)
     int area = proto_area_from_code((const char *)sqlite3_column_text(st, 3));
     int scale = proto_scale_from_code((const char *)sqlite3_column_text(st, 4));
     int fu = proto_followup_from_code((const char *)sqlite3_column_text(st, 7));
+    /* The later answers: NULL when not asked or not answered. */
+    bool has_resp = sqlite3_column_type(st, 11) != SQLITE_NULL, has_wait = sqlite3_column_type(st, 12) != SQLITE_NULL;
+    int resp = has_resp ? proto_respondent_from_code((const char *)sqlite3_column_text(st, 11)) : RESPONDENT_NONE;
+    int wait = has_wait ? proto_wait_from_code((const char *)sqlite3_column_text(st, 12)) : WAIT_NONE;
     memset(r, 0, sizeof *r);
-    if(!id || !unit || !at || area < 0 || scale < 0 || fu < 0 || strlen((const char *)id) >= sizeof r->id ||
+    if(!id || !unit || !at || area < 0 || scale < 0 || fu < 0 || resp < 0 || wait < 0 ||
+       strlen((const char *)id) >= sizeof r->id ||
        strlen((const char *)unit) >= sizeof r->unit || strlen((const char *)at) >= sizeof r->at)
         return setmsg(s, STORE_CORRUPT, "a stored rating has an impossible value (id %s)",
                       id ? (const char *)id : "?");
@@ -289,7 +303,29 @@ static StoreErr row_rating(Store *s, sqlite3_stmt *st, ProtoRating *r)
     r->followup = (ProtoFollowup)fu;
     copy_text(r->at, sizeof r->at, at);
     r->flags = (uint32_t)sqlite3_column_int64(st, 9);
+    r->service_score = sqlite3_column_int(st, 10); /* NULL reads as 0: not answered */
+    r->respondent = (ProtoRespondent)resp;
+    r->wait = (ProtoWait)wait;
     return STORE_OK;
+}
+
+/* Binds an answer code as text, or NULL when it is not answered. */
+static void bind_code(sqlite3_stmt *st, int i, const char *code)
+{
+    if(code)
+        sqlite3_bind_text(st, i, code, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_later_answers(sqlite3_stmt *st, int first, const ProtoRating *r)
+{
+    if(r->service_score)
+        sqlite3_bind_int(st, first, r->service_score);
+    else
+        sqlite3_bind_null(st, first);
+    bind_code(st, first + 1, proto_respondent_code(r->respondent));
+    bind_code(st, first + 2, proto_wait_code(r->wait));
 }
 
 /* ---- Open and close ---------------------------------------------------------------------------------- */
@@ -517,6 +553,7 @@ static StoreErr add_one(Store *s, const ProtoRating *r, bool followup_open, int6
     sqlite3_bind_int64(st, 11, ptime_vn_day(at_unix));
     sqlite3_bind_int64(st, 12, v.flags);
     sqlite3_bind_int(st, 13, followup_open);
+    bind_later_answers(st, 14, &v);
     rc = sqlite3_step(st);
     if(rc == SQLITE_CONSTRAINT_PRIMARYKEY)
         e = setmsg(s, STORE_INVALID, "a rating with id %s is already stored; nothing changed", canon);
@@ -587,47 +624,90 @@ static bool canon_id(const char *id, char out[UUID_TEXT_LEN])
     return id && uuid_parse(id, out);
 }
 
-StoreErr store_set_followup(Store *s, const char *id, ProtoFollowup f, uint32_t reasons)
+/* Saves the answers `apply` gives the stored rating `id` (one transaction). New answers are new content (rev
+ * + 1; an acknowledged rating is pending again); an answer given once never changes (proto_rating_revision:
+ * only a copy that gains answers is newer). A call that adds nothing only sets the hold (more), unless
+ * must_gain says an answer must come with it. */
+static StoreErr set_answers(Store *s, const char *id, void (*apply)(ProtoRating *r, const void *arg),
+                            const void *arg, bool more, bool must_gain)
 {
     char canon[UUID_TEXT_LEN];
-    if(!s)
-        return STORE_INVALID;
     if(!canon_id(id, canon))
-        return setmsg(s, STORE_INVALID, "set follow-up: \"%.40s\" is not a UUID", id ? id : "(null)");
-    if(f == FOLLOWUP_NONE)
-        return setmsg(s, STORE_INVALID, "set follow-up: \"none\" is no answer");
+        return setmsg(s, STORE_INVALID, "save answers: \"%.40s\" is not a UUID", id ? id : "(null)");
     StoreErr e = tx_begin(s);
     if(e)
         return e;
-    ProtoRating r;
-    sqlite3_stmt *st = stmt(s, Q_GET_FOR_FOLLOWUP);
+    ProtoRating stored, r;
+    sqlite3_stmt *st = stmt(s, Q_GET);
     sqlite3_bind_text(st, 1, canon, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if(rc == SQLITE_ROW)
-        e = row_rating(s, st, &r);
+        e = row_rating(s, st, &stored);
     else if(rc == SQLITE_DONE)
         e = setmsg(s, STORE_NOTFOUND, "no rating with id %s", canon);
     else
         e = fail_rc(s, rc, "read rating");
     sqlite3_reset(st);
-    if(!e && r.followup != FOLLOWUP_NONE)
-        e = setmsg(s, STORE_INVALID, "rating %s already has its follow-up (%s); an answer is given once", canon,
-                   proto_followup_code(r.followup));
+    ProtoRevision rev = PROTO_REV_SAME;
     if(!e) {
+        r = stored;
+        apply(&r, arg);
+        rev = proto_rating_revision(&stored, &r);
         ProtoError pe;
-        r.followup = f;
-        r.reasons = reasons;
-        if(proto_rating_validate(&r, &pe) != PROTO_OK)
-            e = setmsg(s, STORE_INVALID, "follow-up refused, nothing changed: %s (%s)", pe.msg, pe.field);
+        if(rev == PROTO_REV_OLDER || rev == PROTO_REV_CONFLICT || (rev == PROTO_REV_SAME && must_gain))
+            e = setmsg(s, STORE_INVALID, "rating %s already has that answer (follow-up %s); an answer is given once",
+                       canon, proto_followup_code(stored.followup));
+        else if(proto_rating_validate(&r, &pe) != PROTO_OK)
+            e = setmsg(s, STORE_INVALID, "answers refused, nothing changed: %s (%s)", pe.msg, pe.field);
     }
-    if(!e) {
-        st = stmt(s, Q_SET_FOLLOWUP);
+    if(!e && rev == PROTO_REV_GAINS) {
+        st = stmt(s, Q_SET_ANSWERS);
         sqlite3_bind_text(st, 1, canon, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, proto_followup_code(f), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, reasons);
-        e = run(s, st, "update follow-up");
+        sqlite3_bind_text(st, 2, proto_followup_code(r.followup), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, r.reasons);
+        bind_later_answers(st, 4, &r);
+        sqlite3_bind_int(st, 7, more);
+        e = run(s, st, "save answers");
+    } else if(!e) { /* nothing new: only whether more questions are still on screen */
+        st = stmt(s, Q_SET_OPEN);
+        sqlite3_bind_text(st, 1, canon, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, more);
+        e = run(s, st, "close questions");
     }
     return tx_end(s, e);
+}
+
+typedef struct {
+    ProtoFollowup f;
+    uint32_t reasons;
+} Followup;
+
+static void apply_followup(ProtoRating *r, const void *arg)
+{
+    const Followup *fu = arg;
+    r->followup = fu->f;
+    r->reasons = fu->reasons;
+}
+
+StoreErr store_set_followup(Store *s, const char *id, ProtoFollowup f, uint32_t reasons)
+{
+    if(!s)
+        return STORE_INVALID;
+    if(f == FOLLOWUP_NONE)
+        return setmsg(s, STORE_INVALID, "set follow-up: \"none\" is no answer");
+    Followup fu = {f, reasons};
+    return set_answers(s, id, apply_followup, &fu, false, true);
+}
+
+static void apply_answers(ProtoRating *r, const void *arg) { proto_rating_copy_answers(r, arg); }
+
+StoreErr store_set_answers(Store *s, const ProtoRating *answered, bool more)
+{
+    if(!s)
+        return STORE_INVALID;
+    if(!answered)
+        return setmsg(s, STORE_INVALID, "save answers: no rating");
+    return set_answers(s, answered->id, apply_answers, answered, more, false);
 }
 
 StoreErr store_followups_closed(Store *s)
@@ -657,15 +737,29 @@ StoreErr store_day_totals(Store *s, int64_t day, StoreDayTotals *out)
         int sc = proto_scale_from_code((const char *)sqlite3_column_text(st, 1));
         int score = sqlite3_column_int(st, 2);
         int flagged = sqlite3_column_int(st, 3);
-        int64_t c = sqlite3_column_int64(st, 4);
-        if(a < 0 || sc < 0 || !proto_score_valid((ProtoScale)sc, score)) {
-            e = setmsg(s, STORE_CORRUPT, "a stored rating has an impossible area, scale or score");
+        int service = sqlite3_column_int(st, 4); /* NULL: 0 */
+        int wait = sqlite3_column_type(st, 5) == SQLITE_NULL ? WAIT_NONE
+                                                            : proto_wait_from_code((const char *)sqlite3_column_text(st, 5));
+        int64_t c = sqlite3_column_int64(st, 6);
+        if(a < 0 || sc < 0 || wait < 0 || !proto_score_valid((ProtoScale)sc, score) ||
+           (service && !proto_score_valid((ProtoScale)sc, service))) {
+            e = setmsg(s, STORE_CORRUPT, "a stored rating has an impossible area, scale, score or answer");
             break;
         }
         if(flagged) {
             out->flagged[a] += c;
             out->total_flagged += c;
             continue;
+        }
+        if(service) { /* phuc_vu: the service face, any area */
+            out->service_count[sc][service] += c;
+            out->service_n += c;
+            out->service_satisfied += proto_is_satisfied((ProtoScale)sc, service) ? c : 0;
+        }
+        if(wait != WAIT_NONE) { /* waited within 30 minutes: of the answered waits */
+            out->wait_count[wait] += c;
+            out->wait_n += c;
+            out->wait_within_30 += proto_wait_within_30((ProtoWait)wait) ? c : 0;
         }
         out->count[a][sc][score] += c;
         out->n[a] += c;

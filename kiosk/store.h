@@ -43,9 +43,10 @@ const char *store_errmsg(const Store *s);
  * transaction). The rating must pass proto_rating_validate(). Durable on STORE_OK. A rating whose id is
  * already stored gives STORE_INVALID and changes nothing. */
 StoreErr store_add(Store *s, ProtoRating *r);
-/* The same for a rating whose follow-up questions are on screen from now on: the upload queue holds it back
- * (store_queue_next) until store_set_followup records the answer or store_followups_closed says no screen is
- * open any more, so it normally goes to the server once, complete. */
+/* The same for a rating whose later questions are on screen from now on: the upload queue holds it back
+ * (store_queue_next) until the last answer is saved (store_set_followup, or store_set_answers with more =
+ * false) or store_followups_closed says no screen is open any more, so it normally goes to the server once,
+ * complete. */
 StoreErr store_add_asking(Store *s, ProtoRating *r);
 /* Adds n ratings in one transaction (kiosk-sim, imports): all are stored, or none is (the message names the
  * first one refused). Assigns each r[i].seq in order. */
@@ -56,6 +57,13 @@ StoreErr store_add_many(Store *s, ProtoRating *r, size_t n);
  * answer is new content (its version goes up), so a rating the server had already acknowledged is pending
  * again and goes once more: the server accepts a follow-up added once (docs/protocol.md). */
 StoreErr store_set_followup(Store *s, const char *id, ProtoFollowup f, uint32_t reasons);
+/* Saves the answers given after the tap that `answered` carries (the follow-up reasons, the service face,
+ * who is rating, how long they waited: proto_rating_copy_answers) into the stored rating with its id; the
+ * fields fixed at the tap are taken from the store. Each answer is given once: STORE_INVALID when one would
+ * change or go missing (nothing written). New answers are new content (version up; an acknowledged rating is
+ * pending again). more: questions are still on screen, so the hold stays; false ends it (a call adding no
+ * answer then only ends the hold). STORE_NOTFOUND when there is no such rating. */
+StoreErr store_set_answers(Store *s, const ProtoRating *answered, bool more);
 /* No follow-up screen is open (the kiosk app has just started): ends every hold. */
 StoreErr store_followups_closed(Store *s);
 

@@ -195,7 +195,7 @@ int64_t sync_agent_run(SyncAgent *a, UploaderErr *err_out, UploaderResult *res, 
             (long long)res->rejected, (long long)res->retry_after_s, (long long)pending);
     else if(e == UPLOADER_OK)
         say(a, "%lld batches, %lld ratings sent (%lld accepted, %lld duplicate, %lld rejected, %lld changed while "
-               "sent and queued again); %lld pending, %lld held for their follow-up",
+               "sent and queued again); %lld pending, %lld held for questions still on screen",
             (long long)res->batches_ok, (long long)res->sent, (long long)res->accepted, (long long)res->duplicate,
             (long long)res->rejected, (long long)res->changed, (long long)pending, (long long)res->held);
     else
@@ -224,7 +224,8 @@ static bool wait_for_followups(SyncAgent *a, int64_t started)
         if(stopping(a))
             return false;
         if(!said)
-            say(a, "waiting for %lld ratings whose follow-up question is still open on the kiosk screen", (long long)held);
+            say(a, "waiting for %lld ratings whose later questions are still open on the kiosk screen",
+                (long long)held);
         said = true;
         a->cfg.env.sleep_ms(a->cfg.env.ctx, SYNC_POLL_MS);
     }

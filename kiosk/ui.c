@@ -10,7 +10,8 @@
 #include "sync/uuid.h"
 
 static const char *const SCREEN_NAMES[SCREEN_COUNT] = {
-    [SCREEN_AREA] = "area", [SCREEN_RATING] = "rating", [SCREEN_REASONS] = "reasons",
+    [SCREEN_AREA] = "area", [SCREEN_RATING] = "rating", [SCREEN_SERVICE] = "service", [SCREEN_REASONS] = "reasons",
+    [SCREEN_RESPONDENT] = "respondent", [SCREEN_WAIT] = "wait",
     [SCREEN_THANKS] = "thanks", [SCREEN_STORAGE_ERROR] = "storage-error", [SCREEN_PIN] = "pin",
     [SCREEN_SUPERVISOR] = "supervisor",
 };
@@ -32,12 +33,109 @@ static void note(const Ui *ui, const char *fmt, ...)
 
 static UiScreen home(const Ui *ui) { return ui->cfg.n_areas == 1 ? SCREEN_RATING : SCREEN_AREA; }
 
+bool ui_citizen_screen(UiScreen s)
+{
+    switch(s) {
+    case SCREEN_AREA:
+    case SCREEN_RATING:
+    case SCREEN_SERVICE:
+    case SCREEN_REASONS:
+    case SCREEN_RESPONDENT:
+    case SCREEN_WAIT:
+    case SCREEN_STORAGE_ERROR: return true;
+    default: return false;
+    }
+}
+
+int ui_next_lang(const Ui *ui)
+{
+    size_t n = str_packs_count(ui->cfg.packs);
+    return n > 1 ? (int)((ui->lang + 1) % n) : -1;
+}
+
+/* ---- Spoken prompts ------------------------------------------------------------------------------- */
+
+static void say(const Ui *ui, const StrId *ids, size_t n)
+{
+    if(ui->cfg.voice && ui->sink.say)
+        ui->sink.say(ui->sink.user, ui->lang, ids, n);
+}
+
+/* Reads the current screen aloud: its question, then its choices. */
+static void read_screen(Ui *ui)
+{
+    StrId ids[32];
+    size_t n = 0;
+    int levels = proto_scale_levels(ui->cfg.scale);
+    switch(ui->screen) {
+    case SCREEN_AREA:
+        ids[n++] = STR_AREA_TITLE;
+        for(size_t i = 0; i < ui->cfg.n_areas; i++)
+            ids[n++] = str_area(ui->cfg.areas[i]);
+        break;
+    case SCREEN_RATING:
+    case SCREEN_SERVICE:
+        ids[n++] = ui->screen == SCREEN_RATING ? STR_RATING_TITLE : STR_SERVICE_TITLE;
+        if(ui->screen == SCREEN_SERVICE)
+            ids[n++] = STR_SERVICE_HINT;
+        for(int l = 1; l <= levels; l++)
+            ids[n++] = str_level(ui->cfg.scale, l);
+        break;
+    case SCREEN_REASONS:
+        ids[n++] = STR_REASONS_TITLE;
+        ids[n++] = STR_REASONS_HINT;
+        for(int r = 0; r < REASON_COUNT; r++)
+            ids[n++] = str_reason((ProtoReason)r);
+        ids[n++] = STR_SEND; /* the way on, which a citizen who cannot read must know of */
+        break;
+    case SCREEN_RESPONDENT:
+        ids[n++] = STR_RESPONDENT_TITLE;
+        for(int r = RESPONDENT_NONE + 1; r < RESPONDENT_COUNT; r++)
+            ids[n++] = str_respondent((ProtoRespondent)r);
+        break;
+    case SCREEN_WAIT:
+        ids[n++] = STR_WAIT_TITLE;
+        for(int w = WAIT_NONE + 1; w < WAIT_COUNT; w++)
+            ids[n++] = str_wait((ProtoWait)w);
+        break;
+    case SCREEN_THANKS:
+        ids[n++] = STR_THANKS_TITLE;
+        ids[n++] = STR_THANKS_BODY;
+        break;
+    case SCREEN_STORAGE_ERROR:
+        ids[n++] = STR_STORAGE_TITLE;
+        ids[n++] = STR_STORAGE_BODY;
+        ids[n++] = STR_STORAGE_RETRY;
+        break;
+    default: break;
+    }
+    say(ui, ids, n);
+}
+
+/* What a target is called, to read it aloud before it is chosen; STR_COUNT when it has no spoken name. */
+static StrId target_name(const Ui *ui, const UiTarget *t)
+{
+    switch(t->kind) {
+    case T_AREA: return str_area(ui->cfg.areas[t->index]);
+    case T_FACE: return str_level(ui->cfg.scale, t->index);
+    case T_REASON: return str_reason((ProtoReason)t->index);
+    case T_RESPONDENT: return str_respondent((ProtoRespondent)t->index);
+    case T_WAIT: return str_wait((ProtoWait)t->index);
+    case T_SEND: return STR_SEND;
+    case T_SKIP: return STR_SKIP;
+    case T_BACK: return STR_BACK;
+    case T_RETRY: return STR_STORAGE_RETRY;
+    default: return STR_COUNT;
+    }
+}
+
 static void go(Ui *ui, UiScreen s, int64_t now)
 {
     ui->screen = s;
     ui->screen_since = now;
     ui->last_input = now;
     ui->pressing = false;
+    ui->armed = false;
     if(s == SCREEN_AREA || (s == SCREEN_RATING && ui->cfg.n_areas == 1))
         ui->area_index = 0;
     if(s == SCREEN_REASONS)
@@ -47,10 +145,20 @@ static void go(Ui *ui, UiScreen s, int64_t now)
         ui->pin_len = 0;
         ui->pin_msg = PIN_MSG_NONE;
     }
+    if(ui->listening) /* each new screen is read as it opens */
+        read_screen(ui);
     changed(ui);
 }
 
-static void go_home(Ui *ui, int64_t now) { go(ui, home(ui), now); }
+/* The start screen for the next citizen: their own language choice and listening mode end here. */
+static void go_home(Ui *ui, int64_t now)
+{
+    if(ui->listening)
+        say(ui, NULL, 0);
+    ui->listening = false;
+    ui->lang = ui->cfg.lang;
+    go(ui, home(ui), now);
+}
 
 Ui *ui_new(const UiConfig *cfg, const UiSink *sink, int w, int h, int64_t now_ms)
 {
@@ -65,7 +173,10 @@ Ui *ui_new(const UiConfig *cfg, const UiSink *sink, int w, int h, int64_t now_ms
     ui->cfg = *cfg;
     if(ui->cfg.idle_timeout_s <= 0)
         ui->cfg.idle_timeout_s = UI_DEFAULT_IDLE_S;
+    if(ui->cfg.lang >= str_packs_count(ui->cfg.packs))
+        ui->cfg.lang = 0;
     ui->sink = *sink;
+    ui->cfg.voice = ui->cfg.voice && ui->sink.say; /* no "Nghe" button that cannot speak */
     ui->w = w > 0 ? w : 1;
     ui->h = h > 0 ? h : 1;
     ui->last_now = now_ms;
@@ -115,19 +226,39 @@ void ui_seed_recent(Ui *ui, int64_t last_at_s, int64_t count_last_minute, int64_
 
 /* ---- The citizen flow ------------------------------------------------------------------------------ */
 
-/* What follows a rating that is on disk. */
-static void after_saved(Ui *ui, int64_t now)
+/* Whether a later question's screen is shown for the rating in hand (the follow-up reasons depend on the
+ * answers so far: not satisfied with the procedure, or with the service). */
+static bool asked(const Ui *ui, UiScreen s)
 {
-    go(ui, proto_is_satisfied(ui->rating.scale, ui->rating.score) ? SCREEN_THANKS : SCREEN_REASONS, now);
+    switch(s) {
+    case SCREEN_SERVICE: return ui->cfg.ask_service;
+    case SCREEN_REASONS: return proto_rating_asks_reasons(&ui->rating);
+    case SCREEN_RESPONDENT: return ui->cfg.ask_respondent;
+    case SCREEN_WAIT: return ui->cfg.ask_wait;
+    default: return false;
+    }
+}
+
+/* The screen after `after` (RATING or one of the later questions): the next question asked, or THANKS. */
+static UiScreen next_question(const Ui *ui, UiScreen after)
+{
+    static const UiScreen ORDER[] = {SCREEN_SERVICE, SCREEN_REASONS, SCREEN_RESPONDENT, SCREEN_WAIT};
+    bool past = after == SCREEN_RATING || after == SCREEN_STORAGE_ERROR;
+    for(size_t i = 0; i < sizeof ORDER / sizeof ORDER[0]; i++) {
+        if(past && asked(ui, ORDER[i]))
+            return ORDER[i];
+        past = past || ORDER[i] == after;
+    }
+    return SCREEN_THANKS;
 }
 
 static void try_save(Ui *ui, int64_t now)
 {
-    /* A not-satisfied rating opens the follow-up questions: the store holds it from upload until answered. */
-    bool asking = !proto_is_satisfied(ui->rating.scale, ui->rating.score);
-    if(ui->sink.add(ui->sink.user, &ui->rating, asking)) {
+    /* When questions follow, the store holds the rating from upload until the last one is answered. */
+    UiScreen next = next_question(ui, SCREEN_RATING);
+    if(ui->sink.add(ui->sink.user, &ui->rating, next != SCREEN_THANKS)) {
         remember_rating(ui, now);
-        after_saved(ui, now);
+        go(ui, next, now);
         return;
     }
     /* Not saved: say so calmly, keep the rating in hand and retry while the screen shows. */
@@ -155,20 +286,45 @@ static void rate(Ui *ui, int score, int64_t now)
     try_save(ui, now);
 }
 
+/* The current question's answer (or skip) is in ui->rating: add it to the saved rating, then the next
+ * question or thanks. The rating itself is already saved; a lost answer is logged, not shown to the citizen
+ * (the next save carries every answer so far again). */
+static void answered(Ui *ui, int64_t now)
+{
+    UiScreen next = next_question(ui, ui->screen);
+    if(!ui->sink.answer(ui->sink.user, &ui->rating, next != SCREEN_THANKS))
+        note(ui, "could not save the answers to %s", ui->rating.id);
+    go(ui, next, now);
+}
+
+/* A tap on a one-tap question's choice: the service face, who is rating, how long they waited. */
+static bool take_answer(ProtoRating *r, const UiTarget *t)
+{
+    switch(t->kind) {
+    case T_FACE: r->service_score = t->index; return true;
+    case T_RESPONDENT: r->respondent = (ProtoRespondent)t->index; return true;
+    case T_WAIT: r->wait = (ProtoWait)t->index; return true;
+    default: return false;
+    }
+}
+
 static void finish_reasons(Ui *ui, ProtoFollowup f, int64_t now)
 {
-    uint32_t reasons = f == FOLLOWUP_ANSWERED ? ui->reasons : 0;
-    /* The rating itself is already saved; a lost follow-up is logged, not shown to the citizen. */
-    if(ui->sink.set_followup(ui->sink.user, ui->rating.id, f, reasons)) {
-        ui->rating.followup = f;
-        ui->rating.reasons = reasons;
-    } else {
-        note(ui, "could not save the follow-up of %s", ui->rating.id);
-    }
-    if(f == FOLLOWUP_TIMEOUT)
-        go_home(ui, now);
-    else
-        go(ui, SCREEN_THANKS, now);
+    ui->rating.followup = f;
+    ui->rating.reasons = f == FOLLOWUP_ANSWERED ? ui->reasons : 0;
+    answered(ui, now);
+}
+
+/* The citizen left during the later questions: keep what was answered; a follow-up still to come is
+ * "timeout" (as it always was for a not-satisfied face); the rest stay unanswered. Back to the start. */
+static void walked_away(Ui *ui, int64_t now)
+{
+    if(ui->rating.followup == FOLLOWUP_NONE && proto_rating_asks_reasons(&ui->rating))
+        ui->rating.followup = FOLLOWUP_TIMEOUT;
+    ui->rating.reasons = ui->rating.followup == FOLLOWUP_ANSWERED ? ui->rating.reasons : 0;
+    if(!ui->sink.answer(ui->sink.user, &ui->rating, false))
+        note(ui, "could not save the answers to %s", ui->rating.id);
+    go_home(ui, now);
 }
 
 /* ---- Supervisor ------------------------------------------------------------------------------------ */
@@ -261,8 +417,46 @@ void ui_seed_pin_state(Ui *ui, const UiPinState *st)
 
 /* ---- Taps ------------------------------------------------------------------------------------------ */
 
+/* Listening mode: the first touch on a target reads its name and asks for a second touch; the second
+ * touch on the same target chooses it. True when this touch only read the target. */
+static bool first_touch_reads(Ui *ui, const UiTarget *t)
+{
+    if(!ui->listening || !ui_citizen_screen(ui->screen))
+        return false;
+    StrId name = target_name(ui, t);
+    if(name == STR_COUNT || (ui->armed && ui->armed_t.kind == t->kind && ui->armed_t.index == t->index)) {
+        ui->armed = false;
+        return false;
+    }
+    ui->armed = true;
+    ui->armed_t = *t;
+    StrId ids[2] = {name, STR_LISTEN_AGAIN};
+    say(ui, ids, 2);
+    changed(ui);
+    return true;
+}
+
 static void activate(Ui *ui, const UiTarget *t, int64_t now)
 {
+    if(t->kind == T_LISTEN) { /* read this screen, and every next one, aloud */
+        ui->listening = true;
+        ui->armed = false;
+        read_screen(ui);
+        changed(ui);
+        return;
+    }
+    if(t->kind == T_LANG) {
+        int next = ui_next_lang(ui);
+        if(next >= 0) {
+            ui->lang = (size_t)next;
+            if(ui->listening)
+                read_screen(ui);
+            changed(ui);
+        }
+        return;
+    }
+    if(first_touch_reads(ui, t))
+        return;
     switch(ui->screen) {
     case SCREEN_AREA:
         if(t->kind == T_AREA) {
@@ -275,6 +469,12 @@ static void activate(Ui *ui, const UiTarget *t, int64_t now)
             rate(ui, t->index, now);
         else if(t->kind == T_BACK)
             go(ui, SCREEN_AREA, now);
+        break;
+    case SCREEN_SERVICE:
+    case SCREEN_RESPONDENT:
+    case SCREEN_WAIT: /* one tap answers (or skips) the question */
+        if(t->kind == T_SKIP || take_answer(&ui->rating, t))
+            answered(ui, now);
         break;
     case SCREEN_REASONS:
         if(t->kind == T_REASON) {
@@ -387,7 +587,10 @@ int64_t ui_next_deadline(const Ui *ui)
         if(home(ui) != SCREEN_RATING)
             AT(ui->last_input + idle_ms(ui));
         break;
+    case SCREEN_SERVICE:
     case SCREEN_REASONS:
+    case SCREEN_RESPONDENT:
+    case SCREEN_WAIT:
     case SCREEN_PIN: AT(ui->last_input + idle_ms(ui)); break;
     case SCREEN_THANKS: AT(ui->screen_since + UI_THANKS_MS); break;
     case SCREEN_STORAGE_ERROR:
@@ -422,9 +625,12 @@ static void run_timers(Ui *ui, int64_t now)
         if(home(ui) != SCREEN_RATING && now >= ui->last_input + idle_ms(ui))
             go_home(ui, now);
         break;
+    case SCREEN_SERVICE:
     case SCREEN_REASONS:
+    case SCREEN_RESPONDENT:
+    case SCREEN_WAIT:
         if(now >= ui->last_input + idle_ms(ui))
-            finish_reasons(ui, FOLLOWUP_TIMEOUT, now);
+            walked_away(ui, now);
         break;
     case SCREEN_PIN:
         if(now >= ui->last_input + idle_ms(ui))
@@ -534,6 +740,8 @@ const char *ui_screen_name(UiScreen s) { return (unsigned)s < SCREEN_COUNT ? SCR
 int ui_width(const Ui *ui) { return ui->w; }
 int ui_height(const Ui *ui) { return ui->h; }
 ProtoArea ui_area(const Ui *ui) { return ui->cfg.areas[ui->area_index]; }
+size_t ui_lang(const Ui *ui) { return ui->lang; }
+bool ui_listening(const Ui *ui) { return ui->listening; }
 uint32_t ui_reasons(const Ui *ui) { return ui->reasons; }
 const ProtoRating *ui_last_rating(const Ui *ui) { return ui->have_rating ? &ui->rating : NULL; }
 size_t ui_pin_length(const Ui *ui) { return ui->pin_len; }
@@ -551,7 +759,8 @@ static const char *const TARGET_NAMES[T_KIND_COUNT] = {
     [T_NONE] = "none", [T_CORNER] = "corner", [T_AREA] = "area", [T_FACE] = "face", [T_BACK] = "back",
     [T_REASON] = "reason", [T_SEND] = "send", [T_SKIP] = "skip", [T_RETRY] = "retry", [T_KEY] = "key",
     [T_KEY_DEL] = "del", [T_KEY_OK] = "ok", [T_CANCEL] = "cancel", [T_DAY_PREV] = "prev", [T_DAY_NEXT] = "next",
-    [T_SYNC] = "sync", [T_CLOSE] = "close", [T_EXIT_APP] = "exit",
+    [T_SYNC] = "sync", [T_CLOSE] = "close", [T_EXIT_APP] = "exit", [T_RESPONDENT] = "respondent", [T_WAIT] = "wait",
+    [T_LISTEN] = "listen", [T_LANG] = "lang",
 };
 
 bool ui_find_target(const Ui *ui, const char *name, UiTarget *out)
@@ -583,6 +792,10 @@ bool ui_find_target(const Ui *ui, const char *name, UiTarget *out)
                     index = (int)i;
         } else if(k == T_REASON) {
             index = proto_reason_from_code(arg);
+        } else if(k == T_RESPONDENT) {
+            index = proto_respondent_from_code(arg);
+        } else if(k == T_WAIT) {
+            index = proto_wait_from_code(arg);
         } else {
             return false;
         }

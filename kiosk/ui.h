@@ -5,9 +5,14 @@
  * reads a clock. ui_draw() (ui_draw.h) only reads the state. So the whole flow is testable without a
  * display or a database: tests feed events and times and use a fake sink.
  *
- * Flow: AREA → RATING → (REASONS when not satisfied) → THANKS → AREA; a rating is saved at the tap, before
- * anything says thank you; a failed save shows STORAGE_ERROR instead and is retried. A 3-second press in
- * the top-left corner opens PIN → SUPERVISOR. Start reading at ui_update() in ui.c.
+ * Flow: AREA → RATING → the later questions → THANKS → AREA. A rating is saved at the face tap, before
+ * anything says thank you; a failed save shows STORAGE_ERROR instead and is retried. The later questions
+ * come in this order, each when it is asked: SERVICE (the service face, when configured), REASONS (when not
+ * satisfied with the procedure or the service), RESPONDENT and WAIT (when configured); each answer is added
+ * to the saved rating as its screen closes. With none configured the flow is AREA → RATING → (REASONS) →
+ * THANKS. A "Nghe" button (when voice is on) reads a screen aloud and turns on listening mode, where a first
+ * touch reads a target and a second chooses it. A 3-second press in the top-left corner opens PIN →
+ * SUPERVISOR. Start reading at ui_update() in ui.c.
  *
  * The UI owns the types it exchanges with its sink (UiDayReport, UiPinState) and knows no storage: the app
  * fills them from the store (kiosk/app.c); the day's counts are a plain value type (kiosk/day_totals.h). */
@@ -19,6 +24,7 @@
 #include <stdint.h>
 
 #include "kiosk/day_totals.h"
+#include "kiosk/strings.h"
 #include "sync/protocol.h"
 
 /* Timings and limits (milliseconds unless named otherwise). */
@@ -40,7 +46,10 @@
 typedef enum {
     SCREEN_AREA,          /* Chọn lĩnh vực (skipped when one area is configured) */
     SCREEN_RATING,        /* Đánh giá: one face per level */
-    SCREEN_REASONS,       /* Lý do: after a not-satisfied score */
+    SCREEN_SERVICE,       /* the service face, on the same scale (ask_service) */
+    SCREEN_REASONS,       /* Lý do: after a not-satisfied procedure or service face */
+    SCREEN_RESPONDENT,    /* Người dân · Doanh nghiệp · Tổ chức (ask_respondent) */
+    SCREEN_WAIT,          /* Dưới 15 phút · 15–30 phút · Trên 30 phút (ask_wait) */
     SCREEN_THANKS,        /* Cảm ơn */
     SCREEN_STORAGE_ERROR, /* the save failed: ask the citizen to tell staff; nothing shown as accepted */
     SCREEN_PIN,           /* supervisor PIN pad */
@@ -95,10 +104,12 @@ int64_t ui_pin_lock_ms(int n);
  * success. */
 typedef struct {
     void *user;
-    /* Saves a new rating made at the tap; true means durable. Fills r->seq. asking: its follow-up questions
-     * are on screen from now on (the uploader holds the rating until set_followup). */
+    /* Saves a new rating made at the tap; true means durable. Fills r->seq. asking: later questions are on
+     * screen from now on (the uploader holds the rating until an answer call says more = false). */
     bool (*add)(void *user, ProtoRating *r, bool asking);
-    bool (*set_followup)(void *user, const char *id, ProtoFollowup f, uint32_t reasons);
+    /* Adds the answers given after the tap that r carries (the service face, the follow-up, respondent,
+     * wait) to the saved rating r->id, as a question's screen closes. more: another question follows. */
+    bool (*answer)(void *user, const ProtoRating *r, bool more);
     bool (*day_report)(void *user, int64_t day, UiDayReport *out);
     bool (*sync_request)(void *user, int64_t now_s);
     /* True when pin matches the configured supervisor PIN hash. May block (Argon2) — called once per submit. */
@@ -109,6 +120,9 @@ typedef struct {
     void (*pin_state)(void *user, const UiPinState *st);
     /* Optional (may be NULL): a line for the operator's log, in English. */
     void (*log)(void *user, const char *line);
+    /* Optional (may be NULL): reads these texts aloud, in this order, in language pack lang, instead of
+     * whatever was being read (n == 0: stop reading). */
+    void (*say)(void *user, size_t lang, const StrId *ids, size_t n);
 } UiSink;
 
 typedef struct {
@@ -119,6 +133,10 @@ typedef struct {
     char       unit_name[256];
     int        idle_timeout_s;  /* <= 0: UI_DEFAULT_IDLE_S */
     bool       supervisor_enabled; /* false when no PIN hash is configured: the corner does nothing */
+    bool       ask_service, ask_respondent, ask_wait; /* the later questions (kiosk.ini) */
+    bool       voice;           /* the "Nghe" button (only when a sound device is open and sink.say is set) */
+    const StrPacks *packs;      /* the installed language packs; NULL: Vietnamese only */
+    size_t     lang;            /* the pack each citizen starts in */
 } UiConfig;
 
 typedef struct Ui Ui;
@@ -157,6 +175,8 @@ int         ui_height(const Ui *ui);
 ProtoArea   ui_area(const Ui *ui);            /* the area being rated */
 uint32_t    ui_reasons(const Ui *ui);         /* reasons toggled on the REASONS screen */
 const ProtoRating *ui_last_rating(const Ui *ui); /* the rating most recently tapped (saved or held) */
+size_t      ui_lang(const Ui *ui);            /* the language pack shown */
+bool        ui_listening(const Ui *ui);       /* listening mode: a first touch reads, a second chooses */
 size_t      ui_pin_length(const Ui *ui);
 int         ui_pin_failures(const Ui *ui);
 int         ui_pin_locks(const Ui *ui);
@@ -168,6 +188,7 @@ int64_t     ui_supervisor_day(const Ui *ui);
 typedef enum {
     T_NONE, T_CORNER, T_AREA, T_FACE, T_BACK, T_REASON, T_SEND, T_SKIP, T_RETRY,
     T_KEY, T_KEY_DEL, T_KEY_OK, T_CANCEL, T_DAY_PREV, T_DAY_NEXT, T_SYNC, T_CLOSE, T_EXIT_APP,
+    T_RESPONDENT, T_WAIT, T_LISTEN, T_LANG,
     T_KIND_COUNT
 } UiTargetKind;
 
@@ -175,7 +196,8 @@ typedef struct { float x, y, w, h; } UiRect;
 
 typedef struct {
     UiTargetKind kind;
-    int          index; /* T_AREA: position in cfg areas; T_FACE: score; T_REASON: ProtoReason; T_KEY: digit */
+    int          index; /* T_AREA: position in cfg areas; T_FACE: score; T_REASON: ProtoReason; T_KEY: digit;
+                         * T_RESPONDENT: ProtoRespondent; T_WAIT: ProtoWait */
     UiRect       r;
 } UiTarget;
 
@@ -183,8 +205,9 @@ typedef struct {
 
 /* The touch targets of the current screen, in drawing order; returns how many. */
 size_t ui_targets(const Ui *ui, UiTarget out[UI_MAX_TARGETS]);
-/* Parses "face:2", "area:dat_dai", "reason:cho_doi", "key:7", "send", "corner", ... and finds that
- * target on the current screen. False when it is not there (used by the --script test runner). */
+/* Parses "face:2", "area:dat_dai", "reason:cho_doi", "respondent:nguoi_dan", "wait:15_30", "key:7", "send",
+ * "listen", "lang", "corner", ... and finds that target on the current screen. False when it is not there
+ * (used by the --script test runner). */
 bool ui_find_target(const Ui *ui, const char *name, UiTarget *out);
 
 #endif

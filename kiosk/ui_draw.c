@@ -33,6 +33,8 @@ static const SDL_Color ALERT = {0xA3, 0x1F, 0x1F, 255};
 static const SDL_Color INFO = {0x1A, 0x5F, 0xB4, 255};
 static const SDL_Color T2025 = {0x1A, 0x5F, 0xB4, 255};
 static const SDL_Color T2030 = {0x6A, 0x1B, 0x9A, 255};
+static const SDL_Color LISTEN_ON = {0x1B, 0x6B, 0x2A, 255};         /* "Nghe" while listening */
+static const SDL_Color LISTEN_ON_PRESSED = {0x12, 0x4A, 0x1D, 255};
 
 static const UiColorPair TEXT_PAIRS[] = {
     {INK, BG, "text on background"},          {MUTED, BG, "secondary text on background"},
@@ -40,6 +42,8 @@ static const UiColorPair TEXT_PAIRS[] = {
     {ON_PRIMARY, PRIMARY, "primary buttons"}, {ON_PRIMARY, PRIMARY_PRESSED, "pressed primary buttons"},
     {DISABLED_FG, DISABLED_BG, "locked keypad"}, {ALERT, BG, "PIN error"}, {MUTED, CARD, "table cells"},
     {T2025, CARD, "2025 legend"},             {T2030, CARD, "2030 legend"}, {INFO, BG, "notices"},
+    {ON_PRIMARY, LISTEN_ON, "the Nghe button while listening"},
+    {ON_PRIMARY, LISTEN_ON_PRESSED, "the Nghe button pressed while listening"},
 };
 
 size_t ui_theme_text_pairs(const UiColorPair **pairs)
@@ -345,6 +349,12 @@ static void text(UiGfx *g, UiRect box, const char *s, float max_px, bool bold, S
 
 /* ---- Building blocks ------------------------------------------------------------------------------- */
 
+/* id's text in the language shown, with its slot filled by arg. */
+static const char *tr_fill(const Ui *ui, char *out, size_t cap, StrId id, const char *arg)
+{
+    return str_fill_in(ui->cfg.packs, ui->lang, out, cap, id, arg);
+}
+
 static SDL_FRect fr(UiRect r) { return (SDL_FRect){r.x, r.y, r.w, r.h}; }
 static UiRect inset(UiRect r, float d) { return (UiRect){r.x + d, r.y + d, r.w - 2 * d, r.h - 2 * d}; }
 
@@ -369,11 +379,26 @@ static const UiTarget *find(const UiTarget *t, size_t n, UiTargetKind k, int ind
     return NULL;
 }
 
-/* A tile: white card with a border; the border and background say pressed/selected. */
-static void card(const Ui *ui, UiGfx *g, UiRect r, bool is_pressed, SDL_Color border)
+/* Listening mode: this target was read aloud and waits for its second touch. */
+static bool armed(const Ui *ui, const UiTarget *t)
+{
+    return ui->armed && ui->armed_t.kind == t->kind && ui->armed_t.index == t->index;
+}
+
+/* A tile: white card with a border; the border and background say pressed. A tile read aloud in listening
+ * mode (waiting for its second touch) gets a thick blue border, so "chosen next" never rests on sound alone. */
+static void card(const Ui *ui, UiGfx *g, const UiTarget *t, SDL_Color border)
 {
     float S = ui_short_side(ui), rad = S * 0.025f, bw = S * 0.006f + 1;
-    shape_rrect_bordered(g->r, fr(r), rad, bw, border, is_pressed ? CARD_PRESSED : CARD);
+    bool a = armed(ui, t);
+    shape_rrect_bordered(g->r, fr(t->r), rad, a ? bw * 3 : bw, a ? PRIMARY : border,
+                         pressed(ui, t) || a ? CARD_PRESSED : CARD);
+    if(a) { /* a loudspeaker badge: this is what is being read */
+        float d = S * 0.075f;
+        shape_circle(g->r, t->r.x + t->r.w - d * 0.75f, t->r.y + d * 0.75f, d / 2, PRIMARY);
+        shape_speaker(g->r, (SDL_FRect){t->r.x + t->r.w - d * 1.08f, t->r.y + d * 0.42f, d * 0.66f, d * 0.66f},
+                      ON_PRIMARY);
+    }
 }
 
 typedef enum { BTN_PRIMARY, BTN_SECONDARY } BtnStyle;
@@ -383,11 +408,12 @@ static void button(const Ui *ui, UiGfx *g, const UiTarget *t, const char *label,
     if(!t)
         return;
     float S = ui_short_side(ui);
-    bool p = pressed(ui, t);
+    bool p = pressed(ui, t) || armed(ui, t);
     SDL_Color bg = !enabled ? DISABLED_BG : st == BTN_PRIMARY ? (p ? PRIMARY_PRESSED : PRIMARY) : (p ? CARD_PRESSED : CARD);
     SDL_Color fg = !enabled ? DISABLED_FG : st == BTN_PRIMARY ? ON_PRIMARY : INK;
     if(st == BTN_SECONDARY || !enabled)
-        shape_rrect_bordered(g->r, fr(t->r), S * 0.025f, S * 0.005f + 1, enabled ? PRIMARY : LINE, bg);
+        shape_rrect_bordered(g->r, fr(t->r), S * 0.025f, (S * 0.005f + 1) * (armed(ui, t) ? 3 : 1),
+                             enabled ? PRIMARY : LINE, bg);
     else
         shape_rrect(g->r, fr(t->r), S * 0.025f, bg);
     text(g, inset(t->r, S * 0.02f), label, t->r.h * 0.42f, true, fg, AL_CENTER);
@@ -400,40 +426,97 @@ static void title(const Ui *ui, UiGfx *g, UiRect r, const char *s)
 
 /* ---- Screens --------------------------------------------------------------------------------------- */
 
+typedef enum { ICON_AREA, ICON_RESPONDENT, ICON_WAIT } IconKind;
+
+static void icon(UiGfx *g, IconKind k, int which, SDL_FRect box)
+{
+    switch(k) {
+    case ICON_AREA: shape_area_icon(g->r, (ProtoArea)which, box); break;
+    case ICON_RESPONDENT: shape_respondent_icon(g->r, (ProtoRespondent)which, box); break;
+    case ICON_WAIT: shape_wait_icon(g->r, (ProtoWait)which, box); break;
+    }
+}
+
+/* Where a big tile's icon and words go: the icon above the words, or beside them in a wide tile (portrait). */
+static void tile_boxes(const Ui *ui, UiRect r, SDL_FRect *icon_box, UiRect *words, bool *beside)
+{
+    float pad = ui_short_side(ui) * 0.02f;
+    *beside = r.w > r.h * 1.9f;
+    if(*beside) {
+        float is = r.h - 2 * pad;
+        *icon_box = (SDL_FRect){r.x + pad * 2, r.y + pad, is, is};
+        *words = (UiRect){r.x + pad * 4 + is, r.y + pad, r.w - is - pad * 6, r.h - 2 * pad};
+    } else { /* the pair centred in the tile */
+        float is = SDL_min(r.h * 0.5f, r.w * 0.62f);
+        float lh = SDL_min(r.h - is - pad * 3.5f, ui_short_side(ui) * 0.17f);
+        float y0 = r.y + (r.h - is - pad - lh) / 2;
+        *icon_box = (SDL_FRect){r.x + (r.w - is) / 2, y0, is, is};
+        *words = (UiRect){r.x + pad, y0 + is + pad, r.w - 2 * pad, lh};
+    }
+}
+
+/* A big tile with an icon and its words, at most px_beside / px_below pixels. */
+static void icon_tile(const Ui *ui, UiGfx *g, const UiTarget *t, IconKind k, int which, const char *label,
+                      float px_beside, float px_below, SDL_Color border)
+{
+    SDL_FRect ib;
+    UiRect words;
+    bool beside;
+    tile_boxes(ui, t->r, &ib, &words, &beside);
+    card(ui, g, t, border);
+    icon(g, k, which, ib);
+    text(g, words, label, beside ? px_beside : px_below, true, INK, beside ? AL_LEFT : AL_CENTER);
+}
+
 static void draw_area(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *t, size_t n)
 {
-    title(ui, g, f->title, str(STR_AREA_TITLE));
+    title(ui, g, f->title, ui_str(ui, STR_AREA_TITLE));
     float S = ui_short_side(ui);
-    for(size_t i = 0; i < n; i++) {
-        if(t[i].kind != T_AREA)
-            continue;
-        ProtoArea a = ui->cfg.areas[t[i].index];
-        UiRect r = t[i].r;
-        card(ui, g, r, pressed(ui, &t[i]), LINE);
-        float pad = S * 0.02f;
-        bool side = r.w > r.h * 1.9f; /* wide tiles (portrait): icon left, name right */
-        if(side) {
-            float is = r.h - 2 * pad;
-            shape_area_icon(g->r, a, (SDL_FRect){r.x + pad * 2, r.y + pad, is, is});
-            UiRect tr = {r.x + pad * 4 + is, r.y + pad, r.w - is - pad * 6, r.h - 2 * pad};
-            text(g, tr, proto_area_name_vi(a), S * 0.06f, true, INK, AL_LEFT);
-        } else { /* icon above the name, the pair centred in the tile */
-            float is = SDL_min(r.h * 0.5f, r.w * 0.62f);
-            float lh = SDL_min(r.h - is - pad * 3.5f, S * 0.17f);
-            float y0 = r.y + (r.h - is - pad - lh) / 2;
-            shape_area_icon(g->r, a, (SDL_FRect){r.x + (r.w - is) / 2, y0, is, is});
-            UiRect tr = {r.x + pad, y0 + is + pad, r.w - 2 * pad, lh};
-            text(g, tr, proto_area_name_vi(a), S * 0.065f, true, INK, AL_CENTER);
+    for(size_t i = 0; i < n; i++)
+        if(t[i].kind == T_AREA) {
+            ProtoArea a = ui->cfg.areas[t[i].index];
+            icon_tile(ui, g, &t[i], ICON_AREA, (int)a, ui_str(ui, str_area(a)), S * 0.06f, S * 0.065f, LINE);
         }
-    }
+}
+
+/* Người dân · Doanh nghiệp · Tổ chức, or the three waits: one tap each, "Bỏ qua" to skip. */
+static void draw_choice(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *t, size_t n)
+{
+    bool who = ui->screen == SCREEN_RESPONDENT;
+    float S = ui_short_side(ui), px = S * 0.08f;
+    title(ui, g, f->title, ui_str(ui, who ? STR_RESPONDENT_TITLE : STR_WAIT_TITLE));
+    /* One text size for all three (the largest every label fits at), as on the rating screen. */
+    for(int pass = 0; pass < 2; pass++)
+        for(size_t i = 0; i < n; i++) {
+            if(t[i].kind != T_RESPONDENT && t[i].kind != T_WAIT)
+                continue;
+            const char *label = who ? ui_str(ui, str_respondent((ProtoRespondent)t[i].index))
+                                    : ui_str(ui, str_wait((ProtoWait)t[i].index));
+            if(pass == 0) {
+                SDL_FRect ib;
+                UiRect words;
+                bool beside;
+                tile_boxes(ui, t[i].r, &ib, &words, &beside);
+                px = SDL_min(px, (float)fit_cached(g, label, words, S * 0.08f, true)->px);
+            } else if(who) {
+                icon_tile(ui, g, &t[i], ICON_RESPONDENT, t[i].index, label, px, px, LINE);
+            } else { /* the border in the clock's colour too: colour and words */
+                icon_tile(ui, g, &t[i], ICON_WAIT, t[i].index, label, px, px, shape_wait_color((ProtoWait)t[i].index));
+            }
+        }
+    button(ui, g, find(t, n, T_SKIP, 0), ui_str(ui, STR_SKIP), BTN_SECONDARY, true);
 }
 
 static void draw_rating(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *t, size_t n)
 {
     float S = ui_short_side(ui);
-    title(ui, g, f->title, str(STR_RATING_TITLE));
+    bool service = ui->screen == SCREEN_SERVICE;
+    title(ui, g, f->title, ui_str(ui, service ? STR_SERVICE_TITLE : STR_RATING_TITLE));
     char sub[320];
-    str_fill(sub, sizeof sub, STR_RATING_AREA, proto_area_name_vi(ui->cfg.areas[ui->area_index]));
+    if(service)
+        snprintf(sub, sizeof sub, "%s", ui_str(ui, STR_SERVICE_HINT));
+    else
+        tr_fill(ui, sub, sizeof sub, STR_RATING_AREA, ui_str(ui, str_area(ui->cfg.areas[ui->area_index])));
     text(g, f->subtitle, sub, S * 0.05f, false, MUTED, AL_CENTER);
     /* All labels at one size (the largest every label fits at), so no level looks more important. */
     float label_px = S * 0.075f;
@@ -445,8 +528,8 @@ static void draw_rating(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget
         UiRect r = t[i].r;
         SDL_Color col = shape_face_color(ui->cfg.scale, score);
         if(pass == 1)
-            card(ui, g, r, pressed(ui, &t[i]), col);
-        const char *label = proto_scale_label_vi(ui->cfg.scale, score);
+            card(ui, g, &t[i], col);
+        const char *label = ui_str(ui, str_level(ui->cfg.scale, score));
         float pad = S * 0.025f;
         if(r.w > r.h * 1.6f) { /* portrait rows: face left, label right */
             float d = r.h - 2 * pad;
@@ -473,14 +556,15 @@ static void draw_rating(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget
         }
     }
     }
-    button(ui, g, find(t, n, T_BACK, 0), str(STR_BACK), BTN_SECONDARY, true);
+    button(ui, g, find(t, n, T_BACK, 0), ui_str(ui, STR_BACK), BTN_SECONDARY, true);
+    button(ui, g, find(t, n, T_SKIP, 0), ui_str(ui, STR_SKIP), BTN_SECONDARY, true);
 }
 
 static void draw_reasons(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *t, size_t n)
 {
     float S = ui_short_side(ui);
-    title(ui, g, f->title, str(STR_REASONS_TITLE));
-    text(g, f->subtitle, str(STR_REASONS_HINT), S * 0.05f, false, MUTED, AL_CENTER);
+    title(ui, g, f->title, ui_str(ui, STR_REASONS_TITLE));
+    text(g, f->subtitle, ui_str(ui, STR_REASONS_HINT), S * 0.05f, false, MUTED, AL_CENTER);
     /* One text size for every reason (the largest all fit at), as on the rating screen. */
     float label_px = S * 0.052f;
     for(int pass = 0; pass < 2; pass++) {
@@ -489,17 +573,18 @@ static void draw_reasons(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarge
                 continue;
             bool on = ui->reasons & (1u << t[i].index);
             UiRect r = t[i].r;
-            bool p = pressed(ui, &t[i]);
+            bool p = pressed(ui, &t[i]) || armed(ui, &t[i]);
             float rad = S * 0.025f, bs = S * 0.06f, pad = S * 0.018f;
             if(bs > r.h * 0.5f)
                 bs = r.h * 0.5f;
             UiRect tr = {r.x + pad * 1.8f + bs, r.y + pad * 0.5f, r.w - bs - pad * 2.6f, r.h - pad};
-            const char *label = proto_reason_name_vi((ProtoReason)t[i].index);
+            const char *label = ui_str(ui, str_reason((ProtoReason)t[i].index));
             if(pass == 0) {
                 label_px = SDL_min(label_px, (float)fit_cached(g, label, tr, S * 0.052f, true)->px);
                 continue;
             }
-            shape_rrect_bordered(g->r, fr(r), rad, S * 0.006f + 1, on ? PRIMARY : LINE,
+            shape_rrect_bordered(g->r, fr(r), rad, (S * 0.006f + 1) * (armed(ui, &t[i]) ? 3 : 1),
+                                 on || armed(ui, &t[i]) ? PRIMARY : LINE,
                                  on ? (p ? PRIMARY_PRESSED : PRIMARY) : (p ? CARD_PRESSED : CARD));
             /* A check box: empty or ticked, so "chosen" never rests on colour alone. */
             SDL_FRect box = {r.x + pad, r.y + (r.h - bs) / 2, bs, bs};
@@ -509,8 +594,8 @@ static void draw_reasons(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarge
             text(g, tr, label, label_px, true, on ? ON_PRIMARY : INK, AL_LEFT);
         }
     }
-    button(ui, g, find(t, n, T_SKIP, 0), str(STR_SKIP), BTN_SECONDARY, true);
-    button(ui, g, find(t, n, T_SEND, 0), str(STR_SEND), BTN_PRIMARY, true);
+    button(ui, g, find(t, n, T_SKIP, 0), ui_str(ui, STR_SKIP), BTN_SECONDARY, true);
+    button(ui, g, find(t, n, T_SEND, 0), ui_str(ui, STR_SEND), BTN_PRIMARY, true);
 }
 
 static void draw_thanks(const Ui *ui, UiGfx *g, const UiFrame *f)
@@ -520,17 +605,17 @@ static void draw_thanks(const Ui *ui, UiGfx *g, const UiFrame *f)
     shape_circle(g->r, ic.x + ic.w / 2, ic.y + ic.h / 2, ic.w / 2, GOOD);
     shape_check(g->r, (SDL_FRect){ic.x + ic.w * 0.2f, ic.y + ic.h * 0.2f, ic.w * 0.6f, ic.h * 0.6f}, CARD,
                 ic.w * 0.08f);
-    text(g, f->title, str(STR_THANKS_TITLE), S * 0.09f, true, INK, AL_CENTER);
-    text(g, f->body, str(STR_THANKS_BODY), S * 0.05f, false, MUTED, AL_CENTER);
+    text(g, f->title, ui_str(ui, STR_THANKS_TITLE), S * 0.09f, true, INK, AL_CENTER);
+    text(g, f->body, ui_str(ui, STR_THANKS_BODY), S * 0.05f, false, MUTED, AL_CENTER);
 }
 
 static void draw_storage_error(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *t, size_t n)
 {
     float S = ui_short_side(ui);
     shape_info(g->r, fr(f->icon), INFO, CARD);
-    text(g, f->title, str(STR_STORAGE_TITLE), S * 0.07f, true, INK, AL_CENTER);
-    text(g, f->body, str(STR_STORAGE_BODY), S * 0.055f, false, INK, AL_CENTER);
-    button(ui, g, find(t, n, T_RETRY, 0), str(STR_STORAGE_RETRY), BTN_PRIMARY, true);
+    text(g, f->title, ui_str(ui, STR_STORAGE_TITLE), S * 0.07f, true, INK, AL_CENTER);
+    text(g, f->body, ui_str(ui, STR_STORAGE_BODY), S * 0.055f, false, INK, AL_CENTER);
+    button(ui, g, find(t, n, T_RETRY, 0), ui_str(ui, STR_STORAGE_RETRY), BTN_PRIMARY, true);
 }
 
 static void draw_pin(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *t, size_t n)
@@ -553,11 +638,11 @@ static void draw_pin(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *t
         /* Minutes up to an hour and a half, then whole hours (rounded up): "sau 5 phút", "sau 24 giờ". */
         int64_t min = (ui->pin_locked_until - ui->last_now + 59999) / 60000;
         snprintf(num, sizeof num, "%lld", (long long)(min <= 90 ? min : (min + 59) / 60));
-        str_fill(span, sizeof span, min <= 90 ? STR_MINUTES : STR_HOURS, num);
-        str_fill(msg, sizeof msg, STR_PIN_LOCKED, span);
+        tr_fill(ui, span, sizeof span, min <= 90 ? STR_MINUTES : STR_HOURS, num);
+        tr_fill(ui, msg, sizeof msg, STR_PIN_LOCKED, span);
     } else if(ui->pin_msg == PIN_MSG_WRONG) {
         snprintf(num, sizeof num, "%d", UI_PIN_TRIES - ui->pin_failures);
-        str_fill(msg, sizeof msg, STR_PIN_WRONG, num);
+        tr_fill(ui, msg, sizeof msg, STR_PIN_WRONG, num);
     }
     if(*msg)
         text(g, f->message, msg, S * 0.05f, true, ALERT, AL_CENTER);
@@ -568,9 +653,9 @@ static void draw_pin(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTarget *t
             snprintf(label, sizeof label, "%d", t[i].index);
             button(ui, g, &t[i], label, BTN_SECONDARY, !locked);
             break;
-        case T_KEY_DEL: button(ui, g, &t[i], str(STR_DELETE), BTN_SECONDARY, !locked && ui->pin_len > 0); break;
-        case T_KEY_OK: button(ui, g, &t[i], str(STR_OK), BTN_PRIMARY, !locked && ui->pin_len >= UI_PIN_MIN); break;
-        case T_CANCEL: button(ui, g, &t[i], str(STR_CANCEL), BTN_SECONDARY, true); break;
+        case T_KEY_DEL: button(ui, g, &t[i], ui_str(ui, STR_DELETE), BTN_SECONDARY, !locked && ui->pin_len > 0); break;
+        case T_KEY_OK: button(ui, g, &t[i], ui_str(ui, STR_OK), BTN_PRIMARY, !locked && ui->pin_len >= UI_PIN_MIN); break;
+        case T_CANCEL: button(ui, g, &t[i], ui_str(ui, STR_CANCEL), BTN_SECONDARY, true); break;
         default: break;
         }
     }
@@ -616,17 +701,23 @@ static void pct_text(int64_t sat, int64_t n, char out[16])
         snprintf(out, 16, "%.1f%%", 100.0 * (double)sat / (double)n);
 }
 
+/* The service face's figure (group phuc_vu) and the wait indicator show when the kiosk asks them or the day
+ * has answers (asked before the configuration changed). */
+static bool show_service(const Ui *ui) { return ui->cfg.ask_service || (ui->report_ok && ui->report.totals.service_n); }
+static bool show_wait(const Ui *ui) { return ui->cfg.ask_wait || (ui->report_ok && ui->report.totals.wait_n); }
+
 static void draw_table(const Ui *ui, UiGfx *g, UiRect box)
 {
     const UiDayTotals *T = &ui->report.totals;
     ProtoArea areas[AREA_COUNT];
     int na = report_areas(ui, areas);
     int levels = proto_scale_levels(ui->cfg.scale);
+    bool svc = show_service(ui);
     float S = ui_short_side(ui);
     shape_rrect(g->r, fr(box), S * 0.02f, CARD);
     box = inset(box, S * 0.015f);
-    /* Rows: a taller header (its labels may take two lines), one per area, the total. */
-    float rh = box.h / ((float)na + 2.6f);
+    /* Rows: a taller header (its labels may take two lines), one per area, the total, the service face. */
+    float rh = box.h / ((float)na + (svc ? 3.6f : 2.6f));
     if(rh > S * 0.085f)
         rh = S * 0.085f;
     float hh = rh * 1.6f;
@@ -642,38 +733,42 @@ static void draw_table(const Ui *ui, UiGfx *g, UiRect box)
     float px = rh * 0.58f;
     /* Header: the faces of the scale, then n, %, flagged. */
     float y = box.y;
-    text(g, (UiRect){box.x, y, name_w, hh}, str(STR_SUP_COL_AREA), px, true, INK, AL_LEFT);
+    text(g, (UiRect){box.x, y, name_w, hh}, ui_str(ui, STR_SUP_COL_AREA), px, true, INK, AL_LEFT);
     for(int l = 1; l <= levels; l++)
         shape_face(g->r, ui->cfg.scale, l, col_x[l - 1] + col_w[l - 1] / 2, y + hh / 2, rh * 0.85f);
     const StrId heads[3] = {STR_SUP_COL_N, STR_SUP_COL_PCT, STR_SUP_COL_FLAGGED};
     for(int k = 0; k < 3; k++)
-        text(g, (UiRect){col_x[levels + k], y, col_w[levels + k] - 4, hh}, str(heads[k]), px * 0.85f, true, INK,
+        text(g, (UiRect){col_x[levels + k], y, col_w[levels + k] - 4, hh}, ui_str(ui, heads[k]), px * 0.85f, true, INK,
              AL_RIGHT);
     y += hh;
     fill(g->r, (UiRect){box.x, y - 1, box.w, 2}, LINE);
     int64_t lvl_total[PROTO_MAX_LEVELS + 1] = {0};
-    for(int i = 0; i <= na; i++) {
-        bool total = i == na;
+    for(int i = 0; i <= na + svc; i++) {
+        bool total = i == na, service = i == na + 1, strong = total || service;
         char cell[32];
-        const char *name = total ? str(STR_SUP_TOTAL) : proto_area_name_vi(areas[i]);
-        text(g, (UiRect){box.x, y, name_w - 6, rh}, name, px, total, INK, AL_LEFT);
+        const char *name = service ? ui_str(ui, STR_SUP_SERVICE) : total ? ui_str(ui, STR_SUP_TOTAL)
+                                                                         : ui_str(ui, str_area(areas[i]));
+        text(g, (UiRect){box.x, y, name_w - 6, rh}, name, px, strong, INK, AL_LEFT);
         for(int l = 1; l <= levels; l++) {
-            int64_t v = total ? lvl_total[l] : T->count[areas[i]][ui->cfg.scale][l];
-            if(!total)
+            int64_t v = service ? T->service_count[ui->cfg.scale][l]
+                        : total ? lvl_total[l] : T->count[areas[i]][ui->cfg.scale][l];
+            if(!strong)
                 lvl_total[l] += v;
             snprintf(cell, sizeof cell, "%lld", (long long)v);
-            text(g, (UiRect){col_x[l - 1], y, col_w[l - 1], rh}, cell, px, total, INK, AL_CENTER);
+            text(g, (UiRect){col_x[l - 1], y, col_w[l - 1], rh}, cell, px, strong, INK, AL_CENTER);
         }
-        int64_t nn = total ? T->total : T->n[areas[i]], sat = total ? T->total_satisfied : T->satisfied[areas[i]];
-        int64_t fl = total ? T->total_flagged : T->flagged[areas[i]];
+        int64_t nn = service ? T->service_n : total ? T->total : T->n[areas[i]];
+        int64_t sat = service ? T->service_satisfied : total ? T->total_satisfied : T->satisfied[areas[i]];
+        int64_t fl = total ? T->total_flagged : service ? 0 : T->flagged[areas[i]];
         snprintf(cell, sizeof cell, "%lld", (long long)nn);
-        text(g, (UiRect){col_x[levels], y, col_w[levels] - 4, rh}, cell, px, total, INK, AL_RIGHT);
+        text(g, (UiRect){col_x[levels], y, col_w[levels] - 4, rh}, cell, px, strong, INK, AL_RIGHT);
         pct_text(sat, nn, cell);
         text(g, (UiRect){col_x[levels + 1], y, col_w[levels + 1] - 4, rh}, cell, px, true, INK, AL_RIGHT);
-        snprintf(cell, sizeof cell, "%lld", (long long)fl);
+        /* The service face has no flagged count of its own: its ratings are flagged in their area rows. */
+        snprintf(cell, sizeof cell, service ? "—" : "%lld", (long long)fl);
         text(g, (UiRect){col_x[levels + 2], y, col_w[levels + 2] - 4, rh}, cell, px, total, fl ? ALERT : MUTED,
              AL_RIGHT);
-        if(i == na - 1)
+        if(i == na - 1 || (svc && i == na))
             fill(g->r, (UiRect){box.x, y + rh - 1, box.w, 2}, LINE);
         y += rh;
     }
@@ -690,38 +785,48 @@ static void draw_chart(const Ui *ui, UiGfx *g, UiRect box)
     float head = box.h * 0.12f;
     if(head > S * 0.07f)
         head = S * 0.07f;
-    text(g, (UiRect){box.x, box.y, box.w, head}, str(STR_SUP_CHART_TITLE), head * 0.62f, true, INK, AL_LEFT);
+    text(g, (UiRect){box.x, box.y, box.w, head}, ui_str(ui, STR_SUP_CHART_TITLE), head * 0.62f, true, INK, AL_LEFT);
     /* Legend. */
     float ly = box.y + head, lh = head * 0.8f, half = box.w / 2;
     shape_line(g->r, box.x + 4, ly + lh / 2, box.x + lh, ly + lh / 2, 3, T2025);
-    text(g, (UiRect){box.x + lh * 1.3f, ly, half - lh * 1.5f, lh}, str(STR_SUP_TARGET_2025), lh * 0.62f, false, T2025,
+    text(g, (UiRect){box.x + lh * 1.3f, ly, half - lh * 1.5f, lh}, ui_str(ui, STR_SUP_TARGET_2025), lh * 0.62f, false, T2025,
          AL_LEFT);
     shape_line(g->r, box.x + half, ly + lh / 2, box.x + half + lh, ly + lh / 2, 3, T2030);
-    text(g, (UiRect){box.x + half + lh * 1.3f, ly, half - lh * 1.5f, lh}, str(STR_SUP_TARGET_2030), lh * 0.62f, false,
+    text(g, (UiRect){box.x + half + lh * 1.3f, ly, half - lh * 1.5f, lh}, ui_str(ui, STR_SUP_TARGET_2030), lh * 0.62f, false,
          T2030, AL_LEFT);
-    float top = ly + lh + S * 0.01f, rh = (box.y + box.h - top) / (float)(na > 0 ? na : 1);
+    /* One bar per area, then the service face (against phuc_vu's targets) and the share that waited at most
+     * 30 minutes (a rule, no milestone: no target lines). */
+    bool svc = show_service(ui), wait = show_wait(ui);
+    int nb = na + svc + wait;
+    float top = ly + lh + S * 0.01f, rh = (box.y + box.h - top) / (float)(nb > 0 ? nb : 1);
     if(T->total == 0 && T->total_flagged == 0) {
-        text(g, (UiRect){box.x, top, box.w, box.y + box.h - top}, str(STR_SUP_NO_DATA), S * 0.045f, false, MUTED,
+        text(g, (UiRect){box.x, top, box.w, box.y + box.h - top}, ui_str(ui, STR_SUP_NO_DATA), S * 0.045f, false, MUTED,
              AL_CENTER);
         return;
     }
     if(rh > S * 0.09f)
         rh = S * 0.09f;
     float label_w = box.w * 0.3f, tx = box.x + label_w + 6, tw = box.w - label_w - 6 - box.w * 0.16f;
-    for(int i = 0; i < na; i++) {
-        ProtoArea a = areas[i];
+    for(int i = 0; i < nb; i++) {
+        bool service = i == na && svc, waited = i >= na && !service;
         float y = top + rh * (float)i;
-        text(g, (UiRect){box.x, y, label_w, rh}, proto_area_name_vi(a), rh * 0.5f, false, INK, AL_LEFT);
+        const char *label = service ? ui_str(ui, STR_SUP_SERVICE) : waited ? ui_str(ui, STR_SUP_WAIT)
+                                                                            : ui_str(ui, str_area(areas[i]));
+        int64_t sat = service ? T->service_satisfied : waited ? T->wait_within_30 : T->satisfied[areas[i]];
+        int64_t n = service ? T->service_n : waited ? T->wait_n : T->n[areas[i]];
+        ProtoGroup grp = service ? GROUP_PHUC_VU : waited ? GROUP_COUNT : proto_area_group(areas[i]);
+        if(i == na)
+            fill(g->r, (UiRect){box.x, y, box.w, 1}, LINE);
+        text(g, (UiRect){box.x, y, label_w, rh}, label, rh * 0.5f, service || waited, INK, AL_LEFT);
         float bh = rh * 0.56f, by = y + (rh - bh) / 2;
         fill(g->r, (UiRect){tx, by, tw, bh}, DISABLED_BG);
-        ProtoGroup grp = proto_area_group(a);
         int t25 = proto_group_default_target(grp, 2025), t30 = proto_group_default_target(grp, 2030);
         char cell[16];
-        if(T->n[a] > 0) {
-            double pct = 100.0 * (double)T->satisfied[a] / (double)T->n[a];
-            fill(g->r, (UiRect){tx, by, (float)(tw * pct / 100.0), bh}, pct >= t25 ? GOOD : WARN_BAR);
+        if(n > 0) {
+            double pct = 100.0 * (double)sat / (double)n;
+            fill(g->r, (UiRect){tx, by, (float)(tw * pct / 100.0), bh}, waited ? INFO : pct >= t25 ? GOOD : WARN_BAR);
         }
-        pct_text(T->satisfied[a], T->n[a], cell);
+        pct_text(sat, n, cell);
         text(g, (UiRect){tx + tw + 4, y, box.x + box.w - tx - tw - 4, rh}, cell, rh * 0.5f, true, INK, AL_RIGHT);
         if(t25 > 0)
             fill(g->r, (UiRect){tx + tw * (float)t25 / 100 - 1.5f, y + rh * 0.08f, 3, rh * 0.84f}, T2025);
@@ -733,11 +838,11 @@ static void draw_chart(const Ui *ui, UiGfx *g, UiRect box)
 /* Appends "   ·   " and id's text with its slot filled by arg to a status line (left out whole when it does
  * not fit). The item's own spaces become no-break spaces, so a narrow (portrait) screen wraps the line
  * between items, never inside one. */
-static void status_part(char *line, size_t cap, StrId id, const char *arg)
+static void status_part(const Ui *ui, char *line, size_t cap, StrId id, const char *arg)
 {
     static const char SEP[] = "\xc2\xa0· ", NBSP[] = "\xc2\xa0"; /* "·" stays with the item before it */
     char item[256];
-    str_fill(item, sizeof item, id, arg);
+    tr_fill(ui, item, sizeof item, id, arg);
     size_t l = strlen(line), need = strlen(item);
     for(const char *p = item; *p; p++)
         need += *p == ' ';
@@ -765,17 +870,17 @@ static void draw_supervisor(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTa
     float S = ui_short_side(ui);
     char date[16], head[128];
     format_date(ui->sup_day, date);
-    str_fill(head, sizeof head, STR_SUP_TITLE, date);
+    tr_fill(ui, head, sizeof head, STR_SUP_TITLE, date);
     if(ui->sup_day == ui->sup_today) {
         size_t l = strlen(head);
-        snprintf(head + l, sizeof head - l, " %s", str(STR_SUP_TODAY));
+        snprintf(head + l, sizeof head - l, " %s", ui_str(ui, STR_SUP_TODAY));
     }
     const UiDayReport *R = &ui->report;
     text(g, f->title, head, S * 0.06f, true, INK, AL_CENTER);
     button(ui, g, find(t, n, T_DAY_PREV, 0), "‹", BTN_SECONDARY, !ui->report_ok || ui->sup_day > R->history_from);
     button(ui, g, find(t, n, T_DAY_NEXT, 0), "›", BTN_SECONDARY, ui->sup_day < ui->sup_today);
     if(!ui->report_ok) {
-        text(g, f->table, str(STR_SUP_READ_FAILED), S * 0.05f, true, ALERT, AL_CENTER);
+        text(g, f->table, ui_str(ui, STR_SUP_READ_FAILED), S * 0.05f, true, ALERT, AL_CENTER);
     } else {
         draw_table(ui, g, f->table);
         draw_chart(ui, g, f->chart);
@@ -783,45 +888,79 @@ static void draw_supervisor(const Ui *ui, UiGfx *g, const UiFrame *f, const UiTa
     /* Status: three lines. */
     char line[4][400] = {""}, num[24], when[40];
     snprintf(num, sizeof num, "%lld", (long long)R->pending);
-    status_part(line[0], sizeof line[0], STR_SUP_PENDING, num);
+    status_part(ui, line[0], sizeof line[0], STR_SUP_PENDING, num);
     snprintf(num, sizeof num, "%lld", (long long)R->totals.total_flagged);
-    status_part(line[0], sizeof line[0], STR_SUP_FLAGGED, num);
+    status_part(ui, line[0], sizeof line[0], STR_SUP_FLAGGED, num);
     if(R->rejected) { /* refused by the server and never retried: staff should know they exist */
         snprintf(num, sizeof num, "%lld", (long long)R->rejected);
-        status_part(line[0], sizeof line[0], STR_SUP_REJECTED, num);
+        status_part(ui, line[0], sizeof line[0], STR_SUP_REJECTED, num);
+    }
+    if(ui->report_ok && show_wait(ui)) { /* the 30-minute rule, with its n */
+        char share[64], pct[16];
+        pct_text(R->totals.wait_within_30, R->totals.wait_n, pct);
+        snprintf(share, sizeof share, "%s (%lld/%lld)", pct, (long long)R->totals.wait_within_30,
+                 (long long)R->totals.wait_n);
+        status_part(ui, line[0], sizeof line[0], STR_SUP_WAIT_LINE, share);
     }
     if(ui->report_ok) { /* how far back ‹ goes */
         format_date(R->history_from, date);
-        status_part(line[0], sizeof line[0], R->history_pruned ? STR_SUP_HISTORY_PRUNED : STR_SUP_HISTORY, date);
+        status_part(ui, line[0], sizeof line[0], R->history_pruned ? STR_SUP_HISTORY_PRUNED : STR_SUP_HISTORY, date);
     }
     if(ui->sync_failed) {
-        str_fill(line[1], sizeof line[1], STR_SUP_SYNC_FAILED, NULL);
+        tr_fill(ui, line[1], sizeof line[1], STR_SUP_SYNC_FAILED, NULL);
     } else if(R->sync_requested_at) {
         format_vn_time(R->sync_requested_at, when);
-        str_fill(line[1], sizeof line[1], STR_SUP_SYNC_WAITING, when);
+        tr_fill(ui, line[1], sizeof line[1], STR_SUP_SYNC_WAITING, when);
     } else if(R->last_success) {
         format_vn_time(R->last_success, when);
-        str_fill(line[1], sizeof line[1], STR_SUP_LAST_OK, when);
+        tr_fill(ui, line[1], sizeof line[1], STR_SUP_LAST_OK, when);
     } else {
-        str_fill(line[1], sizeof line[1], STR_SUP_LAST_OK, str(STR_SUP_NEVER));
+        tr_fill(ui, line[1], sizeof line[1], STR_SUP_LAST_OK, ui_str(ui, STR_SUP_NEVER));
     }
     if(R->last_error[0])
-        str_fill(line[2], sizeof line[2], STR_SUP_LAST_ERROR, R->last_error);
+        tr_fill(ui, line[2], sizeof line[2], STR_SUP_LAST_ERROR, R->last_error);
     else
-        str_fill(line[2], sizeof line[2], STR_SUP_NO_ERROR, NULL);
+        tr_fill(ui, line[2], sizeof line[2], STR_SUP_NO_ERROR, NULL);
     /* A fourth line when the uploader saw the clock is off: ratings would carry wrong dates. */
     int nl = 3;
     if(R->clock_warning)
-        str_fill(line[nl++], sizeof line[3], STR_SUP_CLOCK_WARNING, NULL);
+        tr_fill(ui, line[nl++], sizeof line[3], STR_SUP_CLOCK_WARNING, NULL);
     float lh = f->status.h / (float)nl;
     for(int i = 0; i < nl; i++) {
         bool alert = (i == 2 && R->last_error[0]) || i == 3;
         text(g, (UiRect){f->status.x, f->status.y + lh * (float)i, f->status.w, lh}, line[i],
              f->status.h / 3 * 0.62f, i == 1 || i == 3, alert ? ALERT : INK, AL_LEFT);
     }
-    button(ui, g, find(t, n, T_SYNC, 0), str(STR_SUP_SYNC_NOW), BTN_PRIMARY, true);
-    button(ui, g, find(t, n, T_CLOSE, 0), str(STR_SUP_CLOSE), BTN_SECONDARY, true);
-    button(ui, g, find(t, n, T_EXIT_APP, 0), str(STR_SUP_EXIT_APP), BTN_SECONDARY, true);
+    button(ui, g, find(t, n, T_SYNC, 0), ui_str(ui, STR_SUP_SYNC_NOW), BTN_PRIMARY, true);
+    button(ui, g, find(t, n, T_CLOSE, 0), ui_str(ui, STR_SUP_CLOSE), BTN_SECONDARY, true);
+    button(ui, g, find(t, n, T_EXIT_APP, 0), ui_str(ui, STR_SUP_EXIT_APP), BTN_SECONDARY, true);
+}
+
+/* The "Nghe" button (loudspeaker and word; green while listening) and the language button (globe and the
+ * next language's own name), at the top right of citizen screens. */
+static void draw_header_buttons(const Ui *ui, UiGfx *g, const UiTarget *t, size_t n)
+{
+    float S = ui_short_side(ui);
+    const UiTarget *b = find(t, n, T_LISTEN, 0);
+    if(b) {
+        bool p = pressed(ui, b);
+        SDL_Color bg = ui->listening ? (p ? LISTEN_ON_PRESSED : LISTEN_ON) : (p ? PRIMARY_PRESSED : PRIMARY);
+        shape_rrect(g->r, fr(b->r), S * 0.025f, bg);
+        float is = b->r.h * 0.5f, pad = b->r.h * 0.14f;
+        shape_speaker(g->r, (SDL_FRect){b->r.x + pad, b->r.y + (b->r.h - is) / 2, is, is}, ON_PRIMARY);
+        text(g, (UiRect){b->r.x + pad * 1.5f + is, b->r.y, b->r.w - is - pad * 2.5f, b->r.h}, ui_str(ui, STR_LISTEN),
+             b->r.h * 0.4f, true, ON_PRIMARY, AL_CENTER);
+    }
+    b = find(t, n, T_LANG, 0);
+    int next = ui_next_lang(ui);
+    if(b && next >= 0) {
+        bool p = pressed(ui, b);
+        shape_rrect_bordered(g->r, fr(b->r), S * 0.025f, S * 0.005f + 1, PRIMARY, p ? CARD_PRESSED : CARD);
+        float is = b->r.h * 0.46f, pad = b->r.h * 0.14f;
+        shape_globe(g->r, (SDL_FRect){b->r.x + pad, b->r.y + (b->r.h - is) / 2, is, is}, PRIMARY, p ? CARD_PRESSED : CARD);
+        text(g, (UiRect){b->r.x + pad * 1.5f + is, b->r.y, b->r.w - is - pad * 2.5f, b->r.h},
+             str_in(ui->cfg.packs, (size_t)next, STR_LANG_NAME), b->r.h * 0.3f, true, INK, AL_CENTER);
+    }
 }
 
 void ui_draw(const Ui *ui, UiGfx *g)
@@ -833,12 +972,16 @@ void ui_draw(const Ui *ui, UiGfx *g)
     SDL_RenderClear(g->r);
     switch(ui->screen) {
     case SCREEN_AREA: draw_area(ui, g, &f, t, n); break;
-    case SCREEN_RATING: draw_rating(ui, g, &f, t, n); break;
+    case SCREEN_RATING:
+    case SCREEN_SERVICE: draw_rating(ui, g, &f, t, n); break;
     case SCREEN_REASONS: draw_reasons(ui, g, &f, t, n); break;
+    case SCREEN_RESPONDENT:
+    case SCREEN_WAIT: draw_choice(ui, g, &f, t, n); break;
     case SCREEN_THANKS: draw_thanks(ui, g, &f); break;
     case SCREEN_STORAGE_ERROR: draw_storage_error(ui, g, &f, t, n); break;
     case SCREEN_PIN: draw_pin(ui, g, &f, t, n); break;
     case SCREEN_SUPERVISOR: draw_supervisor(ui, g, &f, t, n); break;
     case SCREEN_COUNT: break;
     }
+    draw_header_buttons(ui, g, t, n);
 }

@@ -27,10 +27,14 @@ struct Ui {
 
     /* The citizen flow. */
     int         area_index;
-    ProtoRating rating;       /* the rating most recently tapped */
+    ProtoRating rating;       /* the rating most recently tapped, with the answers given since */
     bool        have_rating;
     uint32_t    reasons;
     int64_t     next_retry;   /* STORAGE_ERROR: next automatic save attempt */
+    size_t      lang;         /* the language pack shown (back to cfg.lang for each citizen) */
+    bool        listening;    /* listening mode, until the citizen is done */
+    bool        armed;        /* listening: this target was read; a second touch chooses it */
+    UiTarget    armed_t;
 
     /* Misuse: times of the latest saved ratings (ring), newest at recent[(recent_head + n - 1) % N]. */
     int64_t recent[UI_RATE_LIMIT_PER_MIN];
@@ -55,6 +59,13 @@ struct Ui {
 
     bool quit;
 };
+
+/* True on the screens a citizen uses (they carry the "Nghe" button when voice is on). */
+bool ui_citizen_screen(UiScreen s);
+/* The pack the language button switches to (the next installed one), or -1 when there is only one. */
+int ui_next_lang(const Ui *ui);
+/* The text of id in the language shown. */
+static inline const char *ui_str(const Ui *ui, StrId id) { return str_in(ui->cfg.packs, ui->lang, id); }
 
 /* Regions of the current screen that are drawn but not touched. Unused ones are zero. */
 typedef struct {

@@ -33,11 +33,61 @@ static size_t grid(UiTarget t[UI_MAX_TARGETS], size_t n, UiTargetKind k, const i
     return n;
 }
 
+/* Big tiles for a one-tap question (respondent, wait): one row in landscape, stacked rows in portrait, with
+ * "Bỏ qua" below on the left, where the reasons screen has it. */
+static size_t choice_screen(UiFrame *f, UiTarget t[UI_MAX_TARGETS], size_t n, UiTargetKind k, int first, int count,
+                            float W, float H, float S, float m, float top, float gap, float bh, bool land)
+{
+    f->title = rect(m + S * 0.1f, top, W - 2 * m - S * 0.2f, roundf(H * (land ? 0.2f : 0.12f)));
+    float y = f->title.y + f->title.h + gap;
+    UiRect area = rect(m, y, W - 2 * m, H - m - bh - gap - y);
+    int idx[8];
+    for(int i = 0; i < count; i++)
+        idx[i] = first + i;
+    n = grid(t, n, k, idx, count, land ? count : 1, area, gap);
+    return add(t, n, T_SKIP, 0, rect(m, H - m - bh, roundf(W * (land ? 0.3f : 0.44f)), bh));
+}
+
+static bool header_listen(const Ui *ui) { return ui->cfg.voice && ui_citizen_screen(ui->screen); }
+static bool header_lang(const Ui *ui)
+{
+    return ui_next_lang(ui) >= 0 && ui->screen == (ui->cfg.n_areas == 1 ? SCREEN_RATING : SCREEN_AREA);
+}
+
+/* The "Nghe" and language buttons at the top right of citizen screens. In landscape the title and subtitle
+ * give way beside them; in portrait, where the width is short, they get a row of their own above the title. */
+static size_t header_buttons(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS], size_t n, float W, float S,
+                             float m, float gap, float bh)
+{
+    bool listen = header_listen(ui), lang = header_lang(ui);
+    float x = W - m;
+    if(listen) {
+        float w = roundf(bh * 1.7f);
+        n = add(t, n, T_LISTEN, 0, rect(x - w, m, w, bh));
+        x -= w + gap;
+    }
+    if(lang) {
+        float w = roundf(bh * (ui_landscape(ui) ? 2.1f : 1.9f));
+        n = add(t, n, T_LANG, 0, rect(x - w, m, w, bh));
+        x -= w + gap;
+    }
+    if((listen || lang) && ui_landscape(ui)) {
+        UiRect *r[] = {&f->title, &f->subtitle};
+        for(int i = 0; i < 2; i++)
+            if(r[i]->w > 0 && r[i]->y < m + bh && r[i]->x + r[i]->w > x)
+                r[i]->w = x - r[i]->x;
+    }
+    (void)S;
+    return n;
+}
+
 size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
 {
     const float W = (float)ui->w, H = (float)ui->h, S = ui_short_side(ui);
     const float m = roundf(S * 0.035f), gap = roundf(S * 0.03f), bh = roundf(S / 6.0f);
     const bool land = ui_landscape(ui);
+    /* Where a screen's own content starts: below the header buttons' row in portrait. */
+    const float top = !land && (header_listen(ui) || header_lang(ui)) ? m + bh + gap : m;
     size_t n = 0;
     *f = (UiFrame){0};
 
@@ -49,7 +99,7 @@ size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
 
     switch(ui->screen) {
     case SCREEN_AREA: {
-        f->title = rect(m + S * 0.1f, m, W - 2 * m - S * 0.2f, roundf(H * (land ? 0.18f : 0.12f)));
+        f->title = rect(m + S * 0.1f, top, W - 2 * m - S * 0.2f, roundf(H * (land ? 0.18f : 0.12f)));
         float y = f->title.y + f->title.h + gap;
         UiRect area = rect(m, y, W - 2 * m, H - y - m);
         int count = (int)ui->cfg.n_areas, idx[AREA_COUNT];
@@ -59,12 +109,14 @@ size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
         n = grid(t, n, T_AREA, idx, count, cols, area, gap);
         break;
     }
-    case SCREEN_RATING: {
-        f->title = rect(m + S * 0.1f, m, W - 2 * m - S * 0.2f, roundf(H * (land ? 0.17f : 0.1f)));
+    case SCREEN_RATING:
+    case SCREEN_SERVICE: {
+        f->title = rect(m + S * 0.1f, top, W - 2 * m - S * 0.2f, roundf(H * (land ? 0.17f : 0.1f)));
         f->subtitle = rect(m, f->title.y + f->title.h, W - 2 * m, roundf(H * (land ? 0.07f : 0.04f)));
         float y = f->subtitle.y + f->subtitle.h + gap;
-        bool back = ui->cfg.n_areas > 1;
-        float bottom = H - m - (back ? bh + gap : 0);
+        /* Below the faces: "Quay lại" on the procedure face (several areas), "Bỏ qua" on the service face. */
+        bool back = ui->screen == SCREEN_RATING && ui->cfg.n_areas > 1, skip = ui->screen == SCREEN_SERVICE;
+        float bottom = H - m - (back || skip ? bh + gap : 0);
         UiRect area = rect(m, y, W - 2 * m, bottom - y);
         int levels = proto_scale_levels(ui->cfg.scale), idx[PROTO_MAX_LEVELS];
         /* Best on the left (landscape) or on top (portrait)?  Worst first reads like the printed forms
@@ -74,10 +126,19 @@ size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
         n = grid(t, n, T_FACE, idx, levels, land ? levels : 1, area, gap);
         if(back)
             n = add(t, n, T_BACK, 0, rect(m, H - m - bh, roundf(W * (land ? 0.28f : 0.45f)), bh));
+        if(skip)
+            n = add(t, n, T_SKIP, 0, rect(m, H - m - bh, roundf(W * (land ? 0.3f : 0.44f)), bh));
         break;
     }
+    case SCREEN_RESPONDENT:
+        n = choice_screen(f, t, n, T_RESPONDENT, RESPONDENT_NONE + 1, RESPONDENT_COUNT - 1, W, H, S, m, top, gap, bh,
+                          land);
+        break;
+    case SCREEN_WAIT:
+        n = choice_screen(f, t, n, T_WAIT, WAIT_NONE + 1, WAIT_COUNT - 1, W, H, S, m, top, gap, bh, land);
+        break;
     case SCREEN_REASONS: {
-        f->title = rect(m + S * 0.1f, m, W - 2 * m - S * 0.2f, roundf(H * (land ? 0.12f : 0.08f)));
+        f->title = rect(m + S * 0.1f, top, W - 2 * m - S * 0.2f, roundf(H * (land ? 0.12f : 0.08f)));
         f->subtitle = rect(m, f->title.y + f->title.h, W - 2 * m, roundf(H * (land ? 0.06f : 0.035f)));
         float y = f->subtitle.y + f->subtitle.h + gap;
         UiRect area = rect(m, y, W - 2 * m, H - m - bh - gap - y);
@@ -96,7 +157,7 @@ size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
         f->body = rect(m, f->title.y + f->title.h, W - 2 * m, roundf(H * (land ? 0.12f : 0.1f)));
         break;
     case SCREEN_STORAGE_ERROR:
-        f->icon = rect(W / 2 - S * 0.12f, m + S * 0.06f, S * 0.24f, S * 0.24f);
+        f->icon = rect(W / 2 - S * 0.12f, top + S * 0.06f, S * 0.24f, S * 0.24f);
         f->title = rect(m, f->icon.y + f->icon.h + gap, W - 2 * m, roundf(H * (land ? 0.12f : 0.11f)));
         f->body = rect(m + W * 0.05f, f->title.y + f->title.h, W - 2 * m - W * 0.1f,
                        H - m - bh - gap - (f->title.y + f->title.h));
@@ -150,5 +211,5 @@ size_t ui_layout(const Ui *ui, UiFrame *f, UiTarget t[UI_MAX_TARGETS])
     }
     case SCREEN_COUNT: break;
     }
-    return n;
+    return header_buttons(ui, f, t, n, W, S, m, gap, bh);
 }

@@ -8,7 +8,7 @@
 
 /* ---- A fake sink with fixed data ------------------------------------------------------------------- */
 
-static bool fail_adds, report_trouble;
+static bool fail_adds, report_trouble, report_questions;
 
 static bool fake_add(void *u, ProtoRating *r, bool asking)
 {
@@ -16,10 +16,14 @@ static bool fake_add(void *u, ProtoRating *r, bool asking)
     r->seq = 1;
     return !fail_adds;
 }
-static bool fake_followup(void *u, const char *id, ProtoFollowup f, uint32_t reasons)
+static bool fake_answer(void *u, const ProtoRating *r, bool more)
 {
-    (void)u, (void)id, (void)f, (void)reasons;
+    (void)u, (void)r, (void)more;
     return true;
+}
+static void fake_say(void *u, size_t lang, const StrId *ids, size_t n)
+{
+    (void)u, (void)lang, (void)ids, (void)n;
 }
 static bool fake_report(void *u, int64_t day, UiDayReport *out)
 {
@@ -43,6 +47,19 @@ static bool fake_report(void *u, int64_t day, UiDayReport *out)
         t->total += t->n[a];
         t->total_satisfied += t->satisfied[a];
         t->total_flagged += t->flagged[a];
+    }
+    if(report_questions) { /* the service face and the wait asked all morning */
+        static const int64_t SERVICE[4] = {0, 4, 61, 52};
+        for(int l = 1; l <= 3; l++) {
+            t->service_count[SCALE_TTHC3][l] = SERVICE[l];
+            t->service_n += SERVICE[l];
+            t->service_satisfied += l >= 2 ? SERVICE[l] : 0;
+        }
+        t->wait_count[WAIT_DUOI_15] = 71;
+        t->wait_count[WAIT_15_30] = 29;
+        t->wait_count[WAIT_TREN_30] = 9;
+        t->wait_n = 109;
+        t->wait_within_30 = 100;
     }
     out->pending = 41;
     out->last_success = UI_SCENE_NOW_MS / 1000 - 7 * 3600 - 1800; /* 02:00 this morning */
@@ -77,8 +94,9 @@ static void fake_random(void *u, uint8_t *buf, size_t n)
         buf[i] = (uint8_t)(i * 37 + 11);
 }
 
-static const UiSink SINK = {.add = fake_add, .set_followup = fake_followup, .day_report = fake_report,
-                            .sync_request = fake_sync_request, .verify_pin = fake_verify, .random = fake_random};
+static const UiSink SINK = {.add = fake_add, .answer = fake_answer, .day_report = fake_report,
+                            .sync_request = fake_sync_request, .verify_pin = fake_verify, .random = fake_random,
+                            .say = fake_say};
 
 /* ---- Scenes ---------------------------------------------------------------------------------------- */
 
@@ -89,23 +107,49 @@ typedef struct {
     bool        trouble; /* the supervisor report carries an upload error, a clock warning, a sync request */
     const char *taps[32]; /* target names, tapped in order; NULL ends */
     const char *hold;     /* a target held past UI_CORNER_HOLD_MS before the taps */
+    unsigned    asks;     /* ASK_* below: the later questions configured */
+    bool        voice;    /* the "Nghe" button */
+    int         lang;     /* -1: built-in Vietnamese only; else the installed packs, starting in this one */
 } Scene;
+
+#define ASK_SERVICE 1u
+#define ASK_RESPONDENT 2u
+#define ASK_WAIT 4u
+#define ASK_ALL (ASK_SERVICE | ASK_RESPONDENT | ASK_WAIT)
 
 /* One wrong PIN attempt. */
 #define W4 "key:1", "key:1", "key:1", "key:1", "ok"
 
+#define PIN_OK "key:2", "key:4", "key:6", "key:8", "ok"
+
 static const Scene SCENES[] = {
-    {"area", SCALE_TTHC3, false, false, {NULL}, NULL},
-    {"rating-tthc3", SCALE_TTHC3, false, false, {"area:dat_dai", NULL}, NULL},
-    {"rating-likert5", SCALE_LIKERT5, false, false, {"area:y_te", NULL}, NULL},
-    {"reasons", SCALE_TTHC3, false, false, {"area:xay_dung", "face:1", "reason:cho_doi", "reason:di_lai", NULL}, NULL},
-    {"thanks", SCALE_TTHC3, false, false, {"area:dat_dai", "face:3", NULL}, NULL},
-    {"storage-error", SCALE_TTHC3, true, false, {"area:dat_dai", "face:2", NULL}, NULL},
-    {"pin", SCALE_TTHC3, false, false, {"key:2", "key:4", NULL}, "corner"},
-    {"pin-wrong", SCALE_TTHC3, false, false, {"key:1", "key:1", "key:1", "key:1", "ok", NULL}, "corner"},
-    {"pin-locked", SCALE_TTHC3, false, false, {W4, W4, W4, W4, W4, NULL}, "corner"},
-    {"supervisor", SCALE_TTHC3, false, false, {"key:2", "key:4", "key:6", "key:8", "ok", NULL}, "corner"},
-    {"supervisor-trouble", SCALE_TTHC3, false, true, {"key:2", "key:4", "key:6", "key:8", "ok", NULL}, "corner"},
+    {"area", SCALE_TTHC3, false, false, {NULL}, NULL, 0, false, -1},
+    {"rating-tthc3", SCALE_TTHC3, false, false, {"area:dat_dai", NULL}, NULL, 0, false, -1},
+    {"rating-likert5", SCALE_LIKERT5, false, false, {"area:y_te", NULL}, NULL, 0, false, -1},
+    {"reasons", SCALE_TTHC3, false, false, {"area:xay_dung", "face:1", "reason:cho_doi", "reason:di_lai", NULL}, NULL,
+     0, false, -1},
+    {"thanks", SCALE_TTHC3, false, false, {"area:dat_dai", "face:3", NULL}, NULL, 0, false, -1},
+    {"storage-error", SCALE_TTHC3, true, false, {"area:dat_dai", "face:2", NULL}, NULL, 0, false, -1},
+    {"pin", SCALE_TTHC3, false, false, {"key:2", "key:4", NULL}, "corner", 0, false, -1},
+    {"pin-wrong", SCALE_TTHC3, false, false, {"key:1", "key:1", "key:1", "key:1", "ok", NULL}, "corner", 0, false, -1},
+    {"pin-locked", SCALE_TTHC3, false, false, {W4, W4, W4, W4, W4, NULL}, "corner", 0, false, -1},
+    {"supervisor", SCALE_TTHC3, false, false, {PIN_OK, NULL}, "corner", 0, false, -1},
+    {"supervisor-trouble", SCALE_TTHC3, false, true, {PIN_OK, NULL}, "corner", 0, false, -1},
+    /* The later questions (ask_service, ask_respondent, ask_wait), spoken prompts and language packs. */
+    {"service", SCALE_TTHC3, false, false, {"area:dat_dai", "face:3", NULL}, NULL, ASK_ALL, true, -1},
+    {"service-likert5", SCALE_LIKERT5, false, false, {"area:y_te", "face:4", NULL}, NULL, ASK_ALL, true, -1},
+    {"reasons-after-service", SCALE_TTHC3, false, false, {"area:dat_dai", "face:3", "face:1", "reason:thai_do", NULL},
+     NULL, ASK_ALL, true, -1},
+    {"respondent", SCALE_TTHC3, false, false, {"area:dat_dai", "face:3", "face:3", NULL}, NULL, ASK_ALL, true, -1},
+    {"wait", SCALE_TTHC3, false, false, {"area:dat_dai", "face:3", "face:3", "respondent:nguoi_dan", NULL}, NULL,
+     ASK_ALL, true, -1},
+    {"listening", SCALE_TTHC3, false, false, {"area:dat_dai", "face:3", "listen", "face:2", NULL}, NULL, ASK_ALL, true,
+     -1},
+    {"area-languages", SCALE_TTHC3, false, false, {NULL}, NULL, ASK_ALL, true, 0},
+    {"service-en", SCALE_TTHC3, false, false, {"lang", "area:dat_dai", "face:3", NULL}, NULL, ASK_ALL, true, 0},
+    {"wait-en", SCALE_TTHC3, false, false, {"lang", "area:dat_dai", "face:3", "face:3", "respondent:to_chuc", NULL}, NULL,
+     ASK_ALL, true, 0},
+    {"supervisor-questions", SCALE_TTHC3, false, false, {PIN_OK, NULL}, "corner", ASK_SERVICE | ASK_WAIT, false, -1},
 };
 #define N_SCENES (sizeof SCENES / sizeof SCENES[0])
 
@@ -128,7 +172,7 @@ static bool tap(Ui *ui, const char *name, int64_t *now)
     return true;
 }
 
-Ui *ui_scene_make(size_t i, int w, int h)
+Ui *ui_scene_make(size_t i, int w, int h, const StrPacks *packs)
 {
     if(i >= N_SCENES)
         return NULL;
@@ -142,9 +186,16 @@ Ui *ui_scene_make(size_t i, int w, int h)
         .unit_name = "UBND xã Ia Grai",
         .idle_timeout_s = 20,
         .supervisor_enabled = true,
+        .ask_service = sc->asks & ASK_SERVICE,
+        .ask_respondent = sc->asks & ASK_RESPONDENT,
+        .ask_wait = sc->asks & ASK_WAIT,
+        .voice = sc->voice,
+        .packs = sc->lang >= 0 ? packs : NULL,
+        .lang = sc->lang >= 0 ? (size_t)sc->lang : 0,
     };
     fail_adds = sc->fail_add;
     report_trouble = sc->trouble;
+    report_questions = sc->asks != 0;
     /* Start early enough that the scene's last tap lands at UI_SCENE_NOW_MS, the time the screens show. */
     int taps = 0;
     while(sc->taps[taps])

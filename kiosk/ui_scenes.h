@@ -13,7 +13,9 @@
 
 size_t      ui_scene_count(void);
 const char *ui_scene_name(size_t i); /* e.g. "rating-tthc3" */
-/* A Ui showing scene i at w × h; NULL when out of memory or when the taps did not lead there (a bug). */
-Ui *ui_scene_make(size_t i, int w, int h);
+/* A Ui showing scene i at w × h; NULL when out of memory or when the taps did not lead there (a bug). The
+ * scenes of other languages and of the language button use packs (the shipped assets/lang); the others show
+ * the built-in Vietnamese whatever packs is, so they look as before. */
+Ui *ui_scene_make(size_t i, int w, int h, const StrPacks *packs);
 
 #endif

@@ -469,6 +469,121 @@ void shape_area_icon(SDL_Renderer *r, ProtoArea a, SDL_FRect box)
     (void)INK;
 }
 
+/* ---- The later questions' icons ------------------------------------------------------------------- */
+
+/* A person's bust in colour c: head and rounded shoulders, centred on u with scale k (unit square). */
+static void person(SDL_Renderer *r, Box b, float u, float v, float k, SDL_Color c)
+{
+    shape_circle(r, X(b, u), Y(b, v - 0.16f * k), b.s * 0.12f * k, c);
+    rect_u(r, b, u - 0.21f * k, v + 0.02f * k, 0.42f * k, 0.3f * k, 0.14f * k, c);
+}
+
+void shape_respondent_icon(SDL_Renderer *r, ProtoRespondent who, SDL_FRect box)
+{
+    float s = box.w < box.h ? box.w : box.h;
+    Box b = {box.x + (box.w - s) / 2, box.y + (box.h - s) / 2, s};
+    const SDL_Color WHITE = {255, 255, 255, 255};
+    static const SDL_Color BG[RESPONDENT_COUNT] = {
+        [RESPONDENT_NONE] = {0x54, 0x5B, 0x64, 255},        [RESPONDENT_NGUOI_DAN] = {0x1A, 0x5F, 0xB4, 255},
+        [RESPONDENT_DOANH_NGHIEP] = {0xB4, 0x5A, 0x00, 255}, [RESPONDENT_TO_CHUC] = {0x6A, 0x3D, 0x9A, 255},
+    };
+    SDL_Color bg = (unsigned)who < RESPONDENT_COUNT ? BG[who] : BG[0];
+    shape_circle(r, X(b, 0.5f), Y(b, 0.5f), s / 2, bg);
+    switch(who) {
+    case RESPONDENT_NGUOI_DAN: /* one person */
+        person(r, b, 0.5f, 0.5f, 1.15f, WHITE);
+        break;
+    case RESPONDENT_DOANH_NGHIEP: /* a briefcase */
+        rect_u(r, b, 0.37f, 0.24f, 0.26f, 0.14f, 0.04f, WHITE);
+        rect_u(r, b, 0.42f, 0.29f, 0.16f, 0.09f, 0.02f, bg);
+        rect_u(r, b, 0.2f, 0.36f, 0.6f, 0.4f, 0.06f, WHITE);
+        rect_u(r, b, 0.2f, 0.52f, 0.6f, 0.035f, 0.0f, bg);
+        rect_u(r, b, 0.45f, 0.48f, 0.1f, 0.11f, 0.02f, WHITE);
+        break;
+    case RESPONDENT_TO_CHUC: /* a group: two behind, one in front, set off by an outline of the disc's colour */
+        person(r, b, 0.29f, 0.46f, 0.74f, WHITE);
+        person(r, b, 0.71f, 0.46f, 0.74f, WHITE);
+        shape_circle(r, X(b, 0.5f), Y(b, 0.55f - 0.16f * 0.95f), b.s * 0.12f * 0.95f + b.s * 0.035f, bg);
+        rect_u(r, b, 0.5f - 0.21f * 0.95f - 0.035f, 0.55f + 0.02f * 0.95f - 0.035f, 0.42f * 0.95f + 0.07f,
+               0.3f * 0.95f + 0.07f, 0.14f * 0.95f + 0.035f, bg);
+        person(r, b, 0.5f, 0.55f, 0.95f, WHITE);
+        break;
+    default: break;
+    }
+}
+
+SDL_Color shape_wait_color(ProtoWait w)
+{
+    static const SDL_Color C[WAIT_COUNT] = {
+        [WAIT_NONE] = {0x54, 0x5B, 0x64, 255}, [WAIT_DUOI_15] = {0x2E, 0x7D, 0x32, 255},
+        [WAIT_15_30] = {0xB0, 0x60, 0x00, 255}, [WAIT_TREN_30] = {0xA3, 0x1F, 0x1F, 255},
+    };
+    return (unsigned)w < WAIT_COUNT ? C[w] : C[0];
+}
+
+/* A filled sector of the circle (cx, cy, rad) from angle a0 to a1 (at most half a turn: convex). */
+static void sector(SDL_Renderer *r, float cx, float cy, float rad, float a0, float a1, SDL_Color c)
+{
+    SDL_FPoint p[42];
+    int n = 40;
+    p[0] = (SDL_FPoint){cx, cy};
+    for(int i = 0; i <= n; i++) {
+        float a = a0 + (a1 - a0) * (float)i / (float)n;
+        p[i + 1] = (SDL_FPoint){cx + cosf(a) * rad, cy + sinf(a) * rad};
+    }
+    shape_poly(r, p, n + 2, c);
+}
+
+void shape_wait_icon(SDL_Renderer *r, ProtoWait w, SDL_FRect box)
+{
+    float s = box.w < box.h ? box.w : box.h;
+    Box b = {box.x + (box.w - s) / 2, box.y + (box.h - s) / 2, s};
+    const SDL_Color WHITE = {255, 255, 255, 255};
+    SDL_Color bg = shape_wait_color(w);
+    float cx = X(b, 0.5f), cy = Y(b, 0.5f), R = s * 0.36f;
+    shape_circle(r, cx, cy, s / 2, bg);
+    shape_circle(r, cx, cy, R, WHITE);
+    /* The time gone, from twelve o'clock clockwise: a quarter, a half, most of the hour. */
+    float turn = w == WAIT_DUOI_15 ? 0.25f : w == WAIT_15_30 ? 0.5f : 0.85f, top = -PI_F / 2, inner = R * 0.86f;
+    float end = top + 2 * PI_F * turn;
+    sector(r, cx, cy, inner, top, fminf(end, top + PI_F), bg);
+    if(end > top + PI_F)
+        sector(r, cx, cy, inner, top + PI_F, end, bg);
+    /* Hour marks and the hand at the end of the time gone. */
+    for(int i = 0; i < 12; i += 3) {
+        float a = 2 * PI_F * (float)i / 12;
+        shape_circle(r, cx + sinf(a) * R * 0.93f, cy - cosf(a) * R * 0.93f, s * 0.018f, bg);
+    }
+    shape_line(r, cx, cy, cx + cosf(end) * inner, cy + sinf(end) * inner, s * 0.035f, WHITE);
+    shape_circle(r, cx, cy, s * 0.04f, WHITE);
+}
+
+void shape_speaker(SDL_Renderer *r, SDL_FRect box, SDL_Color c)
+{
+    float s = box.w < box.h ? box.w : box.h;
+    Box b = {box.x + (box.w - s) / 2, box.y + (box.h - s) / 2, s};
+    rect_u(r, b, 0.1f, 0.37f, 0.18f, 0.26f, 0.02f, c);
+    const float cone[] = {0.26f, 0.37f, 0.5f, 0.16f, 0.5f, 0.84f, 0.26f, 0.63f};
+    poly_u(r, b, cone, 4, c);
+    /* Two waves. */
+    shape_arc(r, X(b, 0.52f), Y(b, 0.5f), s * 0.18f, -PI_F * 0.28f, PI_F * 0.28f, s * 0.06f, c);
+    shape_arc(r, X(b, 0.52f), Y(b, 0.5f), s * 0.33f, -PI_F * 0.3f, PI_F * 0.3f, s * 0.06f, c);
+}
+
+void shape_globe(SDL_Renderer *r, SDL_FRect box, SDL_Color c, SDL_Color bg)
+{
+    float s = box.w < box.h ? box.w : box.h;
+    Box b = {box.x + (box.w - s) / 2, box.y + (box.h - s) / 2, s};
+    float cx = X(b, 0.5f), cy = Y(b, 0.5f), R = s * 0.42f, t = s * 0.055f;
+    shape_ring(r, cx, cy, R, t, c, bg);
+    shape_line(r, cx - R, cy, cx + R, cy, t, c);
+    shape_line(r, cx, cy - R, cx, cy + R, t, c);
+    /* The meridians: arcs of a wider circle on each side. */
+    float off = R * 0.9f, rr = sqrtf(off * off + R * R), a = atan2f(R, off);
+    shape_arc(r, cx + off, cy, rr, PI_F - a, PI_F + a, t, c);
+    shape_arc(r, cx - off, cy, rr, -a, a, t, c);
+}
+
 void shape_check(SDL_Renderer *r, SDL_FRect box, SDL_Color c, float thick)
 {
     float s = box.w < box.h ? box.w : box.h;

@@ -29,6 +29,15 @@ SDL_Color shape_face_color(ProtoScale s, int score);
 /* The icon of a procedure area in a square box. */
 void shape_area_icon(SDL_Renderer *r, ProtoArea a, SDL_FRect box);
 
+/* The icons of the later questions, each on a disc of its own colour: who is rating (one person, a
+ * briefcase, a group) and how long they waited (a clock with a quarter, a half, most of its face gone). */
+void shape_respondent_icon(SDL_Renderer *r, ProtoRespondent who, SDL_FRect box);
+void shape_wait_icon(SDL_Renderer *r, ProtoWait w, SDL_FRect box);
+SDL_Color shape_wait_color(ProtoWait w);
+/* A loudspeaker with sound waves (the "Nghe" button) and a globe (the language button), in colour c. */
+void shape_speaker(SDL_Renderer *r, SDL_FRect box, SDL_Color c);
+void shape_globe(SDL_Renderer *r, SDL_FRect box, SDL_Color c, SDL_Color bg);
+
 /* A check mark (thanks, selected reasons) and an "i" sign (calm notices) in a square box. */
 void shape_check(SDL_Renderer *r, SDL_FRect box, SDL_Color c, float thick);
 void shape_info(SDL_Renderer *r, SDL_FRect box, SDL_Color bg, SDL_Color fg);

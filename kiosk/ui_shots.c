@@ -16,8 +16,11 @@
 #ifndef KIOSK_FONT_DIR
 #define KIOSK_FONT_DIR "fonts"
 #endif
+#ifndef KIOSK_LANG_DIR
+#define KIOSK_LANG_DIR "assets/lang"
+#endif
 
-static int shoot(const char *dir, int w, int h, const char *font_dir)
+static int shoot(const char *dir, int w, int h, const char *font_dir, const StrPacks *packs)
 {
     SDL_Surface *surf = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
     SDL_Renderer *r = surf ? SDL_CreateSoftwareRenderer(surf) : NULL;
@@ -29,7 +32,7 @@ static int shoot(const char *dir, int w, int h, const char *font_dir)
     }
     int rc = 0;
     for(size_t i = 0; i < ui_scene_count(); i++) {
-        Ui *ui = ui_scene_make(i, w, h);
+        Ui *ui = ui_scene_make(i, w, h, packs);
         if(!ui) {
             rc = 1;
             continue;
@@ -54,23 +57,25 @@ static int shoot(const char *dir, int w, int h, const char *font_dir)
 
 int main(int argc, char **argv)
 {
-    const char *out = NULL, *fonts = KIOSK_FONT_DIR;
+    const char *out = NULL, *fonts = KIOSK_FONT_DIR, *lang = KIOSK_LANG_DIR;
     int sizes[16][2], ns = 0;
     for(int i = 1; i < argc; i++) {
         if(strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out = argv[++i];
         else if(strcmp(argv[i], "--fonts") == 0 && i + 1 < argc)
             fonts = argv[++i];
+        else if(strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            lang = argv[++i];
         else if(strcmp(argv[i], "--size") == 0 && i + 1 < argc && ns < 16 &&
                 sscanf(argv[++i], "%dx%d", &sizes[ns][0], &sizes[ns][1]) == 2 && sizes[ns][0] > 0 && sizes[ns][1] > 0)
             ns++;
         else {
-            fprintf(stderr, "usage: kiosk-shots --out DIR [--fonts DIR] [--size WxH]...\n");
+            fprintf(stderr, "usage: kiosk-shots --out DIR [--fonts DIR] [--lang DIR] [--size WxH]...\n");
             return 2;
         }
     }
     if(!out) {
-        fprintf(stderr, "usage: kiosk-shots --out DIR [--fonts DIR] [--size WxH]...\n");
+        fprintf(stderr, "usage: kiosk-shots --out DIR [--fonts DIR] [--lang DIR] [--size WxH]...\n");
         return 2;
     }
     if(ns == 0) {
@@ -82,9 +87,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "kiosk-shots: TTF_Init: %s\n", TTF_GetError());
         return 1;
     }
+    StrPacks *packs = str_packs_load(lang, NULL, NULL);
     int rc = 0;
     for(int i = 0; i < ns; i++)
-        rc |= shoot(out, sizes[i][0], sizes[i][1], fonts);
+        rc |= shoot(out, sizes[i][0], sizes[i][1], fonts, packs);
+    str_packs_free(packs);
     TTF_Quit();
     SDL_Quit();
     return rc;

@@ -45,11 +45,26 @@ static const char *const FOLLOWUPS[FOLLOWUP_COUNT] = {
     [FOLLOWUP_SKIPPED] = "skipped", [FOLLOWUP_TIMEOUT] = "timeout",
 };
 
+static const struct { const char *code, *name; } RESPONDENTS[RESPONDENT_COUNT] = {
+    [RESPONDENT_NONE] = {NULL, NULL},
+    [RESPONDENT_NGUOI_DAN] = {"nguoi_dan", "Người dân"},
+    [RESPONDENT_DOANH_NGHIEP] = {"doanh_nghiep", "Doanh nghiệp"},
+    [RESPONDENT_TO_CHUC] = {"to_chuc", "Tổ chức"},
+};
+
+static const struct { const char *code, *name; } WAITS[WAIT_COUNT] = {
+    [WAIT_NONE] = {NULL, NULL},
+    [WAIT_DUOI_15] = {"duoi_15", "Dưới 15 phút"},
+    [WAIT_15_30] = {"15_30", "15–30 phút"},
+    [WAIT_TREN_30] = {"tren_30", "Trên 30 phút"},
+};
+
 static const struct { const char *code, *name; int t2025, t2030; } GROUPS[GROUP_COUNT] = {
     [GROUP_TTHC] = {"tthc", "Giải quyết thủ tục hành chính", 90, 95},
     [GROUP_DAT_DAI_XAY_DUNG_DAU_TU] = {"dat_dai_xay_dung_dau_tu", "Đất đai, xây dựng, đầu tư", 85, 90},
     [GROUP_Y_TE] = {"y_te", "Dịch vụ y tế công", 85, 90},
     [GROUP_GIAO_DUC] = {"giao_duc", "Dịch vụ giáo dục công", 85, 90},
+    [GROUP_PHUC_VU] = {"phuc_vu", "Sự phục vụ của cơ quan hành chính nhà nước", 90, 95},
 };
 
 static const char *const ERR_CODES[PROTO_E_COUNT] = {
@@ -58,6 +73,7 @@ static const char *const ERR_CODES[PROTO_E_COUNT] = {
     [PROTO_E_TIME] = "bad_time", [PROTO_E_AREA] = "unknown_area", [PROTO_E_SCALE] = "unknown_scale",
     [PROTO_E_SCORE] = "score_out_of_range", [PROTO_E_REASON] = "unknown_reason",
     [PROTO_E_FOLLOWUP] = "bad_followup", [PROTO_E_FLAG] = "unknown_flag", [PROTO_E_VALUE] = "bad_value",
+    [PROTO_E_RESPONDENT] = "unknown_respondent", [PROTO_E_WAIT] = "unknown_wait",
     [PROTO_E_TOO_MANY] = "too_many_ratings", [PROTO_E_NOMEM] = "out_of_memory", [PROTO_E_TOO_LARGE] = "too_large",
 };
 
@@ -73,6 +89,14 @@ const char *proto_followup_code(ProtoFollowup f) { return IN_RANGE(f, FOLLOWUP_C
 const char *proto_group_code(ProtoGroup g) { return IN_RANGE(g, GROUP_COUNT) ? GROUPS[g].code : NULL; }
 const char *proto_group_name_vi(ProtoGroup g) { return IN_RANGE(g, GROUP_COUNT) ? GROUPS[g].name : NULL; }
 const char *proto_err_code(ProtoErr e) { return IN_RANGE(e, PROTO_E_COUNT) ? ERR_CODES[e] : "unknown_error"; }
+const char *proto_respondent_code(ProtoRespondent r) { return IN_RANGE(r, RESPONDENT_COUNT) ? RESPONDENTS[r].code : NULL; }
+const char *proto_respondent_name_vi(ProtoRespondent r)
+{
+    return IN_RANGE(r, RESPONDENT_COUNT) ? RESPONDENTS[r].name : NULL;
+}
+const char *proto_wait_code(ProtoWait w) { return IN_RANGE(w, WAIT_COUNT) ? WAITS[w].code : NULL; }
+const char *proto_wait_name_vi(ProtoWait w) { return IN_RANGE(w, WAIT_COUNT) ? WAITS[w].name : NULL; }
+bool proto_wait_within_30(ProtoWait w) { return w == WAIT_DUOI_15 || w == WAIT_15_30; }
 
 #define FIND(table, count, field, code)                                                                  \
     do {                                                                                                 \
@@ -88,6 +112,19 @@ int proto_scale_from_code(const char *code) { FIND(SCALE_CODES, SCALE_COUNT, , c
 int proto_reason_from_code(const char *code) { FIND(REASONS, REASON_COUNT, .code, code); }
 int proto_followup_from_code(const char *code) { FIND(FOLLOWUPS, FOLLOWUP_COUNT, , code); }
 int proto_group_from_code(const char *code) { FIND(GROUPS, GROUP_COUNT, .code, code); }
+
+/* NONE has no code: skip it (strcmp would meet its NULL). */
+#define FIND_FROM_1(table, count, code)                                                                    \
+    do {                                                                                                 \
+        if(code)                                                                                         \
+            for(int i_ = 1; i_ < (count); i_++)                                                          \
+                if(strcmp((table)[i_].code, (code)) == 0)                                                \
+                    return i_;                                                                           \
+        return -1;                                                                                       \
+    } while(0)
+
+int proto_respondent_from_code(const char *code) { FIND_FROM_1(RESPONDENTS, RESPONDENT_COUNT, code); }
+int proto_wait_from_code(const char *code) { FIND_FROM_1(WAITS, WAIT_COUNT, code); }
 
 bool proto_score_valid(ProtoScale s, int score)
 {
@@ -124,7 +161,7 @@ ProtoGroup proto_area_group(ProtoArea a)
 
 bool proto_area_in_group(ProtoArea a, ProtoGroup g)
 {
-    if(!IN_RANGE(a, AREA_COUNT))
+    if(!IN_RANGE(a, AREA_COUNT) || !IN_RANGE(g, GROUP_AREA_COUNT))
         return false;
     if(g == GROUP_TTHC) /* every administrative-procedure area: all but public health and education */
         return a != AREA_Y_TE && a != AREA_GIAO_DUC;
@@ -222,6 +259,17 @@ static ProtoErr syntax(ProtoError *err, const json_error_t *je)
 
 /* ---- Rating ----------------------------------------------------------------------------------------- */
 
+bool proto_rating_needs_schema2(const ProtoRating *r)
+{
+    return r->service_score != 0 || r->respondent != RESPONDENT_NONE || r->wait != WAIT_NONE;
+}
+
+bool proto_rating_asks_reasons(const ProtoRating *r)
+{
+    return !proto_is_satisfied(r->scale, r->score) ||
+           (r->service_score != 0 && !proto_is_satisfied(r->scale, r->service_score));
+}
+
 ProtoErr proto_rating_validate(const ProtoRating *r, ProtoError *err)
 {
     int64_t t;
@@ -244,8 +292,16 @@ ProtoErr proto_rating_validate(const ProtoRating *r, ProtoError *err)
         return fail(err, PROTO_E_REASON, "", "reasons", "unknown reason bit");
     if(!IN_RANGE(r->followup, FOLLOWUP_COUNT))
         return fail(err, PROTO_E_FOLLOWUP, "", "followup", "unknown followup");
-    if(r->followup != FOLLOWUP_NONE && proto_is_satisfied(r->scale, r->score))
-        return fail(err, PROTO_E_FOLLOWUP, "", "followup", "a satisfied rating has no follow-up question");
+    if(r->service_score != 0 && !proto_score_valid(r->scale, r->service_score))
+        return fail(err, PROTO_E_SCORE, "", "service_score", "service_score %d is outside 1..%d for scale %s",
+                    r->service_score, SCALE_LEVELS[r->scale], SCALE_CODES[r->scale]);
+    if(!IN_RANGE(r->respondent, RESPONDENT_COUNT))
+        return fail(err, PROTO_E_RESPONDENT, "", "respondent", "unknown respondent");
+    if(!IN_RANGE(r->wait, WAIT_COUNT))
+        return fail(err, PROTO_E_WAIT, "", "wait", "unknown wait");
+    if(r->followup != FOLLOWUP_NONE && !proto_rating_asks_reasons(r))
+        return fail(err, PROTO_E_FOLLOWUP, "", "followup",
+                    "a rating satisfied with the procedure and the service has no follow-up question");
     if(r->reasons && r->followup != FOLLOWUP_ANSWERED)
         return fail(err, PROTO_E_REASON, "", "reasons", "reasons are only given with followup \"answered\"");
     if(!ptime_parse(r->at, &t, &off))
@@ -277,7 +333,10 @@ static json_t *rating_to_json(const ProtoRating *r)
        json_object_set_new(o, "reasons", reasons) ||
        json_object_set_new(o, "followup", json_string(proto_followup_code(r->followup))) ||
        json_object_set_new(o, "at", json_string(r->at)) ||
-       json_object_set_new(o, "flags", flags)) {
+       json_object_set_new(o, "flags", flags) ||
+       (r->service_score && json_object_set_new(o, "service_score", json_integer(r->service_score))) ||
+       (r->respondent && json_object_set_new(o, "respondent", json_string(proto_respondent_code(r->respondent)))) ||
+       (r->wait && json_object_set_new(o, "wait", json_string(proto_wait_code(r->wait))))) {
         json_decref(o);
         return NULL;
     }
@@ -320,7 +379,14 @@ size_t proto_rating_canonical(const ProtoRating *r, char *buf, size_t cap)
             PUT("%s\"%s\"", sep, proto_flag_code(f));
             sep = ",";
         }
-    PUT("]}");
+    PUT("]");
+    if(r->service_score)
+        PUT(",\"service_score\":%d", r->service_score);
+    if(r->respondent)
+        PUT(",\"respondent\":\"%s\"", proto_respondent_code(r->respondent));
+    if(r->wait)
+        PUT(",\"wait\":\"%s\"", proto_wait_code(r->wait));
+    PUT("}");
 #undef PUT
     return n;
 }
@@ -414,11 +480,55 @@ static ProtoErr get_count(json_t *o, const char *key, int64_t *out, ProtoError *
     return e;
 }
 
-/* Decodes one rating object. prefix ("" or "ratings[3].") makes field paths precise. */
-static ProtoErr decode_rating(json_t *o, const char *prefix, ProtoRating *r, ProtoError *err)
+/* An optional schema-2 code member: absent or null is 0 (unanswered), else one of the codes from_code knows. */
+static ProtoErr get_optional_code(json_t *o, const char *key, const char *prefix, int (*from_code)(const char *),
+                                  ProtoErr unknown, int *out, ProtoError *err)
 {
-    static const char *const KEYS[] = {"id", "seq", "unit", "area", "scale", "score",
-                                       "reasons", "followup", "at", "flags", NULL};
+    json_t *v = json_object_get(o, key);
+    *out = 0;
+    if(!v || json_is_null(v))
+        return PROTO_OK;
+    if(!json_is_string(v))
+        return fail(err, PROTO_E_TYPE, prefix, key, "%s%s must be a string or null", prefix, key);
+    if((*out = from_code(json_string_value(v))) < 0)
+        return fail(err, unknown, prefix, key, "%s%s \"%.40s\" is not a known code", prefix, key,
+                    json_string_value(v));
+    return PROTO_OK;
+}
+
+/* The schema-2 answers: each optional, null or absent when not given. */
+static ProtoErr decode_answers(json_t *o, const char *prefix, ProtoRating *r, ProtoError *err)
+{
+    json_t *v = json_object_get(o, "service_score");
+    if(v && !json_is_null(v)) {
+        if(!json_is_integer(v))
+            return fail(err, PROTO_E_TYPE, prefix, "service_score", "%sservice_score must be an integer or null",
+                        prefix);
+        json_int_t n = json_integer_value(v);
+        if(n < 1 || n > SCALE_LEVELS[r->scale])
+            return fail(err, PROTO_E_SCORE, prefix, "service_score",
+                        "%sservice_score %lld is outside 1..%d for scale %s", prefix, (long long)n,
+                        SCALE_LEVELS[r->scale], SCALE_CODES[r->scale]);
+        r->service_score = (int)n;
+    }
+    int code = 0;
+    ProtoErr e = get_optional_code(o, "respondent", prefix, proto_respondent_from_code, PROTO_E_RESPONDENT, &code, err);
+    if(e)
+        return e;
+    r->respondent = (ProtoRespondent)code;
+    if((e = get_optional_code(o, "wait", prefix, proto_wait_from_code, PROTO_E_WAIT, &code, err)))
+        return e;
+    r->wait = (ProtoWait)code;
+    return PROTO_OK;
+}
+
+/* Decodes one rating object of the given schema. prefix ("" or "ratings[3].") makes field paths precise. */
+static ProtoErr decode_rating(json_t *o, int schema, const char *prefix, ProtoRating *r, ProtoError *err)
+{
+    static const char *const KEYS[] = {"id", "seq", "unit", "area", "scale", "score", "reasons", "followup",
+                                       "at", "flags", "service_score", "respondent", "wait", NULL};
+    static const char *const KEYS_1[] = {"id", "seq", "unit", "area", "scale", "score",
+                                         "reasons", "followup", "at", "flags", NULL};
     const char *s = NULL;
     json_int_t n = 0;
     ProtoErr e;
@@ -427,7 +537,7 @@ static ProtoErr decode_rating(json_t *o, const char *prefix, ProtoRating *r, Pro
     memset(r, 0, sizeof *r);
     if(!json_is_object(o))
         return fail(err, PROTO_E_TYPE, prefix, "", "%s must be a JSON object", *prefix ? prefix : "rating");
-    if((e = only_known_keys(o, KEYS, prefix, err)))
+    if((e = only_known_keys(o, schema >= 2 ? KEYS : KEYS_1, prefix, err)))
         return e;
 
     if((e = get_uuid(o, "id", prefix, r->id, err)))
@@ -513,6 +623,8 @@ static ProtoErr decode_rating(json_t *o, const char *prefix, ProtoRating *r, Pro
                         i, json_string_value(v));
         r->flags |= f;
     }
+    if(schema >= 2 && (e = decode_answers(o, prefix, r, err)))
+        return e;
 
     /* Cross-field rules last, so the field errors above are the precise ones. */
     ProtoError tmp;
@@ -528,7 +640,7 @@ ProtoErr proto_rating_parse(const char *text, size_t len, ProtoRating *out, Prot
     json_t *o = load_json(text, len, &je);
     if(!o)
         return syntax(err, &je);
-    ProtoErr e = decode_rating(o, "", out, err);
+    ProtoErr e = decode_rating(o, PROTO_SCHEMA, "", out, err);
     json_decref(o);
     return e;
 }
@@ -560,11 +672,12 @@ ProtoErr proto_batch_parse(const char *text, size_t len, ProtoBatch *b, ProtoErr
         return e;
     if((e = get_int(o, "schema", "", &n, err)))
         goto out;
-    if(n != PROTO_SCHEMA) {
-        e = fail(err, PROTO_E_VALUE, "", "schema", "schema %lld is not supported (this server speaks %d)",
-                 (long long)n, PROTO_SCHEMA);
+    if(n < PROTO_SCHEMA_MIN || n > PROTO_SCHEMA) {
+        e = fail(err, PROTO_E_VALUE, "", "schema", "schema %lld is not supported (this server reads %d to %d)",
+                 (long long)n, PROTO_SCHEMA_MIN, PROTO_SCHEMA);
         goto out;
     }
+    int schema = (int)n;
     if((e = get_uuid(o, "batch_id", "", b->batch_id, err)))
         goto out;
     if((e = get_string(o, "device_id", "", &s, err)))
@@ -606,7 +719,7 @@ ProtoErr proto_batch_parse(const char *text, size_t len, ProtoBatch *b, ProtoErr
         json_t *id = json_object_get(item, "id");
         if(json_is_string(id))
             uuid_parse(json_string_value(id), b->items[i].raw_id) || (b->items[i].raw_id[0] = '\0');
-        decode_rating(item, prefix, &b->items[i].rating, &b->items[i].error);
+        decode_rating(item, schema, prefix, &b->items[i].rating, &b->items[i].error);
     }
     e = PROTO_OK;
 out:
@@ -702,12 +815,16 @@ char *proto_batch_dump(const char *batch_id, const char *device_id, const char *
 {
     json_t *o = json_object(), *arr = json_array();
     char *s = NULL;
+    int schema = PROTO_SCHEMA_MIN;
     if(!o || !arr)
         goto out;
-    for(size_t i = 0; i < n; i++)
+    for(size_t i = 0; i < n; i++) {
         if(json_array_append_new(arr, rating_to_json(&r[i])))
             goto out;
-    if(json_object_set_new(o, "schema", json_integer(PROTO_SCHEMA)) ||
+        if(proto_rating_needs_schema2(&r[i]))
+            schema = 2;
+    }
+    if(json_object_set_new(o, "schema", json_integer(schema)) ||
        json_object_set_new(o, "batch_id", json_string(batch_id)) ||
        json_object_set_new(o, "device_id", json_string(device_id)) ||
        json_object_set_new(o, "sent_at", json_string(sent_at)))
@@ -818,12 +935,14 @@ out:
 
 /* ---- Answers after the tap ------------------------------------------------------------------------- */
 
-/* The answers a rating may gain after the tap, each with its "unanswered" test, equality and reset. A new
- * question saved after the tap adds one row here, and the server's update rule follows. */
+/* The answers a rating may gain after the tap, each with its "unanswered" test, equality, reset and copy. A
+ * new question saved after the tap adds one row here, and the server's update rule and the kiosk's store
+ * follow. */
 typedef struct {
     bool (*unanswered)(const ProtoRating *r);
     bool (*same)(const ProtoRating *a, const ProtoRating *b);
     void (*clear)(ProtoRating *r);
+    void (*copy)(ProtoRating *dst, const ProtoRating *src);
 } Answer;
 
 static bool followup_unanswered(const ProtoRating *r) { return r->followup == FOLLOWUP_NONE && !r->reasons; }
@@ -836,11 +955,38 @@ static void followup_clear(ProtoRating *r)
     r->followup = FOLLOWUP_NONE;
     r->reasons = 0;
 }
+static void followup_copy(ProtoRating *d, const ProtoRating *s)
+{
+    d->followup = s->followup;
+    d->reasons = s->reasons;
+}
+
+static bool service_unanswered(const ProtoRating *r) { return r->service_score == 0; }
+static bool service_same(const ProtoRating *a, const ProtoRating *b) { return a->service_score == b->service_score; }
+static void service_clear(ProtoRating *r) { r->service_score = 0; }
+static void service_copy(ProtoRating *d, const ProtoRating *s) { d->service_score = s->service_score; }
+static bool respondent_unanswered(const ProtoRating *r) { return r->respondent == RESPONDENT_NONE; }
+static bool respondent_same(const ProtoRating *a, const ProtoRating *b) { return a->respondent == b->respondent; }
+static void respondent_clear(ProtoRating *r) { r->respondent = RESPONDENT_NONE; }
+static void respondent_copy(ProtoRating *d, const ProtoRating *s) { d->respondent = s->respondent; }
+static bool wait_unanswered(const ProtoRating *r) { return r->wait == WAIT_NONE; }
+static bool wait_same(const ProtoRating *a, const ProtoRating *b) { return a->wait == b->wait; }
+static void wait_clear(ProtoRating *r) { r->wait = WAIT_NONE; }
+static void wait_copy(ProtoRating *d, const ProtoRating *s) { d->wait = s->wait; }
 
 static const Answer ANSWERS[] = {
-    {followup_unanswered, followup_same, followup_clear},
+    {followup_unanswered, followup_same, followup_clear, followup_copy},
+    {service_unanswered, service_same, service_clear, service_copy},
+    {respondent_unanswered, respondent_same, respondent_clear, respondent_copy},
+    {wait_unanswered, wait_same, wait_clear, wait_copy},
 };
 #define N_ANSWERS (sizeof ANSWERS / sizeof ANSWERS[0])
+
+void proto_rating_copy_answers(ProtoRating *dst, const ProtoRating *src)
+{
+    for(size_t i = 0; i < N_ANSWERS; i++)
+        ANSWERS[i].copy(dst, src);
+}
 
 static bool same_text(const ProtoRating *a, const ProtoRating *b)
 {

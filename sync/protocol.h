@@ -18,7 +18,10 @@
 #include "sync/ptime.h"
 #include "sync/uuid.h"
 
-#define PROTO_SCHEMA 1
+/* Batch schemas: 1 is the first release's rating; 2 adds the optional answers service_score, respondent and
+ * wait. The server reads both; a kiosk sends 1 while none of a batch's ratings carries a schema-2 answer. */
+#define PROTO_SCHEMA_MIN 1
+#define PROTO_SCHEMA 2
 #define PROTO_ID_MAX 64          /* device_id and unit code: 1-64 chars of [A-Za-z0-9._-] */
 #define PROTO_MAX_BATCH 5000     /* ratings in one batch the server accepts */
 #define PROTO_MAX_BODY (4u << 20) /* bytes in one batch body the server accepts */
@@ -42,16 +45,29 @@ typedef enum {
 
 typedef enum { FOLLOWUP_NONE, FOLLOWUP_ANSWERED, FOLLOWUP_SKIPPED, FOLLOWUP_TIMEOUT, FOLLOWUP_COUNT } ProtoFollowup;
 
+/* Who is rating (metric.md "Respondent type"); NONE: not asked or not answered (null on the wire). */
+typedef enum {
+    RESPONDENT_NONE, RESPONDENT_NGUOI_DAN, RESPONDENT_DOANH_NGHIEP, RESPONDENT_TO_CHUC,
+    RESPONDENT_COUNT
+} ProtoRespondent;
+
+/* How long they waited (metric.md "Chờ không quá 30 phút"); NONE: not asked or not answered (null). */
+typedef enum { WAIT_NONE, WAIT_DUOI_15, WAIT_15_30, WAIT_TREN_30, WAIT_COUNT } ProtoWait;
+
 /* Rating flags (bit set). A flagged rating is kept and uploaded but left out of n and pct. */
 #define PROTO_FLAG_RAPID_REPEAT 0x1u
 #define PROTO_FLAGS_KNOWN       0x1u
 
 /* Target groups (metric.md). tthc covers every area except y_te and giao_duc; dat_dai, xay_dung and dau_tu
- * are also one combined group with its own lower floor. */
+ * are also one combined group with its own lower floor. The first GROUP_AREA_COUNT groups count the
+ * procedure rating (score) by area; phuc_vu counts the separate service rating (service_score) of any area
+ * and is never merged into tthc. */
 typedef enum {
     GROUP_TTHC, GROUP_DAT_DAI_XAY_DUNG_DAU_TU, GROUP_Y_TE, GROUP_GIAO_DUC,
+    GROUP_PHUC_VU,
     GROUP_COUNT
 } ProtoGroup;
+#define GROUP_AREA_COUNT GROUP_PHUC_VU
 
 /* Codes (wire, config) and Vietnamese names (NFC). Code lookups return -1 when unknown. */
 const char *proto_area_code(ProtoArea a);
@@ -72,6 +88,16 @@ int         proto_reason_from_code(const char *code);
 const char *proto_followup_code(ProtoFollowup f);
 int         proto_followup_from_code(const char *code);
 
+/* Respondent and wait codes ("nguoi_dan", "duoi_15", ...); NONE has no code (NULL), and from_code of an
+ * unknown code is -1. Names are Vietnamese (NFC). */
+const char *proto_respondent_code(ProtoRespondent r);
+const char *proto_respondent_name_vi(ProtoRespondent r);
+int         proto_respondent_from_code(const char *code);
+const char *proto_wait_code(ProtoWait w);
+const char *proto_wait_name_vi(ProtoWait w);
+int         proto_wait_from_code(const char *code);
+bool        proto_wait_within_30(ProtoWait w);                  /* duoi_15 or 15_30 */
+
 const char *proto_flag_code(uint32_t single_flag);              /* "rapid_repeat"; NULL if unknown */
 uint32_t    proto_flag_from_code(const char *code);             /* 0 when unknown */
 
@@ -79,7 +105,7 @@ const char *proto_group_code(ProtoGroup g);
 const char *proto_group_name_vi(ProtoGroup g);
 int         proto_group_from_code(const char *code);
 ProtoGroup  proto_area_group(ProtoArea a);                      /* the most specific group of an area */
-bool        proto_area_in_group(ProtoArea a, ProtoGroup g);
+bool        proto_area_in_group(ProtoArea a, ProtoGroup g);     /* false for phuc_vu: it is not by area */
 /* The seeded floors in percent (metric.md): milestone is 2025 or 2030; -1 for anything else. The central
  * tally keeps its own editable copy; the kiosk draws these lines. */
 int         proto_group_default_target(ProtoGroup g, int milestone);
@@ -97,7 +123,17 @@ typedef struct {
     ProtoFollowup followup;
     char          at[PTIME_TEXT_MAX];       /* RFC 3339 local time with offset, as made at the tap */
     uint32_t      flags;                    /* PROTO_FLAG_* */
+    /* Schema 2, each optional (0 = not asked or not answered, absent on the wire): */
+    int             service_score;          /* the service question, on the rating's scale */
+    ProtoRespondent respondent;
+    ProtoWait       wait;
 } ProtoRating;
+
+/* True when the rating carries anything schema 1 cannot say. */
+bool proto_rating_needs_schema2(const ProtoRating *r);
+/* The follow-up reasons are asked when the citizen is not satisfied with the procedure or, when answered,
+ * with the service; the validator allows a follow-up answer only then. */
+bool proto_rating_asks_reasons(const ProtoRating *r);
 
 typedef enum {
     PROTO_OK = 0,
@@ -114,6 +150,8 @@ typedef enum {
     PROTO_E_FOLLOWUP,      /* "bad_followup" */
     PROTO_E_FLAG,          /* "unknown_flag" */
     PROTO_E_VALUE,         /* "bad_value": a field of the right type with an impossible value */
+    PROTO_E_RESPONDENT,    /* "unknown_respondent" */
+    PROTO_E_WAIT,          /* "unknown_wait" */
     PROTO_E_TOO_MANY,      /* "too_many_ratings" */
     PROTO_E_NOMEM,         /* "out_of_memory" (the server answers 503 busy: retry later) */
     PROTO_E_TOO_LARGE,     /* "too_large": more JSON than any batch of PROTO_MAX_BATCH ratings needs */
@@ -133,7 +171,9 @@ const char *proto_err_code(ProtoErr e); /* the stable snake_case wire code above
 ProtoErr proto_rating_validate(const ProtoRating *r, ProtoError *err);
 
 /* One rating <-> JSON text. Keys are emitted in a fixed order, reasons in code order: equal ratings encode
- * to equal bytes (the server relies on this to tell a duplicate from a conflict). */
+ * to equal bytes (the server relies on this to tell a duplicate from a conflict). The schema-2 answers
+ * follow "flags" when they are set and are left out when not, so a rating without them has exactly the
+ * bytes of schema 1. proto_rating_parse reads both. */
 char    *proto_rating_dump(const ProtoRating *r);
 /* The same bytes as proto_rating_dump() for a rating that passes proto_rating_validate() (its strings then
  * need no JSON escaping), written into buf without allocating, as snprintf does: returns the length needed
@@ -143,9 +183,10 @@ size_t   proto_rating_canonical(const ProtoRating *r, char *buf, size_t cap);
 ProtoErr proto_rating_parse(const char *text, size_t len, ProtoRating *out, ProtoError *err);
 
 /* Answers saved after the tap. A kiosk stores a rating at the tap, then saves the answers to the questions
- * that follow it (today the follow-up reasons) into the same rating: each such answer starts unanswered and
- * may be answered once. Everything else (id, seq, unit, area, scale, score, at, flags) never changes. So a
- * copy of a rating the server already holds relates to the stored one in one of four ways: */
+ * that follow it (the service face, the follow-up reasons, who is rating, how long they waited) into the same
+ * rating: each such answer starts unanswered and may be answered once. Everything else (id, seq, unit, area,
+ * scale, score, at, flags) never changes. So a copy of a rating the server already holds relates to the
+ * stored one in one of four ways: */
 typedef enum {
     PROTO_REV_SAME,     /* byte-equal canonical text */
     PROTO_REV_GAINS,    /* equal but for answers the stored copy has unanswered and this one has answered */
@@ -154,6 +195,8 @@ typedef enum {
 } ProtoRevision;
 /* How `incoming` relates to `stored` (same id), by the rule above (docs/protocol.md). */
 ProtoRevision proto_rating_revision(const ProtoRating *stored, const ProtoRating *incoming);
+/* Copies every answer given after the tap from src into dst (the kiosk's store saves them this way). */
+void proto_rating_copy_answers(ProtoRating *dst, const ProtoRating *src);
 
 /* An upload batch. Envelope problems fail the whole parse; a problem inside one rating object only marks
  * that item (items[i].error.code != PROTO_OK) so the server can reject it alone. An item that is not a
@@ -172,6 +215,7 @@ typedef struct {
     ProtoBatchItem *items;
 } ProtoBatch;
 
+/* Reads schema 1 and 2: in a schema-1 batch a schema-2 answer is an unknown field of that item. */
 ProtoErr proto_batch_parse(const char *text, size_t len, ProtoBatch *out, ProtoError *err);
 
 /* Sizes a batch body while it streams in, before any of it is decoded, so that an over-long batch is refused
@@ -200,6 +244,8 @@ void     proto_batch_scan_init(ProtoBatchScan *s);
  * characters. Once it has returned an error, stop feeding it. */
 ProtoErr proto_batch_scan(ProtoBatchScan *s, const char *data, size_t len);
 void     proto_batch_free(ProtoBatch *b);
+/* Schema 2 when some rating needs it (proto_rating_needs_schema2), else 1, so a kiosk that asks none of the
+ * later questions still speaks to a server that reads only schema 1. */
 char    *proto_batch_dump(const char *batch_id, const char *device_id, const char *sent_at,
                           const ProtoRating *ratings, size_t n);
 

@@ -12,7 +12,7 @@ target_compile_definitions(test_ui_e2e PRIVATE
   TEST_SOURCE_DIR="${KIOSK_SOURCE_DIR}" TEST_BINARY_DIR="${CMAKE_BINARY_DIR}")
 add_dependencies(test_ui_e2e kiosk kiosk-report)
 foreach(_part "flow:test_touches_reach_the_store" "hold:test_followup_screen*" "storage:test_storage_failure*"
-              "pin:test_pin_lock*" "misc:test_failed_expect*")
+              "pin:test_pin_lock*" "misc:test_failed_expect*" "voice:test_voice*")
   string(REPLACE ":" ";" _kv "${_part}")
   list(GET _kv 0 _name)
   list(GET _kv 1 _filter)

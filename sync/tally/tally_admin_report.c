@@ -25,12 +25,12 @@ static int refuse(TallyErr e, const char *msg)
 static void usage_report(void)
 {
     fputs("usage / cách dùng: tally-admin --db FILE report (--period CODE | --from YYYY-MM-DD --to YYYY-MM-DD)\n"
-          "         [--unit CODE] [--area CODE] [--min-n N] [--format table|csv|json|xlsx|pdf] [--view VIEW]\n"
-          "         [--out FILE|DIR|-]\n"
+          "         [--unit CODE] [--area CODE] [--respondent nguoi_dan|doanh_nghiep|to_chuc] [--min-n N]\n"
+          "         [--format table|csv|json|xlsx|pdf] [--view VIEW] [--out FILE|DIR|-]\n"
           "   or:   tally-admin --db FILE report --from D --to D --by DIM[,DIM..] [--unit CODE] [--area CODE]\n"
-          "         [--min-n N] [--format table|csv|json]\n"
+          "         [--respondent CODE] [--min-n N] [--format table|csv|json]\n"
           "  periods / kỳ: thang:2026-11 quy:2026-4 6thang:2026-1 9thang:2026 nam:2026 2026-01-05..2026-02-10\n"
-          "  views / bảng: nhom-chi-tieu don-vi xep-hang linh-vuc theo-thang ly-do thiet-bi canh-bao\n",
+          "  views / bảng: nhom-chi-tieu don-vi xep-hang linh-vuc theo-thang ly-do thiet-bi canh-bao doi-tuong\n",
           stderr);
 }
 
@@ -82,7 +82,8 @@ static int report_rows(TallyDb *db, TallySpec spec, const char *from, const char
     }
     bool csv = strcmp(format, "csv") == 0;
     static const char *const HEAD[] = {"key", "n", "satisfied", "pct", "wilson_low", "wilson_high", "flagged",
-                                       "group", "target_2025", "status_2025", "target_2030", "status_2030"};
+                                       "group", "target_2025", "status_2025", "target_2030", "status_2030",
+                                       "wait_n", "wait_within_30", "wait_pct", "wait_wilson_low", "wait_wilson_high"};
     enum { NCOL = sizeof HEAD / sizeof HEAD[0] };
     char (*text)[NCOL][TALLY_KEY_MAX] = calloc(n + 1, sizeof *text);
     if(!text) {
@@ -108,6 +109,11 @@ static int report_rows(TallyDb *db, TallySpec spec, const char *from, const char
             const char *s = csv ? tally_status_code(r->status[m]) : tally_status_label(r->status[m]);
             snprintf(t[9 + 2 * m], TALLY_KEY_MAX, "%s", s ? s : (csv ? "" : "-"));
         }
+        snprintf(t[12], TALLY_KEY_MAX, "%lld", (long long)r->wait.n);
+        snprintf(t[13], TALLY_KEY_MAX, "%lld", (long long)r->wait.within);
+        fmt_pct(t[14], TALLY_KEY_MAX, r->wait.pct, r->wait.n > 0);
+        fmt_pct(t[15], TALLY_KEY_MAX, r->wait.wilson_low, r->wait.n > 0);
+        fmt_pct(t[16], TALLY_KEY_MAX, r->wait.wilson_high, r->wait.n > 0);
     }
     if(csv) {
         for(size_t i = 0; i <= n; i++)
@@ -204,10 +210,14 @@ int admin_report(TallyDb *db, int argc, char **argv)
         } else if(strcmp(a, "--area") == 0) {
             if((rows.area = proto_area_from_code(v)) < 0)
                 return refuse(TALLY_E_INVALID, "unknown area / lĩnh vực không tồn tại");
+        } else if(strcmp(a, "--respondent") == 0) {
+            if((rows.respondent = proto_respondent_from_code(v)) <= 0)
+                return refuse(TALLY_E_INVALID, "--respondent must be nguoi_dan, doanh_nghiep or to_chuc / "
+                                               "đối tượng đánh giá không hợp lệ");
         } else if(strcmp(a, "--by") == 0) {
             by = true;
             if(!tally_parse_by(v, &rows))
-                return refuse(TALLY_E_INVALID, "--by takes up to 3 of area,unit,day,month,quarter,half,year,group / "
+                return refuse(TALLY_E_INVALID, "--by takes up to 3 of area,unit,day,month,quarter,half,year,group,respondent / "
                                                "--by không hợp lệ");
         } else if(strcmp(a, "--min-n") == 0) {
             char *end;
@@ -256,12 +266,13 @@ int admin_report(TallyDb *db, int argc, char **argv)
     int view = -1;
     if(view_code && (view = tally_view_from_code(view_code)) < 0)
         return refuse(TALLY_E_INVALID, "--view must be nhom-chi-tieu, don-vi, xep-hang, linh-vuc, theo-thang, ly-do, "
-                                       "thiet-bi or canh-bao / --view không hợp lệ");
+                                       "thiet-bi, canh-bao or doi-tuong / --view không hợp lệ");
     if(view >= 0 && (f == TALLY_FILE_JSON || f == TALLY_FILE_XLSX || f == TALLY_FILE_PDF))
         return refuse(TALLY_E_INVALID, "--view is for csv and table; json, xlsx and pdf hold every view / --view chỉ "
                                        "dùng với csv và table");
 
-    TallyReportSpec spec = {.period = p, .area = rows.area, .min_n = rows.min_n, .now_s = (int64_t)time(NULL)};
+    TallyReportSpec spec = {.period = p, .area = rows.area, .respondent = rows.respondent, .min_n = rows.min_n,
+                            .now_s = (int64_t)time(NULL)};
     snprintf(spec.unit, sizeof spec.unit, "%s", rows.unit);
     spec.parts = table ? TALLY_PART_ALL : tally_file_parts((TallyFileFormat)f, view);
     TallyLetterhead lh;

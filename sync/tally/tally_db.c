@@ -49,6 +49,19 @@ void tally_db_busy_stats(TallyDb *db, uint64_t *waits, uint64_t *wait_us)
     *waits = db ? atomic_load(&db->busy_waits) : 0;
     *wait_us = db ? atomic_load(&db->busy_wait_us) : 0;
 }
+/* daily_sat and monthly_sat (migration 6): the respondent key column and the counts, after unit, day|month, area. */
+#define SAT_COUNT_COLUMNS \
+    "  respondent      TEXT NOT NULL DEFAULT ''," \
+    "  n               INTEGER NOT NULL DEFAULT 0," \
+    "  satisfied       INTEGER NOT NULL DEFAULT 0," \
+    "  flagged         INTEGER NOT NULL DEFAULT 0," \
+    "  svc_n           INTEGER NOT NULL DEFAULT 0," \
+    "  svc_satisfied   INTEGER NOT NULL DEFAULT 0," \
+    "  svc_flagged     INTEGER NOT NULL DEFAULT 0," \
+    "  wait_n          INTEGER NOT NULL DEFAULT 0," \
+    "  wait_within     INTEGER NOT NULL DEFAULT 0," \
+    "  svc_wait_n      INTEGER NOT NULL DEFAULT 0," \
+    "  svc_wait_within INTEGER NOT NULL DEFAULT 0,"
 
 /* Each entry moves the schema from version i to i+1, in one transaction with the user_version bump. */
 static const char *const MIGRATIONS[] = {
@@ -259,6 +272,48 @@ static const char *const MIGRATIONS[] = {
     "  id        INTEGER PRIMARY KEY CHECK (id = 1),"
     "  probed_at INTEGER NOT NULL"
     ") STRICT;",
+    /* 6: the later questions (issue 13): every figure now reads counts per unit x day|month x area x
+     * respondent ('' = not answered), with the service rating (phuc_vu) and the wait answers beside the
+     * procedure rating's, as tally_counts_rating() defines them. daily_sat is new (the API and the report's
+     * ragged days read it instead of summing `daily` by score); monthly_sat gains the same columns. Both are
+     * rebuilt from the stored bodies, which hold each rating's newest answers; ingest keeps them, and moves a
+     * rating's cell when a newer copy gains answers. `daily` and `monthly` (by score) stay as they are.
+     * Quarantined ratings (migration 5) are in no tally, so in neither table. */
+    "DROP TABLE monthly_sat;"
+    "CREATE TABLE daily_sat("
+    "  unit            TEXT NOT NULL,"
+    "  day             INTEGER NOT NULL,"
+    "  area            TEXT NOT NULL,"
+    SAT_COUNT_COLUMNS
+    "  PRIMARY KEY (unit, day, area, respondent)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE monthly_sat("
+    "  unit            TEXT NOT NULL,"
+    "  month           INTEGER NOT NULL,"
+    "  area            TEXT NOT NULL,"
+    SAT_COUNT_COLUMNS
+    "  PRIMARY KEY (unit, month, area, respondent)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO daily_sat(unit, day, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied, svc_flagged,"
+    "                      wait_n, wait_within, svc_wait_n, svc_wait_within)"
+    "  SELECT unit, day, area, resp, sum(flagged = 0), sum(flagged = 0 AND score >= sat), sum(flagged),"
+    "         sum(flagged = 0 AND svc > 0), sum(flagged = 0 AND svc >= sat), sum(flagged AND svc > 0),"
+    "         sum(flagged = 0 AND wait <> ''), sum(flagged = 0 AND wait IN ('duoi_15', '15_30')),"
+    "         sum(flagged = 0 AND svc > 0 AND wait <> ''),"
+    "         sum(flagged = 0 AND svc > 0 AND wait IN ('duoi_15', '15_30'))"
+    "  FROM (SELECT unit, day, area, score, flagged, CASE scale WHEN 'likert5' THEN 4 ELSE 2 END AS sat,"
+    "               coalesce(json_extract(body, '$.respondent'), '') AS resp,"
+    "               coalesce(json_extract(body, '$.service_score'), 0) AS svc,"
+    "               coalesce(json_extract(body, '$.wait'), '') AS wait FROM ratings"
+    "        WHERE quarantine = 0)"
+    "  GROUP BY 1, 2, 3, 4;"
+    "INSERT INTO monthly_sat(unit, month, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied,"
+    "                        svc_flagged, wait_n, wait_within, svc_wait_n, svc_wait_within)"
+    "  SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
+    "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, area, respondent,"
+    "         sum(n), sum(satisfied), sum(flagged), sum(svc_n), sum(svc_satisfied), sum(svc_flagged),"
+    "         sum(wait_n), sum(wait_within), sum(svc_wait_n), sum(svc_wait_within)"
+    "  FROM daily_sat GROUP BY 1, 2, 3, 4;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -21,18 +21,21 @@ static const char *const CONTENT_TYPES[TALLY_FILE_COUNT] = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/pdf"};
 /* ASCII slugs of the Vietnamese view names (they end up in file names), and English aliases for --view. */
 static const char *const VIEW_CODES[TALLY_VIEW_COUNT] = {"nhom-chi-tieu", "don-vi", "xep-hang", "linh-vuc",
-                                                         "theo-thang", "ly-do", "thiet-bi", "canh-bao"};
+                                                         "theo-thang", "ly-do", "thiet-bi", "canh-bao",
+                                                         "doi-tuong"};
 static const char *const VIEW_ALIASES[TALLY_VIEW_COUNT] = {"groups", "units", "ranking", "areas",
-                                                           "trend", "reasons", "devices", "alerts"};
+                                                           "trend", "reasons", "devices", "alerts",
+                                                           "respondents"};
 static const TallyStr VIEW_TITLES[TALLY_VIEW_COUNT] = {
     [TALLY_VIEW_GROUPS] = TS_SHEET_GROUPS,   [TALLY_VIEW_UNITS] = TS_SHEET_UNITS,
     [TALLY_VIEW_RANKING] = TS_SHEET_RANKING, [TALLY_VIEW_AREAS] = TS_SHEET_AREAS,
     [TALLY_VIEW_TREND] = TS_SHEET_TREND,     [TALLY_VIEW_REASONS] = TS_SHEET_REASONS,
     [TALLY_VIEW_DEVICES] = TS_SHEET_DEVICES, [TALLY_VIEW_ALERTS] = TS_SHEET_ALERTS,
+    [TALLY_VIEW_RESPONDENTS] = TS_SHEET_RESPONDENTS,
 };
 static const unsigned VIEW_PARTS[TALLY_VIEW_COUNT] = {
     TALLY_PART_GROUPS, TALLY_PART_UNITS, TALLY_PART_UNITS,   TALLY_PART_AREAS,
-    TALLY_PART_TREND,  TALLY_PART_REASONS, TALLY_PART_DEVICES, TALLY_PART_ALERTS};
+    TALLY_PART_TREND,  TALLY_PART_REASONS, TALLY_PART_DEVICES, TALLY_PART_ALERTS, TALLY_PART_RESPONDENTS};
 
 static TallyErr fail(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static TallyErr fail(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...)
@@ -193,6 +196,10 @@ void tally_file_name(const TallyReport *r, TallyFileFormat f, int view, char out
         slug(out, TALLY_FILE_NAME_MAX, "_");
         slug(out, TALLY_FILE_NAME_MAX, proto_area_code((ProtoArea)r->area));
     }
+    if(r->respondent) {
+        slug(out, TALLY_FILE_NAME_MAX, "_");
+        slug(out, TALLY_FILE_NAME_MAX, proto_respondent_code((ProtoRespondent)r->respondent));
+    }
     if(f == TALLY_FILE_CSV && view >= 0 && view < TALLY_VIEW_COUNT) {
         slug(out, TALLY_FILE_NAME_MAX, "_");
         slug(out, TALLY_FILE_NAME_MAX, VIEW_CODES[view]);
@@ -229,6 +236,17 @@ void tally_fmt_dec_vi(double v, int decimals, char *out, size_t len)
         snprintf(out, len, "%s%s,%0*lld", v < 0 && r > 0 ? "-" : "", w, decimals, (long long)frac);
     else
         snprintf(out, len, "%s%s", v < 0 && r > 0 ? "-" : "", w);
+}
+
+const char *tally_respondent_vi(int respondent)
+{
+    const char *name = respondent ? proto_respondent_name_vi((ProtoRespondent)respondent) : NULL;
+    return name ? name : tally_str(TS_FIG_RESPONDENT_NONE);
+}
+
+const char *tally_respondent_filter_vi(const TallyReport *r)
+{
+    return r->respondent ? tally_respondent_vi(r->respondent) : tally_str(TS_FIG_ALL_RESPONDENTS);
 }
 
 const char *tally_status_vi(TallyStatus s)

@@ -38,6 +38,7 @@ typedef enum {
     TALLY_VIEW_REASONS,  /* reasons for dissatisfaction, most frequent first */
     TALLY_VIEW_DEVICES,  /* kiosks with last upload, counts, gaps, clock skew */
     TALLY_VIEW_ALERTS,   /* units below target or falling, silent kiosks, sequence gaps */
+    TALLY_VIEW_RESPONDENTS, /* each respondent type (and "not answered"): its figure per group, all areas, wait */
     TALLY_VIEW_COUNT
 } TallyView;
 
@@ -105,6 +106,10 @@ TallyErr    tally_file_make(TallyDb *db, const TallyReportSpec *spec, TallyFileF
 /* Vietnamese number style, as the PDF prints: "1.234.567", "92,74" (decimals digits after a comma). */
 void tally_fmt_int_vi(int64_t v, char *out, size_t len);
 void tally_fmt_dec_vi(double v, int decimals, char *out, size_t len);
+/* A respondent type's Vietnamese name, "Không trả lời" for RESPONDENT_NONE (a row of the respondents view). */
+const char *tally_respondent_vi(int respondent);
+/* What a report's respondent filter says: the type's name, or "Tất cả đối tượng". */
+const char *tally_respondent_filter_vi(const TallyReport *r);
 /* The verdict's Vietnamese label: "Đạt", "Không đạt", "Chưa đủ mẫu"; "" for none. */
 const char *tally_status_vi(TallyStatus s);
 

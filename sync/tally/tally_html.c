@@ -190,7 +190,30 @@ static void fig_cell(TallyBuf *b, const TallyFigure *f, int milestone, const dou
     P(b, "</td>");
 }
 
+/* The wait indicator in a table: share within 30 minutes, n and interval; "–" without answers. */
+static void wait_cell(TallyBuf *b, const TallyWait *w)
+{
+    char x[32], y[32];
+    F(b, "<td class=\"num wait\" data-v=\"%.4f\" data-wait-n=\"%lld\" data-wait-within=\"%lld\">",
+      w->n ? w->pct : -1.0, (long long)w->n, (long long)w->within);
+    if(!w->n) {
+        P(b, "–</td>");
+        return;
+    }
+    F(b, "%s%%<small>n = %s · ", fmt_dec(x, w->pct, 1), fmt_int(y, w->n));
+    F(b, "%s – %s%%</small></td>", fmt_dec(x, w->wilson_low, 1), fmt_dec(y, w->wilson_high, 1));
+}
+
 /* ---- Page frame ---------------------------------------------------------------------------------------- */
+
+/* The respondent filter carried by every link of a filtered page. */
+static void respondent_arg(TallyBuf *b, const TallyReport *r)
+{
+    if(r->respondent) {
+        P(b, "&amp;respondent=");
+        E(b, proto_respondent_code((ProtoRespondent)r->respondent));
+    }
+}
 
 static void url_period(TallyBuf *b, const char *path, const char *code, const TallyReport *r)
 {
@@ -201,6 +224,7 @@ static void url_period(TallyBuf *b, const char *path, const char *code, const Ta
     }
     P(b, "?period=");
     E(b, r->period.code);
+    respondent_arg(b, r);
 }
 
 static void head(TallyBuf *b, const char *title)
@@ -255,7 +279,19 @@ static void period_picker(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport 
     E(b, T(TS_PERIOD_FROM));
     F(b, " <input name=\"from\" type=\"date\" value=\"%s\"></label><label>", from);
     E(b, T(TS_PERIOD_TO));
-    F(b, " <input name=\"to\" type=\"date\" value=\"%s\"></label><button type=\"submit\">", to);
+    F(b, " <input name=\"to\" type=\"date\" value=\"%s\"></label><label>", to);
+    E(b, T(TS_FIG_RESPONDENT));
+    P(b, " <select name=\"respondent\"><option value=\"\">");
+    E(b, T(TS_FIG_ALL_RESPONDENTS));
+    P(b, "</option>");
+    for(int k = RESPONDENT_NONE + 1; k < RESPONDENT_COUNT; k++) {
+        P(b, "<option value=\"");
+        E(b, proto_respondent_code((ProtoRespondent)k));
+        P(b, r->respondent == k ? "\" selected>" : "\">");
+        E(b, proto_respondent_name_vi((ProtoRespondent)k));
+        P(b, "</option>");
+    }
+    P(b, "</select></label><button type=\"submit\">");
     E(b, T(TS_PERIOD_SHOW));
     P(b, "</button></form>\n");
 }
@@ -356,6 +392,7 @@ static void file_link(TallyBuf *b, const TallyReport *r, TallyFileFormat f, int 
     }
     P(b, "&amp;period=");
     E(b, r->period.code);
+    respondent_arg(b, r);
     if(r->unit_code[0]) {
         P(b, "&amp;unit=");
         E(b, r->unit_code);
@@ -397,9 +434,10 @@ static void group_cards(TallyBuf *b, const TallyReport *r)
     for(int g = 0; g < GROUP_COUNT; g++) {
         const TallyReportGroup *rg = &r->groups[g];
         const TallyFigure *f = &rg->cur;
-        F(b, "<article class=\"card %s\" data-group=\"%s\" data-n=\"%lld\" data-satisfied=\"%lld\" data-flagged=\"%lld\">",
+        F(b, "<article class=\"card %s\" data-group=\"%s\" data-n=\"%lld\" data-satisfied=\"%lld\" data-flagged=\"%lld\""
+             " data-wait-n=\"%lld\" data-wait-within=\"%lld\">",
           status_class(f->status[0], f->n), proto_group_code((ProtoGroup)g), (long long)f->n,
-          (long long)f->satisfied, (long long)f->flagged);
+          (long long)f->satisfied, (long long)f->flagged, (long long)f->wait.n, (long long)f->wait.within);
         P(b, "<h2>");
         E(b, proto_group_name_vi((ProtoGroup)g));
         P(b, "</h2><div class=\"big\">");
@@ -417,7 +455,13 @@ static void group_cards(TallyBuf *b, const TallyReport *r)
         }
         P(b, "<dt>");
         E(b, T(TS_FIG_FLAGGED));
-        F(b, "</dt><dd>%s</dd></dl><p class=\"targets\">", fmt_int(x, f->flagged));
+        F(b, "</dt><dd>%s</dd><dt>", fmt_int(x, f->flagged));
+        E(b, T(TS_FIG_WAIT));
+        if(f->wait.n)
+            F(b, "</dt><dd class=\"wait\">%s%% (n = %s)</dd>", fmt_dec(x, f->wait.pct, 1), fmt_int(y, f->wait.n));
+        else
+            P(b, "</dt><dd class=\"wait\">–</dd>");
+        P(b, "</dl><p class=\"targets\">");
         char line[160];
         snprintf(line, sizeof line, T(TS_TARGETS_LINE), fmt_target(x, rg->target[0]), fmt_target(y, rg->target[1]));
         E(b, line);
@@ -442,6 +486,61 @@ static void group_cards(TallyBuf *b, const TallyReport *r)
         P(b, "</p></article>");
     }
     P(b, "</section>\n");
+}
+
+/* One column head per target group (attrs: extra attributes of each th, from code). */
+static void group_heads(TallyBuf *b, const char *attrs)
+{
+    for(int g = 0; g < GROUP_COUNT; g++) {
+        P(b, "<th class=\"num\"");
+        P(b, attrs);
+        P(b, ">");
+        E(b, proto_group_name_vi((ProtoGroup)g));
+        P(b, "</th>");
+    }
+}
+
+/* Every target group's figure per respondent type, with every area's and its wait indicator; the whole
+ * slice's wait first. The rows are the model's respondents[] (the page's respondent filter already applied). */
+static void respondents_section(TallyBuf *b, const TallyReport *r)
+{
+    char x[32], y[32];
+    P(b, "<section id=\"respondents\"><h2>");
+    E(b, T(TS_OV_RESPONDENTS));
+    P(b, "</h2><p class=\"hint\" id=\"wait-total\">");
+    E(b, T(TS_FIG_WAIT));
+    P(b, " (");
+    E(b, T(TS_FIG_TOTAL));
+    if(r->total.wait.n)
+        F(b, "): <b>%s%%</b>, n = %s.", fmt_dec(x, r->total.wait.pct, 1), fmt_int(y, r->total.wait.n));
+    else
+        P(b, "): –.");
+    P(b, " ");
+    E(b, T(TS_FIG_WAIT_NOTE));
+    P(b, "</p><p class=\"hint\">");
+    E(b, T(TS_FIG_RESPONDENT_NOTE));
+    P(b, "</p><div class=\"scroll\"><table class=\"data\" id=\"respondent-table\"><thead><tr><th>");
+    E(b, T(TS_FIG_RESPONDENT));
+    P(b, "</th>");
+    group_heads(b, "");
+    P(b, "<th class=\"num\">");
+    E(b, T(TS_FIG_N));
+    P(b, "</th><th class=\"num\">");
+    E(b, T(TS_FIG_WAIT));
+    P(b, "</th></tr></thead><tbody>");
+    for(int p = 0; p < RESPONDENT_COUNT; p++) {
+        const TallyReportRespondent *rr = &r->respondents[p];
+        const char *code = proto_respondent_code((ProtoRespondent)rr->respondent);
+        F(b, "<tr data-respondent=\"%s\"><td>", code ? code : TALLY_RESPONDENT_NONE_CODE);
+        E(b, tally_respondent_vi(rr->respondent));
+        P(b, "</td>");
+        for(int g = 0; g < GROUP_COUNT; g++)
+            fig_cell(b, &rr->fig[g], 0, r->groups[g].target);
+        F(b, "<td class=\"num\" data-v=\"%lld\">%s</td>", (long long)rr->all.n, fmt_int(x, rr->all.n));
+        wait_cell(b, &rr->all.wait);
+        P(b, "</tr>");
+    }
+    P(b, "</tbody></table></div></section>\n");
 }
 
 /* One group's monthly line against its two target lines. */
@@ -585,9 +684,11 @@ void tally_html_overview(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *
     char title[TALLY_NAME_MAX + 80];
     snprintf(title, sizeof title, "%s — %s", T(TS_OV_TITLE), r->unit_name);
     page_open(b, c, r, title);
-    static const TallyView SHOWN[] = {TALLY_VIEW_GROUPS, TALLY_VIEW_TREND, TALLY_VIEW_RANKING};
+    static const TallyView SHOWN[] = {TALLY_VIEW_GROUPS, TALLY_VIEW_TREND, TALLY_VIEW_RANKING,
+                                      TALLY_VIEW_RESPONDENTS};
     downloads(b, r, true, SHOWN, sizeof SHOWN / sizeof SHOWN[0]);
     group_cards(b, r);
+    respondents_section(b, r);
     trend_section(b, r);
     ranking(b, r);
     page_close(b, r);
@@ -600,15 +701,13 @@ static void unit_table(TallyBuf *b, const TallyReport *r, bool children_only)
     P(b, "<div class=\"scroll\"><table class=\"data tree\" id=\"unit-table\"><thead><tr><th data-sort=\"text\">");
     E(b, T(TS_UNIT_NAME));
     P(b, "</th>");
-    for(int g = 0; g < GROUP_COUNT; g++) {
-        P(b, "<th class=\"num\" data-sort=\"num\">");
-        E(b, proto_group_name_vi((ProtoGroup)g));
-        P(b, "</th>");
-    }
+    group_heads(b, " data-sort=\"num\"");
     P(b, "<th class=\"num\" data-sort=\"num\">");
     E(b, T(TS_FIG_N));
     P(b, "</th><th class=\"num\" data-sort=\"num\">");
     E(b, T(TS_FIG_FLAGGED));
+    P(b, "</th><th class=\"num\" data-sort=\"num\">");
+    E(b, T(TS_FIG_WAIT));
     P(b, "</th></tr></thead><tbody>");
     for(size_t i = 0; i < r->n_units; i++) {
         const TallyReportUnit *u = &r->units[i];
@@ -629,7 +728,9 @@ static void unit_table(TallyBuf *b, const TallyReport *r, bool children_only)
         for(int g = 0; g < GROUP_COUNT; g++)
             fig_cell(b, &u->fig[g], 0, r->groups[g].target);
         F(b, "<td class=\"num\" data-v=\"%lld\">%s</td>", (long long)u->all.n, fmt_int(x, u->all.n));
-        F(b, "<td class=\"num\" data-v=\"%lld\">%s</td></tr>", (long long)u->all.flagged, fmt_int(x, u->all.flagged));
+        F(b, "<td class=\"num\" data-v=\"%lld\">%s</td>", (long long)u->all.flagged, fmt_int(x, u->all.flagged));
+        wait_cell(b, &u->all.wait);
+        P(b, "</tr>");
     }
     P(b, "</tbody></table></div>");
 }
@@ -759,6 +860,8 @@ static void areas_table(TallyBuf *b, const TallyReport *r)
     E(b, T(TS_FIG_TARGET_2030));
     P(b, "</th><th class=\"num\">");
     E(b, T(TS_FIG_FLAGGED));
+    P(b, "</th><th class=\"num\">");
+    E(b, T(TS_FIG_WAIT));
     P(b, "</th></tr></thead><tbody>");
     for(int a = 0; a < AREA_COUNT; a++) {
         const TallyReportArea *ra = &r->areas[a];
@@ -774,7 +877,9 @@ static void areas_table(TallyBuf *b, const TallyReport *r)
         badge(b, &ra->fig, 0);
         P(b, "</td><td>");
         badge(b, &ra->fig, 1);
-        F(b, "</td><td class=\"num\">%s</td></tr>", fmt_int(x, ra->fig.flagged));
+        F(b, "</td><td class=\"num\">%s</td>", fmt_int(x, ra->fig.flagged));
+        wait_cell(b, &ra->fig.wait);
+        P(b, "</tr>");
     }
     P(b, "</tbody></table></div></section>\n");
 }

@@ -1,5 +1,6 @@
 /* tally_ingest.c — one batch, one transaction (see tally_ingest.h). */
 #include "sync/tally/tally_ingest.h"
+#include "sync/tally/tally_query.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -9,8 +10,8 @@
 
 enum {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_UNDO, ST_INSERT, ST_BODY, ST_UPDATE, ST_ROLLUP,
-    ST_MONTHLY, ST_MONTHLY_SAT, ST_REASON_DAY, ST_REASON_MONTH, ST_HOUR_DAY, ST_HOUR_MONTH, ST_RECEIPT, ST_DEVICE,
-    ST_SINCE, ST_COUNT
+    ST_MONTHLY, ST_SAT_DAY, ST_SAT_MONTH, ST_SAT_DAY_EMPTY, ST_SAT_MONTH_EMPTY, ST_REASON_DAY, ST_REASON_MONTH,
+    ST_HOUR_DAY, ST_HOUR_MONTH, ST_RECEIPT, ST_DEVICE, ST_SINCE, ST_COUNT
 };
 
 static const char *const SQL[ST_COUNT] = {
@@ -29,9 +30,26 @@ static const char *const SQL[ST_COUNT] = {
                   " ON CONFLICT(unit, day, area, scale, score, flagged) DO UPDATE SET n = n + excluded.n",
     [ST_MONTHLY] = "INSERT INTO monthly(unit, month, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                    " ON CONFLICT(unit, month, area, scale, score, flagged) DO UPDATE SET n = n + excluded.n",
-    [ST_MONTHLY_SAT] = "INSERT INTO monthly_sat(unit, month, area, n, satisfied, flagged) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                       " ON CONFLICT(unit, month, area) DO UPDATE SET n = n + excluded.n,"
-                       " satisfied = satisfied + excluded.satisfied, flagged = flagged + excluded.flagged",
+    /* ?5..?14: the TallyCounts fields in order. */
+    [ST_SAT_DAY] = "INSERT INTO daily_sat(unit, day, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied, svc_flagged, wait_n, wait_within, svc_wait_n, svc_wait_within)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                   " ON CONFLICT(unit, day, area, respondent) DO UPDATE SET n = n + excluded.n, satisfied = satisfied + excluded.satisfied,"
+                    " flagged = flagged + excluded.flagged, svc_n = svc_n + excluded.svc_n,"
+                    " svc_satisfied = svc_satisfied + excluded.svc_satisfied, svc_flagged = svc_flagged + excluded.svc_flagged,"
+                    " wait_n = wait_n + excluded.wait_n, wait_within = wait_within + excluded.wait_within,"
+                    " svc_wait_n = svc_wait_n + excluded.svc_wait_n, svc_wait_within = svc_wait_within + excluded.svc_wait_within",
+    [ST_SAT_MONTH] = "INSERT INTO monthly_sat(unit, month, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied, svc_flagged, wait_n, wait_within, svc_wait_n, svc_wait_within)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                     " ON CONFLICT(unit, month, area, respondent) DO UPDATE SET n = n + excluded.n, satisfied = satisfied + excluded.satisfied,"
+                    " flagged = flagged + excluded.flagged, svc_n = svc_n + excluded.svc_n,"
+                    " svc_satisfied = svc_satisfied + excluded.svc_satisfied, svc_flagged = svc_flagged + excluded.svc_flagged,"
+                    " wait_n = wait_n + excluded.wait_n, wait_within = wait_within + excluded.wait_within,"
+                    " svc_wait_n = svc_wait_n + excluded.svc_wait_n, svc_wait_within = svc_wait_within + excluded.svc_wait_within",
+    /* A cell a moved rating left empty goes (n and flagged 0: every other count is part of one of them). */
+    [ST_SAT_DAY_EMPTY] = "DELETE FROM daily_sat WHERE unit = ?1 AND day = ?2 AND area = ?3 AND respondent = ?4"
+                         " AND n = 0 AND flagged = 0",
+    [ST_SAT_MONTH_EMPTY] = "DELETE FROM monthly_sat WHERE unit = ?1 AND month = ?2 AND area = ?3 AND respondent = ?4"
+                           " AND n = 0 AND flagged = 0",
     [ST_REASON_DAY] = "INSERT INTO reasons_daily(unit, day, area, reason, n) VALUES (?1, ?2, ?3, ?4, ?5)"
                       " ON CONFLICT(unit, day, area, reason) DO UPDATE SET n = n + excluded.n",
     [ST_REASON_MONTH] = "INSERT INTO reasons_monthly(unit, month, area, reason, n) VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -60,6 +78,13 @@ typedef struct {
     int area, scale, score, flagged;
     int64_t n;
 } Cell;
+
+/* One daily_sat / monthly_sat cell touched by this batch: the counts of its ratings (tally_counts_rating). */
+typedef struct {
+    int64_t day;
+    int area, respondent;
+    TallyCounts c;
+} SatCell;
 
 /* One hour of one day touched by this batch (misuse-flagged ratings are not counted). */
 typedef struct {
@@ -200,31 +225,62 @@ static TallyErr bump_hours(TallyIngest *in, const char *unit, const HourCell *ce
     return TALLY_OK;
 }
 
-/* One roll-up cell into monthly_sat: the counts the report model reads, split by the scale's satisfied rule. */
-static int bump_sat(sqlite3_stmt *st, const char *unit, int64_t month, const Cell *c)
+static const char *respondent_key(int respondent)
 {
-    bool sat = proto_is_satisfied((ProtoScale)c->scale, c->score);
-    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, month);
-    sqlite3_bind_text(st, 3, proto_area_code((ProtoArea)c->area), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, c->flagged ? 0 : c->n);
-    sqlite3_bind_int64(st, 5, !c->flagged && sat ? c->n : 0);
-    sqlite3_bind_int64(st, 6, c->flagged ? c->n : 0);
-    return run(st);
+    const char *code = proto_respondent_code((ProtoRespondent)respondent);
+    return code ? code : ""; /* not answered */
+}
+
+/* Adds counts (negative when a copy is replaced) into daily_sat and monthly_sat, and drops a cell left empty. */
+static TallyErr bump_sat(TallyIngest *in, const char *unit, const SatCell *cell, char msg[TALLY_MSG_MAX])
+{
+    const int64_t v[] = {cell->c.n, cell->c.satisfied, cell->c.flagged, cell->c.svc_n, cell->c.svc_satisfied,
+                         cell->c.svc_flagged, cell->c.wait_n, cell->c.wait_within, cell->c.svc_wait_n,
+                         cell->c.svc_wait_within};
+    for(int monthly = 0; monthly < 2; monthly++) {
+        sqlite3_stmt *up = in->st[monthly ? ST_SAT_MONTH : ST_SAT_DAY];
+        sqlite3_stmt *del = in->st[monthly ? ST_SAT_MONTH_EMPTY : ST_SAT_DAY_EMPTY];
+        for(int k = 0; k < 2; k++) {
+            sqlite3_stmt *st = k ? del : up;
+            sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, monthly ? month_of(cell->day) : cell->day);
+            sqlite3_bind_text(st, 3, proto_area_code((ProtoArea)cell->area), -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 4, respondent_key(cell->respondent), -1, SQLITE_STATIC);
+        }
+        for(int k = 0; k < (int)(sizeof v / sizeof v[0]); k++)
+            sqlite3_bind_int64(up, 5 + k, v[k]);
+        if(run(up) != SQLITE_DONE || run(del) != SQLITE_DONE)
+            return tally_db_fail(in->db, "update daily_sat/monthly_sat roll-up", msg);
+    }
+    return TALLY_OK;
+}
+
+/* Adds one rating's counts (sign -1: takes them away) to the batch's cells (room for one more is there). */
+static void add_sat(SatCell *cells, size_t *n_cells, const ProtoRating *r, int64_t day, int sign)
+{
+    size_t i = 0;
+    while(i < *n_cells && !(cells[i].day == day && cells[i].area == (int)r->area &&
+                            cells[i].respondent == (int)r->respondent))
+        i++;
+    if(i == *n_cells)
+        cells[(*n_cells)++] = (SatCell){.day = day, .area = r->area, .respondent = r->respondent};
+    tally_counts_rating(r, sign, &cells[i].c);
 }
 
 /* What store_item did with one valid item. */
 typedef enum { ITEM_ACCEPTED, ITEM_DUPLICATE, ITEM_CONFLICT, ITEM_UPDATED } ItemOutcome;
 
 /* The stored copy `stored` gained answers in `r` (proto_rating_revision): store the newer content. None of
- * the keys of daily, monthly, monthly_sat or hours can differ (only answers may change); the roll-ups keyed
- * by an answer given after the tap move here, in this transaction, from the old copy's answers to the new
- * one's, so every figure counts the rating once with its latest answers. Today that is the reasons roll-up
- * (bump_reasons: unflagged ratings only; flags never change between copies). A new answer kept in a roll-up
- * adds its move here, and migration 3's fill from the stored bodies reads the same newest copy. A quarantined
- * row (wrong device clock) was never counted, so its answers move nothing. */
+ * the keys of daily, monthly or hours can differ (only answers may change); the roll-ups keyed by an answer
+ * given after the tap move here, in this transaction, from the old copy's answers to the new one's, so every
+ * figure counts the rating once with its latest answers: the reasons roll-up (bump_reasons: unflagged ratings
+ * only; flags never change between copies) and daily_sat / monthly_sat (service face, respondent, wait: the
+ * old copy's counts go into `sat` with sign -1, the new one's with +1, written with the batch's cells).
+ * Migrations 3 and 6 fill the same roll-ups from the stored bodies, which hold the newest copy. A quarantined
+ * row (wrong device clock) was never counted in any of them, so its new answers move nothing. */
 static TallyErr update_item(TallyIngest *in, const ProtoRating *stored, const ProtoRating *r, const char *body,
-                            const ProtoBatch *b, int64_t day, bool quarantined, char msg[TALLY_MSG_MAX])
+                            const ProtoBatch *b, int64_t day, bool quarantined, SatCell *sat, size_t *n_sat,
+                            char msg[TALLY_MSG_MAX])
 {
     sqlite3_stmt *st = in->st[ST_UPDATE];
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
@@ -234,8 +290,11 @@ static TallyErr update_item(TallyIngest *in, const ProtoRating *stored, const Pr
     sqlite3_clear_bindings(st);
     if(rc != SQLITE_DONE)
         return tally_db_fail(in->db, "update rating", msg);
-    /* A quarantined row was never in a roll-up: its new answers are not either. */
-    if(quarantined || (r->flags & PROTO_FLAG_RAPID_REPEAT) || stored->reasons == r->reasons)
+    if(quarantined)
+        return TALLY_OK;
+    add_sat(sat, n_sat, stored, day, -1);
+    add_sat(sat, n_sat, r, day, +1);
+    if((r->flags & PROTO_FLAG_RAPID_REPEAT) || stored->reasons == r->reasons)
         return TALLY_OK;
     TallyErr e = bump_reasons(in, r->unit, day, r->area, stored->reasons, -1, msg);
     return e ? e : bump_reasons(in, r->unit, day, r->area, r->reasons, +1, msg);
@@ -244,7 +303,8 @@ static TallyErr update_item(TallyIngest *in, const ProtoRating *stored, const Pr
 /* An id already stored: duplicate when byte-equal; the newer copy when it only gains answers and comes from
  * the device that stored it (updated); the older copy of one already updated (duplicate); else conflict. */
 static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *body, const ProtoBatch *b,
-                             int64_t day, ItemOutcome *outcome, char msg[TALLY_MSG_MAX])
+                             int64_t day, SatCell *sat, size_t *n_sat, ItemOutcome *outcome,
+                             char msg[TALLY_MSG_MAX])
 {
     sqlite3_stmt *q = in->st[ST_BODY];
     sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
@@ -266,7 +326,7 @@ static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *
     switch(rev) {
     case PROTO_REV_SAME:
     case PROTO_REV_OLDER: *outcome = ITEM_DUPLICATE; return TALLY_OK;
-    case PROTO_REV_GAINS: *outcome = ITEM_UPDATED; return update_item(in, &stored, r, body, b, day, quarantined, msg);
+    case PROTO_REV_GAINS: *outcome = ITEM_UPDATED; return update_item(in, &stored, r, body, b, day, quarantined, sat, n_sat, msg);
     case PROTO_REV_CONFLICT: break;
     }
     *outcome = ITEM_CONFLICT;
@@ -275,7 +335,8 @@ static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *
 
 /* Stores one valid item (quarantine: 0 filed, else the TallyQuarantine reason) and says what became of it. */
 static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBatch *b, int64_t day, int64_t now_s,
-                           int quarantine, ItemOutcome *outcome, char msg[TALLY_MSG_MAX])
+                           int quarantine, SatCell *sat, size_t *n_sat, ItemOutcome *outcome,
+                           char msg[TALLY_MSG_MAX])
 {
     char body[PROTO_RATING_TEXT_MAX];
     if(proto_rating_canonical(r, body, sizeof body) >= sizeof body) {
@@ -301,7 +362,7 @@ static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBat
     else if(sqlite3_changes(tally_db_sqlite(in->db)) == 1)
         *outcome = ITEM_ACCEPTED;
     else
-        e = compare_item(in, r, body, b, day, outcome, msg);
+        e = compare_item(in, r, body, b, day, sat, n_sat, outcome, msg);
     sqlite3_clear_bindings(st);
     return e;
 }
@@ -315,25 +376,29 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
     snprintf(reply->batch_id, sizeof reply->batch_id, "%s", b->batch_id);
     Cell *cells = NULL;
     HourCell *hours = NULL;
+    SatCell *sat = NULL; /* an updated rating touches two: its old copy's and its new one's */
     if(b->n) {
         reply->rejected = calloc(b->n, sizeof *reply->rejected);
         cells = calloc(b->n, sizeof *cells);
         hours = calloc(b->n, sizeof *hours);
-        if(!reply->rejected || !cells || !hours) {
+        sat = calloc(2 * b->n, sizeof *sat);
+        if(!reply->rejected || !cells || !hours || !sat) {
             free(cells);
             free(hours);
+            free(sat);
             proto_reply_free(reply);
             snprintf(msg, TALLY_MSG_MAX, "out of memory");
             return TALLY_E_NOMEM;
         }
     }
-    size_t n_cells = 0, n_hours = 0;
+    size_t n_cells = 0, n_hours = 0, n_sat = 0;
     /* inserted: new rows, quarantined or not (an updated rating is accepted but not new) */
     int64_t max_seq = 0, inserted = 0, quarantined = 0, since = INT64_MIN;
     if(run(in->st[ST_SAVEPOINT]) != SQLITE_DONE) {
         TallyErr e = tally_db_fail(in->db, "begin batch", msg);
         free(cells);
         free(hours);
+        free(sat);
         proto_reply_free(reply);
         return e;
     }
@@ -369,7 +434,7 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
                        : t < since                       ? TALLY_QUARANTINE_BEFORE_SINCE
                                                          : 0;
         ItemOutcome outcome = ITEM_CONFLICT;
-        if((e = store_item(in, r, b, day, now_s, quarantine, &outcome, msg)))
+        if((e = store_item(in, r, b, day, now_s, quarantine, sat, &n_sat, &outcome, msg)))
             break;
         if(outcome == ITEM_ACCEPTED) {
             reply->accepted++;
@@ -383,6 +448,7 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
             Cell c = {.day = day, .area = r->area, .scale = r->scale, .score = r->score,
                       .flagged = (r->flags & PROTO_FLAG_RAPID_REPEAT) != 0};
             add_cell(cells, &n_cells, &c);
+            add_sat(sat, &n_sat, r, day, +1);
             if(!c.flagged) {
                 bool unsat = !proto_is_satisfied(r->scale, r->score);
                 add_hour(hours, &n_hours, day, (int)(((t + PTIME_VN_OFFSET_MIN * 60) % 86400 + 86400) % 86400 / 3600),
@@ -405,13 +471,14 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
             e = tally_db_fail(in->db, "update roll-up", msg);
         else if(bump_rollup(in->st[ST_MONTHLY], device_unit, (int64_t)y * 12 + m - 1, &cells[i]) != SQLITE_DONE)
             e = tally_db_fail(in->db, "update monthly roll-up", msg);
-        else if(bump_sat(in->st[ST_MONTHLY_SAT], device_unit, (int64_t)y * 12 + m - 1, &cells[i]) != SQLITE_DONE)
-            e = tally_db_fail(in->db, "update monthly_sat roll-up", msg);
     }
+    for(size_t i = 0; i < n_sat && !e; i++)
+        e = bump_sat(in, device_unit, &sat[i], msg);
     if(!e)
         e = bump_hours(in, device_unit, hours, n_hours, msg);
     free(cells);
     free(hours);
+    free(sat);
 
     /* The device's clock against ours: sent_at was validated by the codec. */
     int64_t sent = now_s;

@@ -2,13 +2,14 @@
  *
  * Per item: a new id is stored and counted in the roll-up (accepted); an id already stored with byte-equal
  * canonical content is a duplicate (nothing changes, so retries are harmless); a copy from the same device
- * that only gains answers given after the tap (proto_rating_revision: follow-up unanswered before, answered
- * now) replaces the stored content and is counted as accepted, without counting the rating again (its reasons
- * move in the reasons roll-up from the old answers to the new); the older copy of a rating so updated is a
- * duplicate; the same id with any other content is rejected "conflict"; an item the codec refused, or whose
- * unit is not the device's enrolled unit ("unit_mismatch"), is rejected with its reason while the good items
- * are stored. A rating dated after the batch arrived, or before its device's `since`, is accepted but
- * quarantined (below). The same batch sent again therefore gets the same rejects and counts every
+ * that only gains answers given after the tap (proto_rating_revision: the follow-up, the service face,
+ * respondent or wait unanswered before, answered now) replaces the stored content and is counted as accepted,
+ * without counting the rating again (its reasons and its daily_sat / monthly_sat cell move from the old
+ * answers to the new); the older copy of a rating so updated is a duplicate; the same id with any other
+ * content is rejected "conflict"; an item the codec refused, or whose unit is not the device's enrolled unit
+ * ("unit_mismatch"), is rejected with its reason while the good items are stored. A rating dated after the
+ * batch arrived, or before its device's `since`, is accepted but quarantined (below): in no roll-up, and its
+ * later answers move nothing. The same batch sent again therefore gets the same rejects and counts every
  * earlier-accepted item as duplicate. On any error the transaction is rolled back: nothing of the batch is
  * stored. */
 #ifndef SYNC_TALLY_INGEST_H

@@ -21,6 +21,7 @@
 static const char *const BY_CODES[TALLY_BY_COUNT] = {
     [TALLY_BY_AREA] = "area", [TALLY_BY_UNIT] = "unit", [TALLY_BY_DAY] = "day", [TALLY_BY_MONTH] = "month",
     [TALLY_BY_QUARTER] = "quarter", [TALLY_BY_HALF] = "half", [TALLY_BY_YEAR] = "year", [TALLY_BY_GROUP] = "group",
+    [TALLY_BY_RESPONDENT] = "respondent",
 };
 
 const char *tally_by_code(TallyBy b)
@@ -110,7 +111,7 @@ static bool parse_min_n(const char *v, int *out)
 
 TallyErr tally_query_parse(const char *query, size_t len, TallySpec *spec, TallyQueryError *err)
 {
-    static const char *const NAMES[] = {"from", "to", "unit", "area", "by", "min_n"};
+    static const char *const NAMES[] = {"from", "to", "unit", "area", "respondent", "by", "min_n"};
     memset(spec, 0, sizeof *spec);
     spec->area = -1;
     spec->min_n = TALLY_MIN_N_DEFAULT;
@@ -142,7 +143,7 @@ TallyErr tally_query_parse(const char *query, size_t len, TallySpec *spec, Tally
             known |= strcmp(form->pair[i].name, NAMES[k]) == 0;
         if(!known)
             e = query_fail(err, "unknown_field", form->pair[i].name, "unknown parameter \"%.64s\" (known: from, to, "
-                           "unit, area, by, min_n) / tham số không được hỗ trợ", form->pair[i].name);
+                           "unit, area, respondent, by, min_n) / tham số không được hỗ trợ", form->pair[i].name);
         else if(!form->pair[i].value[0])
             e = query_fail(err, "bad_value", form->pair[i].name, "%s is empty / tham số %s để trống",
                            form->pair[i].name, form->pair[i].name);
@@ -150,6 +151,7 @@ TallyErr tally_query_parse(const char *query, size_t len, TallySpec *spec, Tally
     const char *from = tally_form_get(form, "from"), *to = tally_form_get(form, "to");
     const char *unit = tally_form_get(form, "unit"), *area = tally_form_get(form, "area");
     const char *by = tally_form_get(form, "by"), *min_n = tally_form_get(form, "min_n");
+    const char *respondent = tally_form_get(form, "respondent");
     if(e) {
     } else if(!from || !ptime_parse_date(from, &spec->from_day)) {
         e = query_fail(err, "bad_value", "from", "from must be a date YYYY-MM-DD / from phải là ngày YYYY-MM-DD");
@@ -161,9 +163,12 @@ TallyErr tally_query_parse(const char *query, size_t len, TallySpec *spec, Tally
         e = query_fail(err, "bad_value", "unit", "unit is not a unit code / mã đơn vị không hợp lệ");
     } else if(area && (spec->area = proto_area_from_code(area)) < 0) {
         e = query_fail(err, "unknown_area", "area", "unknown area / lĩnh vực không tồn tại");
+    } else if(respondent && (spec->respondent = proto_respondent_from_code(respondent)) <= 0) {
+        e = query_fail(err, "unknown_respondent", "respondent", "respondent must be nguoi_dan, doanh_nghiep or "
+                       "to_chuc / đối tượng đánh giá không hợp lệ");
     } else if(by && !tally_parse_by(by, spec)) {
         e = query_fail(err, "bad_value", "by", "by must be up to %d of area, unit, day, month, quarter, half, year, "
-                       "group, each once, without empty items / by không hợp lệ", TALLY_BY_MAX);
+                       "group, respondent, each once, without empty items / by không hợp lệ", TALLY_BY_MAX);
     } else if(min_n && !parse_min_n(min_n, &spec->min_n)) {
         e = query_fail(err, "bad_value", "min_n", "min_n must be a whole number 1-1000000 / min_n không hợp lệ");
     }
@@ -185,6 +190,42 @@ void tally_wilson(int64_t s, int64_t n, double *low, double *high)
     double half = WILSON_Z * sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn)) / denom;
     *low = fmax(0, centre - half) * 100;
     *high = fmin(1, centre + half) * 100;
+}
+
+/* ---- Counts ----------------------------------------------------------------------------------------- */
+
+void tally_counts_rating(const ProtoRating *r, int sign, TallyCounts *c)
+{
+    bool flagged = (r->flags & PROTO_FLAG_RAPID_REPEAT) != 0, svc = r->service_score > 0;
+    bool wait = r->wait != WAIT_NONE, within = proto_wait_within_30(r->wait);
+    if(flagged) {
+        c->flagged += sign;
+        c->svc_flagged += svc ? sign : 0;
+        return; /* misuse: in no n, no wait share */
+    }
+    c->n += sign;
+    c->satisfied += proto_is_satisfied(r->scale, r->score) ? sign : 0;
+    if(svc) {
+        c->svc_n += sign;
+        c->svc_satisfied += proto_is_satisfied(r->scale, r->service_score) ? sign : 0;
+    }
+    c->wait_n += wait ? sign : 0;
+    c->wait_within += within ? sign : 0;
+    c->svc_wait_n += svc && wait ? sign : 0;
+    c->svc_wait_within += svc && within ? sign : 0;
+}
+
+void tally_counts_add(TallyCounts *to, const TallyCounts *c)
+{
+    to->n += c->n, to->satisfied += c->satisfied, to->flagged += c->flagged;
+    to->svc_n += c->svc_n, to->svc_satisfied += c->svc_satisfied, to->svc_flagged += c->svc_flagged;
+    to->wait_n += c->wait_n, to->wait_within += c->wait_within;
+    to->svc_wait_n += c->svc_wait_n, to->svc_wait_within += c->svc_wait_within;
+}
+
+bool tally_area_counts_in(int area, int group)
+{
+    return group == GROUP_PHUC_VU || proto_area_in_group((ProtoArea)area, (ProtoGroup)group);
 }
 
 /* ---- The unit tree in memory ------------------------------------------------------------------------ */
@@ -281,10 +322,10 @@ static void tree_assign(Tree *t, int top)
 /* ---- Buckets ---------------------------------------------------------------------------------------- */
 
 typedef struct {
-    int64_t  k[TALLY_BY_MAX];
-    int64_t  n, satisfied, flagged;
-    uint32_t areas; /* bit per area with any rating, to find the row's group */
-    bool     used;
+    int64_t     k[TALLY_BY_MAX];
+    TallyCounts c;
+    uint32_t    areas; /* bit per area with any rating, to find the row's group */
+    bool        used;
 } Bucket;
 
 typedef struct {
@@ -340,10 +381,11 @@ static int bucket_cmp(const void *a, const void *b)
 }
 
 /* The value of one dimension for a cell (GROUP is handled by the caller: a cell may count in several). */
-static int64_t dim_value(TallyBy by, int area, int unit_bucket, int64_t day, int y, int m)
+static int64_t dim_value(TallyBy by, int area, int respondent, int unit_bucket, int64_t day, int y, int m)
 {
     switch(by) {
     case TALLY_BY_AREA: return area;
+    case TALLY_BY_RESPONDENT: return respondent;
     case TALLY_BY_UNIT: return unit_bucket;
     case TALLY_BY_DAY: return day;
     case TALLY_BY_MONTH: return (int64_t)y * 12 + (m - 1);
@@ -366,6 +408,9 @@ static void format_dim(TallyBy by, int64_t v, const Tree *t, char *out, size_t l
     case TALLY_BY_HALF: snprintf(out, len, "%04lld-H%lld", (long long)(v / 2), (long long)(v % 2 + 1)); break;
     case TALLY_BY_YEAR: snprintf(out, len, "%04lld", (long long)v); break;
     case TALLY_BY_GROUP: snprintf(out, len, "%s", proto_group_code((ProtoGroup)v)); break;
+    case TALLY_BY_RESPONDENT:
+        snprintf(out, len, "%s", v ? proto_respondent_code((ProtoRespondent)v) : TALLY_RESPONDENT_NONE_CODE);
+        break;
     default: snprintf(out, len, "?"); break;
     }
 }
@@ -387,12 +432,15 @@ static int group_of_areas(uint32_t mask)
     return -1;
 }
 
-void tally_finish_counts(int64_t n, int64_t satisfied, int64_t flagged, int group,
-                         const TallyTarget targets[GROUP_COUNT], int min_n, TallyRow *row)
+void tally_finish_counts(const TallyCounts *c, int group, const TallyTarget targets[GROUP_COUNT], int min_n,
+                         TallyRow *row)
 {
+    /* phuc_vu counts the service rating, and the waits of the ratings that have one. */
+    bool svc = group == GROUP_PHUC_VU;
+    int64_t n = svc ? c->svc_n : c->n, satisfied = svc ? c->svc_satisfied : c->satisfied;
     row->n = n;
     row->satisfied = satisfied;
-    row->flagged = flagged;
+    row->flagged = svc ? c->svc_flagged : c->flagged;
     row->pct = n ? 100.0 * (double)satisfied / (double)n : 0;
     tally_wilson(satisfied, n, &row->wilson_low, &row->wilson_high);
     row->group = group;
@@ -406,16 +454,17 @@ void tally_finish_counts(int64_t n, int64_t satisfied, int64_t flagged, int grou
             row->status[m] = (double)satisfied * 100.0 >= row->target[m] * (double)n ? TALLY_STATUS_DAT
                                                                                       : TALLY_STATUS_KHONG_DAT;
     }
+    TallyWait *w = &row->wait;
+    w->n = svc ? c->svc_wait_n : c->wait_n;
+    w->within = svc ? c->svc_wait_within : c->wait_within;
+    w->pct = w->n ? 100.0 * (double)w->within / (double)w->n : 0;
+    tally_wilson(w->within, w->n, &w->wilson_low, &w->wilson_high);
 }
 
-static void finish_row(TallyRow *row, const Bucket *b, int group, const TallyTarget targets[GROUP_COUNT], int min_n)
-{
-    tally_finish_counts(b->n, b->satisfied, b->flagged, group, targets, min_n, row);
-}
-
-/* Adds one roll-up cell into every bucket it counts for. */
-static bool add_cell(Map *m, const TallySpec *spec, int area, int unit_bucket, int64_t day, int y, int mo,
-                     bool satisfied, bool flagged, int64_t n)
+/* Adds one roll-up cell into every bucket it counts for: with by=group, each group holding its area, and
+ * phuc_vu (any area: its figure is the service counts). */
+static bool add_cell(Map *m, const TallySpec *spec, int area, int respondent, int unit_bucket, int64_t day, int y,
+                     int mo, const TallyCounts *c)
 {
     int gdim = -1;
     int64_t k[TALLY_BY_MAX] = {0};
@@ -423,11 +472,11 @@ static bool add_cell(Map *m, const TallySpec *spec, int area, int unit_bucket, i
         if(spec->by[i] == TALLY_BY_GROUP)
             gdim = i;
         else
-            k[i] = dim_value(spec->by[i], area, unit_bucket, day, y, mo);
+            k[i] = dim_value(spec->by[i], area, respondent, unit_bucket, day, y, mo);
     }
     for(int g = 0; g < (gdim >= 0 ? GROUP_COUNT : 1); g++) {
         if(gdim >= 0) {
-            if(!proto_area_in_group((ProtoArea)area, (ProtoGroup)g))
+            if(!tally_area_counts_in(area, g))
                 continue;
             k[gdim] = g;
         }
@@ -435,13 +484,7 @@ static bool add_cell(Map *m, const TallySpec *spec, int area, int unit_bucket, i
         if(!b)
             return false;
         b->areas |= 1u << area;
-        if(flagged) {
-            b->flagged += n;
-        } else {
-            b->n += n;
-            if(satisfied)
-                b->satisfied += n;
-        }
+        tally_counts_add(&b->c, c);
     }
     return true;
 }
@@ -493,6 +536,23 @@ static int plan_ranges(const TallySpec *spec, Range rg[3])
     return split_days(spec->from_day, spec->to_day, by_day, rg);
 }
 
+/* The columns every read of daily_sat / monthly_sat selects after its first `col` ones. */
+#define SAT_COLS "area, respondent, n, satisfied, flagged, svc_n, svc_satisfied, svc_flagged, wait_n, wait_within," \
+                 " svc_wait_n, svc_wait_within"
+
+/* Reads SAT_COLS from column col on; false for an area or respondent code this program does not know. */
+static bool sat_row(sqlite3_stmt *st, int col, int *area, int *respondent, TallyCounts *c)
+{
+    const char *resp = (const char *)sqlite3_column_text(st, col + 1);
+    *area = proto_area_from_code((const char *)sqlite3_column_text(st, col));
+    *respondent = resp && resp[0] ? proto_respondent_from_code(resp) : RESPONDENT_NONE;
+    int64_t *v[] = {&c->n, &c->satisfied, &c->flagged, &c->svc_n, &c->svc_satisfied, &c->svc_flagged,
+                    &c->wait_n, &c->wait_within, &c->svc_wait_n, &c->svc_wait_within};
+    for(int k = 0; k < (int)(sizeof v / sizeof v[0]); k++)
+        *v[k] = sqlite3_column_int64(st, col + 2 + k);
+    return *area >= 0 && *respondent >= 0;
+}
+
 /* Adds one unit's roll-up cells for one range into the buckets. */
 static TallyErr scan(TallyDb *db, sqlite3_stmt *st, bool monthly, const char *unit, int64_t lo, int64_t hi,
                      int bucket, Map *m, const TallySpec *spec, bool *oom, char msg[TALLY_MSG_MAX])
@@ -505,12 +565,11 @@ static TallyErr scan(TallyDb *db, sqlite3_stmt *st, bool monthly, const char *un
     TallyErr e = TALLY_OK;
     while((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t when = sqlite3_column_int64(st, 0);
-        int area = proto_area_from_code((const char *)sqlite3_column_text(st, 1));
-        int scale = proto_scale_from_code((const char *)sqlite3_column_text(st, 2));
-        int score = sqlite3_column_int(st, 3);
-        if(area < 0 || scale < 0) /* written by a newer vocabulary: not ours to count */
+        TallyCounts c;
+        int area, respondent;
+        if(!sat_row(st, 1, &area, &respondent, &c)) /* written by a newer vocabulary: not ours to count */
             continue;
-        if(spec->area >= 0 && area != spec->area)
+        if((spec->area >= 0 && area != spec->area) || (spec->respondent && respondent != spec->respondent))
             continue;
         if(when != last) {
             if(monthly)
@@ -519,8 +578,7 @@ static TallyErr scan(TallyDb *db, sqlite3_stmt *st, bool monthly, const char *un
                 ptime_civil_from_days(when, &y, &mo, &d);
             last = when;
         }
-        if(!add_cell(m, spec, area, bucket, monthly ? 0 : when, y, mo, proto_is_satisfied((ProtoScale)scale, score),
-                     sqlite3_column_int(st, 4) != 0, sqlite3_column_int64(st, 5))) {
+        if(!add_cell(m, spec, area, respondent, bucket, monthly ? 0 : when, y, mo, &c)) {
             *oom = true;
             break;
         }
@@ -538,7 +596,8 @@ static TallyErr query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_ou
     *n_out = 0;
     if(spec->from_day > spec->to_day)
         return tally_set_msg(msg, TALLY_E_INVALID, "from is after to / ngày bắt đầu sau ngày kết thúc");
-    if(spec->n_by < 0 || spec->n_by > TALLY_BY_MAX || spec->min_n < 1 || spec->area >= AREA_COUNT)
+    if(spec->n_by < 0 || spec->n_by > TALLY_BY_MAX || spec->min_n < 1 || spec->area >= AREA_COUNT ||
+       spec->respondent < 0 || spec->respondent >= RESPONDENT_COUNT)
         return tally_set_msg(msg, TALLY_E_INVALID, "malformed tally request / yêu cầu không hợp lệ");
     TallyTarget targets[GROUP_COUNT];
     TallyErr e = tally_targets_get(db, targets, msg);
@@ -579,10 +638,10 @@ static TallyErr query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_ou
     int n_rg = plan_ranges(spec, rg);
     sqlite3_stmt *st[2] = {NULL, NULL};
     if(!oom && (sqlite3_prepare_v2(tally_db_sqlite(db),
-                                   "SELECT day, area, scale, score, flagged, n FROM daily"
+                                   "SELECT day, " SAT_COLS " FROM daily_sat"
                                    " WHERE unit = ?1 AND day BETWEEN ?2 AND ?3", -1, &st[0], NULL) ||
                 sqlite3_prepare_v2(tally_db_sqlite(db),
-                                   "SELECT month, area, scale, score, flagged, n FROM monthly"
+                                   "SELECT month, " SAT_COLS " FROM monthly_sat"
                                    " WHERE unit = ?1 AND month BETWEEN ?2 AND ?3", -1, &st[1], NULL)))
         e = tally_db_fail(db, "prepare tally", msg);
     for(size_t i = 0; i < t.n && !e && !oom; i++) {
@@ -624,7 +683,7 @@ static TallyErr query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_ou
                 }
                 if(group < 0)
                     group = group_of_areas(spec->area >= 0 ? 1u << spec->area : list[i].areas);
-                finish_row(r, &list[i], group, targets, spec->min_n);
+                tally_finish_counts(&list[i].c, group, targets, spec->min_n, r);
             }
         }
         free(list);
@@ -674,13 +733,42 @@ static void bind_range(sqlite3_stmt *st, const char *unit, int64_t lo, int64_t h
     sqlite3_bind_int64(st, 3, hi);
 }
 
-TallyErr tally_query_counts(TallyDb *db, const char *const *units, size_t n_units, const TallyDayRange *seg,
-                            size_t n_seg, TallyCounts *out, char msg[TALLY_MSG_MAX])
+/* Where read_counts puts what it reads: out[((unit * n_seg + seg) * AREA_COUNT + area) * n_resp + r]; with
+ * split (n_resp = RESPONDENT_COUNT) r is the row's respondent, else (n_resp = 1) r = 0 and only rows of the
+ * respondent filter (RESPONDENT_NONE: all) count. */
+typedef struct {
+    TallyCounts *base;        /* this unit's first cell */
+    const int   *month_seg;   /* monthly rows: month - m_lo -> segment, -1 when not whole */
+    int64_t      m_lo;
+    int          seg;         /* daily rows: their segment */
+    int          respondent;
+    bool         split;
+} CountsTo;
+
+static TallyErr read_rows(TallyDb *db, sqlite3_stmt *q, const CountsTo *to, char msg[TALLY_MSG_MAX])
+{
+    size_t n_resp = to->split ? RESPONDENT_COUNT : 1;
+    int rc;
+    while((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int s = to->month_seg ? to->month_seg[sqlite3_column_int64(q, 0) - to->m_lo] : to->seg, area, resp;
+        TallyCounts c;
+        if(s < 0 || !sat_row(q, 1, &area, &resp, &c) || (!to->split && to->respondent && resp != to->respondent))
+            continue;
+        tally_counts_add(&to->base[((size_t)s * AREA_COUNT + (size_t)area) * n_resp + (to->split ? (size_t)resp : 0)],
+                         &c);
+    }
+    return rc == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "read counts roll-up", msg);
+}
+
+static TallyErr read_counts(TallyDb *db, const char *const *units, size_t n_units, const TallyDayRange *seg,
+                            size_t n_seg, int respondent, bool split, TallyCounts *out, char msg[TALLY_MSG_MAX])
 {
     if(!n_units || !n_seg)
         return TALLY_OK;
+    if(respondent < 0 || respondent >= RESPONDENT_COUNT)
+        return tally_set_msg(msg, TALLY_E_INVALID, "unknown respondent");
     /* Months wholly inside one segment come from monthly_sat in one range read per unit; every other day from
-     * daily. month_seg maps month - m_lo to its segment (-1: not whole). */
+     * daily_sat. month_seg maps month - m_lo to its segment (-1: not whole). */
     int64_t m_lo = INT64_MAX, m_hi = INT64_MIN;
     for(size_t s = 0; s < n_seg; s++) {
         if(seg[s].from_day > seg[s].to_day)
@@ -706,56 +794,53 @@ TallyErr tally_query_counts(TallyDb *db, const char *const *units, size_t n_unit
                     month_seg[m - m_lo] = (int)s;
     }
     sqlite3_stmt *mst = NULL, *dst = NULL;
-    TallyErr e = prepare(db, "SELECT month, area, n, satisfied, flagged FROM monthly_sat"
-                             " WHERE unit = ?1 AND month BETWEEN ?2 AND ?3", &mst, msg);
+    TallyErr e = prepare(db, "SELECT month, " SAT_COLS " FROM monthly_sat WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
+                         &mst, msg);
     if(!e)
-        e = prepare(db, "SELECT area, scale, score, flagged, n FROM daily WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
-                    &dst, msg);
+        e = prepare(db, "SELECT day, " SAT_COLS " FROM daily_sat WHERE unit = ?1 AND day BETWEEN ?2 AND ?3", &dst,
+                    msg);
     for(size_t u = 0; u < n_units && !e; u++) {
-        TallyCounts *base = out + u * n_seg * AREA_COUNT;
+        CountsTo to = {.base = out + u * n_seg * AREA_COUNT * (split ? RESPONDENT_COUNT : 1),
+                       .month_seg = month_seg, .m_lo = m_lo, .respondent = respondent, .split = split};
         bind_range(mst, units[u], m_lo, m_hi);
-        int rc;
-        while((rc = sqlite3_step(mst)) == SQLITE_ROW) {
-            int s = month_seg[sqlite3_column_int64(mst, 0) - m_lo];
-            int area = proto_area_from_code((const char *)sqlite3_column_text(mst, 1));
-            if(s < 0 || area < 0)
-                continue;
-            TallyCounts *c = &base[(size_t)s * AREA_COUNT + (size_t)area];
-            c->n += sqlite3_column_int64(mst, 2);
-            c->satisfied += sqlite3_column_int64(mst, 3);
-            c->flagged += sqlite3_column_int64(mst, 4);
-        }
-        if(rc != SQLITE_DONE) {
-            e = tally_db_fail(db, "read monthly_sat", msg);
-            break;
-        }
+        e = read_rows(db, mst, &to, msg);
+        to.month_seg = NULL;
         for(size_t s = 0; s < n_seg && !e; s++)
             for(int k = 0; k < n_rg[s] && !e; k++) {
                 if(rg[s][k].monthly)
                     continue;
+                to.seg = (int)s;
                 bind_range(dst, units[u], rg[s][k].lo, rg[s][k].hi);
-                while((rc = sqlite3_step(dst)) == SQLITE_ROW) {
-                    int area = proto_area_from_code((const char *)sqlite3_column_text(dst, 0));
-                    int scale = proto_scale_from_code((const char *)sqlite3_column_text(dst, 1));
-                    if(area < 0 || scale < 0)
-                        continue;
-                    TallyCounts *c = &base[s * AREA_COUNT + (size_t)area];
-                    int64_t n = sqlite3_column_int64(dst, 4);
-                    if(sqlite3_column_int(dst, 3))
-                        c->flagged += n;
-                    else {
-                        c->n += n;
-                        if(proto_is_satisfied((ProtoScale)scale, sqlite3_column_int(dst, 2)))
-                            c->satisfied += n;
-                    }
-                }
-                if(rc != SQLITE_DONE)
-                    e = tally_db_fail(db, "read daily roll-up", msg);
+                e = read_rows(db, dst, &to, msg);
             }
     }
     sqlite3_finalize(mst);
     sqlite3_finalize(dst);
     free(month_seg), free(rg), free(n_rg);
+    return e;
+}
+
+TallyErr tally_query_counts(TallyDb *db, const char *const *units, size_t n_units, const TallyDayRange *seg,
+                            size_t n_seg, int respondent, TallyCounts *out, char msg[TALLY_MSG_MAX])
+{
+    return read_counts(db, units, n_units, seg, n_seg, respondent, false, out, msg);
+}
+
+TallyErr tally_query_counts_by_respondent(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day,
+                                          int64_t to_day, TallyCounts out[RESPONDENT_COUNT * AREA_COUNT],
+                                          char msg[TALLY_MSG_MAX])
+{
+    /* One segment; read_counts lays its cells out area-major, so they are summed over units here. */
+    TallyCounts *per_unit = calloc((n_units ? n_units : 1) * AREA_COUNT * RESPONDENT_COUNT, sizeof *per_unit);
+    if(!per_unit)
+        return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
+    TallyDayRange seg = {from_day, to_day};
+    TallyErr e = read_counts(db, units, n_units, &seg, 1, RESPONDENT_NONE, true, per_unit, msg);
+    for(size_t u = 0; u < n_units && !e; u++)
+        for(int a = 0; a < AREA_COUNT; a++)
+            for(int r = 0; r < RESPONDENT_COUNT; r++)
+                tally_counts_add(&out[r * AREA_COUNT + a], &per_unit[(u * AREA_COUNT + (size_t)a) * RESPONDENT_COUNT + (size_t)r]);
+    free(per_unit);
     return e;
 }
 

@@ -96,6 +96,21 @@ static json_t *round2(double v)
     return json_real(round(v * 100) / 100);
 }
 
+/* The wait indicator: n, within, and pct with its interval (null when n == 0). */
+static json_t *wait_json(const TallyWait *w)
+{
+    json_t *o = json_object();
+    if(!o)
+        return NULL;
+    bool has = w->n > 0;
+    json_object_set_new(o, "n", json_integer(w->n));
+    json_object_set_new(o, "within_30", json_integer(w->within));
+    json_object_set_new(o, "pct", has ? round2(w->pct) : json_null());
+    json_object_set_new(o, "wilson_low", has ? round2(w->wilson_low) : json_null());
+    json_object_set_new(o, "wilson_high", has ? round2(w->wilson_high) : json_null());
+    return o;
+}
+
 char *tally_rows_json(const TallyRow *rows, size_t n_rows)
 {
     json_t *root = json_object(), *arr = json_array();
@@ -119,7 +134,8 @@ char *tally_rows_json(const TallyRow *rows, size_t n_rows)
            json_object_set_new(o, "target_2025", g && r->target[0] >= 0 ? json_real(r->target[0]) : json_null()) ||
            json_object_set_new(o, "target_2030", g && r->target[1] >= 0 ? json_real(r->target[1]) : json_null()) ||
            json_object_set_new(o, "status_2025", s25 ? json_string(s25) : json_null()) ||
-           json_object_set_new(o, "status_2030", s30 ? json_string(s30) : json_null()))
+           json_object_set_new(o, "status_2030", s30 ? json_string(s30) : json_null()) ||
+           json_object_set_new(o, "wait", wait_json(&r->wait)))
             goto done;
     }
     out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
@@ -163,6 +179,7 @@ static json_t *figure_json(const TallyFigure *f)
     json_object_set_new(o, "wilson_high", pct_or_null(f, f->wilson_high));
     json_object_set_new(o, "status_2025", status_json(f->status[0]));
     json_object_set_new(o, "status_2030", status_json(f->status[1]));
+    json_object_set_new(o, "wait", wait_json(&f->wait));
     return o;
 }
 
@@ -215,6 +232,9 @@ char *tally_report_json(const TallyReport *r)
     json_object_set_new(meta, "unit", r->unit_code[0] ? json_string(r->unit_code) : json_null());
     json_object_set_new(meta, "unit_name", name_json(r->unit_name));
     json_object_set_new(meta, "area", r->area >= 0 ? json_string(proto_area_code((ProtoArea)r->area)) : json_null());
+    json_object_set_new(meta, "respondent", r->respondent ? json_string(proto_respondent_code(
+                                                                  (ProtoRespondent)r->respondent))
+                                                            : json_null());
     json_object_set_new(meta, "min_n", json_integer(r->min_n));
     json_object_set_new(meta, "generated_at", time_json(r->generated_at));
     json_object_set_new(meta, "data_last_received", time_json(r->data_last_received));
@@ -274,6 +294,20 @@ char *tally_report_json(const TallyReport *r)
         json_object_set_new(o, "area", json_string(proto_area_code((ProtoArea)a)));
         json_object_set_new(o, "group", json_string(proto_group_code((ProtoGroup)r->areas[a].group)));
         json_array_append_new(areas, o);
+    }
+    json_t *respondents = json_array();
+    json_object_set_new(root, "respondents", respondents);
+    for(int p = 0; p < RESPONDENT_COUNT && (r->parts & TALLY_PART_RESPONDENTS); p++) {
+        const TallyReportRespondent *rr = &r->respondents[p];
+        const char *code = proto_respondent_code((ProtoRespondent)rr->respondent);
+        json_t *o = json_object(), *figs = json_object();
+        json_array_append_new(respondents, o);
+        json_object_set_new(o, "respondent", json_string(code ? code : TALLY_RESPONDENT_NONE_CODE));
+        json_object_set_new(o, "name_vi", json_string(tally_respondent_vi(rr->respondent)));
+        json_object_set_new(o, "all", figure_json(&rr->all));
+        json_object_set_new(o, "groups", figs);
+        for(int g = 0; g < GROUP_COUNT; g++)
+            json_object_set_new(figs, proto_group_code((ProtoGroup)g), figure_json(&rr->fig[g]));
     }
     json_t *reasons = json_array();
     json_object_set_new(root, "reasons", reasons);

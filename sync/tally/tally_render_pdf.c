@@ -518,6 +518,78 @@ static void groups_table(Pdf *p, const TallyReport *r)
     para(p, note, F_ITALIC, SMALL_PT, PANGO_ALIGN_LEFT, false, 6);
 }
 
+/* A figure's pct (or "–") and its n, for the respondents table. */
+static void fig_short(const TallyFigure *f, char *out, size_t len)
+{
+    char pct[32], n[32];
+    tally_fmt_int_vi(f->n, n, sizeof n);
+    if(f->n)
+        pct_vi(f->pct, pct, sizeof pct);
+    snprintf(out, len, "%s\nn = %s", f->n ? pct : "–", n);
+}
+
+static void wait_short(const TallyWait *w, char *out, size_t len)
+{
+    char pct[32], n[32], lo[32], hi[32];
+    tally_fmt_int_vi(w->n, n, sizeof n);
+    if(!w->n) {
+        snprintf(out, len, "–");
+        return;
+    }
+    pct_vi(w->pct, pct, sizeof pct);
+    tally_fmt_dec_vi(w->wilson_low, 1, lo, sizeof lo);
+    tally_fmt_dec_vi(w->wilson_high, 1, hi, sizeof hi);
+    snprintf(out, len, "%s\n(%s – %s)\nn = %s", pct, lo, hi, n);
+}
+
+/* Part of section I: each group's figure per respondent type and the whole period's, with the wait
+ * indicator (model: respondents[], groups[].cur, total). */
+static void respondents_table(Pdf *p, const TallyReport *r)
+{
+    if(!(r->parts & TALLY_PART_RESPONDENTS))
+        return;
+    double tw = p->x1 - p->x0;
+    enum { NC = 2 + GROUP_COUNT + 1 };
+    PdfCol cols[NC];
+    cols[0] = (PdfCol){tw - GROUP_COUNT * 54 - 46 - 76, PANGO_ALIGN_LEFT};
+    for(int g = 0; g < GROUP_COUNT; g++)
+        cols[1 + g] = (PdfCol){54, PANGO_ALIGN_CENTER};
+    cols[1 + GROUP_COUNT] = (PdfCol){46, PANGO_ALIGN_RIGHT};
+    cols[2 + GROUP_COUNT] = (PdfCol){76, PANGO_ALIGN_CENTER};
+    PdfCell head[NC];
+    head[0] = cell(tally_str(TS_FIG_RESPONDENT), 0);
+    for(int g = 0; g < GROUP_COUNT; g++)
+        head[1 + g] = cell(proto_group_code((ProtoGroup)g), 0);
+    head[1 + GROUP_COUNT] = cell(tally_str(TS_FIG_N), 0);
+    head[2 + GROUP_COUNT] = cell(tally_str(TS_FIG_WAIT), 0);
+    p->y += 4;
+    need(p, 120);
+    para(p, tally_str(TS_OV_RESPONDENTS), F_BOLD, BODY_PT, PANGO_ALIGN_LEFT, false, 3);
+    table_row(p, cols, NC, head, TABLE_PT, true);
+    for(int i = 0; i <= RESPONDENT_COUNT; i++) {
+        /* The respondent types, then every one of them together (the period's figures). */
+        bool total = i == RESPONDENT_COUNT;
+        const TallyFigure *all = total ? &r->total : &r->respondents[i].all;
+        char text[GROUP_COUNT][96], n[32], wait[160];
+        PdfCell row[NC];
+        row[0] = cell(total ? tally_str(TS_FIG_ALL_RESPONDENTS) : tally_respondent_vi(r->respondents[i].respondent),
+                      total ? F_BOLD : F_REG);
+        for(int g = 0; g < GROUP_COUNT; g++) {
+            const TallyFigure *f = total ? &r->groups[g].cur : &r->respondents[i].fig[g];
+            fig_short(f, text[g], sizeof text[g]);
+            row[1 + g] = cell(text[g], F_REG);
+            verdict_fill(f->status[0], row[1 + g].fill);
+        }
+        tally_fmt_int_vi(all->n, n, sizeof n);
+        row[1 + GROUP_COUNT] = cell(n, F_REG);
+        wait_short(&all->wait, wait, sizeof wait);
+        row[2 + GROUP_COUNT] = cell(wait, F_REG);
+        table_body_row(p, cols, NC, head, row, TABLE_PT);
+    }
+    p->y += 3;
+    para(p, tally_str(TS_FIG_WAIT_NOTE), F_ITALIC, SMALL_PT, PANGO_ALIGN_LEFT, false, 6);
+}
+
 static void ranking_table(Pdf *p, const TallyReport *r)
 {
     heading(p, tally_str(TS_DOC_S_RANK));
@@ -815,7 +887,7 @@ static void appendix(Pdf *p, const TallyReport *r)
     snprintf(sub, sizeof sub, "%s — %s", r->period.label_vi, r->unit_name);
     para(p, sub, F_ITALIC, 12, PANGO_ALIGN_CENTER, false, 4);
     para(p, tally_str(TS_DOC_UNITS_NOTE), F_ITALIC, SMALL_PT, PANGO_ALIGN_LEFT, false, 6);
-    double tw = p->x1 - p->x0, gw = 84, aw = 62, cw = 106;
+    double tw = p->x1 - p->x0, gw = 78, aw = 58, cw = 106; /* five groups: room for the name */
     PdfCol cols[3 + GROUP_COUNT];
     int nc = 0;
     cols[nc++] = (PdfCol){cw, PANGO_ALIGN_LEFT};
@@ -896,6 +968,7 @@ TallyErr tally_render_pdf(const TallyReport *r, const TallyLetterhead *lh, Tally
     letterhead(&p, r, lh);
     intro(&p, r);
     groups_table(&p, r);
+    respondents_table(&p, r);
     ranking_table(&p, r);
     trend(&p, r);
     reasons(&p, r);

@@ -228,6 +228,9 @@ static void view_note(const TallyReport *r, TallyView v, char *out, size_t len)
     case TALLY_VIEW_TREND: snprintf(out, len, tally_str(TS_OV_TREND), r->trend_year); break;
     case TALLY_VIEW_DEVICES: snprintf(out, len, "%s", tally_str(TS_DEV_HINT)); break;
     case TALLY_VIEW_ALERTS: snprintf(out, len, "%s", tally_str(TS_AL_HINT)); break;
+    case TALLY_VIEW_GROUPS:
+    case TALLY_VIEW_AREAS: snprintf(out, len, "%s", tally_str(TS_FIG_WAIT_NOTE)); break;
+    case TALLY_VIEW_RESPONDENTS: snprintf(out, len, "%s", tally_str(TS_FIG_RESPONDENT_NOTE)); break;
     default: snprintf(out, len, "%s", tally_str(TS_NOTE_INDICATIVE)); break;
     }
 }
@@ -339,6 +342,7 @@ static void cover_sheet(Xlsx *x, const TallyReport *r, const TallyLetterhead *lh
     cover_row(x, ws, row++, TS_COVER_UNIT, buf);
     cover_row(x, ws, row++, TS_COVER_AREA,
               r->area >= 0 ? proto_area_name_vi((ProtoArea)r->area) : tally_str(TS_COVER_ALL_AREAS));
+    cover_row(x, ws, row++, TS_COVER_RESPONDENT, tally_respondent_filter_vi(r));
     snprintf(buf, sizeof buf, "%s — %s", lh->issuer_parent, lh->issuer);
     cover_row(x, ws, row++, TS_COVER_ISSUER, buf);
     put_text(ws, row, 0, tally_str(TS_META_GENERATED), x->label);
@@ -360,6 +364,13 @@ static void cover_sheet(Xlsx *x, const TallyReport *r, const TallyLetterhead *lh
         put_text(ws, row++, 1, tally_str(TS_STATUS_NO_DATA), x->cover_value);
     put_text(ws, row, 0, tally_str(TS_FIG_FLAGGED), x->label);
     worksheet_write_number(ws, row++, 1, (double)r->total.flagged, x->cover_int);
+    put_text(ws, row, 0, tally_str(TS_FIG_WAIT), x->label);
+    if(r->total.wait.n)
+        worksheet_write_number(ws, row++, 1, r->total.wait.pct / 100.0, x->cover_pct);
+    else
+        put_text(ws, row++, 1, tally_str(TS_STATUS_NO_DATA), x->cover_value);
+    put_text(ws, row, 0, tally_str(TS_FIG_WAIT_N), x->label);
+    worksheet_write_number(ws, row++, 1, (double)r->total.wait.n, x->cover_int);
     put_text(ws, row, 0, tally_str(TS_COVER_MIN_N), x->label);
     worksheet_write_number(ws, row++, 1, r->min_n, x->cover_int);
     row++;

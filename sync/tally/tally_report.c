@@ -346,17 +346,13 @@ static size_t make_segments(const TallyPeriod *p, bool trend, int trend_year, Se
 
 /* ---- Figures ------------------------------------------------------------------------------------------ */
 
-static void add_counts(TallyCounts *to, const TallyCounts *c)
-{
-    to->n += c->n, to->satisfied += c->satisfied, to->flagged += c->flagged;
-}
 
 static TallyFigure figure(const TallyCounts *c, int group, const TallyTarget targets[GROUP_COUNT], int min_n)
 {
     TallyRow row;
-    tally_finish_counts(c->n, c->satisfied, c->flagged, group, targets, min_n, &row);
+    tally_finish_counts(c, group, targets, min_n, &row);
     TallyFigure f = {.n = row.n, .satisfied = row.satisfied, .flagged = row.flagged, .pct = row.pct,
-                     .wilson_low = row.wilson_low, .wilson_high = row.wilson_high};
+                     .wilson_low = row.wilson_low, .wilson_high = row.wilson_high, .wait = row.wait};
     f.status[0] = row.status[0];
     f.status[1] = row.status[1];
     return f;
@@ -504,7 +500,8 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
     *out = NULL;
     if(spec->period.from_day > spec->period.to_day || spec->period.prev_from_day > spec->period.prev_to_day)
         return tally_set_msg(msg, TALLY_E_INVALID, "malformed period / kỳ báo cáo không hợp lệ");
-    if(spec->area >= AREA_COUNT || spec->area < -1 || spec->min_n < 0)
+    if(spec->area >= AREA_COUNT || spec->area < -1 || spec->min_n < 0 || spec->respondent < 0 ||
+       spec->respondent >= RESPONDENT_COUNT)
         return tally_set_msg(msg, TALLY_E_INVALID, "malformed report request / yêu cầu báo cáo không hợp lệ");
     unsigned parts = spec->parts ? spec->parts : TALLY_PART_ALL;
     if(parts & TALLY_PART_ALERTS)
@@ -555,6 +552,7 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
     }
     r->period = spec->period;
     r->area = spec->area;
+    r->respondent = spec->respondent;
     r->min_n = min_n;
     r->generated_at = spec->now_s;
     r->note_key = TS_NOTE_INDICATIVE;
@@ -624,7 +622,7 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
         goto done;
     }
     if(parts & (TALLY_PART_GROUPS | TALLY_PART_TREND | TALLY_PART_UNITS | TALLY_PART_AREAS) &&
-       (e = tally_query_counts(db, codes, r->n_units, ranges, n_seg, counts, msg)))
+       (e = tally_query_counts(db, codes, r->n_units, ranges, n_seg, spec->respondent, counts, msg)))
         goto done;
 
     TallyCounts month[GROUP_COUNT][12] = {{{0}}}, area_cur[AREA_COUNT] = {{0}};
@@ -634,21 +632,21 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
                 if(spec->area >= 0 && a != spec->area)
                     continue;
                 const TallyCounts *c = &counts[(u * n_seg + s) * AREA_COUNT + (size_t)a];
-                if(!c->n && !c->flagged)
+                if(!c->n && !c->flagged) /* a service answer or a wait is part of one of these */
                     continue;
                 if(seg[s].cur) {
-                    add_counts(&uc[u].all, c);
-                    add_counts(&area_cur[a], c);
+                    tally_counts_add(&uc[u].all, c);
+                    tally_counts_add(&area_cur[a], c);
                 }
                 for(int g = 0; g < GROUP_COUNT; g++) {
-                    if(!proto_area_in_group((ProtoArea)a, (ProtoGroup)g))
+                    if(!tally_area_counts_in(a, g))
                         continue;
                     if(seg[s].cur)
-                        add_counts(&uc[u].cur[g], c);
+                        tally_counts_add(&uc[u].cur[g], c);
                     if(seg[s].prev)
-                        add_counts(&uc[u].prev[g], c);
+                        tally_counts_add(&uc[u].prev[g], c);
                     if(seg[s].month >= 0)
-                        add_counts(&month[g][seg[s].month], c);
+                        tally_counts_add(&month[g][seg[s].month], c);
                 }
             }
     /* Up the tree: children come after their parent in pre-order, so a reverse walk adds each complete
@@ -657,10 +655,10 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
         int p = r->units[u].parent;
         if(p < 0)
             continue;
-        add_counts(&uc[p].all, &uc[u].all);
+        tally_counts_add(&uc[p].all, &uc[u].all);
         for(int g = 0; g < GROUP_COUNT; g++) {
-            add_counts(&uc[p].cur[g], &uc[u].cur[g]);
-            add_counts(&uc[p].prev[g], &uc[u].prev[g]);
+            tally_counts_add(&uc[p].cur[g], &uc[u].cur[g]);
+            tally_counts_add(&uc[p].prev[g], &uc[u].prev[g]);
         }
     }
     TallyCounts total = {0}, gcur[GROUP_COUNT] = {{0}}, gprev[GROUP_COUNT] = {{0}};
@@ -670,13 +668,13 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
             ru->fig[g] = figure(&uc[u].cur[g], g, targets, min_n);
             ru->prev[g] = figure(&uc[u].prev[g], g, targets, min_n);
             if(ru->depth == 0) {
-                add_counts(&gcur[g], &uc[u].cur[g]);
-                add_counts(&gprev[g], &uc[u].prev[g]);
+                tally_counts_add(&gcur[g], &uc[u].cur[g]);
+                tally_counts_add(&gprev[g], &uc[u].prev[g]);
             }
         }
         ru->all = figure(&uc[u].all, -1, targets, min_n);
         if(ru->depth == 0)
-            add_counts(&total, &uc[u].all);
+            tally_counts_add(&total, &uc[u].all);
     }
     r->total = figure(&total, -1, targets, min_n);
     for(int g = 0; g < GROUP_COUNT; g++) {
@@ -695,6 +693,30 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
         r->areas[a].area = a;
         r->areas[a].group = proto_area_group((ProtoArea)a);
         r->areas[a].fig = figure(&area_cur[a], r->areas[a].group, targets, min_n);
+    }
+
+    /* The same figures per respondent type, over the report unit's subtree. */
+    if(parts & TALLY_PART_RESPONDENTS) {
+        TallyCounts rc[RESPONDENT_COUNT * AREA_COUNT] = {{0}};
+        if((e = tally_query_counts_by_respondent(db, codes, r->n_units, spec->period.from_day, spec->period.to_day,
+                                                 rc, msg)))
+            goto done;
+        for(int p = 0; p < RESPONDENT_COUNT; p++) {
+            TallyCounts all = {0}, grp[GROUP_COUNT] = {{0}};
+            for(int a = 0; a < AREA_COUNT; a++) {
+                if((spec->area >= 0 && a != spec->area) || (spec->respondent && p != spec->respondent))
+                    continue;
+                tally_counts_add(&all, &rc[p * AREA_COUNT + a]);
+                for(int g = 0; g < GROUP_COUNT; g++)
+                    if(tally_area_counts_in(a, g))
+                        tally_counts_add(&grp[g], &rc[p * AREA_COUNT + a]);
+            }
+            TallyReportRespondent *rr = &r->respondents[p];
+            rr->respondent = p;
+            rr->all = figure(&all, -1, targets, min_n);
+            for(int g = 0; g < GROUP_COUNT; g++)
+                rr->fig[g] = figure(&grp[g], g, targets, min_n);
+        }
     }
 
     /* Fair ranking of counters (units without children) per group. */

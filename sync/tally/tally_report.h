@@ -71,11 +71,13 @@ int         tally_period_kind_from_code(const char *code); /* -1 when unknown */
 
 /* ---- Figures ------------------------------------------------------------------------------------------ */
 
-/* One slice's figure, as one row of /api/v1/tally. pct and the interval are meaningful only when n > 0. */
+/* One slice's figure, as one row of /api/v1/tally. pct and the interval are meaningful only when n > 0. For
+ * the phuc_vu group n counts the ratings with a service answer and satisfied the satisfied service answers. */
 typedef struct {
     int64_t     n, satisfied, flagged;
     double      pct, wilson_low, wilson_high; /* percent */
     TallyStatus status[2];                    /* [0] 2025 milestone, [1] 2030; NONE when no group applies */
+    TallyWait   wait;                         /* "Chờ không quá 30 phút" of the same ratings (no milestone) */
 } TallyFigure;
 
 /* One target group's card on the overview. */
@@ -142,6 +144,14 @@ typedef struct {
     int64_t n;
 } TallyReportReason;
 
+/* One respondent type's figures (index = ProtoRespondent; RESPONDENT_NONE: not asked or not answered), so
+ * each target can be read the way it is worded (TTHC: người dân, doanh nghiệp; phuc_vu: người dân, tổ chức). */
+typedef struct {
+    int         respondent;          /* ProtoRespondent */
+    TallyFigure fig[GROUP_COUNT];    /* the report unit's subtree, per target group, the period */
+    TallyFigure all;                 /* every area together (status NONE) */
+} TallyReportRespondent;
+
 /* Ratings by local hour and weekday (0 = Monday .. 6 = Sunday), misuse-flagged left out. */
 typedef struct {
     int64_t n[7][24];
@@ -201,7 +211,8 @@ enum {
     TALLY_PART_DEVICES = 1u << 5,
     TALLY_PART_ALERTS = 1u << 6,     /* implies UNITS and DEVICES */
     TALLY_PART_HEAT = 1u << 7,
-    TALLY_PART_ALL = 0xffu,
+    TALLY_PART_RESPONDENTS = 1u << 8, /* respondents[] */
+    TALLY_PART_ALL = 0x1ffu,
 };
 
 typedef struct {
@@ -209,6 +220,7 @@ typedef struct {
     char        scope[PROTO_ID_MAX + 1]; /* the viewer's scope unit; "" = the whole province */
     char        unit[PROTO_ID_MAX + 1];  /* the unit reported on, inside the scope; "" = the scope itself */
     int         area;                    /* a ProtoArea filter, -1 for all */
+    int         respondent;              /* a ProtoRespondent filter; RESPONDENT_NONE (0) = everyone */
     int         min_n;                   /* 0 = TALLY_MIN_N_DEFAULT */
     unsigned    parts;                   /* TALLY_PART_*; 0 = ALL */
     int64_t     now_s;                   /* the clock: generated_at and "silent" are measured from it */
@@ -222,6 +234,7 @@ typedef struct {
     char             unit_code[PROTO_ID_MAX + 1];   /* the unit reported on ("" = the whole scope) */
     char             unit_name[TALLY_NAME_MAX + 1];
     int              area;                          /* -1 = all areas */
+    int              respondent;                    /* RESPONDENT_NONE = everyone, else only that type */
     int              min_n;
     int64_t          generated_at;                  /* Unix seconds (spec.now_s) */
     int64_t          data_last_received;            /* newest upload from a kiosk in the unit's subtree; 0 = none */
@@ -242,6 +255,7 @@ typedef struct {
     size_t            n_ranking;
 
     TallyReportArea   areas[AREA_COUNT];            /* index = ProtoArea; n == 0 where none */
+    TallyReportRespondent respondents[RESPONDENT_COUNT]; /* index = ProtoRespondent, the period */
     TallyReportReason reasons[REASON_COUNT];        /* most frequent first */
     int64_t           reasons_total;                /* sum of reasons[].n (a rating may give two) */
     int64_t           unsatisfied;                  /* not-satisfied ratings in the period (the reasons' base) */

@@ -64,7 +64,15 @@
     X(TS_FIG_POINTS, "điểm %")                                                                                     \
     X(TS_FIG_TOTAL, "Tất cả lĩnh vực")                                                                            \
     X(TS_FIG_UNSATISFIED, "Không hài lòng")                                                                       \
+    X(TS_FIG_WAIT, "Chờ không quá 30 phút")                                                                       \
+    X(TS_FIG_WAIT_N, "Số trả lời về thời gian chờ")                                                               \
+    X(TS_FIG_WAIT_NOTE, "Chờ không quá 30 phút: tỷ lệ người đã chờ dưới 15 phút hoặc 15–30 phút trong số người trả lời câu hỏi thời gian chờ (không tính đánh giá nghi lạm dụng). Quy định của tỉnh: không để người dân chờ quá 30 phút; chỉ số này không có mốc đạt/không đạt.") \
+    X(TS_FIG_RESPONDENT, "Đối tượng đánh giá")                                                                    \
+    X(TS_FIG_ALL_RESPONDENTS, "Tất cả đối tượng")                                                                 \
+    X(TS_FIG_RESPONDENT_NONE, "Không trả lời")                                                                    \
+    X(TS_FIG_RESPONDENT_NOTE, "Chỉ tiêu TTHC hướng tới người dân, doanh nghiệp; chỉ tiêu sự phục vụ (phuc_vu) hướng tới người dân, tổ chức. Nhóm phục vụ tính câu hỏi về sự phục vụ của cán bộ, công chức, chỉ ở máy có hỏi câu này.") \
     /* Overview */                                                                                                \
+    X(TS_OV_RESPONDENTS, "Theo đối tượng đánh giá và thời gian chờ")                                              \
     X(TS_OV_TITLE, "Tổng quan mức độ hài lòng")                                                                   \
     X(TS_OV_TREND, "Diễn biến theo tháng năm %d")                                                                 \
     X(TS_OV_TREND_NOTE, "Đường nét đứt: chỉ tiêu 2025 và 2030. Tháng có ít hơn %d đánh giá hiển thị điểm rỗng.") \
@@ -245,6 +253,12 @@
     X(TS_MEASURE_PTS, "điểm %")                                                                                   \
     X(TS_MEASURE_DAYS, "ngày")                                                                                    \
     X(TS_MEASURE_RATINGS, "đánh giá")                                                                             \
+    X(TS_SHEET_RESPONDENTS, "Đối tượng")                                                                          \
+    X(TS_COL_RESPONDENT_CODE, "Mã đối tượng")                                                                     \
+    X(TS_COL_WAIT_PCT, "Chờ ≤ 30 phút (%)")                                                                       \
+    X(TS_COL_WAIT_LOW, "Chờ ≤ 30 phút – cận dưới KTC 95%")                                                        \
+    X(TS_COL_WAIT_HIGH, "Chờ ≤ 30 phút – cận trên KTC 95%")                                                       \
+    X(TS_COVER_RESPONDENT, "Đối tượng đánh giá")                                                                  \
     X(TS_SHEET_COVER, "Bìa")                                                                                      \
     X(TS_SHEET_GROUPS, "Nhóm chỉ tiêu")                                                                           \
     X(TS_SHEET_UNITS, "Đơn vị")                                                                                   \

@@ -36,7 +36,32 @@ static void col(Cols *c, const char *band, const char *sub, TallyCellType type, 
         snprintf(k->head, sizeof k->head, "%s", sub);
 }
 
-/* The columns of a figure: n, satisfied, pct, interval, flagged (the groups and areas views). */
+/* The wait indicator of a figure: share within 30 minutes, its n, its interval. */
+static void wait_cols(Cols *c, const char *band)
+{
+    col(c, band, tally_str(TS_COL_WAIT_PCT), TC_PCT, 11, true);
+    col(c, band, tally_str(TS_FIG_WAIT_N), TC_INT, 12, false);
+    col(c, band, tally_str(TS_COL_WAIT_LOW), TC_PCT, 12, false);
+    col(c, band, tally_str(TS_COL_WAIT_HIGH), TC_PCT, 12, false);
+}
+
+/* A figure per target group, then every area together (the units and respondents views). */
+static void group_band_cols(Cols *c)
+{
+    for(int g = 0; g < GROUP_COUNT; g++) {
+        const char *band = proto_group_name_vi((ProtoGroup)g);
+        col(c, band, tally_str(TS_FIG_PCT), TC_PCT, 10, true);
+        col(c, band, tally_str(TS_FIG_N), TC_INT, 10, true);
+        col(c, band, tally_str(TS_COL_VERDICT_2025), TC_STATUS, 11, false);
+        col(c, band, tally_str(TS_COL_VERDICT_2030), TC_STATUS, 11, false);
+    }
+    col(c, tally_str(TS_FIG_TOTAL), tally_str(TS_FIG_N), TC_INT, 10, false);
+    col(c, tally_str(TS_FIG_TOTAL), tally_str(TS_FIG_PCT), TC_PCT, 10, false);
+    col(c, tally_str(TS_FIG_TOTAL), tally_str(TS_FIG_FLAGGED), TC_INT, 12, false);
+    wait_cols(c, tally_str(TS_FIG_TOTAL));
+}
+
+/* The columns of a figure: n, satisfied, pct, interval, flagged, wait (the groups and areas views). */
 static void figure_cols(Cols *c)
 {
     col(c, NULL, tally_str(TS_FIG_N), TC_INT, 12, true);
@@ -45,6 +70,7 @@ static void figure_cols(Cols *c)
     col(c, NULL, tally_str(TS_COL_LOW), TC_PCT, 11, false);
     col(c, NULL, tally_str(TS_COL_HIGH), TC_PCT, 11, false);
     col(c, NULL, tally_str(TS_FIG_FLAGGED), TC_INT, 13, false);
+    wait_cols(c, NULL);
 }
 
 int tally_table_columns(const TallyReport *r, TallyView v, TallyColumn *cols)
@@ -68,17 +94,13 @@ int tally_table_columns(const TallyReport *r, TallyView v, TallyColumn *cols)
         col(&c, NULL, tally_str(TS_UNIT_NAME), TC_NAME, 44, true);
         col(&c, NULL, tally_str(TS_COL_LEVEL), TC_INT, 5, false);
         col(&c, NULL, tally_str(TS_COL_PARENT), TC_CODE, 18, false);
-        for(int g = 0; g < GROUP_COUNT; g++) {
-            const char *band = proto_group_name_vi((ProtoGroup)g);
-            col(&c, band, tally_str(TS_FIG_PCT), TC_PCT, 10, true);
-            col(&c, band, tally_str(TS_FIG_N), TC_INT, 10, true);
-            col(&c, band, tally_str(TS_COL_VERDICT_2025), TC_STATUS, 11, false);
-            col(&c, band, tally_str(TS_COL_VERDICT_2030), TC_STATUS, 11, false);
-        }
-        col(&c, tally_str(TS_FIG_TOTAL), tally_str(TS_FIG_N), TC_INT, 10, false);
-        col(&c, tally_str(TS_FIG_TOTAL), tally_str(TS_FIG_PCT), TC_PCT, 10, false);
-        col(&c, tally_str(TS_FIG_TOTAL), tally_str(TS_FIG_FLAGGED), TC_INT, 12, false);
+        group_band_cols(&c);
         col(&c, NULL, tally_str(TS_COL_DEVICES), TC_INT, 7, false);
+        break;
+    case TALLY_VIEW_RESPONDENTS:
+        col(&c, NULL, tally_str(TS_FIG_RESPONDENT), TC_TEXT, 24, true);
+        col(&c, NULL, tally_str(TS_COL_RESPONDENT_CODE), TC_CODE, 16, false);
+        group_band_cols(&c);
         break;
     case TALLY_VIEW_RANKING:
         col(&c, NULL, tally_str(TS_COL_RANK), TC_INT, 6, true);
@@ -153,6 +175,7 @@ size_t tally_table_rows(const TallyReport *r, TallyView v)
     case TALLY_VIEW_REASONS: return REASON_COUNT;
     case TALLY_VIEW_DEVICES: return r->n_devices;
     case TALLY_VIEW_ALERTS: return r->n_alerts;
+    case TALLY_VIEW_RESPONDENTS: return RESPONDENT_COUNT;
     default: return 0;
     }
 }
@@ -190,6 +213,15 @@ static TallyCell target(double t)
     return real(TC_PCT, t, t < 0);
 }
 
+static TallyCell *wait_cells(TallyCell *c, const TallyWait *w)
+{
+    *c++ = real(TC_PCT, w->pct, w->n == 0);
+    *c++ = num(TC_INT, w->n);
+    *c++ = real(TC_PCT, w->wilson_low, w->n == 0);
+    *c++ = real(TC_PCT, w->wilson_high, w->n == 0);
+    return c;
+}
+
 static TallyCell *figure_cells(TallyCell *c, const TallyFigure *f)
 {
     *c++ = num(TC_INT, f->n);
@@ -198,7 +230,22 @@ static TallyCell *figure_cells(TallyCell *c, const TallyFigure *f)
     *c++ = real(TC_PCT, f->wilson_low, f->n == 0);
     *c++ = real(TC_PCT, f->wilson_high, f->n == 0);
     *c++ = num(TC_INT, f->flagged);
-    return c;
+    return wait_cells(c, &f->wait);
+}
+
+/* Per group, then every area together: the cells of group_band_cols. */
+static TallyCell *group_band_cells(TallyCell *c, const TallyFigure fig[GROUP_COUNT], const TallyFigure *all)
+{
+    for(int g = 0; g < GROUP_COUNT; g++) {
+        *c++ = real(TC_PCT, fig[g].pct, fig[g].n == 0);
+        *c++ = num(TC_INT, fig[g].n);
+        *c++ = status(fig[g].status[0]);
+        *c++ = status(fig[g].status[1]);
+    }
+    *c++ = num(TC_INT, all->n);
+    *c++ = real(TC_PCT, all->pct, all->n == 0);
+    *c++ = num(TC_INT, all->flagged);
+    return wait_cells(c, &all->wait);
 }
 
 static void device_state(const TallyReportDevice *d, char *out, size_t len)
@@ -245,16 +292,16 @@ void tally_table_row(const TallyReport *r, TallyView v, size_t i, TallyTableRow 
         *c++ = name;
         *c++ = num(TC_INT, u->depth + 1);
         *c++ = text(TC_CODE, u->parent >= 0 ? r->units[u->parent].code : "");
-        for(int g = 0; g < GROUP_COUNT; g++) {
-            *c++ = real(TC_PCT, u->fig[g].pct, u->fig[g].n == 0);
-            *c++ = num(TC_INT, u->fig[g].n);
-            *c++ = status(u->fig[g].status[0]);
-            *c++ = status(u->fig[g].status[1]);
-        }
-        *c++ = num(TC_INT, u->all.n);
-        *c++ = real(TC_PCT, u->all.pct, u->all.n == 0);
-        *c++ = num(TC_INT, u->all.flagged);
+        c = group_band_cells(c, u->fig, &u->all);
         *c++ = num(TC_INT, u->n_devices);
+        break;
+    }
+    case TALLY_VIEW_RESPONDENTS: {
+        const TallyReportRespondent *p = &r->respondents[i];
+        const char *code = proto_respondent_code((ProtoRespondent)p->respondent);
+        *c++ = text(TC_TEXT, tally_respondent_vi(p->respondent));
+        *c++ = text(TC_CODE, code ? code : TALLY_RESPONDENT_NONE_CODE);
+        c = group_band_cells(c, p->fig, &p->all);
         break;
     }
     case TALLY_VIEW_RANKING: {

@@ -371,6 +371,12 @@ static bool build(TallyDb *db, const TallyWebRequest *req, const TallyForm *args
         bad_param(resp, req, who, bad);
         return false;
     }
+    /* The respondent filter: one of the three types, or absent / empty (the picker's "everyone") for all. */
+    const char *respondent = tally_form_get(args, "respondent");
+    if(respondent && *respondent && (spec.respondent = proto_respondent_from_code(respondent)) <= 0) {
+        bad_param(resp, req, who, "respondent");
+        return false;
+    }
     snprintf(spec.scope, sizeof spec.scope, "%s", who->unit);
     snprintf(spec.unit, sizeof spec.unit, "%s", unit ? unit : "");
     char msg[TALLY_MSG_MAX];
@@ -417,7 +423,8 @@ static void h_overview(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, con
                        TallyWebResponse *resp)
 {
     (void)w;
-    page(db, req, args, who, resp, TALLY_PAGE_OVERVIEW, NULL, TALLY_PART_GROUPS | TALLY_PART_TREND | TALLY_PART_UNITS,
+    page(db, req, args, who, resp, TALLY_PAGE_OVERVIEW, NULL,
+         TALLY_PART_GROUPS | TALLY_PART_TREND | TALLY_PART_UNITS | TALLY_PART_RESPONDENTS,
          tally_html_overview);
     log_viewer(resp, who);
 }

@@ -34,10 +34,11 @@ HOSTILE = "<script>alert(1)</script> \"Quầy\" & 'Một cửa'"
 HOSTILE_CODE = "000.00.31.H21.XSS"
 PERIOD, FROM, TO = "quy:2026-3", "2026-07-01", "2026-09-30"
 STATUS_WORDS = {"dat": "Đạt mốc", "khong_dat": "Chưa đạt mốc", "chua_du_mau": "Chưa đủ mẫu"}
-GROUPS = ["tthc", "dat_dai_xay_dung_dau_tu", "y_te", "giao_duc"]
 # The server runs with --login-slow-s SLOW_S. The answer to the fifth wrong password and the next submit must fall
 # inside it even on a loaded machine under ASan (the server counts whole seconds), so it is not cut too fine.
 SLOW_S = 6
+GROUPS = ["tthc", "dat_dai_xay_dung_dau_tu", "y_te", "giao_duc", "phuc_vu"]
+RESPONDENTS = ["khong_tra_loi", "nguoi_dan", "doanh_nghiep", "to_chuc"]
 
 
 class Ctx:
@@ -115,6 +116,8 @@ def test_overview_figures_equal_the_api(c):
         assert int(card.get_attribute("data-n")) == row["n"], (g, card.get_attribute("data-n"), row)
         assert int(card.get_attribute("data-satisfied")) == row["satisfied"]
         assert int(card.get_attribute("data-flagged")) == row["flagged"]
+        assert int(card.get_attribute("data-wait-n")) == row["wait"]["n"], (g, row["wait"])
+        assert int(card.get_attribute("data-wait-within")) == row["wait"]["within_30"], (g, row["wait"])
         big = card.find_element(By.CSS_SELECTOR, ".big").text
         assert big == pct_text(row), (g, big, row)
         badges = card.find_element(By.CSS_SELECTOR, ".badges").text
@@ -264,7 +267,7 @@ def test_downloads_are_the_files_of_what_is_on_screen(c):
         assert names["dl-csv-ly-do"] == f"bao-cao-hai-long_{unit}_quy-2026-3_ly-do.csv", names
         # The views this page does not show, and the JSON, from the same query: the checker wants a full set.
         base = links["dl-csv-don-vi"]
-        for view in ("xep-hang", "theo-thang", "canh-bao"):
+        for view in ("xep-hang", "theo-thang", "canh-bao", "doi-tuong"):
             name, body = fetch_file(c, base.replace("view=don-vi", "view=" + view), cookie)
             open(os.path.join(out, name), "wb").write(body)
         _, body = fetch_file(c, f"/tai-ve?format=json&period={PERIOD}&unit={unit}", cookie)
@@ -293,11 +296,12 @@ def test_downloads_are_the_files_of_what_is_on_screen(c):
         assert "Trung tâm Phục vụ hành chính công tỉnh Gia Lai" in re.sub(r"\s+", " ", pdf) and "quý iii" in pdf.lower()
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    assert len(re.findall(r"\bexport\b", c.t.admin("audit").stdout)) == audited + len(links) + 4
+    assert len(re.findall(r"\bexport\b", c.t.admin("audit").stdout)) == audited + len(links) + 5
     # The overview offers the report of the whole scope and the CSV of each of its tables.
     open_page(c, "/tong-quan?period=" + PERIOD)
     links = download_links(c)
-    assert set(links) == {"dl-pdf", "dl-xlsx", "dl-csv-nhom-chi-tieu", "dl-csv-theo-thang", "dl-csv-xep-hang"}, links
+    assert set(links) == {"dl-pdf", "dl-xlsx", "dl-csv-nhom-chi-tieu", "dl-csv-theo-thang", "dl-csv-xep-hang",
+                          "dl-csv-doi-tuong"}, links
     name, body = fetch_file(c, links["dl-xlsx"], cookie)
     assert name == "bao-cao-hai-long_toan-tinh_quy-2026-3.xlsx" and body[:4] == b"PK\x03\x04"
     wb = openpyxl.load_workbook(io.BytesIO(body))
@@ -402,8 +406,67 @@ def test_a_session_from_before_a_password_change_no_longer_works(c):
     assert c.d.current_url.endswith("/tong-quan")
 
 
+def wait_text(w):
+    return "–" if not w["n"] else ("%.1f" % w["pct"]).replace(".", ",") + "%"
+
+
+def check_respondents(c, query):
+    """The overview's phuc_vu card, respondents table and 30-minute share equal the API for the same filter."""
+    api = c.t.api(c.token, f"from={FROM}&to={TO}&by=respondent,group" + query)
+    whole = c.t.api(c.token, f"from={FROM}&to={TO}" + query)
+    total = next(iter(whole.values()))
+    assert total["wait"]["n"] > 0, "the seeded kiosks answered the wait question"
+    note = c.d.find_element(By.ID, "wait-total").text
+    assert wait_text(total["wait"]) in note and "Chờ không quá 30 phút" in note, (note, total["wait"])
+    rows = c.d.find_elements(By.CSS_SELECTOR, "#respondent-table tbody tr")
+    assert [r.get_attribute("data-respondent") for r in rows] == RESPONDENTS
+    for r in rows:
+        p = r.get_attribute("data-respondent")
+        figs = r.find_elements(By.CSS_SELECTOR, "td.fig")
+        assert len(figs) == len(GROUPS)
+        for g, td in zip(GROUPS, figs):
+            a = api.get(p + "/" + g, {"n": 0, "satisfied": 0})
+            assert (int(td.get_attribute("data-n")), int(td.get_attribute("data-satisfied"))) == \
+                (a["n"], a["satisfied"]), (p, g, a)
+        w = r.find_element(By.CSS_SELECTOR, "td.wait")
+        # every area's wait together: the by=respondent row
+        one = c.t.api(c.token, f"from={FROM}&to={TO}&by=respondent" + query).get(p, {"wait": {"n": 0, "within_30": 0}})
+        assert (int(w.get_attribute("data-wait-n")), int(w.get_attribute("data-wait-within"))) == \
+            (one["wait"]["n"], one["wait"]["within_30"]), (p, one)
+    return api
+
+
+def test_phuc_vu_respondents_and_the_wait_indicator(c):
+    open_page(c, "/tong-quan?period=" + PERIOD)
+    api = check_respondents(c, "")
+    assert api["nguoi_dan/phuc_vu"]["n"] > 0, "seeded service answers"
+    # The filter: choose Người dân in the picker; every figure follows it, and the links keep it.
+    sel = c.d.find_element(By.CSS_SELECTOR, "form.picker select[name=respondent]")
+    sel.find_element(By.CSS_SELECTOR, "option[value=nguoi_dan]").click()
+    c.d.find_element(By.CSS_SELECTOR, "form.picker button[type=submit]").click()
+    no_alert(c.d)
+    assert "respondent=nguoi_dan" in c.d.current_url, c.d.current_url
+    filtered = c.t.api(c.token, f"from={FROM}&to={TO}&by=group&respondent=nguoi_dan")
+    for g in GROUPS:
+        card = c.d.find_element(By.CSS_SELECTOR, f'article.card[data-group="{g}"]')
+        assert int(card.get_attribute("data-n")) == filtered[g]["n"], (g, filtered[g])
+        assert int(card.get_attribute("data-wait-n")) == filtered[g]["wait"]["n"], (g, filtered[g])
+    check_respondents(c, "&respondent=nguoi_dan")
+    links = [a.get_attribute("href") for a in c.d.find_elements(By.CSS_SELECTOR, "a.dl")]
+    assert links and all("respondent=nguoi_dan" in h for h in links), links
+    # The respondents CSV of the filtered page is the model's table for người dân only.
+    csv_link = next(h for h in links if "view=doi-tuong" in h)
+    status, _, text = c.t.http(csv_link[len(c.t.url):], cookie=session_cookie(c.d))
+    assert status == 200, status
+    assert "Chờ ≤ 30 phút (%)" in text and "nguoi_dan" in text, text[:400]
+    # An unknown type is refused with a clear page, not shown as everyone.
+    assert c.t.http("/tong-quan?respondent=ai_do", cookie=session_cookie(c.d))[0] == 400
+    assert c.t.http(f"/api/v1/tally?from={FROM}&to={TO}&respondent=ai_do", token=c.token)[0] == 400
+
+
 TESTS = [test_every_page_and_export_needs_a_session, test_sign_in_sets_a_strict_http_only_session_cookie,
-         test_overview_figures_equal_the_api, test_unit_tree_figures_equal_the_api,
+         test_overview_figures_equal_the_api, test_phuc_vu_respondents_and_the_wait_indicator,
+         test_unit_tree_figures_equal_the_api,
          test_unit_page_areas_devices_heat_and_reasons, test_hostile_unit_name_is_shown_literally_everywhere,
          test_devices_page_highlights_silent_skewed_and_gappy_kiosks, test_alerts_page_and_cli,
          test_export_needs_the_session_and_is_audited, test_downloads_are_the_files_of_what_is_on_screen,

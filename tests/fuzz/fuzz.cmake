@@ -12,7 +12,7 @@ set(_fz_dir ${CMAKE_CURRENT_LIST_DIR})
 # What the targets exercise, compiled with the sanitizers and libFuzzer's coverage.
 add_library(fuzzlib STATIC
   ${KIOSK_SOURCE_DIR}/sync/protocol.c ${KIOSK_SOURCE_DIR}/sync/ptime.c ${KIOSK_SOURCE_DIR}/sync/uuid.c
-  ${KIOSK_SOURCE_DIR}/kiosk/config.c
+  ${KIOSK_SOURCE_DIR}/kiosk/config.c ${KIOSK_SOURCE_DIR}/kiosk/text.c
   ${KIOSK_SOURCE_DIR}/sync/tally/tally_db.c ${KIOSK_SOURCE_DIR}/sync/tally/tally_query.c
   ${KIOSK_SOURCE_DIR}/sync/tally/tally_text.c ${KIOSK_SOURCE_DIR}/sync/tally/tally_form.c)
 target_include_directories(fuzzlib PUBLIC ${KIOSK_SOURCE_DIR})

@@ -18,6 +18,7 @@ static void check_spec_round_trip(const TallySpec *s)
 {
     FUZZ_CHECK(s->from_day >= PTIME_DAY_MIN && s->from_day <= s->to_day && s->to_day <= PTIME_DAY_MAX);
     FUZZ_CHECK(s->area >= -1 && s->area < AREA_COUNT);
+    FUZZ_CHECK(s->respondent >= RESPONDENT_NONE && s->respondent < RESPONDENT_COUNT);
     FUZZ_CHECK(s->n_by >= 0 && s->n_by <= TALLY_BY_MAX);
     FUZZ_CHECK(s->min_n >= 1 && s->min_n <= 1000000);
     FUZZ_CHECK(s->unit[0] == '\0' || proto_code_valid(s->unit));
@@ -29,6 +30,9 @@ static void check_spec_round_trip(const TallySpec *s)
         n += snprintf(q + n, sizeof q - (size_t)n, "&unit=%s", s->unit);
     if(s->area >= 0)
         n += snprintf(q + n, sizeof q - (size_t)n, "&area=%s", proto_area_code((ProtoArea)s->area));
+    if(s->respondent)
+        n += snprintf(q + n, sizeof q - (size_t)n, "&respondent=%s",
+                      proto_respondent_code((ProtoRespondent)s->respondent));
     for(int i = 0; i < s->n_by; i++) {
         FUZZ_CHECK(tally_by_code(s->by[i]));
         for(int j = 0; j < i; j++)
@@ -39,7 +43,7 @@ static void check_spec_round_trip(const TallySpec *s)
     TallyQueryError e;
     FUZZ_CHECK(tally_query_parse(q, (size_t)n, &s2, &e) == TALLY_OK);
     FUZZ_CHECK(s2.from_day == s->from_day && s2.to_day == s->to_day && s2.area == s->area &&
-               s2.min_n == s->min_n && s2.n_by == s->n_by && strcmp(s2.unit, s->unit) == 0 &&
+               s2.respondent == s->respondent && s2.min_n == s->min_n && s2.n_by == s->n_by && strcmp(s2.unit, s->unit) == 0 &&
                memcmp(s2.by, s->by, sizeof s->by[0] * (size_t)s->n_by) == 0);
 }
 
@@ -99,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FUZZ_CHECK(e == TALLY_E_INVALID);
         FUZZ_CHECK(err.code && (strcmp(err.code, "bad_value") == 0 || strcmp(err.code, "unknown_area") == 0 ||
-                                strcmp(err.code, "unknown_field") == 0));
+                                strcmp(err.code, "unknown_field") == 0 ||
+                                (strcmp(err.code, "unknown_respondent") == 0 && strcmp(err.param, "respondent") == 0)));
         FUZZ_CHECK(fuzz_is_cstr(err.param, sizeof err.param) && fuzz_is_cstr(err.msg, sizeof err.msg));
         FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)err.param, strlen(err.param)));
         FUZZ_CHECK(fuzz_utf8_ok((const unsigned char *)err.msg, strlen(err.msg)) && err.msg[0]);

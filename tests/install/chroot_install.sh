@@ -72,6 +72,9 @@ for g in input video render; do
     inroot id -nG hailong-kiosk | tr ' ' '\n' | grep -qx "$g" || fail "hailong-kiosk is not in group $g"
   fi
 done
+for f in lang/vi/strings.txt lang/en/strings.txt lang/vi/voice/area_dat_dai.wav; do
+  [ -f "$root/usr/share/hailong-kiosk/$f" ] || fail "/usr/share/hailong-kiosk/$f is not installed"
+done
 [ "$(inroot stat -c '%U %a' /var/lib/hailong-tally)" = "hailong-tally 750" ] || fail "/var/lib/hailong-tally owner/mode"
 [ "$(inroot stat -c '%U %a' /var/lib/hailong-kiosk)" = "hailong-kiosk 750" ] || fail "/var/lib/hailong-kiosk owner/mode"
 [ "$(inroot stat -c '%U %G %a' /etc/hailong-kiosk/kiosk.ini)" = "root hailong-kiosk 640" ] || fail "kiosk.ini owner/mode"

@@ -18,11 +18,11 @@ import urllib.request
 
 import openpyxl
 
-GROUPS = ["tthc", "dat_dai_xay_dung_dau_tu", "y_te", "giao_duc"]
+GROUPS = ["tthc", "dat_dai_xay_dung_dau_tu", "y_te", "giao_duc", "phuc_vu"]
 STATUS_VI = {"dat": "Đạt", "khong_dat": "Không đạt", "chua_du_mau": "Chưa đủ mẫu", None: ""}
 SHORT = {"dat": "Đ", "khong_dat": "K", "chua_du_mau": "—"}
-SHEETS = ["Bìa", "Nhóm chỉ tiêu", "Đơn vị", "Xếp hạng", "Lĩnh vực", "Theo tháng", "Lý do", "Thiết bị", "Cảnh báo"]
-CSV_VIEWS = ["nhom-chi-tieu", "don-vi", "xep-hang", "linh-vuc", "theo-thang", "ly-do", "thiet-bi", "canh-bao"]
+SHEETS = ["Bìa", "Nhóm chỉ tiêu", "Đơn vị", "Xếp hạng", "Lĩnh vực", "Theo tháng", "Lý do", "Thiết bị", "Cảnh báo", "Đối tượng"]
+CSV_VIEWS = ["nhom-chi-tieu", "don-vi", "xep-hang", "linh-vuc", "theo-thang", "ly-do", "thiet-bi", "canh-bao", "doi-tuong"]
 
 failures = []
 
@@ -99,8 +99,20 @@ def main():
     expect(model["meta"]["period"] == args.tag, f"json period code {model['meta']['period']}")
     for g in model["groups"]:
         a = groups[g["group"]]
-        for k in ["n", "satisfied", "pct", "wilson_low", "wilson_high", "flagged", "status_2025", "status_2030"]:
+        for k in ["n", "satisfied", "pct", "wilson_low", "wilson_high", "flagged", "status_2025", "status_2030", "wait"]:
             expect(g["current"][k] == a[k], f"json group {g['group']} {k}: {g['current'][k]} != api {a[k]}")
+    # Per respondent type: the model's respondents[] equal by=respondent,group (a row absent there has n 0).
+    by_resp = {r["key"]: r for r in api(args, by="respondent,group", unit=args.unit, **period)}
+    expect([p["respondent"] for p in model["respondents"]] == ["khong_tra_loi", "nguoi_dan", "doanh_nghiep", "to_chuc"],
+           "json respondents rows")
+    for p in model["respondents"]:
+        for g in GROUPS:
+            a, m = by_resp.get(p["respondent"] + "/" + g), p["groups"][g]
+            if a is None:
+                expect(m["n"] == 0 and m["wait"]["n"] == 0, f"json respondent {p['respondent']} {g} not in the api")
+                continue
+            for k in ["n", "satisfied", "pct", "status_2025", "wait"]:
+                expect(m[k] == a[k], f"json respondent {p['respondent']} {g} {k}: {m[k]} != api {a[k]}")
     for u in units:
         for g in GROUPS:
             a = unit_api[u["code"]][g]

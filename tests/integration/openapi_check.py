@@ -173,6 +173,12 @@ def run(port, dev, gone, viewer, old):
     with_bad_item["ratings"][1]["area"] = "hai_quan"
     with_bad_item["ratings"][2]["id"] = "nope"
     check("a batch with bad items", B, "POST", 200, request(port, "POST", B, dev, json.dumps(with_bad_item).encode()))
+    answered = json.loads(batch("api-dev", 3))
+    answered["schema"] = 2
+    for r, (svc, who, wait) in zip(answered["ratings"], ((1, "nguoi_dan", "duoi_15"), (3, "to_chuc", "tren_30"),
+                                                         (2, None, "15_30"))):
+        r.update(service_score=svc, respondent=who, wait=wait)
+    check("a schema-2 batch", B, "POST", 200, request(port, "POST", B, dev, json.dumps(answered).encode()))
     check("not JSON", B, "POST", 400, request(port, "POST", B, dev, b'{"schema":1,'))
     check("a NUL in the target", B, "POST", 400, request(port, "POST", B + "%00x", dev, good))
     check("two lengths", B, "POST", 400, request(port, "POST", B, dev, good, extra=b"Content-Length: 3\r\n"))
@@ -195,8 +201,24 @@ def run(port, dev, gone, viewer, old):
     check("a wrong method", B, "GET", 405, request(port, "GET", B, dev))
 
     q = "?from=2025-01-01&to=2025-12-31"
-    for by in ("", "&by=group", "&by=unit,area&unit=000.00.31.H21", "&by=month&area=dat_dai&min_n=1"):
+    for by in ("", "&by=group", "&by=unit,area&unit=000.00.31.H21", "&by=month&area=dat_dai&min_n=1",
+               "&by=respondent,group&min_n=1", "&respondent=nguoi_dan&by=group&min_n=1"):
         check("a tally", T, "GET", 200, request(port, "GET", T + q + by, viewer))
+    reply = request(port, "GET", T + q + "&respondent=ai_do", viewer)
+    check("an unknown respondent", T, "GET", 400, reply)
+    err = json.loads(reply[2]) if reply[0] == 400 else {}
+    if (err.get("error"), err.get("field")) != ("unknown_respondent", "respondent"):
+        failures.append(f"an unknown respondent: not unknown_respondent naming respondent: {reply[2][:200]!r}")
+    # The schema-2 batch's answers are in the figures: phuc_vu counts the three service faces, the wait
+    # indicator two of three within 30 minutes.
+    reply = request(port, "GET", T + q + "&by=group&min_n=1", viewer)
+    rows = {r["key"]: r for r in json.loads(reply[2])["rows"]} if reply[0] == 200 else {}
+    pv = rows.get("phuc_vu", {})
+    if (pv.get("n"), pv.get("satisfied"), pv.get("wait", {}).get("n"), pv.get("wait", {}).get("within_30")) != \
+            (3, 2, 3, 2):
+        failures.append(f"by=group: phuc_vu row is not n 3, satisfied 2, wait 2 of 3: {pv}")
+    check("a repeated respondent", T, "GET", 400,
+          request(port, "GET", T + q + "&respondent=to_chuc&respondent=to_chuc", viewer))
     check("a repeated parameter", T, "GET", 400, request(port, "GET", T + q + "&to=2025-02-01", viewer))
     check("a query name not UTF-8", T, "GET", 400, request(port, "GET", T + "?%FF=1", viewer))
     check("no token", T, "GET", 401, request(port, "GET", T + q))

@@ -338,6 +338,17 @@ bool th_kiosk_make(ThKiosk *k, const char *dir, const char *device_id, const cha
     return true;
 }
 
+bool th_setup_one_kiosk(const char *tag, const char *unit, const char *device, char dir[TH_PATH], ThServer *srv,
+                        ThKiosk *k, char *token, size_t token_len)
+{
+    char kdir[TH_PATH + 16];
+    if(!th_tmpdir(dir, tag) || !th_server_init(srv, dir) || !th_server_unit(srv, unit, "G01") ||
+       !th_server_start(srv) || !th_server_device(srv, device, unit, token, token_len))
+        return false;
+    snprintf(kdir, sizeof kdir, "%s/kiosk", dir);
+    return mkdir(kdir, 0700) == 0 && th_kiosk_make(k, kdir, device, unit, SCALE_TTHC3, srv->url, token);
+}
+
 static pid_t sync_spawn(const ThKiosk *k, const char *const extra[])
 {
     const char *argv[24] = {KIOSK_SYNC_BIN, "--config", k->ini, "--once"};
@@ -611,15 +622,34 @@ bool th_server_tally(const ThServer *s, ThCount *out)
     return ok;
 }
 
+bool th_post_batch(const ThServer *s, const char *token, const char *body, long *status, ProtoReply *reply)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/v1/batches", s->url);
+    memset(reply, 0, sizeof *reply);
+    *status = 0;
+    CURL *c = curl_easy_init();
+    Mem got;
+    bool ok = c && http(c, url, s->ca_file, token, body, status, &got);
+    if(c)
+        curl_easy_cleanup(c);
+    if(!ok)
+        return false;
+    ProtoError err;
+    if(*status == 200 && proto_reply_parse(got.d, got.len, reply, &err) != PROTO_OK) {
+        fprintf(stderr, "post batch: HTTP 200 with a reply that does not parse: %s\n", got.d ? got.d : "");
+        ok = false;
+    } else if(*status != 200) {
+        fprintf(stderr, "post batch: HTTP %ld: %s\n", *status, got.d ? got.d : "");
+    }
+    free(got.d);
+    return ok;
+}
+
 bool th_replay(const ThServer *s, const char *device_id, const char *token, const ProtoRating *r, size_t n,
                int64_t *accepted, int64_t *duplicate, int64_t *rejected)
 {
     *accepted = *duplicate = *rejected = 0;
-    char url[256];
-    snprintf(url, sizeof url, "%s/api/v1/batches", s->url);
-    CURL *c = curl_easy_init();
-    if(!c)
-        return false;
     bool ok = true;
     for(size_t off = 0; off < n && ok; off += 500) {
         size_t m = n - off < 500 ? n - off : 500;
@@ -628,26 +658,16 @@ bool th_replay(const ThServer *s, const char *device_id, const char *token, cons
         ptime_format((int64_t)time(NULL), PTIME_VN_OFFSET_MIN, sent_at);
         char *body = ok ? proto_batch_dump(batch_id, device_id, sent_at, r + off, m) : NULL;
         long status = 0;
-        Mem reply;
-        ok = body && http(c, url, s->ca_file, token, body, &status, &reply);
-        free(body);
-        if(!ok)
-            break;
         ProtoReply rep;
-        ProtoError err;
-        if(status != 200 || proto_reply_parse(reply.d, reply.len, &rep, &err) != PROTO_OK ||
-           strcmp(rep.batch_id, batch_id) != 0) {
-            fprintf(stderr, "replay: HTTP %ld: %s\n", status, reply.d ? reply.d : "");
-            ok = false;
-        } else {
+        ok = body && th_post_batch(s, token, body, &status, &rep) && status == 200 &&
+             strcmp(rep.batch_id, batch_id) == 0;
+        free(body);
+        if(ok) {
             *accepted += rep.accepted;
             *duplicate += rep.duplicate;
             *rejected += (int64_t)rep.n_rejected;
         }
-        if(status == 200)
-            proto_reply_free(&rep);
-        free(reply.d);
+        proto_reply_free(&rep);
     }
-    curl_easy_cleanup(c);
     return ok;
 }

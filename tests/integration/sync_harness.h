@@ -60,6 +60,11 @@ typedef struct {
     ProtoScale scale;
 } ThKiosk;
 
+/* The usual arrangement: a temp folder dir (named after tag), a started server in it with `unit` under G01
+ * and `device` enrolled there (its token in token), and that device's kiosk (tthc3) in dir/kiosk. */
+bool th_setup_one_kiosk(const char *tag, const char *unit, const char *device, char dir[TH_PATH], ThServer *srv,
+                        ThKiosk *k, char *token, size_t token_len);
+
 /* Writes dir/kiosk.ini (sync url = url + "/api/v1"), a 0600 token file, and creates the store. */
 bool th_kiosk_make(ThKiosk *k, const char *dir, const char *device_id, const char *unit, ProtoScale scale,
                    const char *url, const char *token);
@@ -90,6 +95,11 @@ bool th_store_totals(const ThKiosk *k, ThCount *c);
 bool th_server_tally(const ThServer *s, ThCount *out);
 /* Prints both side by side and returns true when they are equal. */
 bool th_count_equal(const ThCount *want, const ThCount *got);
+
+/* POSTs body (a batch as JSON text) to /api/v1/batches with a device token: *status gets the HTTP status
+ * and, when it is 200, *reply the parsed reply (free with proto_reply_free in any case). False when the
+ * request failed or a 200 reply did not parse. */
+bool th_post_batch(const ThServer *s, const char *token, const char *body, long *status, ProtoReply *reply);
 
 /* Re-posts every rating straight to the server (fresh batch ids) with a device token and adds up the replies:
  * a full set already on the server with the same content comes back all duplicate. */

@@ -46,13 +46,7 @@ typedef struct {
 static int setup(void **state)
 {
     Fx *f = calloc(1, sizeof *f);
-    char kdir[TH_PATH + 16];
-    if(!f || !th_tmpdir(f->dir, "sync_integrity") || !th_server_init(&f->srv, f->dir) ||
-       !th_server_unit(&f->srv, UNIT, "G01") || !th_server_start(&f->srv) ||
-       !th_server_device(&f->srv, DEVICE, UNIT, f->token, sizeof f->token))
-        return -1;
-    snprintf(kdir, sizeof kdir, "%s/kiosk", f->dir);
-    if(mkdir(kdir, 0700) != 0 || !th_kiosk_make(&f->k, kdir, DEVICE, UNIT, SCALE_TTHC3, f->srv.url, f->token))
+    if(!f || !th_setup_one_kiosk("sync_integrity", UNIT, DEVICE, f->dir, &f->srv, &f->k, f->token, sizeof f->token))
         return -1;
     /* Realistic ratings; the first not-satisfied one had not been answered when it was stored. */
     th_make_ratings(f->r, N_RATINGS, UNIT, SCALE_TTHC3, 11);
@@ -340,7 +334,7 @@ static void test_once_waits_for_a_followup_screen_open_for_an_hour(void **state)
     SyncAgent *a = new_agent(f, &env, u, 0);
     assert_int_equal(sync_agent_once(a), 0);
     assert_true(env.slept_ms >= 3630 * 1000); /* it waited the whole hour, on the fake clock */
-    assert_non_null(strstr(env.log, "waiting for 1 ratings whose follow-up question is still open"));
+    assert_non_null(strstr(env.log, "waiting for 1 ratings whose later questions are still open"));
     /* The held rating went once, complete: the server has its answer. */
     int64_t acc, dup, rej;
     assert_true(th_replay(&f->srv, DEVICE, f->token, &f->r[f->late], 1, &acc, &dup, &rej));

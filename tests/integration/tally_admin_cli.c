@@ -30,7 +30,12 @@
 #define V5_UNDO                                                                                                    \
     "DROP TABLE health; ALTER TABLE ratings DROP COLUMN quarantine; ALTER TABLE devices DROP COLUMN quarantined; " \
     "ALTER TABLE devices DROP COLUMN since; "
-#define SCHEMA_VERSION 5
+/* Migration 6 undone: no daily_sat, and monthly_sat in migration 3's shape (empty: migration 6 rebuilds it). */
+#define V6_UNDO                                                                                                    \
+    "DROP TABLE daily_sat; DROP TABLE monthly_sat; CREATE TABLE monthly_sat(unit TEXT NOT NULL, month INTEGER NOT " \
+    "NULL, area TEXT NOT NULL, n INTEGER NOT NULL, satisfied INTEGER NOT NULL, flagged INTEGER NOT NULL, "          \
+    "PRIMARY KEY (unit, month, area)) STRICT, WITHOUT ROWID; "
+#define SCHEMA_VERSION 6
 
 static TallyServer S;
 
@@ -67,7 +72,8 @@ static void test_init_is_idempotent_and_seeds_the_targets(void **state)
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
     assert_int_equal(th_scalar(&S, "PRAGMA user_version"), SCHEMA_VERSION);
-    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM targets"), 8);
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM targets"), 2 * GROUP_COUNT);
+    assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'phuc_vu' AND milestone = 2030"), 95);
     assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'tthc' AND milestone = 2030"), 95);
     assert_int_equal(th_scalar(&S, "SELECT pct FROM targets WHERE grp = 'y_te' AND milestone = 2025"), 85);
     char out[2048];
@@ -249,9 +255,9 @@ static void test_report_says_what_the_api_says(void **state)
     assert_int_equal(th_stop(&S), 0);
 }
 
-/* Everything migrations 3, 4 and 5 add, dropped again: a version-2 file as it was before the dashboard. */
+/* Everything migrations 3 to 6 add, dropped again: a version-2 file as it was before the dashboard. */
 #define V3_UNDO                                                                                                    \
-    "DROP TABLE monthly_sat; DROP TABLE reasons_daily; DROP TABLE reasons_monthly; DROP TABLE hours_daily; "      \
+    V6_UNDO "DROP TABLE monthly_sat; DROP TABLE reasons_daily; DROP TABLE reasons_monthly; DROP TABLE hours_daily; "      \
     "DROP TABLE hours_monthly; DROP TABLE sessions; DROP TABLE login_failures; DROP TABLE audit; "                \
     "ALTER TABLE devices DROP COLUMN received; ALTER TABLE devices DROP COLUMN max_seq; "                          \
     "ALTER TABLE viewers DROP COLUMN unit; ALTER TABLE viewers DROP COLUMN pw_hash; " V4_UNDO V5_UNDO
@@ -279,6 +285,17 @@ static char *dump_table(const char *sql)
     return out;
 }
 
+/* A device's first rating (seq 1) at counter 000.01.21.H21.Q01, at the tap; `salt` makes its id. */
+static ProtoRating counter_rating(ProtoArea area, int score, const char *at, uint8_t salt)
+{
+    ProtoRating r = {.seq = 1, .area = area, .scale = SCALE_TTHC3, .score = score, .followup = FOLLOWUP_NONE};
+    uint8_t rnd[10] = {salt, salt, salt};
+    uuid_v7_make(r.id, 1764000000000ull + salt * 100000ull, rnd);
+    snprintf(r.unit, sizeof r.unit, "000.01.21.H21.Q01");
+    snprintf(r.at, sizeof r.at, "%s", at);
+    return r;
+}
+
 /* Posts one rating as kiosk `device` and expects the reply's counts. */
 static void post_one(const char *device, const char *tok, const ProtoRating *r, int accepted, int duplicate)
 {
@@ -294,23 +311,23 @@ static void post_one(const char *device, const char *tok, const ProtoRating *r, 
     free(body);
 }
 
-/* The dashboard's roll-ups and device counters, kept at ingest, equal what migration 3 computes from the stored
- * rating rows: drop them, migrate again, compare. One rating was stored at the tap and then gained its
- * follow-up answers (an updated body): the rebuild reads the newest body, as ingest moved its reasons. */
+/* The dashboard's roll-ups and device counters, kept at ingest, equal what migrations 3 and 6 compute from the
+ * stored rating rows: drop them, migrate again, compare. One rating was stored at the tap and then gained its
+ * follow-up answers, its service face, who rated and how long they waited (an updated body): the rebuild reads
+ * the newest body, as ingest moved its reasons and its daily_sat / monthly_sat cell. */
 static void test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them(void **state)
 {
     (void)state;
     char tok[65];
     assert_true(th_device(&S, "cli-upd", "000.01.21.H21.Q01", tok));
     assert_true(th_start(&S));
-    ProtoRating tap = {.seq = 1, .area = AREA_XAY_DUNG, .scale = SCALE_TTHC3, .score = 1,
-                       .followup = FOLLOWUP_NONE, .at = "2026-04-15T10:30:00+07:00"};
-    uint8_t rnd[10] = {7, 7, 7};
-    uuid_v7_make(tap.id, 1764000100000ull, rnd);
-    snprintf(tap.unit, sizeof tap.unit, "000.01.21.H21.Q01");
+    ProtoRating tap = counter_rating(AREA_XAY_DUNG, 1, "2026-04-15T10:30:00+07:00", 7);
     ProtoRating answered = tap;
     answered.followup = FOLLOWUP_ANSWERED;
     answered.reasons = 1u << REASON_THAI_DO;
+    answered.service_score = 1;
+    answered.respondent = RESPONDENT_DOANH_NGHIEP;
+    answered.wait = WAIT_TREN_30;
     post_one("cli-upd", tok, &tap, 1, 0);
     post_one("cli-upd", tok, &answered, 1, 0);
     post_one("cli-upd", tok, &tap, 0, 1);
@@ -318,8 +335,14 @@ static void test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them
     assert_int_equal(th_scalar(&S, "SELECT count(*) FROM reasons_daily WHERE unit = '000.01.21.H21.Q01'"
                                    " AND area = 'xay_dung' AND reason = 'thai_do' AND n = 1"), 1);
     assert_int_equal(th_scalar(&S, "SELECT received * 10 + max_seq FROM devices WHERE id = 'cli-upd'"), 11);
+    /* Moved, not added: one cell, in the doanh_nghiep row, with the service face and the wait. */
+    assert_int_equal(th_scalar(&S, "SELECT sum(n + flagged) FROM daily_sat WHERE unit = '000.01.21.H21.Q01'"),
+                     th_scalar(&S, "SELECT count(*) FROM ratings WHERE unit = '000.01.21.H21.Q01'"));
+    assert_int_equal(th_scalar(&S, "SELECT n * 1000 + svc_n * 100 + wait_n * 10 + wait_within FROM daily_sat"
+                                   " WHERE unit = '000.01.21.H21.Q01' AND respondent = 'doanh_nghiep'"), 1110);
     static const char *const TABLES[] = {
-        "SELECT * FROM monthly_sat ORDER BY 1, 2, 3", "SELECT * FROM reasons_daily ORDER BY 1, 2, 3, 4",
+        "SELECT * FROM monthly_sat ORDER BY 1, 2, 3, 4", "SELECT * FROM daily_sat ORDER BY 1, 2, 3, 4",
+        "SELECT * FROM reasons_daily ORDER BY 1, 2, 3, 4",
         "SELECT * FROM reasons_monthly ORDER BY 1, 2, 3, 4", "SELECT * FROM hours_daily ORDER BY 1, 2, 3",
         "SELECT * FROM hours_monthly ORDER BY 1, 2, 3, 4", "SELECT id, received, max_seq FROM devices ORDER BY id"};
     enum { N = sizeof TABLES / sizeof TABLES[0] };
@@ -355,8 +378,8 @@ static void test_migration_fills_the_monthly_rollup_from_the_daily_one(void **st
                      0);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(S.db, &db), SQLITE_OK);
-    /* Back to version 1: without what migrations 2 (monthly), 3 (dashboard), 4 (settings) and 5 (quarantine,
-     * health) add. */
+    /* Back to version 1: without what migrations 2 (monthly), 3 (dashboard), 4 (settings), 5 (quarantine,
+     * health) and 6 (daily_sat) add. */
     assert_int_equal(sqlite3_exec(db, "DROP TABLE monthly; " V3_UNDO "PRAGMA user_version = 1;", NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
@@ -369,6 +392,46 @@ static void test_migration_fills_the_monthly_rollup_from_the_daily_one(void **st
                      0);
     assert_string_equal(after, before);
     assert_non_null(strstr(after, "\"n\":20"));
+}
+
+/* Migration 6 rebuilds daily_sat and monthly_sat from the stored rows as ingest keeps them, and leaves out a
+ * quarantined rating (a kiosk clock four years ahead) that gained its service face, respondent and wait later:
+ * it is in no tally, before the rebuild or after. */
+static void test_migration_6_rebuilds_the_counts_without_quarantined_ratings(void **state)
+{
+    (void)state;
+    char tok[65];
+    assert_true(th_device(&S, "cli-q", "000.01.21.H21.Q01", tok));
+    assert_true(th_start(&S));
+    ProtoRating tap = counter_rating(AREA_DAT_DAI, 3, "2030-04-15T10:30:00+07:00", 9);
+    ProtoRating answered = tap;
+    answered.service_score = 3;
+    answered.respondent = RESPONDENT_TO_CHUC;
+    answered.wait = WAIT_DUOI_15;
+    post_one("cli-q", tok, &tap, 1, 0);
+    post_one("cli-q", tok, &answered, 1, 0);
+    assert_int_equal(th_stop(&S), 0);
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM ratings WHERE device = 'cli-q' AND quarantine = 1"), 1);
+    static const char *const TABLES[] = {"SELECT * FROM monthly_sat ORDER BY 1, 2, 3, 4",
+                                         "SELECT * FROM daily_sat ORDER BY 1, 2, 3, 4"};
+    char *before[2];
+    for(int i = 0; i < 2; i++)
+        before[i] = dump_table(TABLES[i]);
+    assert_true(th_scalar(&S, "SELECT count(*) FROM daily_sat") > 0);
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM daily_sat WHERE respondent = 'to_chuc'"), 0);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(S.db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, V6_UNDO "PRAGMA user_version = 5;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
+    assert_int_equal(th_scalar(&S, "PRAGMA user_version"), SCHEMA_VERSION);
+    for(int i = 0; i < 2; i++) {
+        char *after = dump_table(TABLES[i]);
+        assert_string_equal(after, before[i]);
+        free(after);
+        free(before[i]);
+    }
+    assert_int_equal(th_scalar(&S, "SELECT count(*) FROM monthly_sat WHERE respondent = 'to_chuc'"), 0);
 }
 
 static void test_server_listens_on_ipv6(void **state)
@@ -427,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_report_says_what_the_api_says),
         cmocka_unit_test(test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them),
         cmocka_unit_test(test_migration_fills_the_monthly_rollup_from_the_daily_one),
+        cmocka_unit_test(test_migration_6_rebuilds_the_counts_without_quarantined_ratings),
         cmocka_unit_test(test_server_listens_on_ipv6),
         cmocka_unit_test(test_server_refuses_bad_arguments_at_start),
     };

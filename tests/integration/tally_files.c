@@ -74,6 +74,10 @@ static void upload(const Kiosk *k, int index)
         r[i].reasons = ok ? 0 : (1u << (j % REASON_COUNT)) | (j % 3 ? 0 : 1u << REASON_CHO_DOI);
         r[i].followup = ok ? FOLLOWUP_NONE : FOLLOWUP_ANSWERED;
         r[i].flags = i % 97 == 5 ? PROTO_FLAG_RAPID_REPEAT : 0;
+        /* The later questions on some ratings: phuc_vu, the respondents view and the wait indicator have data. */
+        r[i].service_score = i % 4 ? (j % 3 ? levels : 1) : 0;
+        r[i].respondent = (ProtoRespondent)(i % 5 % RESPONDENT_COUNT);
+        r[i].wait = (ProtoWait)(i % 4);
         snprintf(r[i].at, sizeof r[i].at, "2026-%02d-%02dT%02d:15:00+07:00", month, 1 + j % 28, 7 + j % 10);
     }
     char batch[UUID_TEXT_LEN];

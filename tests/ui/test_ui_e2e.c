@@ -37,14 +37,17 @@ static void write_file(const char *name, const char *text)
     fclose(f);
 }
 
-/* Runs argv with a time limit; returns the exit status (or -1 when killed). */
-static int run(char *const argv[])
+/* Runs argv with a time limit, with stderr (its log) into log_path (NULL: inherited) and SDL_AUDIODRIVER=audio;
+ * returns the exit status (or -1 when killed). */
+static int run_logged(char *const argv[], const char *log_path, const char *audio)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if(pid == 0) {
+        if(log_path && !freopen(log_path, "w", stderr))
+            _exit(126);
         setenv("SDL_VIDEODRIVER", "dummy", 1);
-        setenv("SDL_AUDIODRIVER", "dummy", 1);
+        setenv("SDL_AUDIODRIVER", audio, 1);
         execv(argv[0], argv);
         _exit(127);
     }
@@ -58,6 +61,20 @@ static int run(char *const argv[])
     waitpid(pid, &status, 0);
     fail_msg("%s did not finish within %d s", argv[0], RUN_LIMIT_S);
     return -1;
+}
+
+static int run(char *const argv[]) { return run_logged(argv, NULL, "dummy"); }
+
+static bool log_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    bool found = false;
+    while(f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    if(f)
+        fclose(f);
+    return found;
 }
 
 static const ProtoRating *find_area(const ProtoRating *r, size_t n, ProtoArea a)
@@ -317,6 +334,45 @@ static void test_pin_lock_survives_a_restart(void **st)
     assert_int_equal(run(argv), 0);
 }
 
+/* voice = yes: "Nghe" reads the start screen through SDL audio (the dummy driver here), a first touch reads a
+ * tile and a second chooses it, each file from the Vietnamese pack's voice folder; without a sound device the
+ * kiosk says so in its log, shows no "Nghe" button and works as before. */
+static void test_voice_reads_aloud_and_a_kiosk_without_sound_runs_silently(void **st)
+{
+    (void)st;
+    write_file("voice.ini", "[kiosk]\ndevice_id = e2e-05\nunit_code = u5\nareas = dat_dai, khac\ndatabase = voice.db\n"
+                            "voice = yes\nask_wait = yes\n");
+    write_file("voice.txt", "expect area\n"
+                            "tap listen\n"
+                            "tap area:dat_dai\n"
+                            "expect area\n"
+                            "tap area:dat_dai\n"
+                            "expect rating\n"
+                            "tap face:3\n"
+                            "tap face:3\n"
+                            "expect wait\n"
+                            "quit\n");
+    char cfg[512], script[512], logp[512];
+    snprintf(cfg, sizeof cfg, "%s/voice.ini", dir);
+    snprintf(script, sizeof script, "%s/voice.txt", dir);
+    snprintf(logp, sizeof logp, "%s/voice.log", dir);
+    char *argv[] = {KIOSK_BIN, "--config", cfg, "--windowed", "--size", "800x480", "--script", script, NULL};
+    assert_int_equal(run_logged(argv, logp, "dummy"), 0);
+    assert_true(log_has(logp, "spoken prompts on (audio driver dummy)"));
+    assert_true(log_has(logp, "saying vi/area_title.wav vi/area_dat_dai.wav vi/area_khac.wav"));
+    assert_true(log_has(logp, "saying vi/area_dat_dai.wav vi/listen_again.wav"));
+    assert_true(log_has(logp, "saying vi/rating_title.wav vi/khong_hai_long.wav vi/hai_long.wav vi/rat_hai_long.wav"));
+    assert_true(log_has(logp, "saying vi/wait_title.wav vi/wait_duoi_15.wav vi/wait_15_30.wav vi/wait_tren_30.wav"));
+    assert_false(log_has(logp, "cannot play")); /* every file was there and played */
+    /* No sound device: said in the log, no "Nghe" button (the script cannot find it), the flow as before. */
+    assert_int_equal(run_logged(argv, logp, "no-such-audio-driver"), 3);
+    assert_true(log_has(logp, "voice = yes, but no sound"));
+    assert_true(log_has(logp, "running silently, without the Nghe button"));
+    assert_true(log_has(logp, "no target 'listen' on the area screen"));
+    write_file("voice.txt", "tap area:dat_dai\ntap face:3\nexpect wait\ntap wait:duoi_15\nexpect thanks\nquit\n");
+    assert_int_equal(run_logged(argv, logp, "no-such-audio-driver"), 0);
+}
+
 static void test_failed_expect_fails_the_run(void **st)
 {
     (void)st;
@@ -371,7 +427,8 @@ static int teardown(void **st)
                            "bad.db", "bad.db-wal", "bad.db-shm", "broken.ini", "broken.txt", "broken.log",
                            "broken.db", "broken.db-wal", "broken.db-shm", "lock.ini", "lock.txt", "lock.db",
                            "lock.db-wal", "lock.db-shm", "lock.db.pinlock", "hold.ini", "hold.txt", "hold.db",
-                           "hold.db-wal", "hold.db-shm"};
+                           "hold.db-wal", "hold.db-shm", "voice.ini", "voice.txt", "voice.log", "voice.db",
+                           "voice.db-wal", "voice.db-shm"};
     for(size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -391,6 +448,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_followup_screen_holds_the_rating_until_it_closes),
         cmocka_unit_test(test_storage_failure_is_not_thanked_and_recovers),
         cmocka_unit_test(test_pin_lock_survives_a_restart),
+        cmocka_unit_test(test_voice_reads_aloud_and_a_kiosk_without_sound_runs_silently),
         cmocka_unit_test(test_failed_expect_fails_the_run),
         cmocka_unit_test(test_hash_pin_prints_a_config_line_that_verifies),
     };

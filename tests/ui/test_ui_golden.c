@@ -39,11 +39,13 @@ static SDL_Surface *render(size_t scene, int w, int h)
     UiGfx *g = ui_gfx_new(r, TEST_SOURCE_DIR "/fonts", msg, sizeof msg);
     if(!g)
         fail_msg("%s", msg);
-    Ui *ui = ui_scene_make(scene, w, h);
+    StrPacks *packs = str_packs_load(TEST_SOURCE_DIR "/assets/lang", NULL, NULL);
+    Ui *ui = ui_scene_make(scene, w, h, packs);
     assert_non_null(ui);
     ui_draw(ui, g);
     SDL_RenderPresent(r);
     ui_free(ui);
+    str_packs_free(packs);
     ui_gfx_free(g);
     SDL_DestroyRenderer(r);
     return surf;

@@ -28,6 +28,11 @@ typedef struct {
     bool        add_fails;
     struct { char id[UUID_TEXT_LEN]; ProtoFollowup f; uint32_t reasons; } fu[MAX_SAVED];
     int         n_fu;
+    ProtoRating answers[MAX_SAVED]; /* every answer call: the rating with its answers so far */
+    bool        more[MAX_SAVED];    /* ... and whether another question followed */
+    StrId       said[64];           /* the last say() call */
+    size_t      n_said, say_calls;
+    size_t      said_lang;
     int64_t     report_days[64];
     int         n_reports;
     bool        report_fails;
@@ -50,14 +55,25 @@ static bool f_add(void *u, ProtoRating *r, bool asking)
     f->saved[f->n_saved++] = *r;
     return true;
 }
-static bool f_followup(void *u, const char *id, ProtoFollowup fu, uint32_t reasons)
+static bool f_answer(void *u, const ProtoRating *r, bool more)
 {
     Fake *f = u;
-    snprintf(f->fu[f->n_fu].id, UUID_TEXT_LEN, "%s", id);
-    f->fu[f->n_fu].f = fu;
-    f->fu[f->n_fu].reasons = reasons;
+    snprintf(f->fu[f->n_fu].id, UUID_TEXT_LEN, "%s", r->id);
+    f->fu[f->n_fu].f = r->followup;
+    f->fu[f->n_fu].reasons = r->reasons;
+    f->answers[f->n_fu] = *r;
+    f->more[f->n_fu] = more;
     f->n_fu++;
     return true;
+}
+static void f_say(void *u, size_t lang, const StrId *ids, size_t n)
+{
+    Fake *f = u;
+    f->say_calls++;
+    f->said_lang = lang;
+    f->n_said = n < 64 ? n : 64;
+    for(size_t i = 0; i < f->n_said; i++)
+        f->said[i] = ids[i];
 }
 static bool f_report(void *u, int64_t day, UiDayReport *out)
 {
@@ -88,8 +104,9 @@ static void f_random(void *u, uint8_t *buf, size_t n)
 }
 
 static Fake F;
-static const UiSink SINK = {.user = &F, .add = f_add, .set_followup = f_followup, .day_report = f_report,
-                            .sync_request = f_sync, .verify_pin = f_verify, .random = f_random}; /* no log */
+static const UiSink SINK = {.user = &F, .add = f_add, .answer = f_answer, .day_report = f_report,
+                            .sync_request = f_sync, .verify_pin = f_verify, .random = f_random,
+                            .say = f_say}; /* no log */
 
 /* 2026-11-27 09:30 +07:00 */
 #define T0 1795746600000LL
@@ -99,15 +116,33 @@ typedef struct {
     int64_t now;
 } Rig;
 
-static Rig rig(size_t n_areas, ProtoScale scale, int w, int h)
+/* The later questions and spoken prompts a rig is configured with. */
+#define ASK_SERVICE 1u
+#define ASK_RESPONDENT 2u
+#define ASK_WAIT 4u
+#define ASK_ALL 7u
+typedef struct {
+    unsigned asks;
+    bool voice;
+    const StrPacks *packs;
+} Opts;
+
+static int taps; /* tap() counts every tap a citizen makes */
+
+static Rig rig_with(size_t n_areas, ProtoScale scale, int w, int h, Opts o)
 {
     memset(&F, 0, sizeof F);
+    taps = 0;
     UiConfig cfg = {.areas = {AREA_DAT_DAI, AREA_XAY_DUNG, AREA_Y_TE, AREA_KHAC}, .n_areas = n_areas,
-                    .scale = scale, .unit = "000.00.31.H21", .idle_timeout_s = 20, .supervisor_enabled = true};
+                    .scale = scale, .unit = "000.00.31.H21", .idle_timeout_s = 20, .supervisor_enabled = true,
+                    .ask_service = o.asks & ASK_SERVICE, .ask_respondent = o.asks & ASK_RESPONDENT,
+                    .ask_wait = o.asks & ASK_WAIT, .voice = o.voice, .packs = o.packs};
     Rig r = {ui_new(&cfg, &SINK, w, h, T0), T0};
     assert_non_null(r.ui);
     return r;
 }
+
+static Rig rig(size_t n_areas, ProtoScale scale, int w, int h) { return rig_with(n_areas, scale, w, h, (Opts){0}); }
 
 static void at(Rig *r, int64_t t)
 {
@@ -133,6 +168,7 @@ static void tap(Rig *r, const char *name)
     r->now += 80;
     ev(r, UI_EV_RELEASE, t.r.x + t.r.w / 2, t.r.y + t.r.h / 2);
     later(r, 1000);
+    taps++;
 }
 
 static void hold_corner(Rig *r, int64_t ms)
@@ -921,6 +957,337 @@ static void test_a_press_whose_release_never_comes_is_let_go(void **st)
     ui_free(r.ui);
 }
 
+/* ---- The later questions ---------------------------------------------------------------------------- */
+
+/* With all three questions on, a satisfied citizen is done in 5 taps: area, face, service face, who, wait.
+ * The rating is saved (and held) at the face; each answer is added as its screen closes. */
+static void test_all_questions_satisfied_citizen_done_in_five_taps(void **st)
+{
+    (void)st;
+    Rig r = rig_with(3, SCALE_TTHC3, 800, 480, (Opts){ASK_ALL, false, NULL});
+    tap(&r, "area:dat_dai");
+    tap(&r, "face:3");
+    SCREEN(r, SCREEN_SERVICE);
+    assert_int_equal(F.n_saved, 1);
+    assert_true(F.asking[0]); /* held from upload while the questions are on screen */
+    assert_int_equal(F.saved[0].service_score, 0);
+    tap(&r, "face:2");
+    SCREEN(r, SCREEN_RESPONDENT); /* satisfied with both: no reasons */
+    tap(&r, "respondent:doanh_nghiep");
+    SCREEN(r, SCREEN_WAIT);
+    tap(&r, "wait:15_30");
+    SCREEN(r, SCREEN_THANKS);
+    assert_int_equal(taps, 5);
+    assert_int_equal(F.n_saved, 1);
+    assert_int_equal(F.n_fu, 3);
+    assert_true(F.more[0] && F.more[1] && !F.more[2]); /* the last answer ends the hold */
+    const ProtoRating *a = &F.answers[2];
+    assert_string_equal(a->id, F.saved[0].id);
+    assert_int_equal(a->score, 3);
+    assert_int_equal(a->service_score, 2);
+    assert_int_equal(a->respondent, RESPONDENT_DOANH_NGHIEP);
+    assert_int_equal(a->wait, WAIT_15_30);
+    assert_int_equal(a->followup, FOLLOWUP_NONE);
+    assert_int_equal(F.answers[0].service_score, 2); /* each call carries every answer so far */
+    assert_int_equal(F.answers[0].respondent, RESPONDENT_NONE);
+    ProtoError e;
+    assert_int_equal(proto_rating_validate(a, &e), PROTO_OK);
+    ui_free(r.ui);
+}
+
+/* ... and a dissatisfied one who gives one reason in 7: area, face, service face, reason, Gửi, who, wait. */
+static void test_all_questions_dissatisfied_citizen_with_one_reason_done_in_seven_taps(void **st)
+{
+    (void)st;
+    Rig r = rig_with(3, SCALE_TTHC3, 1920, 1080, (Opts){ASK_ALL, false, NULL});
+    tap(&r, "area:y_te");
+    tap(&r, "face:1");
+    tap(&r, "face:1");
+    SCREEN(r, SCREEN_REASONS);
+    tap(&r, "reason:cho_doi");
+    tap(&r, "send");
+    SCREEN(r, SCREEN_RESPONDENT);
+    tap(&r, "respondent:nguoi_dan");
+    tap(&r, "wait:tren_30");
+    SCREEN(r, SCREEN_THANKS);
+    assert_int_equal(taps, 7);
+    assert_int_equal(F.n_fu, 4);
+    const ProtoRating *a = &F.answers[3];
+    assert_int_equal(a->service_score, 1);
+    assert_int_equal(a->followup, FOLLOWUP_ANSWERED);
+    assert_int_equal(a->reasons, 1u << REASON_CHO_DOI);
+    assert_int_equal(a->respondent, RESPONDENT_NGUOI_DAN);
+    assert_int_equal(a->wait, WAIT_TREN_30);
+    assert_false(F.more[3]);
+    ui_free(r.ui);
+}
+
+/* With every question off the flow is as it always was: 2 taps satisfied, 4 with one reason, no answer
+ * call for a satisfied rating and no hold. */
+static void test_with_every_question_off_the_flow_is_as_before(void **st)
+{
+    (void)st;
+    Rig r = rig(3, SCALE_TTHC3, 800, 480);
+    tap(&r, "area:dat_dai");
+    tap(&r, "face:2");
+    SCREEN(r, SCREEN_THANKS);
+    assert_int_equal(taps, 2);
+    assert_false(F.asking[0]);
+    assert_int_equal(F.n_fu, 0);
+    later(&r, UI_THANKS_MS + UI_RAPID_REPEAT_MS);
+    taps = 0;
+    tap(&r, "area:dat_dai");
+    tap(&r, "face:1");
+    tap(&r, "reason:thu_tuc");
+    tap(&r, "send");
+    SCREEN(r, SCREEN_THANKS);
+    assert_int_equal(taps, 4);
+    assert_true(F.asking[1]);
+    assert_int_equal(F.n_fu, 1);
+    assert_false(F.more[0]);
+    assert_false(proto_rating_needs_schema2(&F.answers[0]));
+    /* No new screen, no "Nghe" button, nothing read. */
+    UiTarget t;
+    assert_false(ui_find_target(r.ui, "listen", &t));
+    assert_int_equal(F.say_calls, 0);
+    ui_free(r.ui);
+}
+
+/* Satisfied with the procedure but not with the service: the reasons come too. */
+static void test_a_not_satisfied_service_face_asks_the_reasons(void **st)
+{
+    (void)st;
+    Rig r = rig_with(3, SCALE_LIKERT5, 800, 480, (Opts){ASK_SERVICE, false, NULL});
+    tap(&r, "area:dat_dai");
+    tap(&r, "face:5");
+    SCREEN(r, SCREEN_SERVICE);
+    assert_true(F.asking[0]);
+    tap(&r, "face:3"); /* likert5: 3 is not satisfied */
+    SCREEN(r, SCREEN_REASONS);
+    assert_true(F.more[0]);
+    tap(&r, "skip");
+    SCREEN(r, SCREEN_THANKS);
+    assert_int_equal(F.answers[1].followup, FOLLOWUP_SKIPPED);
+    assert_int_equal(F.answers[1].service_score, 3);
+    assert_false(F.more[1]);
+    ui_free(r.ui);
+}
+
+/* "Bỏ qua" on each new screen leaves that answer empty and goes on; the last call ends the hold. */
+static void test_each_later_question_can_be_skipped(void **st)
+{
+    (void)st;
+    Rig r = rig_with(3, SCALE_TTHC3, 1080, 1920, (Opts){ASK_ALL, false, NULL});
+    tap(&r, "area:dat_dai");
+    tap(&r, "face:1");
+    tap(&r, "skip");
+    SCREEN(r, SCREEN_REASONS); /* the procedure was not satisfying: reasons still asked */
+    tap(&r, "skip");
+    tap(&r, "skip");
+    SCREEN(r, SCREEN_WAIT);
+    tap(&r, "skip");
+    SCREEN(r, SCREEN_THANKS);
+    assert_int_equal(F.n_fu, 4);
+    const ProtoRating *a = &F.answers[3];
+    assert_int_equal(a->service_score, 0);
+    assert_int_equal(a->followup, FOLLOWUP_SKIPPED);
+    assert_int_equal(a->respondent, RESPONDENT_NONE);
+    assert_int_equal(a->wait, WAIT_NONE);
+    assert_true(F.more[0] && F.more[1] && F.more[2] && !F.more[3]);
+    ui_free(r.ui);
+}
+
+/* Walking away from any of the new screens: after idle_timeout_s (counted from the last touch) the answers
+ * given are kept, a follow-up still to come is "timeout" when the reasons would be asked, the hold ends, and
+ * the start screen returns. */
+static void test_walking_away_from_each_new_screen(void **st)
+{
+    (void)st;
+    static const struct {
+        const char *taps[6];
+        UiScreen at;
+        int service;
+        ProtoFollowup followup;
+        ProtoRespondent who;
+    } CASES[] = {
+        {{"area:dat_dai", "face:1", NULL}, SCREEN_SERVICE, 0, FOLLOWUP_TIMEOUT, RESPONDENT_NONE},
+        {{"area:dat_dai", "face:3", NULL}, SCREEN_SERVICE, 0, FOLLOWUP_NONE, RESPONDENT_NONE},
+        {{"area:dat_dai", "face:3", "face:1", NULL}, SCREEN_REASONS, 1, FOLLOWUP_TIMEOUT, RESPONDENT_NONE},
+        {{"area:dat_dai", "face:3", "face:3", NULL}, SCREEN_RESPONDENT, 3, FOLLOWUP_NONE, RESPONDENT_NONE},
+        {{"area:dat_dai", "face:1", "face:1", "skip", "respondent:to_chuc", NULL}, SCREEN_WAIT, 1, FOLLOWUP_SKIPPED,
+         RESPONDENT_TO_CHUC},
+    };
+    for(size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        Rig r = rig_with(3, SCALE_TTHC3, 800, 480, (Opts){ASK_ALL, false, NULL});
+        for(int k = 0; CASES[c].taps[k]; k++)
+            tap(&r, CASES[c].taps[k]);
+        SCREEN(r, CASES[c].at);
+        int before = F.n_fu;
+        assert_int_equal(ui_next_deadline(r.ui), r.now - 1000 + 20000);
+        later(&r, 18999);
+        SCREEN(r, CASES[c].at);
+        assert_int_equal(F.n_fu, before);
+        later(&r, 1);
+        SCREEN(r, SCREEN_AREA);
+        assert_int_equal(F.n_fu, before + 1);
+        const ProtoRating *a = &F.answers[F.n_fu - 1];
+        assert_false(F.more[F.n_fu - 1]);
+        if(a->service_score != CASES[c].service || a->followup != CASES[c].followup || a->respondent != CASES[c].who)
+            fail_msg("case %zu: service %d follow-up %d respondent %d", c, a->service_score, a->followup,
+                     a->respondent);
+        assert_int_equal(a->wait, WAIT_NONE);
+        ProtoError e;
+        assert_int_equal(proto_rating_validate(a, &e), PROTO_OK);
+        ui_free(r.ui);
+    }
+}
+
+/* A save that failed and succeeded on retry goes on to the questions, and holds the rating while they show. */
+static void test_storage_retry_goes_on_to_the_questions(void **st)
+{
+    (void)st;
+    Rig r = rig_with(3, SCALE_TTHC3, 800, 480, (Opts){ASK_RESPONDENT, false, NULL});
+    F.add_fails = true;
+    tap(&r, "area:dat_dai");
+    tap(&r, "face:2");
+    SCREEN(r, SCREEN_STORAGE_ERROR);
+    F.add_fails = false;
+    tap(&r, "retry");
+    SCREEN(r, SCREEN_RESPONDENT);
+    assert_true(F.asking[0]);
+    tap(&r, "respondent:to_chuc");
+    SCREEN(r, SCREEN_THANKS);
+    assert_int_equal(F.answers[0].respondent, RESPONDENT_TO_CHUC);
+    ui_free(r.ui);
+}
+
+/* ---- Spoken prompts and languages ------------------------------------------------------------------ */
+
+static bool said(const StrId *want, size_t n)
+{
+    if(F.n_said != n)
+        return false;
+    for(size_t i = 0; i < n; i++)
+        if(F.said[i] != want[i])
+            return false;
+    return true;
+}
+
+/* "Nghe" reads the screen (question, then choices) and turns listening on: a first touch reads a tile and asks
+ * for a second; the second touch on the same tile chooses it; a touch elsewhere reads that one instead. Every
+ * next screen is read as it opens, until the citizen is done. Taps without "Nghe" are as before. */
+static void test_listening_mode_reads_first_and_chooses_on_the_second_touch(void **st)
+{
+    (void)st;
+    Rig r = rig_with(3, SCALE_TTHC3, 800, 480, (Opts){ASK_SERVICE, true, NULL});
+    assert_false(ui_listening(r.ui));
+    tap(&r, "listen");
+    assert_true(ui_listening(r.ui));
+    const StrId area[] = {STR_AREA_TITLE, STR_AREA_DAT_DAI, STR_AREA_XAY_DUNG, STR_AREA_Y_TE};
+    assert_true(said(area, 4));
+    tap(&r, "area:y_te");
+    SCREEN(r, SCREEN_AREA); /* only read */
+    const StrId ask[] = {STR_AREA_Y_TE, STR_LISTEN_AGAIN};
+    assert_true(said(ask, 2));
+    tap(&r, "area:y_te");
+    SCREEN(r, SCREEN_RATING); /* chosen, and the new screen is read */
+    const StrId rating[] = {STR_RATING_TITLE, STR_LEVEL_TTHC3_1, STR_LEVEL_TTHC3_2, STR_LEVEL_TTHC3_3};
+    assert_true(said(rating, 4));
+    tap(&r, "face:3");
+    tap(&r, "face:1"); /* another face: that one is read instead */
+    const StrId one[] = {STR_LEVEL_TTHC3_1, STR_LISTEN_AGAIN};
+    assert_true(said(one, 2));
+    assert_int_equal(F.n_saved, 0);
+    tap(&r, "face:1");
+    assert_int_equal(F.n_saved, 1);
+    assert_int_equal(F.saved[0].score, 1);
+    SCREEN(r, SCREEN_SERVICE);
+    const StrId service[] = {STR_SERVICE_TITLE, STR_SERVICE_HINT, STR_LEVEL_TTHC3_1, STR_LEVEL_TTHC3_2,
+                             STR_LEVEL_TTHC3_3};
+    assert_true(said(service, 5));
+    tap(&r, "skip");
+    tap(&r, "skip");
+    SCREEN(r, SCREEN_REASONS);
+    const StrId reasons_head[] = {STR_REASONS_TITLE, STR_REASONS_HINT, STR_REASON_CHO_DOI};
+    assert_true(F.n_said == 2 + REASON_COUNT + 1 && memcmp(F.said, reasons_head, sizeof reasons_head) == 0 &&
+                F.said[F.n_said - 1] == STR_SEND);
+    tap(&r, "reason:khac");
+    tap(&r, "reason:khac");
+    assert_int_equal(ui_reasons(r.ui), 1u << REASON_KHAC);
+    tap(&r, "send");
+    tap(&r, "send");
+    SCREEN(r, SCREEN_THANKS);
+    const StrId thanks[] = {STR_THANKS_TITLE, STR_THANKS_BODY};
+    assert_true(said(thanks, 2));
+    assert_int_equal(F.answers[F.n_fu - 1].reasons, 1u << REASON_KHAC);
+    /* The next citizen starts without listening mode, and the reading stops. */
+    later(&r, UI_THANKS_MS);
+    SCREEN(r, SCREEN_AREA);
+    assert_false(ui_listening(r.ui));
+    assert_int_equal(F.n_said, 0);
+    size_t calls = F.say_calls;
+    tap(&r, "area:dat_dai");
+    SCREEN(r, SCREEN_RATING);
+    assert_int_equal(F.say_calls, calls);
+    ui_free(r.ui);
+}
+
+/* The "Nghe" button is on every citizen screen when voice is on, and only then; without a way to speak
+ * (no sound device: no say in the sink) there is none. */
+static void test_listen_button_is_on_every_citizen_screen(void **st)
+{
+    (void)st;
+    Rig r = rig_with(3, SCALE_TTHC3, 800, 480, (Opts){ASK_ALL, true, NULL});
+    UiTarget t;
+    const char *path[] = {"area:dat_dai", "face:1", "face:1", "send", "respondent:nguoi_dan", "wait:duoi_15", NULL};
+    for(int k = 0; path[k]; k++) {
+        if(!ui_find_target(r.ui, "listen", &t))
+            fail_msg("no Nghe button on %s", ui_screen_name(ui_screen(r.ui)));
+        tap(&r, path[k]);
+    }
+    SCREEN(r, SCREEN_THANKS);
+    ui_free(r.ui);
+    UiSink mute = SINK;
+    mute.say = NULL;
+    UiConfig cfg = {.areas = {AREA_DAT_DAI}, .n_areas = 1, .scale = SCALE_TTHC3, .unit = "u", .voice = true};
+    Ui *ui = ui_new(&cfg, &mute, 800, 480, T0);
+    assert_false(ui_find_target(ui, "listen", &t));
+    ui_free(ui);
+}
+
+/* With more than one pack installed a language button on the start screen switches to the next pack; the
+ * next citizen starts in the configured language again. With one pack there is no button. */
+static void test_language_button_switches_for_one_citizen(void **st)
+{
+    (void)st;
+    StrPacks *packs = str_packs_load(TEST_SOURCE_DIR "/assets/lang", NULL, NULL);
+    assert_non_null(packs);
+    int en = str_packs_find(packs, "en");
+    assert_true(en > 0);
+    Rig r = rig_with(3, SCALE_TTHC3, 800, 480, (Opts){0, true, packs});
+    assert_int_equal(ui_lang(r.ui), 0);
+    tap(&r, "listen");
+    tap(&r, "lang");
+    assert_int_equal(ui_lang(r.ui), (size_t)en);
+    assert_int_equal(F.said_lang, (size_t)en); /* read again, in English */
+    assert_int_equal(F.said[0], STR_AREA_TITLE);
+    tap(&r, "area:dat_dai");
+    tap(&r, "area:dat_dai");
+    UiTarget t;
+    assert_false(ui_find_target(r.ui, "lang", &t)); /* only on the start screen */
+    assert_int_equal(ui_lang(r.ui), (size_t)en);
+    tap(&r, "face:3");
+    tap(&r, "face:3");
+    later(&r, UI_THANKS_MS);
+    SCREEN(r, SCREEN_AREA);
+    assert_int_equal(ui_lang(r.ui), 0);
+    ui_free(r.ui);
+    str_packs_free(packs);
+    r = rig(3, SCALE_TTHC3, 800, 480);
+    assert_false(ui_find_target(r.ui, "lang", &t));
+    ui_free(r.ui);
+}
+
 /* ---- Layout at every supported size ---------------------------------------------------------------- */
 
 static const int SIZES[][2] = {{800, 480}, {1024, 600}, {1280, 800}, {1920, 1080}, {1080, 1920}};
@@ -978,6 +1345,33 @@ static void test_targets_are_big_and_apart_at_every_size(void **st)
             ui_free(r.ui);
         }
     }
+}
+
+static void test_new_screens_targets_are_big_and_apart_at_every_size(void **st)
+{
+    (void)st;
+    StrPacks *packs = str_packs_load(TEST_SOURCE_DIR "/assets/lang", NULL, NULL);
+    for(size_t s = 0; s < sizeof SIZES / sizeof SIZES[0]; s++) {
+        for(int scale = 0; scale < SCALE_COUNT; scale++) {
+            for(size_t areas = 1; areas <= 4; areas += 3) {
+                Rig r = rig_with(areas, (ProtoScale)scale, SIZES[s][0], SIZES[s][1], (Opts){ASK_ALL, true, packs});
+                check_targets(r.ui); /* area (or rating), with the Nghe and language buttons */
+                if(areas > 1)
+                    tap(&r, "area:dat_dai");
+                check_targets(r.ui);
+                tap(&r, "face:1");
+                check_targets(r.ui); /* service */
+                tap(&r, "face:1");
+                check_targets(r.ui); /* reasons */
+                tap(&r, "skip");
+                check_targets(r.ui); /* respondent */
+                tap(&r, "skip");
+                check_targets(r.ui); /* wait */
+                ui_free(r.ui);
+            }
+        }
+    }
+    str_packs_free(packs);
 }
 
 static void test_resize_moves_targets(void **st)
@@ -1050,24 +1444,25 @@ static void test_every_string_is_nfc_and_present(void **st)
 
 /* No table entry is a printf format: texts with a value have exactly the slots strings.h says, and
  * str_fill puts the value there without interpreting anything, cutting whole characters when short. */
+/* No table entry is a printf format: texts with a value have exactly the slots strings.h declares, and
+ * str_fill puts the value there without interpreting anything, cutting whole characters when short. */
 static void test_string_templates_have_their_slots_and_fill_safely(void **st)
 {
     (void)st;
-    static const StrId ONE_SLOT[] = {STR_RATING_AREA, STR_PIN_WRONG, STR_PIN_LOCKED, STR_MINUTES, STR_HOURS,
-                                     STR_SUP_TITLE, STR_SUP_PENDING, STR_SUP_FLAGGED, STR_SUP_REJECTED,
-                                     STR_SUP_HISTORY, STR_SUP_HISTORY_PRUNED, STR_SUP_LAST_OK,
-                                     STR_SUP_LAST_ERROR, STR_SUP_SYNC_WAITING};
+    int with_slot = 0;
     for(int i = 0; i < STR_COUNT; i++) {
-        bool one = false;
-        for(size_t k = 0; k < sizeof ONE_SLOT / sizeof ONE_SLOT[0]; k++)
-            one = one || ONE_SLOT[k] == (StrId)i;
-        if(str_slots((StrId)i) != (one ? 1 : 0))
-            fail_msg("string %d has %d slots", i, str_slots((StrId)i));
+        int n = 0;
+        for(const char *p = str((StrId)i); (p = strstr(p, "{}")); p += 2)
+            n++;
+        if(n != str_slots((StrId)i))
+            fail_msg("string %s has %d slots, strings.h says %d", str_key((StrId)i), n, str_slots((StrId)i));
+        with_slot += n;
         /* No conversion is left over from printf days (a "%" alone is text, as in "(không tính %)"). */
         for(const char *p = str((StrId)i); (p = strchr(p, '%')); p++)
             if(p[1] && strchr("sdiluxcfg%*.-0123456789", p[1]))
                 fail_msg("string %d looks like a printf format: %s", i, str((StrId)i));
     }
+    assert_int_equal(with_slot, 15);
     char out[64];
     assert_string_equal(str_fill(out, sizeof out, STR_SUP_PENDING, "%s%n%s"), "Chưa tải lên: %s%n%s");
     assert_string_equal(str_fill(out, sizeof out, STR_SUP_FLAGGED, "3"), "Nghi lạm dụng (không tính %): 3");
@@ -1136,6 +1531,17 @@ int main(void)
         cmocka_unit_test(test_a_lost_finger_up_does_not_block_the_next_touch),
         cmocka_unit_test(test_a_press_whose_release_never_comes_is_let_go),
         cmocka_unit_test(test_targets_are_big_and_apart_at_every_size),
+        cmocka_unit_test(test_new_screens_targets_are_big_and_apart_at_every_size),
+        cmocka_unit_test(test_all_questions_satisfied_citizen_done_in_five_taps),
+        cmocka_unit_test(test_all_questions_dissatisfied_citizen_with_one_reason_done_in_seven_taps),
+        cmocka_unit_test(test_with_every_question_off_the_flow_is_as_before),
+        cmocka_unit_test(test_a_not_satisfied_service_face_asks_the_reasons),
+        cmocka_unit_test(test_each_later_question_can_be_skipped),
+        cmocka_unit_test(test_walking_away_from_each_new_screen),
+        cmocka_unit_test(test_storage_retry_goes_on_to_the_questions),
+        cmocka_unit_test(test_listening_mode_reads_first_and_chooses_on_the_second_touch),
+        cmocka_unit_test(test_listen_button_is_on_every_citizen_screen),
+        cmocka_unit_test(test_language_button_switches_for_one_citizen),
         cmocka_unit_test(test_resize_moves_targets),
         cmocka_unit_test(test_every_string_is_nfc_and_present),
         cmocka_unit_test(test_string_templates_have_their_slots_and_fill_safely),

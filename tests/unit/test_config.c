@@ -74,6 +74,11 @@ static void test_every_key_is_parsed(void **state)
         "database = /var/lib/kiosk/kiosk.db\n"
         "idle_timeout_s = 45  ; seconds\n"
         "keep_days = 730\n"
+        "ask_service = yes\n"
+        "ask_respondent = Yes\n"
+        "ask_wait = true\n"
+        "voice = on\n"
+        "language = en\n"
         "supervisor_pin_hash = $argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\n"
         "\n"
         "# sync with Sở Nội vụ\n"
@@ -98,6 +103,8 @@ static void test_every_key_is_parsed(void **state)
     assert_string_equal(c.database, "/var/lib/kiosk/kiosk.db");
     assert_int_equal(c.idle_timeout_s, 45);
     assert_int_equal(c.keep_days, 730);
+    assert_true(c.ask_service && c.ask_respondent && c.ask_wait && c.voice);
+    assert_string_equal(c.language, "en");
     assert_string_equal(c.supervisor_pin_hash, "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA");
     assert_string_equal(c.sync_url, "https://tally.gialai.gov.vn/api/v1");
     assert_string_equal(c.token_file, "/etc/kiosk/token");
@@ -116,6 +123,8 @@ static void test_defaults_fill_what_is_not_set(void **state)
     assert_int_equal(c.scale, SCALE_TTHC3);
     assert_int_equal(c.idle_timeout_s, 20);
     assert_int_equal(c.keep_days, 400);
+    assert_false(c.ask_service || c.ask_respondent || c.ask_wait || c.voice); /* the flow as before */
+    assert_string_equal(c.language, "vi");
     assert_int_equal(c.schedule_min, 120);
     assert_int_equal(c.jitter_min, 60);
     assert_int_equal(c.interval_min, 0);
@@ -211,6 +220,13 @@ static void test_bad_values_name_their_line_and_key(void **state)
         {"idle_timeout_s = 99999999999999999999", "idle_timeout_s"},
         {"keep_days = 29", "keep_days"},
         {"keep_days = 3651", "keep_days"},
+        {"ask_service = maybe", "ask_service"},
+        {"ask_respondent =", "ask_respondent"},
+        {"ask_wait = 2", "ask_wait"},
+        {"voice = có", "voice"},
+        {"language = ../en", "language"},
+        {"language = EN", "language"},
+        {"language = v", "language"},
         {"device_id = kiosk 01", "device_id"},
         {"unit_code = ", "unit_code"},
         {"supervisor_pin_hash = 1234", "supervisor_pin_hash"},

@@ -709,6 +709,32 @@ static void test_downloads_are_the_report_files_of_what_the_page_shows(void **st
         tally_web_response_free(&c.resp);
     }
     assert_int_equal(get_status("/tai-ve", cookie, NOW_S), 200); /* no format: the JSON, as before */
+    /* The respondent picker's parameter, read from the one strictly decoded query string: empty is everyone;
+     * an unknown type, or the parameter twice, is the 400 page naming it; a download follows it. */
+    static const char *const RESP[][4] = {
+        {"/tong-quan", "respondent", "", "200"},
+        {"/tong-quan", "respondent", "to_chuc", "200"},
+        {"/tong-quan", "respondent", "ai_do", "400"},
+        {"/tong-quan", "respondent", "khong_tra_loi", "400"},
+        {"/tai-ve", "respondent", "ai_do", "400"},
+    };
+    for(size_t i = 0; i < sizeof RESP / sizeof RESP[0]; i++) {
+        Call c;
+        call(&c, "GET", RESP[i][0], cookie, NULL, NOW_S, NULL, RESP[i][1], RESP[i][2], NULL);
+        if(c.resp.status != (unsigned)atoi(RESP[i][3]))
+            fail_msg("%s?%s=%s: %d", RESP[i][0], RESP[i][1], RESP[i][2], c.resp.status);
+        if(c.resp.status == 400)
+            assert_non_null(strstr(c.resp.body, "<code>respondent</code>"));
+        tally_web_response_free(&c.resp);
+    }
+    {
+        Call c;
+        call(&c, "GET", "/tong-quan", cookie, NULL, NOW_S, NULL, "respondent", "to_chuc", "respondent", "to_chuc",
+             NULL);
+        assert_int_equal(c.resp.status, 400);
+        assert_non_null(strstr(c.resp.body, "<code>respondent</code>"));
+        tally_web_response_free(&c.resp);
+    }
     Call c;
     call(&c, "GET", "/tai-ve", cookie, NULL, NOW_S, NULL, "format", "pdf", "unit", "bad code!", NULL);
     assert_int_equal(c.resp.status, 400);
@@ -724,7 +750,7 @@ static void test_downloads_are_the_report_files_of_what_the_page_shows(void **st
     assert_true(has_link("/thiet-bi", cookie, "href=\"/tai-ve?format=csv&amp;view=thiet-bi&amp;period=nam:2026\""));
     assert_false(has_link("/thiet-bi", cookie, "format=pdf"));
     assert_true(has_link("/canh-bao", cookie, "href=\"/tai-ve?format=csv&amp;view=canh-bao&amp;period=nam:2026\""));
-    assert_int_equal(follow_download_links(cookie, "/tong-quan", ""), 5);
+    assert_int_equal(follow_download_links(cookie, "/tong-quan", ""), 6); /* + the respondents CSV */
     assert_int_equal(follow_download_links(cookie, "/don-vi", ""), 3);
     assert_int_equal(follow_download_links(cookie, "/don-vi/000.00.31.H21", "000.00.31.H21"), 7);
     assert_int_equal(follow_download_links(cookie, "/thiet-bi", ""), 1);

@@ -192,6 +192,49 @@ static void test_only_the_device_that_stored_a_rating_adds_its_followup(void **s
     assert_counted_once(f);
 }
 
+/* The answers of the counter's later questions (service face, who is rating, how long they waited) join the
+ * same rule: saved one by one on the kiosk, each copy that gains one is the newer one; each is given once. */
+static void test_service_respondent_and_wait_are_gained_once_each(void **state)
+{
+    Fx *f = *state;
+    ProtoRating tap = at_tap();
+    tap.score = 3; /* satisfied with the procedure: no reasons unless the service face says otherwise */
+    ProtoRating service = tap, reasons, who, wait;
+    service.service_score = 1;
+    reasons = service;
+    reasons.followup = FOLLOWUP_ANSWERED;
+    reasons.reasons = 1u << REASON_THAI_DO;
+    who = reasons;
+    who.respondent = RESPONDENT_NGUOI_DAN;
+    wait = who;
+    wait.wait = WAIT_TREN_30;
+    assert_string_equal(post(f, DEVICE, &tap), "accepted");
+    assert_string_equal(post(f, DEVICE, &service), "accepted");
+    assert_string_equal(post(f, DEVICE, &who), "accepted"); /* two answers at once: fine */
+    assert_stored(f, &who);
+    assert_string_equal(post(f, DEVICE, &reasons), "duplicate"); /* an older copy arriving late */
+    assert_string_equal(post(f, DEVICE, &wait), "accepted");
+    assert_stored(f, &wait);
+    /* Once given, none changes. */
+    ProtoRating c = wait;
+    c.respondent = RESPONDENT_TO_CHUC;
+    assert_string_equal(post(f, DEVICE, &c), "conflict");
+    c = wait;
+    c.wait = WAIT_DUOI_15;
+    assert_string_equal(post(f, DEVICE, &c), "conflict");
+    c = wait;
+    c.service_score = 2;
+    c.followup = FOLLOWUP_NONE;
+    c.reasons = 0;
+    assert_string_equal(post(f, DEVICE, &c), "conflict");
+    assert_stored(f, &wait);
+    assert_string_equal(post(f, DEVICE, &wait), "duplicate");
+    assert_string_equal(post(f, DEVICE, &tap), "duplicate");
+    assert_int_equal(scalar(f, "SELECT count(*) FROM ratings"), 1);
+    assert_int_equal(scalar(f, "SELECT sum(n) FROM daily"), 1);
+    assert_int_equal(scalar(f, "SELECT n FROM daily WHERE area = 'dat_dai' AND score = 3"), 1);
+}
+
 /* The month's report for the unit as the dashboard and the report files get it: its reasons, how many ratings
  * gave them, and what the device says it received; and the ly-do CSV file's row for each reason. */
 typedef struct {
@@ -276,10 +319,155 @@ static void test_reasons_follow_the_followup_into_the_report_once(void **state)
     }
 }
 
+/* ---- The later questions in every figure: phuc_vu, who rated, the 30-minute wait ------------------------- */
+
+/* A rating of the seeded set below: its own id and seq, at the tap of 22/11/2026 in đất đai. */
+static ProtoRating rated(int k, int score)
+{
+    ProtoRating r = at_tap();
+    snprintf(r.id, sizeof r.id, "0193a4f0-1b2c-7d3e-8f40-5a6b7c8d9e%02x", 0x20 + k);
+    r.seq = 100 + k;
+    r.score = score;
+    return r;
+}
+
+/* The unit's month as the API gives it (tally_query_run) for one slice. */
+static TallyRow api_row(Fx *f, const char *by, int respondent, const char *key)
+{
+    TallySpec spec = {.area = -1, .respondent = respondent, .min_n = 1};
+    assert_true(ptime_parse_date("2026-11-01", &spec.from_day));
+    assert_true(ptime_parse_date("2026-11-30", &spec.to_day));
+    snprintf(spec.unit, sizeof spec.unit, "%s", UNIT);
+    if(by)
+        assert_true(tally_parse_by(by, &spec));
+    TallyRow *rows, out = {.n = -1};
+    size_t n;
+    char msg[TALLY_MSG_MAX];
+    assert_int_equal(tally_query_run(f->db, &spec, &rows, &n, msg), TALLY_OK);
+    for(size_t i = 0; i < n; i++)
+        if(!key || strcmp(rows[i].key, key) == 0)
+            out = rows[i];
+    free(rows);
+    if(out.n < 0)
+        fail_msg("no API row %s", key ? key : "(whole slice)");
+    return out;
+}
+
+static TallyReport *month_report(Fx *f, int respondent)
+{
+    TallyReportSpec spec = {.area = -1, .respondent = respondent, .min_n = 1, .now_s = 1795400000};
+    assert_true(tally_period_parse("thang:2026-11", &spec.period));
+    snprintf(spec.unit, sizeof spec.unit, "%s", UNIT);
+    TallyReport *r;
+    char msg[TALLY_MSG_MAX];
+    assert_int_equal(tally_report_build(f->db, &spec, &r, msg), TALLY_OK);
+    return r;
+}
+
+static void expect_fig(const TallyFigure *g, int64_t n, int64_t satisfied, int64_t flagged, int64_t wait_n,
+                       int64_t within)
+{
+    assert_int_equal(g->n, n);
+    assert_int_equal(g->satisfied, satisfied);
+    assert_int_equal(g->flagged, flagged);
+    assert_int_equal(g->wait.n, wait_n);
+    assert_int_equal(g->wait.within, within);
+}
+
+/* The seeded set (đất đai, one month, one unit), every answer that came after the tap counted once:
+ *   A  score 3, at the tap; then service 1, nguoi_dan, duoi_15 in one later copy
+ *   B  score 2, service 3, doanh_nghiep, tren_30, all in its first copy
+ *   C  score 1, no later answer (followup skipped)
+ *   D  score 3, service 3, nguoi_dan, duoi_15 but flagged as misuse: in no n and no wait share
+ *   E  score 3 at the tap; then service 2; then nguoi_dan and 15_30 (three copies, older ones replayed late)
+ * tthc: n 4, satisfied 3 (A B E), flagged 1; phuc_vu: n 3 (A B E), satisfied 2 (B E), flagged 1 (D);
+ * waits answered 3 (A B E), within 30 minutes 2 (A E) = 66.67%, Wilson 95% 20.77-93.85. */
+static void test_later_answers_count_once_in_phuc_vu_respondent_and_wait(void **state)
+{
+    Fx *f = *state;
+    ProtoRating a = rated(1, 3), a2, b = rated(2, 2), c = rated(3, 1), d = rated(4, 3), e = rated(5, 3), e2, e3;
+    a2 = a, a2.service_score = 1, a2.respondent = RESPONDENT_NGUOI_DAN, a2.wait = WAIT_DUOI_15;
+    b.service_score = 3, b.respondent = RESPONDENT_DOANH_NGHIEP, b.wait = WAIT_TREN_30;
+    c.followup = FOLLOWUP_SKIPPED;
+    d.flags = PROTO_FLAG_RAPID_REPEAT, d.service_score = 3, d.respondent = RESPONDENT_NGUOI_DAN, d.wait = WAIT_DUOI_15;
+    e2 = e, e2.service_score = 2;
+    e3 = e2, e3.respondent = RESPONDENT_NGUOI_DAN, e3.wait = WAIT_15_30;
+    const ProtoRating *first[] = {&a, &b, &c, &d, &e};
+    for(size_t i = 0; i < 5; i++)
+        assert_string_equal(post(f, DEVICE, first[i]), "accepted");
+    /* Before any later answer: no phuc_vu, no waits, everyone unanswered. */
+    TallyReport *r = month_report(f, RESPONDENT_NONE);
+    expect_fig(&r->groups[GROUP_TTHC].cur, 4, 3, 1, 1, 0);
+    expect_fig(&r->groups[GROUP_PHUC_VU].cur, 1, 1, 1, 1, 0);
+    tally_report_free(r);
+    assert_string_equal(post(f, DEVICE, &a2), "accepted");
+    assert_string_equal(post(f, DEVICE, &e2), "accepted");
+    assert_string_equal(post(f, DEVICE, &e3), "accepted");
+    for(int replay = 0; replay < 2; replay++) { /* older copies late, newer ones again: nothing moves */
+        assert_string_equal(post(f, DEVICE, &e2), "duplicate");
+        assert_string_equal(post(f, DEVICE, &e), "duplicate");
+        assert_string_equal(post(f, DEVICE, &a), "duplicate");
+        assert_string_equal(post(f, DEVICE, &a2), "duplicate");
+        assert_string_equal(post(f, DEVICE, &e3), "duplicate");
+        assert_string_equal(post(f, DEVICE, &b), "duplicate");
+
+        r = month_report(f, RESPONDENT_NONE);
+        expect_fig(&r->groups[GROUP_TTHC].cur, 4, 3, 1, 3, 2);
+        expect_fig(&r->groups[GROUP_DAT_DAI_XAY_DUNG_DAU_TU].cur, 4, 3, 1, 3, 2);
+        expect_fig(&r->groups[GROUP_PHUC_VU].cur, 3, 2, 1, 3, 2);
+        expect_fig(&r->groups[GROUP_Y_TE].cur, 0, 0, 0, 0, 0);
+        expect_fig(&r->total, 4, 3, 1, 3, 2);
+        expect_fig(&r->units[0].fig[GROUP_PHUC_VU], 3, 2, 1, 3, 2);
+        expect_fig(&r->areas[AREA_DAT_DAI].fig, 4, 3, 1, 3, 2);
+        assert_float_equal(r->total.wait.pct, 200.0 / 3, 1e-9);
+        assert_float_equal(r->total.wait.wilson_low, 20.77, 0.005);
+        assert_float_equal(r->total.wait.wilson_high, 93.85, 0.005);
+        assert_int_equal(r->groups[GROUP_PHUC_VU].cur.status[0], TALLY_STATUS_KHONG_DAT); /* 66.67% < 90% */
+        /* Who rated: D (flagged) is nguoi_dan's misuse; C has no answer. */
+        expect_fig(&r->respondents[RESPONDENT_NGUOI_DAN].fig[GROUP_TTHC], 2, 2, 1, 2, 2);
+        expect_fig(&r->respondents[RESPONDENT_NGUOI_DAN].fig[GROUP_PHUC_VU], 2, 1, 1, 2, 2);
+        expect_fig(&r->respondents[RESPONDENT_DOANH_NGHIEP].all, 1, 1, 0, 1, 0);
+        expect_fig(&r->respondents[RESPONDENT_NONE].all, 1, 0, 0, 0, 0);
+        expect_fig(&r->respondents[RESPONDENT_TO_CHUC].all, 0, 0, 0, 0, 0);
+        tally_report_free(r);
+
+        /* The API's rows are the same figures. */
+        TallyRow row = api_row(f, "group", RESPONDENT_NONE, "phuc_vu");
+        assert_int_equal(row.n * 100 + row.satisfied * 10 + row.flagged, 321);
+        assert_int_equal(row.wait.n * 10 + row.wait.within, 32);
+        assert_float_equal(row.wait.wilson_low, 20.77, 0.005);
+        row = api_row(f, "group", RESPONDENT_NONE, "tthc");
+        assert_int_equal(row.n * 100 + row.satisfied * 10 + row.flagged, 431);
+        row = api_row(f, "respondent", RESPONDENT_NONE, "nguoi_dan");
+        assert_int_equal(row.n * 100 + row.satisfied * 10 + row.flagged, 221);
+        assert_int_equal(row.wait.n * 10 + row.wait.within, 22);
+        row = api_row(f, "respondent", RESPONDENT_NONE, TALLY_RESPONDENT_NONE_CODE);
+        assert_int_equal(row.n * 100 + row.satisfied * 10 + row.wait.n, 100);
+        row = api_row(f, "respondent,group", RESPONDENT_NONE, "doanh_nghiep/phuc_vu");
+        assert_int_equal(row.n * 100 + row.satisfied * 10 + row.wait.within, 110);
+    }
+    /* Filtered to người dân: A and E (D flagged). */
+    r = month_report(f, RESPONDENT_NGUOI_DAN);
+    expect_fig(&r->groups[GROUP_TTHC].cur, 2, 2, 1, 2, 2);
+    expect_fig(&r->groups[GROUP_PHUC_VU].cur, 2, 1, 1, 2, 2);
+    expect_fig(&r->respondents[RESPONDENT_DOANH_NGHIEP].all, 0, 0, 0, 0, 0);
+    tally_report_free(r);
+    TallyRow row = api_row(f, NULL, RESPONDENT_NGUOI_DAN, NULL);
+    assert_int_equal(row.n * 100 + row.satisfied * 10 + row.flagged, 221);
+    assert_float_equal(row.wait.pct, 100, 1e-9);
+    /* The roll-ups hold one cell per rating's newest answers and none left empty. */
+    assert_int_equal(scalar(f, "SELECT sum(n) FROM daily_sat"), 4);
+    assert_int_equal(scalar(f, "SELECT sum(svc_n) FROM monthly_sat"), 3);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM daily_sat WHERE n = 0 AND flagged = 0"), 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM monthly_sat WHERE n = 0 AND flagged = 0"), 0);
+}
+
 /* Ratings from a wrong device clock (a year ahead of the batch's arrival; 1970, years before the device's
  * `since`) are stored but quarantined: in no roll-up, so in no tally, report, file or alert. Their follow-up
- * answers arriving later must not move reasons into the dashboard's roll-up either (update_item on a
- * quarantined row). They still count as received: they arrived, there is no gap. */
+ * answers arriving later must not move reasons into the dashboard's roll-up either, nor their service face,
+ * respondent and wait into daily_sat / monthly_sat (update_item on a quarantined row), so phuc_vu,
+ * by=respondent and the wait indicator stay empty too. They still count as received: they arrived, there is
+ * no gap. */
 static void test_a_quarantined_rating_and_its_followup_stay_out_of_every_rollup(void **state)
 {
     Fx *f = *state;
@@ -302,16 +490,21 @@ static void test_a_quarantined_rating_and_its_followup_stay_out_of_every_rollup(
         answered = tap;
         answered.followup = FOLLOWUP_ANSWERED;
         answered.reasons = (1u << REASON_CHO_DOI) | (1u << REASON_THU_TUC);
+        ProtoRating later = answered; /* then the counter's later questions, in a copy of their own */
+        later.service_score = 1, later.respondent = RESPONDENT_NGUOI_DAN, later.wait = WAIT_DUOI_15;
         assert_string_equal(post(f, wrong[k].device, &tap), "accepted");
         assert_string_equal(post(f, wrong[k].device, &answered), "accepted"); /* the answers, stored */
         assert_stored(f, &answered);
+        assert_string_equal(post(f, wrong[k].device, &later), "accepted");
+        assert_stored(f, &later);
         assert_string_equal(post(f, wrong[k].device, &answered), "duplicate");
+        assert_string_equal(post(f, wrong[k].device, &later), "duplicate");
     }
     assert_int_equal(scalar(f, "SELECT count(*) FROM ratings WHERE quarantine <> 0"), 2);
     assert_int_equal(scalar(f, "SELECT sum(quarantined) FROM devices"), 2);
     /* No roll-up holds any of them: the tally's, nor the dashboard's. */
-    const char *const empty[] = {"daily", "monthly", "monthly_sat", "reasons_daily", "reasons_monthly",
-                                 "hours_daily", "hours_monthly"};
+    const char *const empty[] = {"daily", "monthly", "daily_sat", "monthly_sat", "reasons_daily",
+                                 "reasons_monthly", "hours_daily", "hours_monthly"};
     for(size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
         char sql[96];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", empty[i]);
@@ -323,10 +516,18 @@ static void test_a_quarantined_rating_and_its_followup_stay_out_of_every_rollup(
     assert_true(ptime_parse_date("1970-01-01", &ts.from_day) && ptime_parse_date("2027-12-31", &ts.to_day));
     TallyRow *rows;
     size_t n_rows;
-    assert_int_equal(tally_query_run(f->db, &ts, &rows, &n_rows, msg), TALLY_OK);
-    for(size_t i = 0; i < n_rows; i++)
-        assert_int_equal(rows[i].n, 0);
-    free(rows);
+    for(int by = 0; by < 3; by++) { /* the whole slice; by=respondent (and its own filter); phuc_vu's group */
+        ts.n_by = 0;
+        ts.respondent = by == 1 ? RESPONDENT_NGUOI_DAN : RESPONDENT_NONE;
+        if(by)
+            assert_true(tally_parse_by(by == 1 ? "respondent" : "group", &ts));
+        assert_int_equal(tally_query_run(f->db, &ts, &rows, &n_rows, msg), TALLY_OK);
+        for(size_t i = 0; i < n_rows; i++)
+            if(rows[i].n || rows[i].flagged || rows[i].wait.n || rows[i].wait.within)
+                fail_msg("by %d: row %s counts a quarantined rating (n %lld, wait %lld)", by, rows[i].key,
+                         (long long)rows[i].n, (long long)rows[i].wait.n);
+        free(rows);
+    }
     /* The report model for the month a year ahead: nothing counted, no reason, no alert of a low figure. */
     for(size_t k = 0; k < sizeof wrong / sizeof wrong[0]; k++) {
         if(!wrong[k].month)
@@ -339,6 +540,9 @@ static void test_a_quarantined_rating_and_its_followup_stay_out_of_every_rollup(
         assert_int_equal(r->reasons_total, 0);
         assert_int_equal(r->unsatisfied, 0);
         assert_int_equal(r->n_alerts, 0);
+        expect_fig(&r->groups[GROUP_PHUC_VU].cur, 0, 0, 0, 0, 0);
+        expect_fig(&r->total, 0, 0, 0, 0, 0);
+        expect_fig(&r->respondents[RESPONDENT_NGUOI_DAN].all, 0, 0, 0, 0, 0);
         for(size_t i = 0; i < r->n_devices; i++)
             if(strcmp(r->devices[i].id, wrong[k].device) == 0)
                 assert_int_equal(r->devices[i].received, 1); /* arrived: counted as received, not as a gap */
@@ -367,7 +571,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_only_the_device_that_stored_a_rating_adds_its_followup, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_service_respondent_and_wait_are_gained_once_each, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reasons_follow_the_followup_into_the_report_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_later_answers_count_once_in_phuc_vu_respondent_and_wait, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_a_quarantined_rating_and_its_followup_stay_out_of_every_rollup, setup,
                                         teardown),
     };

@@ -137,6 +137,15 @@ static void test_groups_and_targets_follow_metric(void **state)
     assert_int_equal(proto_group_default_target(GROUP_Y_TE, 2030), 90);
     assert_int_equal(proto_group_default_target(GROUP_GIAO_DUC, 2025), 85);
     assert_int_equal(proto_group_default_target(GROUP_GIAO_DUC, 2027), -1);
+    /* phuc_vu: the service of state agencies, 90 / 95, counted from service_score, never by area. */
+    assert_string_equal(proto_group_code(GROUP_PHUC_VU), "phuc_vu");
+    assert_int_equal(proto_group_from_code("phuc_vu"), GROUP_PHUC_VU);
+    assert_int_equal(proto_group_default_target(GROUP_PHUC_VU, 2025), 90);
+    assert_int_equal(proto_group_default_target(GROUP_PHUC_VU, 2030), 95);
+    for(int a = 0; a < AREA_COUNT; a++) {
+        assert_false(proto_area_in_group((ProtoArea)a, GROUP_PHUC_VU));
+        assert_int_not_equal(proto_area_group((ProtoArea)a), GROUP_PHUC_VU);
+    }
 }
 
 static void test_equal_ratings_encode_to_equal_bytes(void **state)
@@ -276,7 +285,9 @@ static void test_batch_envelope_errors_fail_whole_batch(void **state)
         {"", PROTO_E_SYNTAX, ""},
         {"{\"schema\":1,\"schema\":1}", PROTO_E_SYNTAX, ""},
         {"[]", PROTO_E_TYPE, ""},
-        {"{\"schema\":2,\"batch_id\":\"0190163d-8e40-7000-8000-000000000001\",\"device_id\":\"k\","
+        {"{\"schema\":3,\"batch_id\":\"0190163d-8e40-7000-8000-000000000001\",\"device_id\":\"k\","
+         "\"sent_at\":\"2026-11-23T02:10:00+07:00\",\"ratings\":[]}", PROTO_E_VALUE, "schema"},
+        {"{\"schema\":0,\"batch_id\":\"0190163d-8e40-7000-8000-000000000001\",\"device_id\":\"k\","
          "\"sent_at\":\"2026-11-23T02:10:00+07:00\",\"ratings\":[]}", PROTO_E_VALUE, "schema"},
         {"{\"schema\":1,\"batch_id\":\"nope\",\"device_id\":\"k\",\"sent_at\":\"2026-11-23T02:10:00+07:00\","
          "\"ratings\":[]}", PROTO_E_UUID, "batch_id"},
@@ -469,6 +480,13 @@ static void test_canonical_text_equals_proto_rating_dump(void **state)
         }
         snprintf(r.at, sizeof r.at, "%s", ATS[rand_r(&seed) % 5]);
         r.flags = rand_r(&seed) % 3 == 0 ? PROTO_FLAG_RAPID_REPEAT : 0;
+        /* Schema-2 answers, each present about half the time. */
+        if(rand_r(&seed) % 2)
+            r.service_score = 1 + rand_r(&seed) % proto_scale_levels(r.scale);
+        r.respondent = (ProtoRespondent)(rand_r(&seed) % RESPONDENT_COUNT);
+        r.wait = (ProtoWait)(rand_r(&seed) % WAIT_COUNT);
+        if(proto_rating_asks_reasons(&r) && r.followup == FOLLOWUP_NONE && rand_r(&seed) % 2)
+            r.followup = FOLLOWUP_SKIPPED;
         ProtoError e;
         if(proto_rating_validate(&r, &e) != PROTO_OK)
             continue;
@@ -549,6 +567,218 @@ static void test_a_rating_may_gain_its_followup_once_and_nothing_else(void **sta
     }
 }
 
+/* ---- Schema 2: the answers after the procedure face ------------------------------------------------ */
+
+static ProtoRating sample2(void)
+{
+    ProtoRating r = sample();
+    r.score = 3;              /* satisfied with the procedure ... */
+    r.service_score = 1;      /* ... not with the service: the reasons were asked */
+    r.respondent = RESPONDENT_DOANH_NGHIEP;
+    r.wait = WAIT_15_30;
+    return r;
+}
+
+/* The streaming size check takes schema 2 as it comes: a batch at the limit whose ratings carry every reason,
+ * the rapid-repeat flag and all three later answers (the most structure a valid rating has) passes the scanner
+ * in any pieces and decodes whole. */
+static void test_a_full_schema2_batch_passes_the_scanner(void **state)
+{
+    (void)state;
+    ProtoRating *rs = calloc(PROTO_MAX_BATCH, sizeof *rs);
+    assert_non_null(rs);
+    for(size_t i = 0; i < PROTO_MAX_BATCH; i++) {
+        rs[i] = sample2();
+        rs[i].reasons = (1u << REASON_COUNT) - 1;
+        rs[i].seq = (int64_t)i + 1;
+        char tail[16];
+        snprintf(tail, sizeof tail, "%012zx", i + 1);
+        memcpy(rs[i].id + 24, tail, 12);
+    }
+    char *s = proto_batch_dump("0190163d-8e40-7000-8000-000000000001", "kiosk-01", "2026-11-23T02:10:00+07:00",
+                               rs, PROTO_MAX_BATCH);
+    free(rs);
+    assert_non_null(strstr(s, "\"schema\":2"));
+    ProtoBatchScan sc;
+    for(size_t piece = 7; piece <= 65536; piece *= 32) {
+        assert_int_equal(scan_all(s, strlen(s), piece, &sc), PROTO_OK);
+        assert_int_equal(sc.ratings, PROTO_MAX_BATCH);
+    }
+    ProtoBatch b;
+    ProtoError err;
+    assert_int_equal(proto_batch_parse(s, strlen(s), &b, &err), PROTO_OK);
+    assert_int_equal(b.n, PROTO_MAX_BATCH);
+    for(size_t i = 0; i < b.n; i++)
+        assert_int_equal(b.items[i].error.code, PROTO_OK);
+    assert_int_equal(b.items[PROTO_MAX_BATCH - 1].rating.wait, WAIT_15_30);
+    proto_batch_free(&b);
+    free(s);
+}
+
+static void test_schema2_answers_round_trip_and_old_bytes_stay(void **state)
+{
+    (void)state;
+    static const char *const RESP[] = {NULL, "nguoi_dan", "doanh_nghiep", "to_chuc"};
+    static const char *const WAIT[] = {NULL, "duoi_15", "15_30", "tren_30"};
+    for(int i = 1; i < RESPONDENT_COUNT; i++) {
+        assert_string_equal(proto_respondent_code((ProtoRespondent)i), RESP[i]);
+        assert_int_equal(proto_respondent_from_code(RESP[i]), i);
+    }
+    for(int i = 1; i < WAIT_COUNT; i++) {
+        assert_string_equal(proto_wait_code((ProtoWait)i), WAIT[i]);
+        assert_int_equal(proto_wait_from_code(WAIT[i]), i);
+    }
+    assert_null(proto_respondent_code(RESPONDENT_NONE));
+    assert_int_equal(proto_respondent_from_code("none"), -1);
+    assert_int_equal(proto_wait_from_code(NULL), -1);
+    assert_string_equal(proto_respondent_name_vi(RESPONDENT_TO_CHUC), "Tổ chức");
+    assert_string_equal(proto_wait_name_vi(WAIT_15_30), "15–30 phút");
+    assert_true(proto_wait_within_30(WAIT_DUOI_15) && proto_wait_within_30(WAIT_15_30));
+    assert_false(proto_wait_within_30(WAIT_TREN_30) || proto_wait_within_30(WAIT_NONE));
+
+    ProtoRating r = sample2(), back;
+    char *s = proto_rating_dump(&r);
+    assert_string_equal(s, "{\"id\":\"0190163d-8e40-7abc-8def-0123456789ab\",\"seq\":7,\"unit\":\"000.00.31.H21\","
+                           "\"area\":\"dat_dai\",\"scale\":\"tthc3\",\"score\":3,\"reasons\":[\"cho_doi\",\"tre_hen\"],"
+                           "\"followup\":\"answered\",\"at\":\"2026-11-22T08:15:02+07:00\",\"flags\":[\"rapid_repeat\"],"
+                           "\"service_score\":1,\"respondent\":\"doanh_nghiep\",\"wait\":\"15_30\"}");
+    assert_int_equal(proto_rating_parse(s, strlen(s), &back, NULL), PROTO_OK);
+    assert_int_equal(back.service_score, 1);
+    assert_int_equal(back.respondent, RESPONDENT_DOANH_NGHIEP);
+    assert_int_equal(back.wait, WAIT_15_30);
+    free(s);
+    /* null is the same as absent, and a rating without answers has exactly its schema-1 bytes. */
+    const char *nulls = "{\"id\":\"0190163d-8e40-7abc-8def-0123456789ab\",\"seq\":7,\"unit\":\"000.00.31.H21\","
+                        "\"area\":\"dat_dai\",\"scale\":\"tthc3\",\"score\":1,\"reasons\":[\"cho_doi\",\"tre_hen\"],"
+                        "\"followup\":\"answered\",\"at\":\"2026-11-22T08:15:02+07:00\",\"flags\":[\"rapid_repeat\"],"
+                        "\"service_score\":null,\"respondent\":null,\"wait\":null}";
+    assert_int_equal(proto_rating_parse(nulls, strlen(nulls), &back, NULL), PROTO_OK);
+    assert_false(proto_rating_needs_schema2(&back));
+    r = sample();
+    char *old = proto_rating_dump(&r), *again = proto_rating_dump(&back);
+    assert_string_equal(old, again);
+    assert_null(strstr(old, "service_score"));
+    free(old);
+    free(again);
+}
+
+static void test_schema2_answers_are_checked(void **state)
+{
+    (void)state;
+    static const struct { const char *to; ProtoErr code; const char *field; } cases[] = {
+        {"\"service_score\":4", PROTO_E_SCORE, "service_score"},      /* tthc3 has 3 levels */
+        {"\"service_score\":0", PROTO_E_SCORE, "service_score"},
+        {"\"service_score\":\"1\"", PROTO_E_TYPE, "service_score"},
+        {"\"respondent\":\"cong_dan\"", PROTO_E_RESPONDENT, "respondent"},
+        {"\"respondent\":1", PROTO_E_TYPE, "respondent"},
+        {"\"wait\":\"45\"", PROTO_E_WAIT, "wait"},
+        {"\"wait\":[]", PROTO_E_TYPE, "wait"},
+        {"\"wait\":\"15_30\",\"wait\":\"15_30\"", PROTO_E_SYNTAX, ""},
+    };
+    for(size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ProtoRating r = sample(), out;
+        char *s = proto_rating_dump(&r), buf[1024];
+        s[strlen(s) - 1] = '\0'; /* drop the closing brace */
+        snprintf(buf, sizeof buf, "%s,%s}", s, cases[i].to);
+        free(s);
+        ProtoError err = {0};
+        ProtoErr e = proto_rating_parse(buf, strlen(buf), &out, &err);
+        if(e != cases[i].code || strcmp(err.field, cases[i].field) != 0)
+            fail_msg("case %zu (%s): got %s '%s' (%s)", i, cases[i].to, proto_err_code(e), err.field, err.msg);
+    }
+    /* Reasons follow a not-satisfied procedure or service answer, and nothing else. */
+    ProtoRating r = sample2();
+    ProtoError err;
+    assert_int_equal(proto_rating_validate(&r, &err), PROTO_OK);
+    r.service_score = 2;
+    assert_int_equal(proto_rating_validate(&r, &err), PROTO_E_FOLLOWUP);
+    r.service_score = 0;
+    assert_int_equal(proto_rating_validate(&r, &err), PROTO_E_FOLLOWUP);
+    r = sample2();
+    r.respondent = RESPONDENT_COUNT;
+    assert_int_equal(proto_rating_validate(&r, &err), PROTO_E_RESPONDENT);
+    r = sample2();
+    r.wait = (ProtoWait)-1;
+    assert_int_equal(proto_rating_validate(&r, &err), PROTO_E_WAIT);
+}
+
+/* A schema-1 batch cannot carry the answers (an unknown field of that item only); schema 2 can. The kiosk
+ * writes schema 1 until one of its ratings needs 2, so an old server keeps taking what it can read. */
+static void test_batches_of_both_schemas(void **state)
+{
+    (void)state;
+    ProtoRating r[2] = {sample(), sample2()};
+    r[1].id[35] = 'c';
+    r[1].seq = 8;
+    char *one = proto_batch_dump("0190163d-8e40-7000-8000-000000000001", "k", "2026-11-23T02:10:00+07:00", r, 1);
+    char *two = proto_batch_dump("0190163d-8e40-7000-8000-000000000002", "k", "2026-11-23T02:10:00+07:00", r, 2);
+    assert_non_null(strstr(one, "\"schema\":1,"));
+    assert_non_null(strstr(two, "\"schema\":2,"));
+    ProtoBatch b;
+    ProtoError err;
+    assert_int_equal(proto_batch_parse(two, strlen(two), &b, &err), PROTO_OK);
+    assert_int_equal(b.n, 2);
+    assert_int_equal(b.items[0].error.code, PROTO_OK);
+    assert_int_equal(b.items[1].error.code, PROTO_OK);
+    assert_int_equal(b.items[1].rating.service_score, 1);
+    assert_int_equal(b.items[1].rating.wait, WAIT_15_30);
+    proto_batch_free(&b);
+    /* The same ratings labelled schema 1: the first is fine, the second's answers are unknown there. */
+    char *p = strstr(two, "\"schema\":2");
+    p[9] = '1';
+    assert_int_equal(proto_batch_parse(two, strlen(two), &b, &err), PROTO_OK);
+    assert_int_equal(b.items[0].error.code, PROTO_OK);
+    assert_int_equal(b.items[1].error.code, PROTO_E_UNKNOWN_FIELD);
+    assert_string_equal(b.items[1].error.field, "ratings[1].service_score");
+    assert_string_equal(b.items[1].raw_id, r[1].id);
+    proto_batch_free(&b);
+    free(one);
+    free(two);
+}
+
+/* Each later answer (service face, reasons, respondent, wait) may be gained once, in any combination; none
+ * may change once given. */
+static void test_each_later_answer_may_be_gained_once(void **state)
+{
+    (void)state;
+    ProtoRating full = sample2(), tap = full;
+    tap.service_score = 0;
+    tap.respondent = RESPONDENT_NONE;
+    tap.wait = WAIT_NONE;
+    tap.followup = FOLLOWUP_NONE;
+    tap.reasons = 0;
+    /* One answer at a time, as the kiosk saves them: each step is the newer copy of the one before. */
+    ProtoRating steps[5] = {tap, tap, tap, tap, full};
+    steps[1].service_score = 1;
+    steps[2] = steps[1];
+    steps[2].followup = full.followup;
+    steps[2].reasons = full.reasons;
+    steps[3] = steps[2];
+    steps[3].respondent = full.respondent;
+    for(int i = 0; i < 5; i++)
+        for(int j = 0; j < 5; j++) {
+            ProtoRevision want = i == j ? PROTO_REV_SAME : j > i ? PROTO_REV_GAINS : PROTO_REV_OLDER;
+            if(proto_rating_revision(&steps[i], &steps[j]) != want)
+                fail_msg("step %d -> %d: got %d, want %d", i, j, proto_rating_revision(&steps[i], &steps[j]), want);
+        }
+    /* Changing any answer once given is a conflict, alone or with a gain elsewhere. */
+    ProtoRating c = full;
+    c.service_score = 2;
+    c.followup = FOLLOWUP_NONE, c.reasons = 0; /* (2 is satisfied: no reasons) */
+    assert_int_equal(proto_rating_revision(&steps[1], &c), PROTO_REV_CONFLICT);
+    c = full;
+    c.respondent = RESPONDENT_TO_CHUC;
+    assert_int_equal(proto_rating_revision(&full, &c), PROTO_REV_CONFLICT);
+    assert_int_equal(proto_rating_revision(&steps[3], &c), PROTO_REV_CONFLICT);
+    c = full;
+    c.wait = WAIT_TREN_30;
+    assert_int_equal(proto_rating_revision(&full, &c), PROTO_REV_CONFLICT);
+    /* Gaining one answer while lacking another the stored copy has: conflict. */
+    c = steps[1];
+    c.wait = WAIT_DUOI_15;
+    assert_int_equal(proto_rating_revision(&steps[3], &c), PROTO_REV_CONFLICT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +798,11 @@ int main(void)
         cmocka_unit_test(test_canonical_text_equals_proto_rating_dump),
         cmocka_unit_test(test_canonical_text_reports_truncation),
         cmocka_unit_test(test_a_rating_may_gain_its_followup_once_and_nothing_else),
+        cmocka_unit_test(test_schema2_answers_round_trip_and_old_bytes_stay),
+        cmocka_unit_test(test_a_full_schema2_batch_passes_the_scanner),
+        cmocka_unit_test(test_schema2_answers_are_checked),
+        cmocka_unit_test(test_batches_of_both_schemas),
+        cmocka_unit_test(test_each_later_answer_may_be_gained_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -340,6 +340,110 @@ static void test_rating_asking_its_followup_is_held_from_the_queue(void **state)
     store_close(s);
 }
 
+/* The counter's later questions: each answer is saved as its screen closes, the rating stays held while
+ * more questions are on screen, each answer is given once, and the queue hands out the complete rating. */
+static void test_later_answers_are_saved_one_by_one_and_held_until_the_last(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    int64_t now = 1795000000, h = -1;
+    char at[PTIME_TEXT_MAX];
+    ptime_format(now - 30, PTIME_VN_OFFSET_MIN, at);
+    ProtoRating r = rating(1, AREA_XAY_DUNG, SCALE_TTHC3, 3, at); /* satisfied with the procedure */
+    assert_int_equal(store_add_asking(s, &r), STORE_OK);
+    StoreQueued q[2];
+    size_t n;
+    /* The service face: not satisfied, so the reasons come next; still on screen. */
+    ProtoRating a = r;
+    a.service_score = 1;
+    assert_int_equal(store_set_answers(s, &a, true), STORE_OK);
+    a.followup = FOLLOWUP_ANSWERED;
+    a.reasons = 1u << REASON_THAI_DO;
+    assert_int_equal(store_set_answers(s, &a, true), STORE_OK);
+    a.respondent = RESPONDENT_DOANH_NGHIEP;
+    assert_int_equal(store_set_answers(s, &a, true), STORE_OK);
+    assert_int_equal(store_queue_held(s, now, INT64_MAX, &h), STORE_OK);
+    assert_int_equal(h, 1);
+    assert_int_equal(store_queue_next(s, now, q, 2, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    /* An answer once given never changes: refused, nothing written, still held. */
+    ProtoRating changed = a;
+    changed.respondent = RESPONDENT_TO_CHUC;
+    assert_int_equal(store_set_answers(s, &changed, false), STORE_INVALID);
+    changed = a;
+    changed.service_score = 0; /* lacking one the store has */
+    assert_int_equal(store_set_answers(s, &changed, false), STORE_INVALID);
+    ProtoRating bad = a; /* an answer the protocol refuses */
+    bad.wait = (ProtoWait)9;
+    assert_int_equal(store_set_answers(s, &bad, false), STORE_INVALID);
+    assert_int_equal(store_queue_held(s, now, INT64_MAX, &h), STORE_OK);
+    assert_int_equal(h, 1);
+    /* The last one ends the hold; the fields fixed at the tap come from the store, whatever the copy says. */
+    a.wait = WAIT_TREN_30;
+    a.score = 1;
+    a.seq = 99;
+    assert_int_equal(store_set_answers(s, &a, false), STORE_OK);
+    assert_int_equal(store_queue_next(s, now, q, 2, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(q[0].rev, 5); /* 1 at the tap, one per answer */
+    assert_int_equal(q[0].r.score, 3);
+    assert_int_equal(q[0].r.seq, r.seq);
+    assert_int_equal(q[0].r.service_score, 1);
+    assert_int_equal(q[0].r.followup, FOLLOWUP_ANSWERED);
+    assert_int_equal(q[0].r.reasons, 1u << REASON_THAI_DO);
+    assert_int_equal(q[0].r.respondent, RESPONDENT_DOANH_NGHIEP);
+    assert_int_equal(q[0].r.wait, WAIT_TREN_30);
+    /* Skipped questions save nothing new: the last call only ends the hold, the version stays. */
+    ProtoRating b = rating(2, AREA_KHAC, SCALE_TTHC3, 2, at);
+    assert_int_equal(store_add_asking(s, &b), STORE_OK);
+    assert_int_equal(store_set_answers(s, &b, false), STORE_OK);
+    assert_int_equal(store_queue_next(s, now, q, 2, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(q[1].rev, 1);
+    assert_false(proto_rating_needs_schema2(&q[1].r));
+    /* An acknowledged rating that gains a late answer goes back to the queue. */
+    const char *ids[] = {q[1].r.id};
+    int64_t revs[] = {1};
+    assert_int_equal(store_mark_acked(s, ids, revs, 1, now, NULL), STORE_OK);
+    b.wait = WAIT_DUOI_15;
+    assert_int_equal(store_set_answers(s, &b, false), STORE_OK);
+    assert_int_equal(counts(s).pending, 2);
+    ProtoRating none = rating(3, AREA_KHAC, SCALE_TTHC3, 2, at);
+    assert_int_equal(store_set_answers(s, &none, false), STORE_NOTFOUND);
+    store_close(s);
+}
+
+/* The supervisor's day: the service face (phuc_vu) and "waited within 30 minutes" of unflagged ratings that
+ * answered them, any area. */
+static void test_day_totals_count_service_and_wait_answers(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    static const struct { int score, service; ProtoWait wait; bool flagged; } R[] = {
+        {3, 3, WAIT_DUOI_15, false}, {2, 1, WAIT_15_30, false}, {1, 2, WAIT_TREN_30, false},
+        {3, 0, WAIT_NONE, false},    {3, 3, WAIT_DUOI_15, true}, {2, 2, WAIT_NONE, false},
+    };
+    for(size_t i = 0; i < sizeof R / sizeof R[0]; i++) {
+        ProtoRating r = rating((int)i + 1, i % 2 ? AREA_Y_TE : AREA_DAT_DAI, SCALE_TTHC3, R[i].score,
+                               "2026-11-23T09:00:00+07:00");
+        r.service_score = R[i].service;
+        r.wait = R[i].wait;
+        r.flags = R[i].flagged ? PROTO_FLAG_RAPID_REPEAT : 0;
+        assert_int_equal(store_add(s, &r), STORE_OK);
+    }
+    StoreDayTotals t;
+    assert_int_equal(store_day_totals(s, ptime_days_from_civil(2026, 11, 23), &t), STORE_OK);
+    assert_int_equal(t.total, 5);
+    assert_int_equal(t.service_n, 4);          /* not the unanswered one, not the flagged one */
+    assert_int_equal(t.service_satisfied, 3);  /* 3, 2, 2 */
+    assert_int_equal(t.service_count[SCALE_TTHC3][1], 1);
+    assert_int_equal(t.service_count[SCALE_TTHC3][2], 2);
+    assert_int_equal(t.wait_n, 3);
+    assert_int_equal(t.wait_within_30, 2);
+    assert_int_equal(t.wait_count[WAIT_TREN_30], 1);
+    store_close(s);
+}
+
 /* ---- Upload bookkeeping ------------------------------------------------------------------------------ */
 
 static void test_pending_oldest_first_then_acked_are_no_longer_pending(void **state)
@@ -537,7 +641,7 @@ static void test_new_file_is_migrated_and_seq_continues_after_reopen(void **stat
     char mode[16];
     raw_text(f->path, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "wal");
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
 
     s = open_ok(f->path);
     ProtoRating b = rating(2, AREA_GIAO_DUC, SCALE_LIKERT5, 4, "2026-11-23T08:00:01+07:00");
@@ -545,7 +649,7 @@ static void test_new_file_is_migrated_and_seq_continues_after_reopen(void **stat
     assert_int_equal(b.seq, 2);
     assert_int_equal(counts(s).pending, 2);
     store_close(s);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
 
     /* An empty (zero-byte) file is a new store too. */
     char empty[400];
@@ -556,7 +660,20 @@ static void test_new_file_is_migrated_and_seq_continues_after_reopen(void **stat
     s = open_ok(empty);
     assert_int_equal(counts(s).pending, 0);
     store_close(s);
-    assert_int_equal(raw_int(empty, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(empty, "PRAGMA user_version"), 3);
+}
+
+/* Copies tests/data/store-v<version>.sqlite (written by that release) to the fixture's path and opens it:
+ * it is migrated to the current schema. */
+static Store *open_old_release(Fixture *f, int version)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cp %s/tests/data/store-v%d.sqlite %s", TEST_SOURCE_DIR, version, f->path);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), version);
+    Store *s = open_ok(f->path);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+    return s;
 }
 
 /* A file written by the first released store (schema v1: tests/data/store-v1.sqlite, 60 ratings from
@@ -564,12 +681,7 @@ static void test_new_file_is_migrated_and_seq_continues_after_reopen(void **stat
 static void test_a_version_1_file_is_migrated_and_keeps_everything(void **state)
 {
     Fixture *f = *state;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "cp %s/tests/data/store-v1.sqlite %s", TEST_SOURCE_DIR, f->path);
-    assert_int_equal(system(cmd), 0);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
-    Store *s = open_ok(f->path);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+    Store *s = open_old_release(f, 1);
     StoreCounts c = counts(s);
     assert_int_equal(c.acked, 30);
     assert_int_equal(c.pending, 28);
@@ -603,6 +715,50 @@ static void test_a_version_1_file_is_migrated_and_keeps_everything(void **state)
     assert_int_equal(gone, 30);
     store_close(s);
     assert_int_equal(raw_int(f->path, "PRAGMA auto_vacuum"), 0);
+}
+
+/* A file written by the second release (schema v2: tests/data/store-v2.sqlite, 40 ratings from kiosk-sim,
+ * 20 acknowledged, 1 rejected, one rating held for its open reasons screen, one answered after the tap,
+ * written through that release's store.h) opens at v3 and carries on: every old rating has no later answers,
+ * versions and holds are kept, and the later questions' answers can be saved on the old ratings. */
+static void test_a_version_2_file_is_migrated_and_keeps_everything(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_old_release(f, 2);
+    StoreCounts c = counts(s);
+    assert_int_equal(c.acked, 20);
+    assert_int_equal(c.pending, 21);
+    assert_int_equal(c.rejected, 1);
+    int64_t now = 1795000000, held = 0;
+    assert_int_equal(store_queue_held(s, now, INT64_MAX, &held), STORE_OK);
+    assert_int_equal(held, 1);
+    static StoreQueued q[40];
+    size_t n;
+    assert_int_equal(store_queue_next(s, now, q, 40, &n), STORE_OK);
+    assert_int_equal(n, 20);
+    const StoreQueued *answered = &q[n - 1];
+    assert_string_equal(answered->r.id, "0194aaaa-0000-7000-8000-000000000002");
+    assert_int_equal(answered->rev, 2);
+    assert_int_equal(answered->r.reasons, 1u << REASON_THAI_DO);
+    for(size_t i = 0; i < n; i++) {
+        assert_false(proto_rating_needs_schema2(&q[i].r));
+        ProtoError pe;
+        assert_int_equal(proto_rating_validate(&q[i].r, &pe), PROTO_OK);
+    }
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM rating WHERE service_score IS NOT NULL"
+                                      " OR respondent IS NOT NULL OR wait IS NOT NULL"), 0);
+    /* The held one gets its later answers and is released. */
+    ProtoRating r = {.id = "0194aaaa-0000-7000-8000-000000000001", .followup = FOLLOWUP_SKIPPED,
+                     .respondent = RESPONDENT_NGUOI_DAN, .wait = WAIT_DUOI_15};
+    assert_int_equal(store_set_answers(s, &r, false), STORE_OK);
+    assert_int_equal(store_queue_next(s, now, q, 40, &n), STORE_OK);
+    assert_int_equal(n, 21);
+    assert_string_equal(q[n - 2].r.id, r.id); /* by seq: it was made just before the answered one */
+    assert_int_equal(q[n - 2].r.followup, FOLLOWUP_SKIPPED);
+    assert_int_equal(q[n - 2].r.respondent, RESPONDENT_NGUOI_DAN);
+    assert_int_equal(q[n - 2].r.wait, WAIT_DUOI_15);
+    assert_int_equal(q[n - 2].rev, 2);
+    store_close(s);
 }
 
 static void test_newer_schema_is_refused(void **state)
@@ -1104,11 +1260,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_followup_of_an_acknowledged_rating_queues_it_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_marks_apply_only_to_the_content_version_that_was_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rating_asking_its_followup_is_held_from_the_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_later_answers_are_saved_one_by_one_and_held_until_the_last, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_day_totals_count_service_and_wait_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_oldest_first_then_acked_are_no_longer_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_rating_keeps_its_reason_and_leaves_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_deletes_only_old_acknowledged_ratings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_file_is_migrated_and_seq_continues_after_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_version_1_file_is_migrated_and_keeps_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_version_2_file_is_migrated_and_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_id_is_refused_and_nothing_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_rating_is_refused_and_nothing_is_stored, setup, teardown),

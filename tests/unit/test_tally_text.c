@@ -52,6 +52,14 @@ static void test_a_well_formed_query_fills_the_spec(void **state)
     assert_int_equal(s.n_by, 0);
     assert_int_equal(s.min_n, TALLY_MIN_N_DEFAULT);
     assert_string_equal(s.unit, "");
+    assert_int_equal(s.respondent, RESPONDENT_NONE);
+    /* Who rated: a filter, and a dimension. */
+    assert_int_equal(parse("from=2026-01-01&to=2026-12-31&respondent=doanh_nghiep&by=respondent,group", &s, &e),
+                     TALLY_OK);
+    assert_int_equal(s.respondent, RESPONDENT_DOANH_NGHIEP);
+    assert_int_equal(s.n_by, 2);
+    assert_int_equal(s.by[0], TALLY_BY_RESPONDENT);
+    assert_int_equal(s.by[1], TALLY_BY_GROUP);
 }
 
 static void test_every_loose_query_is_a_400_naming_its_parameter(void **state)
@@ -82,6 +90,16 @@ static void test_every_loose_query_is_a_400_naming_its_parameter(void **state)
     expect_refused(q, "bad_value", "");
     snprintf(q, sizeof q, "%s&area=thue", ok);
     expect_refused(q, "unknown_area", "area");
+    snprintf(q, sizeof q, "%s&respondent=ai_do", ok);
+    expect_refused(q, "unknown_respondent", "respondent");
+    snprintf(q, sizeof q, "%s&respondent=khong_tra_loi", ok); /* by=respondent's key, not a filter */
+    expect_refused(q, "unknown_respondent", "respondent");
+    snprintf(q, sizeof q, "%s&respondent=", ok);
+    expect_refused(q, "bad_value", "respondent");
+    snprintf(q, sizeof q, "%s&respondent=nguoi_dan&respondent=nguoi_dan", ok); /* repeated, equal */
+    expect_refused(q, "bad_value", "respondent");
+    snprintf(q, sizeof q, "%s&by=respondent,respondent", ok);
+    expect_refused(q, "bad_value", "by");
     snprintf(q, sizeof q, "%s&limit=5", ok);
     expect_refused(q, "unknown_field", "limit");
     expect_refused("from=2026-01-01%00x&to=2026-12-31", "bad_value", "from"); /* NUL */

@@ -88,7 +88,7 @@ unsigned tally_file_parts(TallyFileFormat f, int view)
     if(f == TALLY_FILE_JSON)
         return TALLY_PART_ALL;
     if(f == TALLY_FILE_PDF)
-        return TALLY_PART_GROUPS | TALLY_PART_TREND | TALLY_PART_UNITS | TALLY_PART_REASONS;
+        return TALLY_PART_GROUPS | TALLY_PART_TREND | TALLY_PART_UNITS | TALLY_PART_REASONS | TALLY_PART_RESPONDENTS;
     if(view >= 0 && view < TALLY_VIEW_COUNT)
         return VIEW_PARTS[view];
     unsigned p = 0;

@@ -559,7 +559,7 @@ static void respondents_table(Pdf *p, const TallyReport *r)
     PdfCell head[NC];
     head[0] = cell(tally_str(TS_FIG_RESPONDENT), 0);
     for(int g = 0; g < GROUP_COUNT; g++)
-        head[1 + g] = cell(proto_group_code((ProtoGroup)g), 0);
+        head[1 + g] = cell(proto_group_name_vi((ProtoGroup)g), 0);
     head[1 + GROUP_COUNT] = cell(tally_str(TS_FIG_N), 0);
     head[2 + GROUP_COUNT] = cell(tally_str(TS_FIG_WAIT), 0);
     p->y += 4;

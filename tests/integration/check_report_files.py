@@ -295,6 +295,14 @@ def main():
         if a["n"]:
             expect(vi_pct(a["pct"]) in seg, f"pdf group {g['group']} pct {vi_pct(a['pct'])}")
             expect(STATUS_VI[a["status_2025"]] in seg, f"pdf group {g['group']} verdict")
+    # The respondents table in section I: each respondent type's procedure figure (as by=respondent,group).
+    rs = flat.find(norm("Theo đối tượng đánh giá và thời gian chờ"))
+    expect(rs >= 0, "pdf lacks the respondents table")
+    rseg = flat[rs: flat.find("II. XẾP HẠNG")]
+    for p in model["respondents"]:
+        a = by_resp.get(p["respondent"] + "/tthc")
+        if a and a["n"]:
+            expect(vi_pct(a["pct"]) in rseg, f"pdf respondents {p['respondent']} tthc {vi_pct(a['pct'])}")
     # The appendix: one row per unit (its first line holds code, name and percentages; the next the n).
     app = text[text.find("PHỤ LỤC"):]
     lines = app.splitlines()

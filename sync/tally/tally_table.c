@@ -79,7 +79,7 @@ int tally_table_columns(const TallyReport *r, TallyView v, TallyColumn *cols)
     Cols c = {cols, 0};
     switch(v) {
     case TALLY_VIEW_GROUPS:
-        col(&c, NULL, tally_str(TS_OV_GROUP), TC_TEXT, 30, true);
+        col(&c, NULL, tally_str(TS_OV_GROUP), TC_TEXT, 44, true);
         col(&c, NULL, tally_str(TS_COL_GROUP_CODE), TC_CODE, 25, false);
         figure_cols(&c);
         col(&c, NULL, tally_str(TS_FIG_TARGET_2025), TC_PCT, 10, true);

@@ -173,10 +173,10 @@ def test_unit_page_areas_devices_heat_and_reasons(c):
     assert len(c.d.find_elements(By.CSS_SELECTOR, ".heat svg rect")) >= 2 * 7 * 10
     assert "kiosk-ttpvhcc-q01" in text
     # Links down the tree and back up.
-    c.d.find_element(By.LINK_TEXT, "Quầy 02 – Xây dựng").click()
+    harness.click_and_wait(c.d, c.d.find_element(By.LINK_TEXT, "Quầy 02 – Xây dựng"))
     no_alert(c.d)
     assert "/don-vi/000.00.31.H21.Q02" in c.d.current_url
-    c.d.find_element(By.CSS_SELECTOR, "a.up").click()
+    harness.click_and_wait(c.d, c.d.find_element(By.CSS_SELECTOR, "a.up"))
     assert "/don-vi/000.00.31.H21?" in c.d.current_url
 
 
@@ -331,7 +331,7 @@ def test_a_post_without_the_csrf_token_is_refused(c):
 def test_sign_out_ends_the_session(c):
     cookie = session_cookie(c.d)
     open_page(c, "/tong-quan")
-    c.d.find_element(By.CSS_SELECTOR, ".who button").click()
+    harness.click_and_wait(c.d, c.d.find_element(By.CSS_SELECTOR, ".who button"))
     assert "/dang-nhap" in c.d.current_url and "Đã đăng xuất" in c.d.find_element(By.TAG_NAME, "body").text
     assert c.t.http("/tong-quan", cookie=cookie)[0] == 303
     c.d.get(c.t.url + "/thiet-bi")
@@ -443,7 +443,7 @@ def test_phuc_vu_respondents_and_the_wait_indicator(c):
     # The filter: choose Người dân in the picker; every figure follows it, and the links keep it.
     sel = c.d.find_element(By.CSS_SELECTOR, "form.picker select[name=respondent]")
     sel.find_element(By.CSS_SELECTOR, "option[value=nguoi_dan]").click()
-    c.d.find_element(By.CSS_SELECTOR, "form.picker button[type=submit]").click()
+    harness.click_and_wait(c.d, c.d.find_element(By.CSS_SELECTOR, "form.picker button[type=submit]"))
     no_alert(c.d)
     assert "respondent=nguoi_dan" in c.d.current_url, c.d.current_url
     filtered = c.t.api(c.token, f"from={FROM}&to={TO}&by=group&respondent=nguoi_dan")

@@ -112,27 +112,34 @@ def quit_browser(d):
     shutil.rmtree(d.profile_dir, ignore_errors=True)
 
 
-def submit_login(d, name, password):
-    """Fills the sign-in form already on screen, submits it and waits for the answer page."""
-    from selenium.webdriver.common.by import By
+def click_and_wait(d, element):
+    """Clicks a link or button that leaves the page and waits until the next page is there: a click returns
+    once the event is dispatched, not when the navigation it starts is over (reading current_url at once raced
+    the navigation on a loaded CI machine)."""
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
-    d.find_element(By.NAME, "name").clear()
-    d.find_element(By.NAME, "name").send_keys(name)
-    d.find_element(By.NAME, "password").send_keys(password)
-    button = d.find_element(By.CSS_SELECTOR, "form button[type=submit]")
-    button.click()
+    element.click()
 
     def gone(driver):
         # chromedriver sometimes reports a node of the page just left as "does not belong to the document"
         # (a plain WebDriverException) instead of a stale element: both mean the answer page is there.
         try:
-            return expected_conditions.staleness_of(button)(driver)
+            return expected_conditions.staleness_of(element)(driver)
         except WebDriverException as e:
             if "does not belong to the document" in str(e):
                 return True
             raise
     WebDriverWait(d, 30).until(gone)
+    WebDriverWait(d, 30).until(lambda driver: driver.execute_script("return document.readyState") == "complete")
+
+
+def submit_login(d, name, password):
+    """Fills the sign-in form already on screen, submits it and waits for the answer page."""
+    from selenium.webdriver.common.by import By
+    d.find_element(By.NAME, "name").clear()
+    d.find_element(By.NAME, "name").send_keys(name)
+    d.find_element(By.NAME, "password").send_keys(password)
+    click_and_wait(d, d.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
 
 
 def sign_in(d, url, name, password=PASSWORD):

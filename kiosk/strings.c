@@ -180,6 +180,10 @@ int str_slots(StrId id) { return (unsigned)id < STR_COUNT ? IDS[id].slots : 0; }
 bool str_spoken(StrId id) { return (unsigned)id < STR_COUNT && IDS[id].spoken; }
 
 StrId str_area(ProtoArea a) { return (unsigned)a < AREA_COUNT ? (StrId)(STR_AREA_DAT_DAI + a) : STR_COUNT; }
+StrId str_area_short(ProtoArea a)
+{
+    return (unsigned)a < AREA_COUNT ? (StrId)(STR_AREA_SHORT_DAT_DAI + a) : STR_COUNT;
+}
 StrId str_reason(ProtoReason r) { return (unsigned)r < REASON_COUNT ? (StrId)(STR_REASON_CHO_DOI + r) : STR_COUNT; }
 StrId str_level(ProtoScale s, int score)
 {

@@ -89,6 +89,15 @@
     X(SUP_SERVICE, "sup_service", 0, 0)             /* the service face's row and bar (group phuc_vu) */       \
     X(SUP_WAIT, "sup_wait", 0, 0)                   /* the bar of "waited within 30 minutes" */                \
     X(SUP_WAIT_LINE, "sup_wait_line", 1, 0)         /* {}: that share with its n, e.g. "87,5% (35/40)" */      \
+    X(SUP_WAIT_SHORT, "sup_wait_short", 0, 0)       /* the same bar's label where the full one does not fit */ \
+    X(AREA_SHORT_DAT_DAI, "area_short.dat_dai", 0, 0) /* an area's name in a cramped supervisor row */        \
+    X(AREA_SHORT_XAY_DUNG, "area_short.xay_dung", 0, 0)                                                        \
+    X(AREA_SHORT_DAU_TU, "area_short.dau_tu", 0, 0)                                                            \
+    X(AREA_SHORT_Y_TE, "area_short.y_te", 0, 0)                                                                \
+    X(AREA_SHORT_GIAO_DUC, "area_short.giao_duc", 0, 0)                                                        \
+    X(AREA_SHORT_TU_PHAP_HO_TICH, "area_short.tu_phap_ho_tich", 0, 0)                                          \
+    X(AREA_SHORT_LAO_DONG_XA_HOI, "area_short.lao_dong_xa_hoi", 0, 0)                                          \
+    X(AREA_SHORT_KHAC, "area_short.khac", 0, 0)                                                                \
     X(SUP_CHART_TITLE, "sup_chart_title", 0, 0)                                                                \
     X(SUP_TARGET_2025, "sup_target_2025", 0, 0)     /* legend */                                               \
     X(SUP_TARGET_2030, "sup_target_2030", 0, 0)                                                                \
@@ -124,6 +133,8 @@ int         str_slots(StrId id); /* the "{}" slots id's text must have (the tabl
 bool        str_spoken(StrId id);
 /* The ids of the shared vocabulary (sync/protocol.h), in its order. */
 StrId str_area(ProtoArea a);
+/* Its short form, for a supervisor row too narrow for the full name (its own line in the packs). */
+StrId str_area_short(ProtoArea a);
 StrId str_reason(ProtoReason r);
 StrId str_level(ProtoScale s, int score);   /* STR_COUNT when the score is not on the scale */
 StrId str_respondent(ProtoRespondent r);    /* STR_COUNT for RESPONDENT_NONE */

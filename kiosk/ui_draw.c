@@ -88,6 +88,8 @@ struct UiGfx {
     TextEntry     cache[TEXT_CACHE];
     FitEntry      fits[FIT_CACHE];
     uint64_t      tick;
+    size_t        overflows;         /* texts drawn taller than their box (ui_gfx_overflows) */
+    char          first_overflow[96];
 };
 
 static void *slurp(const char *path, size_t *len)
@@ -135,6 +137,13 @@ UiGfx *ui_gfx_new(SDL_Renderer *r, const char *font_dir, char *msg, size_t msg_l
         }
     }
     return g;
+}
+
+size_t ui_gfx_overflows(const UiGfx *g, const char **first)
+{
+    if(first)
+        *first = g->first_overflow;
+    return g->overflows;
 }
 
 void ui_gfx_free(UiGfx *g)
@@ -336,6 +345,10 @@ static void text(UiGfx *g, UiRect box, const char *s, float max_px, bool bold, S
     const Lines *L = fit_cached(g, s, box, max_px, bold);
     float total = (float)(L->n * L->line_h);
     float y = box.y + (box.h - total) / 2;
+    if(total > box.h + 1 || (L->n == 0 && *s)) { /* spills onto its neighbours, or too long even at the least size */
+        if(!g->overflows++)
+            snprintf(g->first_overflow, sizeof g->first_overflow, "%s", s);
+    }
     for(int i = 0; i < L->n; i++) {
         TextEntry *e = line_tex(g, L->text[i], L->px, bold, c);
         if(e) {
@@ -706,6 +719,15 @@ static void pct_text(int64_t sat, int64_t n, char out[16])
 static bool show_service(const Ui *ui) { return ui->cfg.ask_service || (ui->report_ok && ui->report.totals.service_n); }
 static bool show_wait(const Ui *ui) { return ui->cfg.ask_wait || (ui->report_ok && ui->report.totals.wait_n); }
 
+/* A row label: the full text when it fits the row's box (wrapped, at a readable size), else its short form
+ * (at 800×480 "Lao động – Thương binh và Xã hội" took two lines over its neighbours' rows). */
+static const char *row_label(const Ui *ui, UiGfx *g, StrId full, StrId brief, UiRect box, float max_px, bool bold)
+{
+    const char *s = ui_str(ui, full);
+    const Lines *L = fit_cached(g, s, box, max_px, bold);
+    return L->n > 0 && (float)(L->n * L->line_h) <= box.h ? s : ui_str(ui, brief);
+}
+
 static void draw_table(const Ui *ui, UiGfx *g, UiRect box)
 {
     const UiDayTotals *T = &ui->report.totals;
@@ -746,9 +768,10 @@ static void draw_table(const Ui *ui, UiGfx *g, UiRect box)
     for(int i = 0; i <= na + svc; i++) {
         bool total = i == na, service = i == na + 1, strong = total || service;
         char cell[32];
+        UiRect cellbox = {box.x, y, name_w - 6, rh};
         const char *name = service ? ui_str(ui, STR_SUP_SERVICE) : total ? ui_str(ui, STR_SUP_TOTAL)
-                                                                         : ui_str(ui, str_area(areas[i]));
-        text(g, (UiRect){box.x, y, name_w - 6, rh}, name, px, strong, INK, AL_LEFT);
+                                   : row_label(ui, g, str_area(areas[i]), str_area_short(areas[i]), cellbox, px, strong);
+        text(g, cellbox, name, px, strong, INK, AL_LEFT);
         for(int l = 1; l <= levels; l++) {
             int64_t v = service ? T->service_count[ui->cfg.scale][l]
                         : total ? lvl_total[l] : T->count[areas[i]][ui->cfg.scale][l];
@@ -810,14 +833,17 @@ static void draw_chart(const Ui *ui, UiGfx *g, UiRect box)
     for(int i = 0; i < nb; i++) {
         bool service = i == na && svc, waited = i >= na && !service;
         float y = top + rh * (float)i;
-        const char *label = service ? ui_str(ui, STR_SUP_SERVICE) : waited ? ui_str(ui, STR_SUP_WAIT)
-                                                                            : ui_str(ui, str_area(areas[i]));
+        UiRect lbox = {box.x, y, label_w, rh};
+        const char *label = service  ? ui_str(ui, STR_SUP_SERVICE)
+                            : waited ? row_label(ui, g, STR_SUP_WAIT, STR_SUP_WAIT_SHORT, lbox, rh * 0.5f, true)
+                                     : row_label(ui, g, str_area(areas[i]), str_area_short(areas[i]), lbox, rh * 0.5f,
+                                                 false);
         int64_t sat = service ? T->service_satisfied : waited ? T->wait_within_30 : T->satisfied[areas[i]];
         int64_t n = service ? T->service_n : waited ? T->wait_n : T->n[areas[i]];
         ProtoGroup grp = service ? GROUP_PHUC_VU : waited ? GROUP_COUNT : proto_area_group(areas[i]);
         if(i == na)
             fill(g->r, (UiRect){box.x, y, box.w, 1}, LINE);
-        text(g, (UiRect){box.x, y, label_w, rh}, label, rh * 0.5f, service || waited, INK, AL_LEFT);
+        text(g, lbox, label, rh * 0.5f, service || waited, INK, AL_LEFT);
         float bh = rh * 0.56f, by = y + (rh - bh) / 2;
         fill(g->r, (UiRect){tx, by, tw, bh}, DISABLED_BG);
         int t25 = proto_group_default_target(grp, 2025), t30 = proto_group_default_target(grp, 2030);

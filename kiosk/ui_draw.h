@@ -21,6 +21,10 @@ void   ui_gfx_free(UiGfx *g);
 /* Clears and draws the whole screen (does not present). */
 void ui_draw(const Ui *ui, UiGfx *g);
 
+/* How many texts were drawn taller than their box since g was made (each spills over what is beside it:
+ * fit() stops shrinking at its least size), and the first one's text (*first; "" when none). For tests. */
+size_t ui_gfx_overflows(const UiGfx *g, const char **first);
+
 /* The colours of the theme, exposed for the contrast test. */
 typedef struct { SDL_Color fg, bg; const char *what; } UiColorPair;
 size_t ui_theme_text_pairs(const UiColorPair **pairs);

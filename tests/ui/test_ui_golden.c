@@ -44,6 +44,13 @@ static SDL_Surface *render(size_t scene, int w, int h)
     assert_non_null(ui);
     ui_draw(ui, g);
     SDL_RenderPresent(r);
+    /* No text may spill out of its box onto its neighbours (two area names once wrapped over each other's rows
+     * on the 800×480 supervisor screen). */
+    const char *first = NULL;
+    size_t spills = ui_gfx_overflows(g, &first);
+    if(spills)
+        fail_msg("%s at %dx%d: %zu text(s) taller than their box, first \"%s\"", ui_scene_name(scene), w, h, spills,
+                 first);
     ui_free(ui);
     str_packs_free(packs);
     ui_gfx_free(g);

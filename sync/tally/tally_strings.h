@@ -70,7 +70,7 @@
     X(TS_FIG_RESPONDENT, "Đối tượng đánh giá")                                                                    \
     X(TS_FIG_ALL_RESPONDENTS, "Tất cả đối tượng")                                                                 \
     X(TS_FIG_RESPONDENT_NONE, "Không trả lời")                                                                    \
-    X(TS_FIG_RESPONDENT_NOTE, "Chỉ tiêu TTHC hướng tới người dân, doanh nghiệp; chỉ tiêu sự phục vụ (phuc_vu) hướng tới người dân, tổ chức. Nhóm phục vụ tính câu hỏi về sự phục vụ của cán bộ, công chức, chỉ ở máy có hỏi câu này.") \
+    X(TS_FIG_RESPONDENT_NOTE, "Chỉ tiêu TTHC hướng tới người dân, doanh nghiệp; chỉ tiêu sự phục vụ của cơ quan hành chính nhà nước hướng tới người dân, tổ chức. Nhóm phục vụ tính câu hỏi về sự phục vụ của cán bộ, công chức, chỉ ở máy có hỏi câu này.") \
     /* Overview */                                                                                                \
     X(TS_OV_RESPONDENTS, "Theo đối tượng đánh giá và thời gian chờ")                                              \
     X(TS_OV_TITLE, "Tổng quan mức độ hài lòng")                                                                   \

@@ -102,6 +102,7 @@ enum {
     Q_DAY, Q_COUNTS, Q_BACKLOG, Q_PENDING, Q_QUEUE, Q_HELD, Q_ACK, Q_STILL_PENDING, Q_REJECT, Q_REJECTED,
     Q_PRUNE, Q_PRUNED_PUT, Q_HISTORY, Q_RECENT,
     Q_STATUS_GET, Q_STATUS_PUT, Q_REQ_PUT, Q_REQ_GET, Q_REQ_CLEAR,
+    Q_EPOCH_GET, Q_EPOCH_PUT, Q_REQUEUE,
     Q_COUNT
 };
 
@@ -157,6 +158,13 @@ static const char *const SQL[Q_COUNT] = {
                   " ON CONFLICT(one) DO UPDATE SET requested_at = max(requested_at, excluded.requested_at)",
     [Q_REQ_GET] = "SELECT requested_at FROM sync_request WHERE one = 1",
     [Q_REQ_CLEAR] = "DELETE FROM sync_request WHERE requested_at <= ?1",
+    [Q_EPOCH_GET] = "SELECT value FROM meta WHERE key = 'server_restore_epoch'",
+    [Q_EPOCH_PUT] = "INSERT INTO meta(key, value) VALUES('server_restore_epoch', ?1)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    /* The server's clock dates since, ours acked_at: a day's margin covers a wrong kiosk clock, and a rating
+     * made since then is sent again whatever its acknowledgement time says. */
+    [Q_REQUEUE] = "UPDATE rating SET state = 'pending', acked_at = NULL"
+                  " WHERE state = 'acked' AND (acked_at >= ?1 - 86400 OR at_unix >= ?1 - 86400)",
 };
 
 struct Store {
@@ -926,6 +934,39 @@ StoreErr store_mark_acked(Store *s, const char *const *ids, const int64_t *revs,
     e = tx_end(s, e);
     if(!e && changed)
         *changed = moved;
+    return e;
+}
+
+StoreErr store_server_restored(Store *s, int64_t epoch, int64_t since, int64_t *requeued)
+{
+    if(requeued)
+        *requeued = 0;
+    if(!s || epoch <= 0)
+        return s ? setmsg(s, STORE_INVALID, "server restored: epoch must be positive") : STORE_INVALID;
+    StoreErr e = tx_begin(s);
+    if(e)
+        return e;
+    sqlite3_stmt *st = stmt(s, Q_EPOCH_GET);
+    int rc = sqlite3_step(st);
+    int64_t seen = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if(rc != SQLITE_ROW && rc != SQLITE_DONE)
+        e = fail_rc(s, rc, "read the server's restore epoch");
+    sqlite3_reset(st);
+    int64_t n = 0;
+    if(!e && seen != epoch) {
+        st = stmt(s, Q_REQUEUE);
+        sqlite3_bind_int64(st, 1, since);
+        if(!(e = run(s, st, "queue again after a server restore")))
+            n = sqlite3_changes(s->db);
+        if(!e) {
+            st = stmt(s, Q_EPOCH_PUT);
+            sqlite3_bind_int64(st, 1, epoch);
+            e = run(s, st, "remember the server's restore epoch");
+        }
+    }
+    e = tx_end(s, e);
+    if(!e && requeued)
+        *requeued = n;
     return e;
 }
 

@@ -110,6 +110,10 @@ StoreErr store_mark_acked(Store *s, const char *const *ids, const int64_t *revs,
  * stays pending and *changed (may be NULL) is set. STORE_NOTFOUND when no such rating is pending. */
 StoreErr store_mark_rejected(Store *s, const char *id, int64_t rev, const char *reason, int64_t now,
                              bool *changed);
+/* The tally server was restored from a backup (sync/uploader.h, PROTO_RESTORE_HEADER): unless this store
+ * already saw epoch, queues again every acknowledged rating acknowledged or made from a day before since
+ * (server time, unix s) on, and remembers epoch. *requeued (may be NULL) gets how many. One transaction. */
+StoreErr store_server_restored(Store *s, int64_t epoch, int64_t since, int64_t *requeued);
 /* Rejected ratings, newest first (kiosk-report --rejected). */
 typedef struct {
     char       id[UUID_TEXT_LEN];

@@ -66,13 +66,20 @@ static bool q_held(void *ctx, int64_t now, int64_t *n, char *msg, size_t msg_len
     return store_queue_held(sq->store, now, INT64_MAX, n) == STORE_OK || q_fail(sq->store, msg, msg_len);
 }
 
+static bool q_restored(void *ctx, int64_t epoch, int64_t since, int64_t *n, char *msg, size_t msg_len)
+{
+    StoreQueue *sq = ctx;
+    return store_server_restored(sq->store, epoch, since, n) == STORE_OK || q_fail(sq->store, msg, msg_len);
+}
+
 UploaderQueue *sync_queue_new(Store *s)
 {
     StoreQueue *sq = calloc(1, sizeof *sq);
     if(!sq)
         return NULL;
     sq->store = s;
-    sq->q = (UploaderQueue){.ctx = sq, .next = q_next, .acked = q_acked, .rejected = q_rejected, .held = q_held};
+    sq->q = (UploaderQueue){.ctx = sq, .next = q_next, .acked = q_acked, .rejected = q_rejected, .held = q_held,
+                           .restored = q_restored};
     return &sq->q;
 }
 
@@ -188,6 +195,10 @@ int64_t sync_agent_run(SyncAgent *a, UploaderErr *err_out, UploaderResult *res, 
     int64_t pending = -1, rejected;
     if(store_backlog(s, &pending, &rejected) != STORE_OK)
         pending = -1;
+    if(res->resent_after_restore) /* docs/operations.md, Backups and restore */
+        say(a, "the server was restored from a backup: %lld ratings it may lack are queued again / máy chủ đã khôi "
+               "phục từ bản sao lưu: gửi lại %lld đánh giá", (long long)res->resent_after_restore,
+            (long long)res->resent_after_restore);
     if(e == UPLOADER_E_RETRY_AFTER)
         say(a, "%lld batches, %lld ratings sent (%lld accepted, %lld duplicate, %lld rejected); the server is busy "
                "and asked to come back in %lld s / máy chủ bận; %lld pending",

@@ -249,6 +249,12 @@ void     proto_batch_free(ProtoBatch *b);
 char    *proto_batch_dump(const char *batch_id, const char *device_id, const char *sent_at,
                           const ProtoRating *ratings, size_t n);
 
+/* A header of the batch reply after the tally was restored from a backup: "EPOCH SINCE" (two decimal
+ * integers, EPOCH > 0 new at each restore, SINCE the newest receipt time the backup holds, unix seconds). A
+ * kiosk that has not seen EPOCH yet sends again what it was acknowledged from a day before SINCE on. A header
+ * rather than a reply field: kiosks that predate it read replies strictly and ignore headers. */
+#define PROTO_RESTORE_HEADER "Tally-Restore"
+
 /* The server's reply to a batch. */
 typedef struct {
     char id[UUID_TEXT_LEN]; /* "" when the item had no valid id (encoded as null) */

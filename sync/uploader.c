@@ -37,6 +37,7 @@ struct Uploader {
     bool body_overflow;
     int64_t date;             /* Date header, unix; 0 = none */
     char retry_after[64];     /* Retry-After header as sent; "" = none */
+    int64_t restore_epoch, restore_since; /* PROTO_RESTORE_HEADER; epoch 0 = none or unreadable */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -179,6 +180,21 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
         time_t t = curl_getdate(v, NULL);
         if(t > 0)
             u->date = (int64_t)t;
+    } else if(n > sizeof PROTO_RESTORE_HEADER && n < 120 &&
+              strncasecmp(data, PROTO_RESTORE_HEADER ":", sizeof PROTO_RESTORE_HEADER) == 0) {
+        char v[120], *end;
+        memcpy(v, data + sizeof PROTO_RESTORE_HEADER, n - sizeof PROTO_RESTORE_HEADER);
+        v[n - sizeof PROTO_RESTORE_HEADER] = '\0';
+        long long epoch = strtoll(v, &end, 10), since = 0;
+        char *end2 = end;
+        if(end != v && (*end == ' ' || *end == '\t'))
+            since = strtoll(end, &end2, 10);
+        while(*end2 == ' ' || *end2 == '\t' || *end2 == '\r' || *end2 == '\n')
+            end2++;
+        if(end2 != end && !*end2 && epoch > 0 && since >= 0) { /* anything else is ignored, never half-read */
+            u->restore_epoch = epoch;
+            u->restore_since = since;
+        }
     } else if(n > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
         size_t k = n - 12 < sizeof u->retry_after ? n - 12 : sizeof u->retry_after - 1;
         memcpy(u->retry_after, data + 12, k);
@@ -372,6 +388,7 @@ static UploaderErr post(Uploader *u, const char *body, size_t len, long *status,
     u->body_overflow = false;
     u->date = 0;
     u->retry_after[0] = '\0';
+    u->restore_epoch = u->restore_since = 0;
     u->errbuf[0] = '\0';
     if(u->body)
         u->body[0] = '\0';
@@ -514,6 +531,15 @@ static UploaderErr send_batch(Uploader *u, const UploaderQueue *q, size_t n, int
     e = check_reply(u, batch_id, n, &rep, msg, msg_len);
     if(!e)
         e = apply_reply(u, q, n, &rep, clock(cctx), &changed, msg, msg_len);
+    if(!e && u->restore_epoch && q->restored) {
+        char why[256] = "";
+        int64_t again = 0;
+        if(!q->restored(q->ctx, u->restore_epoch, u->restore_since, &again, why, sizeof why)) {
+            setmsg(msg, msg_len, "store: cannot queue again what the restored server lacks: %s", why);
+            e = UPLOADER_E_STORE;
+        }
+        res->resent_after_restore += again;
+    }
     if(!e) {
         res->changed += changed;
         res->batches_ok++;

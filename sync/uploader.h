@@ -78,6 +78,11 @@ typedef struct {
                      char *msg, size_t msg_len);
     /* How many ratings are held back at `now`; may be NULL (none ever are). */
     bool (*held)(void *ctx, int64_t now, int64_t *n, char *msg, size_t msg_len);
+    /* The server was restored from a backup (PROTO_RESTORE_HEADER on a reply): unless epoch is the one it
+     * already saw, queue again every acknowledged rating the backup may lack (acknowledged or made from a
+     * day before since on; the server answers duplicate for those it still has) and remember epoch; *n gets
+     * how many. Called after each applied batch whose reply carries the header. May be NULL. */
+    bool (*restored)(void *ctx, int64_t epoch, int64_t since, int64_t *n, char *msg, size_t msg_len);
 } UploaderQueue;
 
 /* What one run did. Counts are ratings unless named batches. */
@@ -92,6 +97,7 @@ typedef struct {
     int64_t changed;          /* acknowledged or rejected as sent, but changed meanwhile: queued again */
     int64_t held;             /* ratings the queue held back at the end of the run (follow-up still open) */
     int64_t retry_after_s;    /* UPLOADER_E_RETRY_AFTER: seconds the server asked us to wait (1..3600) */
+    int64_t resent_after_restore; /* acknowledged ratings queued again because the server was restored */
 } UploaderResult;
 
 #define UPLOADER_RETRY_AFTER_MAX_S 3600 /* a longer Retry-After is taken as an hour */

@@ -297,6 +297,17 @@ static int backup_restore(const char *db, const char *cmd, int argc, char **argv
         if((e = tally_restore(argv[0], db, &info, msg)))
             return refuse(e, msg);
         print_backup("restored from", argv[0], &info);
+        /* Migrates the restored file and tells the kiosks, through the next replies, to send again what the
+         * backup does not hold (tally_db_mark_restored). */
+        TallyDb *t = NULL;
+        int64_t epoch, since;
+        if((e = tally_db_open(db, &t, msg)) || (e = tally_db_mark_restored(t, &epoch, &since, msg))) {
+            tally_db_close(t);
+            return refuse(e, msg);
+        }
+        tally_db_close(t);
+        printf("kiosks will send again what they were acknowledged from %lld on (epoch %lld) / các kiosk sẽ gửi "
+               "lại các đánh giá được xác nhận từ thời điểm đó\n", (long long)since, (long long)epoch);
         return 0;
     }
     int keep = -1;

@@ -86,6 +86,13 @@ static void job_done(TallyWriteJob *job)
         tally_reply_log(rq, "batch=%s items=%zu accepted=%lld duplicate=%lld rejected=%zu", job->reply.batch_id,
                         (size_t)(job->reply.accepted + job->reply.duplicate) + job->reply.n_rejected,
                         (long long)job->reply.accepted, (long long)job->reply.duplicate, job->reply.n_rejected);
+        int64_t epoch, since;
+        tally_writer_restored(tally_req_writer(rq), &epoch, &since);
+        if(epoch) { /* after a restore: what the kiosks must send again (tally_db_mark_restored) */
+            char v[48];
+            snprintf(v, sizeof v, "%lld %lld", (long long)epoch, (long long)since);
+            tally_reply_header(rq, PROTO_RESTORE_HEADER, v);
+        }
         tally_reply_json(rq, 200, proto_reply_dump(&job->reply));
         proto_reply_free(&job->reply);
     }

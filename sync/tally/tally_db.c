@@ -1176,3 +1176,54 @@ TallyErr tally_setting_set(TallyDb *db, const char *key, const char *value, char
     sqlite3_finalize(st);
     return e;
 }
+
+TallyErr tally_db_mark_restored(TallyDb *db, int64_t *epoch, int64_t *since, char msg[TALLY_MSG_MAX])
+{
+    uint64_t r;
+    randombytes_buf(&r, sizeof r);
+    *epoch = (int64_t)(r >> 1) | 1; /* positive and never 0 (0 = "never restored") */
+    *since = 0;
+    sqlite3_stmt *st;
+    if(sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return tally_db_fail(db, "begin", msg);
+    TallyErr e = TALLY_OK;
+    if(prep(db, "SELECT coalesce(max(received_at), 0) FROM ratings", &st))
+        e = tally_db_fail(db, "read the newest rating", msg);
+    else {
+        if(sqlite3_step(st) == SQLITE_ROW)
+            *since = sqlite3_column_int64(st, 0);
+        else
+            e = tally_db_fail(db, "read the newest rating", msg);
+        sqlite3_finalize(st);
+    }
+    char v[24];
+    snprintf(v, sizeof v, "%lld", (long long)*epoch);
+    if(!e)
+        e = tally_setting_set(db, TALLY_SETTING_RESTORE_EPOCH, v, msg);
+    snprintf(v, sizeof v, "%lld", (long long)*since);
+    if(!e)
+        e = tally_setting_set(db, TALLY_SETTING_RESTORE_SINCE, v, msg);
+    if(!e && sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        e = tally_db_fail(db, "commit", msg);
+    if(e)
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    return e;
+}
+
+TallyErr tally_db_restored(TallyDb *db, int64_t *epoch, int64_t *since, char msg[TALLY_MSG_MAX])
+{
+    char v[TALLY_SETTING_MAX + 1];
+    bool found;
+    *epoch = *since = 0;
+    TallyErr e = tally_setting_get(db, TALLY_SETTING_RESTORE_EPOCH, v, sizeof v, &found, msg);
+    if(e || !found)
+        return e;
+    int64_t ep = strtoll(v, NULL, 10);
+    if((e = tally_setting_get(db, TALLY_SETTING_RESTORE_SINCE, v, sizeof v, &found, msg)))
+        return e;
+    if(ep > 0) {
+        *epoch = ep;
+        *since = found ? strtoll(v, NULL, 10) : 0;
+    }
+    return TALLY_OK;
+}

@@ -164,4 +164,19 @@ TallyErr tally_setting_get(TallyDb *db, const char *key, char *out, size_t out_l
  * than TALLY_SETTING_MAX, not UTF-8 or holds control characters. */
 TallyErr tally_setting_set(TallyDb *db, const char *key, const char *value, char msg[TALLY_MSG_MAX]);
 
+/* ---- After a restore ---------------------------------------------------------------------------------- */
+
+/* A restore takes the tally back to a backup, but the kiosks have deleted nothing: ratings acknowledged after
+ * the backup was taken are still in their stores, marked uploaded. tally-admin restore calls this on the
+ * restored file: it records a fresh random epoch and `since`, the newest received_at the backup holds (0 when
+ * it holds no rating), in settings, in one transaction. tally-server then names them in every batch reply
+ * (header Tally-Restore: EPOCH SINCE, docs/protocol.md), and a kiosk that has not seen that epoch yet queues
+ * again what it was acknowledged from a day before `since` on: the server keeps what it still has as
+ * duplicates and takes back what the restore lost. */
+#define TALLY_SETTING_RESTORE_EPOCH "restore.epoch"
+#define TALLY_SETTING_RESTORE_SINCE "restore.since"
+TallyErr tally_db_mark_restored(TallyDb *db, int64_t *epoch, int64_t *since, char msg[TALLY_MSG_MAX]);
+/* The epoch and since recorded by the last restore; both 0 when the database was never restored. */
+TallyErr tally_db_restored(TallyDb *db, int64_t *epoch, int64_t *since, char msg[TALLY_MSG_MAX]);
+
 #endif

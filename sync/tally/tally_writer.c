@@ -37,6 +37,7 @@ struct TallyWriter {
     struct timespec   busy_since;  /* when the job being written began; tv_sec 0 when idle */
     TallyDb          *db;
     TallyIngest      *ingest;
+    int64_t           restore_epoch, restore_since; /* read at start: a restore needs the server stopped */
 };
 
 static double mono_s(void)
@@ -187,6 +188,8 @@ TallyErr tally_writer_start(const char *db_path, size_t max_depth, size_t max_ra
         e = tally_ingest_new(w->db, &w->ingest, msg);
     if(!e)
         e = tally_db_probe_write(w->db, (int64_t)time(NULL), msg);
+    if(!e)
+        e = tally_db_restored(w->db, &w->restore_epoch, &w->restore_since, msg);
     if(e) {
         tally_ingest_free(w->ingest);
         tally_db_close(w->db);
@@ -356,4 +359,10 @@ void tally_writer_free(TallyWriter *w)
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->wake);
     free(w);
+}
+
+void tally_writer_restored(const TallyWriter *w, int64_t *epoch, int64_t *since)
+{
+    *epoch = w->restore_epoch;
+    *since = w->restore_since;
 }

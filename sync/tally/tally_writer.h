@@ -84,6 +84,8 @@ void     tally_writer_health(TallyWriter *w, TallyWriterHealth *out);
 bool     tally_writer_alive(TallyWriter *w, unsigned stuck_s);
 /* Writes every job still queued (each gets its done call), then stops the thread and closes the database;
  * from then on submit refuses, and health and stats still answer until tally_writer_free(). */
+/* The last restore's epoch and since (tally_db_restored), read when the writer started; zeros when none. */
+void     tally_writer_restored(const TallyWriter *w, int64_t *epoch, int64_t *since);
 void     tally_writer_stop(TallyWriter *w);
 void     tally_writer_free(TallyWriter *w);
 

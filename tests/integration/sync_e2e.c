@@ -119,6 +119,66 @@ static void test_ratings_in_two_stores_reach_the_tally_exactly(void **state)
     free(rb);
 }
 
+/* tally-admin restore takes the tally back to a backup; the kiosks still hold, marked uploaded, what came
+ * after it. The next upload's reply names the restore (Tally-Restore), and the kiosk sends those again: the
+ * tally ends whole, each rating once, and a later run sends nothing more. */
+static void test_ratings_lost_to_a_restore_are_sent_again(void **state)
+{
+    Fx *f = *state;
+    ThKiosk a;
+    char ta[256];
+    new_kiosk(f, &a, "kiosk-r", "G01.A", SCALE_TTHC3, ta, sizeof ta);
+    enum { N1 = 300, N2 = 200, N3 = 5 };
+    ProtoRating *r = calloc(N1 + N2 + N3, sizeof *r);
+    th_make_ratings(r, N1 + N2 + N3, "G01.A", SCALE_TTHC3, 7);
+    assert_true(th_store_ratings(&a, r, N1));
+    assert_int_equal(th_kiosk_sync(&a, NULL), 0);
+    char backup[TH_PATH + 32], out[1024];
+    snprintf(backup, sizeof backup, "%s/before.db", f->dir);
+    const char *bk[] = {TALLY_ADMIN_BIN, "--db", f->srv.db, "backup", backup, NULL};
+    assert_int_equal(th_run(bk, out, sizeof out), 0);
+    assert_true(th_store_ratings(&a, r + N1, N2));
+    assert_int_equal(th_kiosk_sync(&a, NULL), 0);
+    assert_int_equal(th_store_counts(&a).acked, N1 + N2);
+
+    th_server_stop(&f->srv);
+    const char *rs[] = {TALLY_ADMIN_BIN, "--db", f->srv.db, "restore", backup, NULL};
+    assert_int_equal(th_run(rs, out, sizeof out), 0);
+    assert_non_null(strstr(out, "kiosks will send again"));
+    assert_true(th_server_start(&f->srv));
+    assert_true(th_kiosk_make(&a, a.dir, a.device_id, a.unit, SCALE_TTHC3, f->srv.url, ta)); /* its new port */
+    ThCount want = {0}, got;
+    th_count_add(&want, r, N1);
+    assert_true(th_server_tally(&f->srv, &got));
+    assert_true(th_count_equal(&want, &got)); /* the restore lost the second upload */
+
+    /* One new rating makes the kiosk upload; the reply names the restore. */
+    assert_true(th_store_ratings(&a, r + N1 + N2, N3));
+    if(th_kiosk_sync(&a, NULL) != 0) {
+        th_kiosk_dump_log(&a);
+        fail_msg("kiosk-sync --once did not exit 0 after the restore");
+    }
+    assert_true(th_file_contains(a.log, "the server was restored from a backup"));
+    assert_int_equal(th_store_counts(&a).pending, 0);
+    th_count_add(&want, r + N1, N2 + N3);
+    assert_true(th_server_tally(&f->srv, &got));
+    assert_true(th_count_equal(&want, &got));
+    int64_t acc, dup, rej;
+    assert_true(th_replay(&f->srv, "kiosk-r", ta, r, N1 + N2 + N3, &acc, &dup, &rej));
+    assert_int_equal(acc + rej, 0);
+    assert_int_equal(dup, N1 + N2 + N3);
+
+    /* The kiosk has seen this restore: nothing is queued again by the next replies. */
+    ProtoRating more[1];
+    th_make_ratings(more, 1, "G01.A", SCALE_TTHC3, 99);
+    assert_true(th_store_ratings(&a, more, 1));
+    assert_int_equal(th_kiosk_sync(&a, NULL), 0);
+    assert_int_equal(th_store_counts(&a).pending, 0);
+    assert_int_equal(th_store_counts(&a).acked, N1 + N2 + N3 + 1);
+    assert_true(th_file_contains(a.log, "1 batches, 1 ratings sent (1 accepted, 0 duplicate"));
+    free(r);
+}
+
 static void test_token_file_others_can_read_is_refused_at_start(void **state)
 {
     Fx *f = *state;
@@ -340,6 +400,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ratings_in_two_stores_reach_the_tally_exactly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ratings_lost_to_a_restore_are_sent_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_file_others_can_read_is_refused_at_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_token_leaves_ratings_pending_and_records_why, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_device_clock_is_reported_and_ratings_still_upload, setup,

@@ -534,6 +534,53 @@ static void test_rejected_rating_keeps_its_reason_and_leaves_pending(void **stat
     store_close(s);
 }
 
+/* The server was restored from a backup holding what it received up to `since`: what was acknowledged from a
+ * day before that on is queued again, once per restore; older acknowledged, pending and rejected ones stay. */
+static void test_a_server_restore_queues_again_what_it_may_lack_once(void **state)
+{
+    Fixture *f = *state;
+    Store *s = open_ok(f->path);
+    ProtoRating a = rating(1, AREA_KHAC, SCALE_TTHC3, 3, "2026-11-01T08:00:00+07:00");
+    ProtoRating b = rating(2, AREA_KHAC, SCALE_TTHC3, 3, "2026-11-20T08:00:00+07:00");
+    ProtoRating c = rating(3, AREA_KHAC, SCALE_TTHC3, 3, "2026-11-22T08:00:00+07:00");
+    ProtoRating d = rating(4, AREA_KHAC, SCALE_TTHC3, 2, "2026-11-22T08:00:01+07:00");
+    for(ProtoRating *r = &a; r; r = r == &a ? &b : r == &b ? &c : r == &c ? &d : NULL)
+        assert_int_equal(store_add(s, r), STORE_OK);
+    const int64_t nov2 = 1793577600, since = 1794268800 /* 2026-11-10 */, nov21 = 1795219200;
+    assert_int_equal(ack_v1(s, (const char *[]){a.id}, 1, nov2), STORE_OK);
+    assert_int_equal(ack_v1(s, (const char *[]){b.id}, 1, nov21), STORE_OK);
+    assert_int_equal(store_mark_rejected(s, d.id, 1, "conflict", nov21, NULL), STORE_OK);
+
+    int64_t n = -1;
+    assert_int_equal(store_server_restored(s, 77, since, &n), STORE_OK);
+    assert_int_equal(n, 1); /* b only */
+    StoreCounts k = counts(s);
+    assert_int_equal(k.pending, 2);
+    assert_int_equal(k.acked, 1);
+    assert_int_equal(k.rejected, 1);
+    ProtoRating out[4];
+    size_t m;
+    assert_int_equal(store_pending(s, out, 4, &m), STORE_OK);
+    assert_int_equal(m, 2);
+    assert_string_equal(out[0].id, b.id);
+    assert_string_equal(out[1].id, c.id);
+
+    /* Sent again and acknowledged: the same restore named by every later reply changes nothing. */
+    assert_int_equal(ack_v1(s, (const char *[]){b.id, c.id}, 2, nov21 + 60), STORE_OK);
+    assert_int_equal(store_server_restored(s, 77, since, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(counts(s).pending, 0);
+    store_close(s);
+    /* Across a restart too; a later restore (another epoch) counts again. */
+    s = open_ok(f->path);
+    assert_int_equal(store_server_restored(s, 77, since, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_server_restored(s, 78, since, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_server_restored(s, 0, since, &n), STORE_INVALID);
+    store_close(s);
+}
+
 /* Acknowledges everything queued at `now`, as the uploader would after a clean run. */
 static void ack_queue(Store *s, int64_t now)
 {
@@ -1265,6 +1312,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_day_totals_count_service_and_wait_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_oldest_first_then_acked_are_no_longer_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_rating_keeps_its_reason_and_leaves_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_server_restore_queues_again_what_it_may_lack_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_deletes_only_old_acknowledged_ratings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_file_is_migrated_and_seq_continues_after_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_version_1_file_is_migrated_and_keeps_everything, setup, teardown),

@@ -55,6 +55,8 @@
 /* The route tables served: the kiosks' API, the dashboard with the read API (tally_web.c), GET /metrics. */
 static const TallyRoute *(*const ROUTE_TABLES[])(size_t *n) = {tally_api_routes, tally_web_routes,
                                                                 tally_metrics_routes};
+/* Offered every request no route takes before the JSON 404/405 below (a browser path: the dashboard's page). */
+static bool (*const UNROUTED)(TallyReq *rq, unsigned status, const char *allow) = tally_web_unrouted;
 
 typedef struct {
     TallyDb *db;
@@ -565,6 +567,8 @@ static bool precheck(TallyHttp *h, TallyReq *rq, unsigned long long *length)
             if(!route && strcmp(h->routes[i]->method, method) == 0)
                 route = h->routes[i], rq->route_index = (int)i;
         }
+    if(!route && UNROUTED(rq, allow[0] ? 405 : 404, allow))
+        return false;
     if(!allow[0]) {
         tally_reply_error(rq, 404, "not_found", NULL, 0, 0, "no such endpoint / không có địa chỉ này");
         return false;

@@ -10,7 +10,8 @@
  * tally_req_resume from that thread). Any text an error reply quotes is made valid UTF-8 here.
  *
  * Routes come in tables (tally_api_routes() for the kiosks' API, tally_web_routes() for the dashboard and the
- * read API, tally_metrics_routes() for GET /metrics); tally_http.c lists the tables. */
+ * read API, tally_metrics_routes() for GET /metrics); tally_http.c lists the tables, and the one handler it
+ * offers unrouted requests to (tally_web_unrouted(): people mistyping a page address get a page, not JSON). */
 #ifndef SYNC_TALLY_ROUTE_H
 #define SYNC_TALLY_ROUTE_H
 
@@ -50,6 +51,11 @@ typedef struct {
 const TallyRoute *tally_api_routes(size_t *n);
 /* The dashboard's pages, sign-in/out, downloads, static files and the read API (tally_web.c). */
 const TallyRoute *tally_web_routes(size_t *n);
+/* A request that no route of any table takes (status 404), or whose path is routed only for other methods
+ * (405; allow lists them), is offered here before the transport answers with its JSON error: true when it
+ * answered — a browser path gets the dashboard's HTML error page (tally_web.c) — false to leave the JSON error
+ * (the read API under /api/, the kiosks' endpoints). Called after the framing checks, before any body. */
+bool tally_web_unrouted(TallyReq *rq, unsigned status, const char *allow);
 
 /* ---- The request -------------------------------------------------------------------------------------- */
 const char *tally_req_method(const TallyReq *rq);

@@ -153,6 +153,7 @@
     X(TS_LOGIN_HINT, "Dành cho cán bộ Sở Nội vụ và lãnh đạo đơn vị. Tài khoản do quản trị hệ thống cấp.")          \
     /* Errors */                                                                                                  \
     X(TS_ERR_NOT_FOUND, "Không tìm thấy trang này.")                                                              \
+    X(TS_ERR_METHOD, "Trang này không nhận loại yêu cầu này.")                                                    \
     X(TS_ERR_SCOPE, "Đơn vị này nằm ngoài phạm vi được xem của tài khoản.")                                       \
     X(TS_ERR_BAD_PARAM, "Tham số trong địa chỉ không hợp lệ (invalid parameter):")                                \
     X(TS_ERR_BAD_DOWNLOAD, "Không có tệp tải về với định dạng hoặc bảng này.")                                    \

@@ -782,26 +782,65 @@ static bool path_matches(const Route *rt, const char *path)
     return strcmp(path, rt->path) == 0;
 }
 
+/* A request no route takes. A browser path gets the dashboard's own page in Vietnamese, with its link back to
+ * the overview (never the path it asked for): 404, or 405 + Allow for a page asked with another method, under
+ * the signed-in header when the cookie names a live session (db NULL: not looked up). False, leaving the
+ * caller's JSON error, for the read API (/api/...) and for a wrong method on a path that is not a page here
+ * (the kiosks' upload endpoint, the health checks, /metrics). */
+static bool not_routed(TallyDb *db, const TallyWebRequest *req, unsigned status, const char *allow,
+                       TallyWebResponse *resp)
+{
+    if(strncmp(req->path, "/api/", 5) == 0)
+        return false;
+    bool ours = false;
+    for(size_t i = 0; i < N_ROUTES && !ours; i++)
+        ours = path_matches(&ROUTES[i], req->path);
+    if(status == 405 && !ours)
+        return false;
+    Who who;
+    memset(&who, 0, sizeof who);
+    TallySession s;
+    bool found = false;
+    char msg[TALLY_MSG_MAX];
+    if(db && tally_web_cookie(req->cookie, TALLY_SESSION_COOKIE, who.sid, sizeof who.sid) &&
+       tally_session_get(db, who.sid, req->now_s, &s, &found, msg) == TALLY_OK && found) {
+        snprintf(who.viewer, sizeof who.viewer, "%s", s.viewer);
+        snprintf(who.csrf, sizeof who.csrf, "%s", s.csrf);
+    } else {
+        memset(&who, 0, sizeof who); /* no session, or none to be had now: the page without the viewer */
+    }
+    memset(resp, 0, sizeof *resp);
+    error_page(resp, status, &who, status == 405 ? TS_ERR_METHOD : TS_ERR_NOT_FOUND);
+    if(status == 405)
+        header(resp, "Allow", "%s", allow);
+    snprintf(resp->log, sizeof resp->log, "error=%s", status == 405 ? "method_not_allowed" : "not_found");
+    return true;
+}
+
 static void web_handle(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, TallyWebResponse *resp)
 {
     memset(resp, 0, sizeof *resp);
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
     const Route *rt = NULL;
-    bool path_known = false;
+    char allow[32] = "";
     for(size_t i = 0; i < N_ROUTES && !rt; i++)
         if(path_matches(&ROUTES[i], req->path)) {
-            path_known = true;
+            if(!strstr(allow, ROUTES[i].method))
+                snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s", allow[0] ? ", " : "",
+                         ROUTES[i].method);
             if(strcmp(ROUTES[i].method, method) == 0)
                 rt = &ROUTES[i];
         }
     bool api = strncmp(req->path, "/api/", 5) == 0;
-    if(!rt) { /* the transport routes by the same table: reached from tests only */
-        if(api)
-            json_error(resp, path_known ? 405 : 404, path_known ? "method_not_allowed" : "not_found", NULL,
-                       path_known ? "method not allowed here / phương thức không được phép"
-                                  : "no such endpoint / không có địa chỉ này");
-        else
-            error_page(resp, path_known ? 405 : 404, NULL, TS_ERR_NOT_FOUND);
+    if(!rt) { /* the transport routes by the same table and offers its misses to tally_web_unrouted() */
+        unsigned status = allow[0] ? 405 : 404;
+        if(!not_routed(db, req, status, allow, resp)) {
+            json_error(resp, status, allow[0] ? "method_not_allowed" : "not_found", NULL,
+                       allow[0] ? "method not allowed here / phương thức không được phép"
+                                : "no such endpoint / không có địa chỉ này");
+            if(allow[0])
+                header(resp, "Allow", "%s", allow);
+        }
         return;
     }
     if(api && req->body_len) {
@@ -852,7 +891,7 @@ void tally_web_handle(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, Tall
 /* Every dashboard and read-API route runs through here on the transport, after its framing, deadlines,
  * per-address limit and body budget: the request becomes a TallyWebRequest, the answer a reply, and the
  * response's note goes on the request's one log line. */
-static void route_handle(TallyReq *rq)
+static TallyWebRequest web_request(TallyReq *rq)
 {
     size_t len;
     const char *body = tally_req_body(rq, &len);
@@ -869,13 +908,39 @@ static void route_handle(TallyReq *rq)
             auth++;
         req.bearer = *auth ? auth : NULL;
     }
+    return req;
+}
+
+static void reply(TallyReq *rq, TallyWebResponse *resp)
+{
+    for(int i = 0; i < resp->n_headers; i++)
+        tally_reply_header(rq, resp->headers[i].name, resp->headers[i].value);
+    if(resp->log[0])
+        tally_reply_log(rq, "%s", resp->log);
+    tally_reply(rq, resp->status, resp->content_type, resp->body, resp->len); /* takes the body */
+    resp->body = NULL;
+}
+
+static void route_handle(TallyReq *rq)
+{
+    TallyWebRequest req = web_request(rq);
     TallyWebResponse resp;
     tally_web_handle(tally_req_web(rq), tally_req_db(rq), &req, &resp);
-    for(int i = 0; i < resp.n_headers; i++)
-        tally_reply_header(rq, resp.headers[i].name, resp.headers[i].value);
-    if(resp.log[0])
-        tally_reply_log(rq, "%s", resp.log);
-    tally_reply(rq, resp.status, resp.content_type, resp.body, resp.len); /* takes the body */
+    reply(rq, &resp);
+}
+
+bool tally_web_unrouted(TallyReq *rq, unsigned status, const char *allow)
+{
+    TallyWebRequest req = web_request(rq);
+    /* A database connection only for a cookie that may name a session (a worker's is taken on first use). */
+    char sid[TALLY_TOKEN_HEX + 1];
+    TallyDb *db = tally_web_cookie(req.cookie, TALLY_SESSION_COOKIE, sid, sizeof sid) ? tally_req_db(rq) : NULL;
+    TallyWebResponse resp;
+    memset(&resp, 0, sizeof resp);
+    if(!not_routed(db, &req, status, allow, &resp))
+        return false;
+    reply(rq, &resp);
+    return true;
 }
 
 static TallyRoute TRANSPORT_ROUTES[N_ROUTES];

@@ -200,6 +200,37 @@ def test_devices_page_highlights_silent_skewed_and_gappy_kiosks(c):
     assert "warn" not in row("kiosk-pleiku-q01").get_attribute("class")
 
 
+def test_a_mistyped_address_gets_the_dashboards_page(c):
+    """A browser path no route takes is the dashboard's Vietnamese error page with its link back (signed in or not),
+    404, or 405 + Allow for a page asked with another method; the read API and the kiosks' endpoints keep JSON."""
+    cookie = session_cookie(c.d)
+    hostile = "/" + urllib.parse.quote("<b>lạ</b>\"'&")
+    for path in ["/tong-quanx", "/don-vi-sai", "/thiet-bi/x", "/dang-nhapp?msg=<i>", hostile]:
+        for ck in (None, cookie):
+            status, headers, body = c.t.http(path, cookie=ck)
+            assert status == 404 and headers["Content-Type"].startswith("text/html"), (path, ck, status, body[:200])
+            assert "Không tìm thấy trang này." in body and '<a href="/tong-quan">' in body, (path, body[:400])
+            assert "default-src 'none'" in headers["Content-Security-Policy"], headers
+            assert "<b>lạ" not in body and "<i>" not in body, body
+            assert ("so-noi-vu" in body) == (ck is not None), (path, ck)
+    status, headers, body = c.t.http("/tong-quan", cookie=cookie, data=b"a=1")
+    assert status == 405 and headers["Allow"] == "GET" and headers["Content-Type"].startswith("text/html"), \
+        (status, headers, body[:200])
+    assert "Trang này không nhận loại yêu cầu này." in body and '<a href="/tong-quan">' in body, body[:400]
+    for path, method, want in [("/api/v1/khong-co", None, 404), ("/api/v1/tally", "POST", 405),
+                               ("/api/v1/batches", "GET", 405), ("/healthz", "POST", 405), ("/metrics", "POST", 405)]:
+        status, headers, body = c.t.http(path, cookie=cookie, method=method, data=b"" if method == "POST" else None)
+        assert status == want and headers["Content-Type"].startswith("application/json"), (path, status, body[:200])
+        assert json.loads(body)["error"] == ("not_found" if want == 404 else "method_not_allowed"), (path, body)
+    # In the browser: the page in Vietnamese, and its link leads back to the overview.
+    text = open_page(c, "/don-vi-sai")
+    assert "Không tìm thấy trang này." in text and "so-noi-vu" in text, text[:300]
+    harness.click_and_wait(c.d, c.d.find_element(By.LINK_TEXT, "Về trang Tổng quan"))
+    assert c.d.current_url.endswith("/tong-quan"), c.d.current_url
+    log = open(c.t.log.name).read()
+    assert "<b>lạ" not in log and "/tong-quanx" in log, "the request path is logged, escaped"
+
+
 def test_alerts_page_and_cli(c):
     text = open_page(c, "/canh-bao?period=" + PERIOD)
     kinds = {tr.get_attribute("data-kind") for tr in c.d.find_elements(By.CSS_SELECTOR, "#alert-table tbody tr")}
@@ -468,7 +499,8 @@ TESTS = [test_every_page_and_export_needs_a_session, test_sign_in_sets_a_strict_
          test_overview_figures_equal_the_api, test_phuc_vu_respondents_and_the_wait_indicator,
          test_unit_tree_figures_equal_the_api,
          test_unit_page_areas_devices_heat_and_reasons, test_hostile_unit_name_is_shown_literally_everywhere,
-         test_devices_page_highlights_silent_skewed_and_gappy_kiosks, test_alerts_page_and_cli,
+         test_devices_page_highlights_silent_skewed_and_gappy_kiosks, test_a_mistyped_address_gets_the_dashboards_page,
+         test_alerts_page_and_cli,
          test_export_needs_the_session_and_is_audited, test_downloads_are_the_files_of_what_is_on_screen,
          test_a_post_without_the_csrf_token_is_refused,
          test_sign_out_ends_the_session, test_a_scoped_viewer_cannot_reach_another_subtree,

@@ -131,10 +131,11 @@ static void expect_raw_s(const char *req, int status, const char *code)
 static void test_a_forged_log_line_stays_one_escaped_line(void **state)
 {
     (void)state;
-    /* %0A stays the three characters it was sent as; raw control bytes and quotes are escaped. */
-    expect_raw_s("GET /healthz%0Atally-server:%20POST%20/api/v1/batches%20200%20device=FORGED HTTP/1.1\r\nHost: x\r\n"
+    /* %0A stays the three characters it was sent as; raw control bytes and quotes are escaped. (Under /api/:
+     * the JSON error; a page path gets the dashboard's HTML page, and the same log line.) */
+    expect_raw_s("GET /api/healthz%0Atally-server:%20POST%20/api/v1/batches%20200%20device=FORGED HTTP/1.1\r\nHost: x\r\n"
                  "Connection: close\r\n\r\n", 404, "not_found");
-    expect_raw_s("GET /x\x1b[2J\"\x7f\xff/zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, "not_found");
+    expect_raw_s("GET /api/x\x1b[2J\"\x7f\xff/zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404, "not_found");
     FILE *f = fopen(S.log, "r");
     assert_non_null(f);
     char line[4096];
@@ -142,9 +143,9 @@ static void test_a_forged_log_line_stays_one_escaped_line(void **state)
     while(fgets(line, sizeof line, f)) {
         if(strncmp(line, "tally-server: POST", 18) == 0 || strstr(line, "\x1b"))
             forged++;
-        if(strstr(line, "\"GET /healthz%0Atally-server:%20POST%20/api/v1/batches%20200%20device=FORGED\" 404"))
+        if(strstr(line, "\"GET /api/healthz%0Atally-server:%20POST%20/api/v1/batches%20200%20device=FORGED\" 404"))
             ours++;
-        if(strstr(line, "\"GET /x\\x1b[2J\\\"\\x7f\\xff/zz\" 404"))
+        if(strstr(line, "\"GET /api/x\\x1b[2J\\\"\\x7f\\xff/zz\" 404"))
             escaped++;
     }
     fclose(f);

@@ -894,7 +894,7 @@ static void device_state(TallyBuf *b, const TallyReportDevice *d)
     bool any = false;
     static const struct { unsigned flag; TallyStr text; } STATES[] = {
         {TALLY_DEV_NEVER, TS_DEV_NEVER}, {TALLY_DEV_SILENT, TS_DEV_SILENT}, {TALLY_DEV_SKEW, TS_DEV_SKEWED},
-        {TALLY_DEV_GAP, TS_DEV_GAP}};
+        {TALLY_DEV_GAP, TS_DEV_GAP}, {TALLY_DEV_QUARANTINE, TS_DEV_QUARANTINE}};
     for(size_t i = 0; i < sizeof STATES / sizeof STATES[0]; i++)
         if(d->flags & STATES[i].flag) {
             P(b, any ? "; " : "⚠ ");
@@ -916,10 +916,10 @@ static void devices_table(TallyBuf *b, const TallyReport *r)
     }
     P(b, "<div class=\"scroll\"><table class=\"data\" id=\"device-table\"><thead><tr><th data-sort=\"text\">");
     static const TallyStr HEADS[] = {TS_DEV_ID, TS_DEV_UNIT, TS_DEV_LAST, TS_DEV_RECEIVED, TS_DEV_SKEW, TS_DEV_MISSING,
-                                     TS_DEV_STATE};
+                                     TS_DEV_QUARANTINED, TS_DEV_STATE};
     for(size_t i = 0; i < sizeof HEADS / sizeof HEADS[0]; i++) {
         if(i)
-            F(b, "<th%s data-sort=\"%s\">", i >= 3 && i <= 5 ? " class=\"num\"" : "", i >= 3 && i <= 5 ? "num" : "text");
+            F(b, "<th%s data-sort=\"%s\">", i >= 3 && i <= 6 ? " class=\"num\"" : "", i >= 3 && i <= 6 ? "num" : "text");
         E(b, T(HEADS[i]));
         P(b, "</th>");
     }
@@ -927,7 +927,8 @@ static void devices_table(TallyBuf *b, const TallyReport *r)
     for(size_t i = 0; i < r->n_devices; i++) {
         const TallyReportDevice *d = &r->devices[i];
         const TallyReportUnit *u = &r->units[d->unit];
-        bool warn = !(d->flags & TALLY_DEV_REVOKED) && (d->flags & (TALLY_DEV_SILENT | TALLY_DEV_SKEW | TALLY_DEV_GAP));
+        bool warn = !(d->flags & TALLY_DEV_REVOKED) &&
+                    (d->flags & (TALLY_DEV_SILENT | TALLY_DEV_SKEW | TALLY_DEV_GAP | TALLY_DEV_QUARANTINE));
         F(b, "<tr class=\"%s\" data-device=\"", warn ? "warn" : d->flags & TALLY_DEV_REVOKED ? "muted" : "");
         E(b, d->id);
         F(b, "\" data-flags=\"%u\"><td data-v=\"", d->flags);
@@ -950,8 +951,10 @@ static void devices_table(TallyBuf *b, const TallyReport *r)
         F(b, "<td class=\"num %s\" data-v=\"%lld\">", d->flags & TALLY_DEV_SKEW ? "hl" : "",
           (long long)(d->last_skew_s < 0 ? -d->last_skew_s : d->last_skew_s));
         E(b, skew);
-        F(b, "</td><td class=\"num %s\" data-v=\"%lld\">%s</td><td>", d->missing ? "hl" : "", (long long)d->missing,
+        F(b, "</td><td class=\"num %s\" data-v=\"%lld\">%s</td>", d->missing ? "hl" : "", (long long)d->missing,
           fmt_int(x, d->missing));
+        F(b, "<td class=\"num quarantined %s\" data-v=\"%lld\">%s</td><td>", d->quarantined ? "hl" : "",
+          (long long)d->quarantined, fmt_int(x, d->quarantined));
         device_state(b, d);
         P(b, "</td></tr>");
     }
@@ -1022,6 +1025,14 @@ void tally_html_devices(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *r
     P(b, "<p class=\"hint\">");
     E(b, T(TS_DEV_HINT));
     P(b, "</p>");
+    bool quarantine = false;
+    for(size_t i = 0; i < r->n_devices; i++)
+        quarantine |= r->devices[i].quarantined > 0;
+    if(quarantine) { /* what the count means and what to do, only where there is one to read */
+        P(b, "<p class=\"hint\" id=\"quarantine-note\">⚠ ");
+        E(b, T(TS_DEV_QUARANTINE_NOTE));
+        P(b, "</p>");
+    }
     devices_table(b, r);
     page_close(b, r);
 }

@@ -333,6 +333,7 @@ char *tally_report_json(const TallyReport *r)
         json_object_set_new(o, "received", json_integer(d->received));
         json_object_set_new(o, "max_seq", json_integer(d->max_seq));
         json_object_set_new(o, "missing", json_integer(d->missing));
+        json_object_set_new(o, "quarantined", json_integer(d->quarantined));
         json_object_set_new(o, "silent", json_boolean(d->flags & TALLY_DEV_SILENT));
         json_object_set_new(o, "skewed", json_boolean(d->flags & TALLY_DEV_SKEW));
         json_object_set_new(o, "gap", json_boolean(d->flags & TALLY_DEV_GAP));

@@ -460,6 +460,7 @@ static bool collect_device(const TallyDevice *d, void *ud)
     o->received = d->received;
     o->max_seq = d->max_seq;
     o->missing = d->max_seq > d->received ? d->max_seq - d->received : 0;
+    o->quarantined = d->quarantined;
     if(d->revoked_at) {
         o->flags |= TALLY_DEV_REVOKED;
     } else {
@@ -472,6 +473,8 @@ static bool collect_device(const TallyDevice *d, void *ud)
             o->flags |= TALLY_DEV_SKEW;
         if(o->missing > 0)
             o->flags |= TALLY_DEV_GAP;
+        if(o->quarantined > 0)
+            o->flags |= TALLY_DEV_QUARANTINE;
     }
     r->units[ui].n_devices++;
     if(d->last_seen > r->data_last_received)

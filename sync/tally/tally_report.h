@@ -167,6 +167,7 @@ enum {
     TALLY_DEV_GAP = 1u << 2,         /* ratings made on the kiosk that never arrived (missing > 0) */
     TALLY_DEV_REVOKED = 1u << 3,     /* revoked: shown, never alerted */
     TALLY_DEV_NEVER = 1u << 4,       /* has never uploaded */
+    TALLY_DEV_QUARANTINE = 1u << 5,  /* some of its ratings are quarantined for a wrong clock (quarantined > 0) */
 };
 
 typedef struct {
@@ -177,6 +178,7 @@ typedef struct {
     int64_t  received;               /* ratings stored from this kiosk, all time */
     int64_t  max_seq;                /* the highest sequence number received */
     int64_t  missing;                /* max_seq - received: numbers never seen (kiosk seq starts at 1) */
+    int64_t  quarantined;            /* of received, kept out of the figures for a wrong clock (docs/protocol.md) */
     unsigned flags;                  /* TALLY_DEV_* */
 } TallyReportDevice;
 

@@ -113,15 +113,18 @@
     X(TS_DEV_RECEIVED, "Số đánh giá đã nhận")                                                                     \
     X(TS_DEV_SKEW, "Lệch đồng hồ")                                                                                \
     X(TS_DEV_MISSING, "Đánh giá bị thiếu")                                                                        \
+    X(TS_DEV_QUARANTINED, "Bị giữ lại (đồng hồ sai)")                                                             \
     X(TS_DEV_STATE, "Tình trạng")                                                                                 \
     X(TS_DEV_OK, "Bình thường")                                                                                   \
     X(TS_DEV_SILENT, "Im lặng quá 2 ngày")                                                                        \
     X(TS_DEV_NEVER, "Chưa gửi lần nào")                                                                           \
     X(TS_DEV_SKEWED, "Đồng hồ lệch quá 5 phút")                                                                   \
     X(TS_DEV_GAP, "Có đánh giá không về")                                                                         \
+    X(TS_DEV_QUARANTINE, "Có đánh giá bị giữ lại do đồng hồ sai")                                                 \
     X(TS_DEV_REVOKED, "Đã thu hồi")                                                                               \
     X(TS_DEV_NONE, "Chưa có máy nào được đăng ký trong phạm vi này.")                                             \
-    X(TS_DEV_HINT, "Được tô màu: im lặng quá 2 ngày, đồng hồ lệch quá 5 phút, hoặc có số thứ tự đánh giá bị thiếu (đánh giá làm trên máy nhưng chưa về máy chủ).") \
+    X(TS_DEV_HINT, "Được tô màu: im lặng quá 2 ngày, đồng hồ lệch quá 5 phút, có số thứ tự đánh giá bị thiếu (đánh giá làm trên máy nhưng chưa về máy chủ), hoặc có đánh giá bị giữ lại do đồng hồ sai.") \
+    X(TS_DEV_QUARANTINE_NOTE, "Đánh giá bị giữ lại: đánh giá mang ngày giờ sai vì đồng hồ của máy sai (muộn hơn lúc máy chủ nhận quá 10 phút, hoặc sớm hơn ngày máy bắt đầu được dùng). Máy chủ vẫn lưu nhưng không tính vào số liệu nào. Cần chỉnh lại ngày giờ của máy đó.") \
     /* Alerts */                                                                                                  \
     X(TS_AL_TITLE, "Cảnh báo")                                                                                    \
     X(TS_AL_NONE, "Không có cảnh báo nào trong kỳ này.")                                                          \

@@ -144,6 +144,7 @@ int tally_table_columns(const TallyReport *r, TallyView v, TallyColumn *cols)
         col(&c, NULL, tally_str(TS_DEV_RECEIVED), TC_INT, 12, true);
         col(&c, NULL, tally_str(TS_COL_MAX_SEQ), TC_INT, 12, false);
         col(&c, NULL, tally_str(TS_DEV_MISSING), TC_INT, 11, true);
+        col(&c, NULL, tally_str(TS_DEV_QUARANTINED), TC_INT, 13, false);
         col(&c, NULL, tally_str(TS_COL_SKEW_S), TC_INT, 11, true);
         col(&c, NULL, tally_str(TS_DEV_STATE), TC_TEXT, 36, true);
         col(&c, NULL, tally_str(TS_COL_REGISTERED), TC_DATETIME, 17, false);
@@ -252,7 +253,7 @@ static void device_state(const TallyReportDevice *d, char *out, size_t len)
 {
     static const struct { unsigned flag; TallyStr label; } FLAGS[] = {
         {TALLY_DEV_REVOKED, TS_DEV_REVOKED}, {TALLY_DEV_NEVER, TS_DEV_NEVER}, {TALLY_DEV_SILENT, TS_DEV_SILENT},
-        {TALLY_DEV_SKEW, TS_DEV_SKEWED},     {TALLY_DEV_GAP, TS_DEV_GAP},
+        {TALLY_DEV_SKEW, TS_DEV_SKEWED},     {TALLY_DEV_GAP, TS_DEV_GAP},       {TALLY_DEV_QUARANTINE, TS_DEV_QUARANTINE},
     };
     size_t n = 0;
     out[0] = '\0';
@@ -359,6 +360,7 @@ void tally_table_row(const TallyReport *r, TallyView v, size_t i, TallyTableRow 
         *c++ = num(TC_INT, d->received);
         *c++ = num(TC_INT, d->max_seq);
         *c++ = num(TC_INT, d->missing);
+        *c++ = num(TC_INT, d->quarantined);
         TallyCell skew = num(TC_INT, d->last_skew_s);
         skew.empty = d->last_seen == 0;
         *c++ = skew;

@@ -21,6 +21,8 @@ import tempfile
 import time
 import traceback
 import urllib.parse
+import urllib.request
+import uuid
 
 import openpyxl
 
@@ -198,6 +200,43 @@ def test_devices_page_highlights_silent_skewed_and_gappy_kiosks(c):
     assert "Có đánh giá không về" in gap.text and "warn" in gap.get_attribute("class")
     assert "Bình thường" in row("kiosk-pleiku-q01").text
     assert "warn" not in row("kiosk-pleiku-q01").get_attribute("class")
+
+
+def post_ratings(c, device, unit, ats):
+    """Enrols a kiosk at unit and uploads one tthc3 rating per time in ats (ISO, +07:00); returns the reply."""
+    token = c.t.admin("device", "add", device, "--unit", unit).stdout.strip().splitlines()[-1]
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    ratings = [{"id": str(uuid.uuid4()), "seq": i + 1, "unit": unit, "area": "dat_dai", "scale": "tthc3", "score": 3,
+                "reasons": [], "followup": "none", "at": at, "flags": []} for i, at in enumerate(ats)]
+    body = json.dumps({"schema": 1, "batch_id": str(uuid.uuid4()), "device_id": device, "sent_at": now,
+                       "ratings": ratings}).encode()
+    req = urllib.request.Request(c.t.url + "/api/v1/batches", data=body, method="POST", headers={
+        "Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)
+
+
+def test_devices_page_shows_ratings_quarantined_for_a_wrong_clock(c):
+    """A kiosk whose clock ran ahead: its ratings dated after they arrived are counted on the devices page, the row
+    is highlighted and the page says in Vietnamese what that means; the figures do not change."""
+    before = c.t.api(c.token, "from=2027-01-01&to=2027-12-31")
+    # Dated a year ahead of the server's clock: quarantined on arrival (TALLY_CLOCK_AHEAD_S).
+    ahead = time.strftime("%Y-%m-%dT09:30:00+07:00", time.gmtime(time.time() + 366 * 86400))
+    reply = post_ratings(c, "kiosk-dongho-sai", "000.00.21.H21.Q01", [ahead] * 3)
+    assert reply["accepted"] == 3 and not reply["rejected"], reply
+    assert c.t.api(c.token, "from=2027-01-01&to=2027-12-31") == before, "quarantined ratings are in no figure"
+    text = open_page(c, "/thiet-bi")
+    row = c.d.find_element(By.CSS_SELECTOR, 'tr[data-device="kiosk-dongho-sai"]')
+    assert "warn" in row.get_attribute("class"), row.get_attribute("outerHTML")
+    q = row.find_element(By.CSS_SELECTOR, "td.quarantined")
+    assert q.get_attribute("data-v") == "3" and q.text == "3", q.get_attribute("outerHTML")
+    assert "Có đánh giá bị giữ lại do đồng hồ sai" in row.text, row.text
+    assert "Bị giữ lại (đồng hồ sai)" in text and "không tính vào số liệu nào" in \
+        c.d.find_element(By.ID, "quarantine-note").text
+    for dev in ("kiosk-pleiku-q01", "kiosk-iaka-q01"):
+        cell = c.d.find_element(By.CSS_SELECTOR, f'tr[data-device="{dev}"] td.quarantined')
+        assert cell.get_attribute("data-v") == "0", dev
+    assert "warn" not in c.d.find_element(By.CSS_SELECTOR, 'tr[data-device="kiosk-pleiku-q01"]').get_attribute("class")
 
 
 def test_a_mistyped_address_gets_the_dashboards_page(c):
@@ -499,7 +538,8 @@ TESTS = [test_every_page_and_export_needs_a_session, test_sign_in_sets_a_strict_
          test_overview_figures_equal_the_api, test_phuc_vu_respondents_and_the_wait_indicator,
          test_unit_tree_figures_equal_the_api,
          test_unit_page_areas_devices_heat_and_reasons, test_hostile_unit_name_is_shown_literally_everywhere,
-         test_devices_page_highlights_silent_skewed_and_gappy_kiosks, test_a_mistyped_address_gets_the_dashboards_page,
+         test_devices_page_highlights_silent_skewed_and_gappy_kiosks,
+         test_devices_page_shows_ratings_quarantined_for_a_wrong_clock, test_a_mistyped_address_gets_the_dashboards_page,
          test_alerts_page_and_cli,
          test_export_needs_the_session_and_is_audited, test_downloads_are_the_files_of_what_is_on_screen,
          test_a_post_without_the_csrf_token_is_refused,

@@ -988,10 +988,11 @@ void tally_html_unit(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *r)
     P(b, ": <b>");
     E(b, r->unit_code);
     P(b, "</b></p>");
-    static const TallyView SHOWN[] = {TALLY_VIEW_GROUPS, TALLY_VIEW_UNITS, TALLY_VIEW_AREAS, TALLY_VIEW_REASONS,
-                                      TALLY_VIEW_DEVICES};
+    static const TallyView SHOWN[] = {TALLY_VIEW_GROUPS, TALLY_VIEW_RESPONDENTS, TALLY_VIEW_UNITS, TALLY_VIEW_AREAS,
+                                      TALLY_VIEW_REASONS, TALLY_VIEW_DEVICES};
     downloads(b, r, true, SHOWN, sizeof SHOWN / sizeof SHOWN[0]);
     group_cards(b, r);
+    respondents_section(b, r);
     P(b, "<section><h2>");
     E(b, T(TS_UNIT_SUBUNITS));
     P(b, "</h2>");

@@ -441,7 +441,7 @@ static void h_units(TallyWeb *w, TallyDb *db, const TallyWebRequest *req, const 
     } else if(*unit) {
         page(db, req, args, who, resp, TALLY_PAGE_UNIT, unit,
              TALLY_PART_GROUPS | TALLY_PART_UNITS | TALLY_PART_AREAS | TALLY_PART_REASONS | TALLY_PART_DEVICES |
-                 TALLY_PART_HEAT,
+                 TALLY_PART_HEAT | TALLY_PART_RESPONDENTS,
              tally_html_unit);
     } else {
         page(db, req, args, who, resp, TALLY_PAGE_UNITS, NULL, TALLY_PART_UNITS, tally_html_units);

@@ -182,6 +182,19 @@ def test_unit_page_areas_devices_heat_and_reasons(c):
     assert "/don-vi/000.00.31.H21?" in c.d.current_url
 
 
+def test_unit_page_respondents_equal_the_api(c):
+    """The unit page has the overview's respondents table for the unit's subtree (and its respondent filter)."""
+    for unit in ("000.00.31.H21", "000.00.21.H21"):
+        open_page(c, f"/don-vi/{unit}?period={PERIOD}")
+        api = check_respondents(c, "&unit=" + unit)
+        province = c.t.api(c.token, f"from={FROM}&to={TO}&by=respondent,group")
+        assert any(api[k]["n"] != province[k]["n"] for k in api), "the unit's own rows, not the province's"
+        open_page(c, f"/don-vi/{unit}?period={PERIOD}&respondent=nguoi_dan")
+        check_respondents(c, f"&unit={unit}&respondent=nguoi_dan")
+    links = [a.get_attribute("href") for a in c.d.find_elements(By.CSS_SELECTOR, "a.dl")]
+    assert any("view=doi-tuong" in h and "unit=000.00.21.H21" in h for h in links), links
+
+
 def test_hostile_unit_name_is_shown_literally_everywhere(c):
     for path in ["/tong-quan", "/don-vi", "/don-vi/" + HOSTILE_CODE, "/don-vi/000.00.31.H21", "/thiet-bi",
                  "/canh-bao"]:
@@ -315,8 +328,8 @@ def test_downloads_are_the_files_of_what_is_on_screen(c):
     unit = "000.00.31.H21"
     open_page(c, f"/don-vi/{unit}?period={PERIOD}")
     links = download_links(c)
-    assert set(links) == {"dl-pdf", "dl-xlsx", "dl-csv-nhom-chi-tieu", "dl-csv-don-vi", "dl-csv-linh-vuc",
-                          "dl-csv-ly-do", "dl-csv-thiet-bi"}, links
+    assert set(links) == {"dl-pdf", "dl-xlsx", "dl-csv-nhom-chi-tieu", "dl-csv-doi-tuong", "dl-csv-don-vi",
+                          "dl-csv-linh-vuc", "dl-csv-ly-do", "dl-csv-thiet-bi"}, links
     for path in links.values():
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
         assert q["period"] == [PERIOD] and q["unit"] == [unit], path
@@ -337,7 +350,7 @@ def test_downloads_are_the_files_of_what_is_on_screen(c):
         assert names["dl-csv-ly-do"] == f"bao-cao-hai-long_{unit}_quy-2026-3_ly-do.csv", names
         # The views this page does not show, and the JSON, from the same query: the checker wants a full set.
         base = links["dl-csv-don-vi"]
-        for view in ("xep-hang", "theo-thang", "canh-bao", "doi-tuong"):
+        for view in ("xep-hang", "theo-thang", "canh-bao"):
             name, body = fetch_file(c, base.replace("view=don-vi", "view=" + view), cookie)
             open(os.path.join(out, name), "wb").write(body)
         _, body = fetch_file(c, f"/tai-ve?format=json&period={PERIOD}&unit={unit}", cookie)
@@ -366,7 +379,7 @@ def test_downloads_are_the_files_of_what_is_on_screen(c):
         assert "Trung tâm Phục vụ hành chính công tỉnh Gia Lai" in re.sub(r"\s+", " ", pdf) and "quý iii" in pdf.lower()
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    assert len(re.findall(r"\bexport\b", c.t.admin("audit").stdout)) == audited + len(links) + 5
+    assert len(re.findall(r"\bexport\b", c.t.admin("audit").stdout)) == audited + len(links) + 4
     # The overview offers the report of the whole scope and the CSV of each of its tables.
     open_page(c, "/tong-quan?period=" + PERIOD)
     links = download_links(c)
@@ -537,7 +550,8 @@ def test_phuc_vu_respondents_and_the_wait_indicator(c):
 TESTS = [test_every_page_and_export_needs_a_session, test_sign_in_sets_a_strict_http_only_session_cookie,
          test_overview_figures_equal_the_api, test_phuc_vu_respondents_and_the_wait_indicator,
          test_unit_tree_figures_equal_the_api,
-         test_unit_page_areas_devices_heat_and_reasons, test_hostile_unit_name_is_shown_literally_everywhere,
+         test_unit_page_areas_devices_heat_and_reasons, test_unit_page_respondents_equal_the_api,
+         test_hostile_unit_name_is_shown_literally_everywhere,
          test_devices_page_highlights_silent_skewed_and_gappy_kiosks,
          test_devices_page_shows_ratings_quarantined_for_a_wrong_clock, test_a_mistyped_address_gets_the_dashboards_page,
          test_alerts_page_and_cli,

@@ -752,7 +752,7 @@ static void test_downloads_are_the_report_files_of_what_the_page_shows(void **st
     assert_true(has_link("/canh-bao", cookie, "href=\"/tai-ve?format=csv&amp;view=canh-bao&amp;period=nam:2026\""));
     assert_int_equal(follow_download_links(cookie, "/tong-quan", ""), 6); /* + the respondents CSV */
     assert_int_equal(follow_download_links(cookie, "/don-vi", ""), 3);
-    assert_int_equal(follow_download_links(cookie, "/don-vi/000.00.31.H21", "000.00.31.H21"), 7);
+    assert_int_equal(follow_download_links(cookie, "/don-vi/000.00.31.H21", "000.00.31.H21"), 8); /* + respondents */
     assert_int_equal(follow_download_links(cookie, "/thiet-bi", ""), 1);
     assert_int_equal(follow_download_links(cookie, "/canh-bao", ""), 1);
 }

@@ -135,7 +135,7 @@ TallyErr bench_province_seed(TallyDb *db, const BenchProvince *p, BenchProvinceI
     /* Count ratings into day-level cells. */
     int64_t day0 = ptime_days_from_civil(p->year, 1, 1), days = ptime_days_from_civil(p->year + 1, 1, 1) - day0;
     size_t n_cells = (size_t)nc * (size_t)days * 2 /* area slot */ * PROTO_MAX_LEVELS * 2 /* flagged */;
-    size_t n_hours = (size_t)nc * (size_t)days * HOURS;
+    size_t n_hours = (size_t)nc * (size_t)days * 2 /* area slot */ * HOURS;
     size_t n_reasons = (size_t)nc * (size_t)days * 2 * REASON_COUNT;
     uint32_t *cells = calloc(n_cells, sizeof *cells), *hours_n = calloc(n_hours, sizeof *hours_n);
     uint32_t *hours_u = calloc(n_hours, sizeof *hours_u), *reasons = calloc(n_reasons, sizeof *reasons);
@@ -158,8 +158,8 @@ TallyErr bench_province_seed(TallyDb *db, const BenchProvince *p, BenchProvinceI
         per_counter[c]++;
         if(flagged)
             continue;
-        hours_n[cd * HOURS + (size_t)hour]++;
-        hours_u[cd * HOURS + (size_t)hour] += !ok;
+        hours_n[(cd * 2 + (size_t)slot) * HOURS + (size_t)hour]++;
+        hours_u[(cd * 2 + (size_t)slot) * HOURS + (size_t)hour] += !ok;
         if(!ok)
             reasons[(cd * 2 + (size_t)slot) * REASON_COUNT + rand_r(&seed) % REASON_COUNT]++;
     }
@@ -170,7 +170,8 @@ TallyErr bench_province_seed(TallyDb *db, const BenchProvince *p, BenchProvinceI
     sqlite3_stmt *daily = NULL, *hd = NULL, *rd = NULL;
     if(sqlite3_prepare_v2(s, "INSERT INTO daily(unit, day, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                           " ON CONFLICT DO UPDATE SET n = n + excluded.n", -1, &daily, NULL) ||
-       sqlite3_prepare_v2(s, "INSERT INTO hours_daily(unit, day, hour, n, unsatisfied) VALUES (?1, ?2, ?3, ?4, ?5)", -1,
+       sqlite3_prepare_v2(s, "INSERT INTO hours_daily(unit, day, area, hour, n, unsatisfied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                          " ON CONFLICT DO UPDATE SET n = n + excluded.n, unsatisfied = unsatisfied + excluded.unsatisfied", -1,
                           &hd, NULL) ||
        sqlite3_prepare_v2(s, "INSERT INTO reasons_daily(unit, day, area, reason, n) VALUES (?1, ?2, ?3, ?4, ?5)"
                           " ON CONFLICT DO UPDATE SET n = n + excluded.n", -1, &rd, NULL))
@@ -210,18 +211,20 @@ TallyErr bench_province_seed(TallyDb *db, const BenchProvince *p, BenchProvinceI
                         e = sql_fail(db, "seed reasons", msg);
                     sqlite3_reset(rd);
                 }
-            }
-            for(int h = 0; h < HOURS && !e; h++) {
-                if(!hours_n[cd * HOURS + (size_t)h])
-                    continue;
-                sqlite3_bind_text(hd, 1, counters[c].code, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(hd, 2, day0 + d);
-                sqlite3_bind_int(hd, 3, 7 + h);
-                sqlite3_bind_int64(hd, 4, hours_n[cd * HOURS + (size_t)h]);
-                sqlite3_bind_int64(hd, 5, hours_u[cd * HOURS + (size_t)h]);
-                if(sqlite3_step(hd) != SQLITE_DONE)
-                    e = sql_fail(db, "seed hours", msg);
-                sqlite3_reset(hd);
+                for(int h = 0; h < HOURS && !e; h++) {
+                    size_t i = (cd * 2 + (size_t)slot) * HOURS + (size_t)h;
+                    if(!hours_n[i])
+                        continue;
+                    sqlite3_bind_text(hd, 1, counters[c].code, -1, SQLITE_STATIC);
+                    sqlite3_bind_int64(hd, 2, day0 + d);
+                    sqlite3_bind_text(hd, 3, area, -1, SQLITE_STATIC);
+                    sqlite3_bind_int(hd, 4, 7 + h);
+                    sqlite3_bind_int64(hd, 5, hours_n[i]);
+                    sqlite3_bind_int64(hd, 6, hours_u[i]);
+                    if(sqlite3_step(hd) != SQLITE_DONE)
+                        e = sql_fail(db, "seed hours", msg);
+                    sqlite3_reset(hd);
+                }
             }
         }
     sqlite3_finalize(daily);
@@ -239,10 +242,10 @@ TallyErr bench_province_seed(TallyDb *db, const BenchProvince *p, BenchProvinceI
         "  SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
         "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, area, reason, sum(n)"
         "  FROM reasons_daily GROUP BY 1, 2, 3, 4;"
-        "INSERT INTO hours_monthly(unit, month, weekday, hour, n, unsatisfied)"
+        "INSERT INTO hours_monthly(unit, month, area, weekday, hour, n, unsatisfied)"
         "  SELECT unit, CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12"
-        "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, (day + 3) % 7, hour,"
-        "         sum(n), sum(unsatisfied) FROM hours_daily GROUP BY 1, 2, 3, 4;";
+        "             + CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1, area, (day + 3) % 7, hour,"
+        "         sum(n), sum(unsatisfied) FROM hours_daily GROUP BY 1, 2, 3, 4, 5;";
     if(!e && sqlite3_exec(s, DERIVE, NULL, NULL, NULL) != SQLITE_OK)
         e = sql_fail(db, "derive monthly roll-ups", msg);
 

@@ -54,11 +54,12 @@ static const char *const SQL[ST_COUNT] = {
                       " ON CONFLICT(unit, day, area, reason) DO UPDATE SET n = n + excluded.n",
     [ST_REASON_MONTH] = "INSERT INTO reasons_monthly(unit, month, area, reason, n) VALUES (?1, ?2, ?3, ?4, ?5)"
                         " ON CONFLICT(unit, month, area, reason) DO UPDATE SET n = n + excluded.n",
-    [ST_HOUR_DAY] = "INSERT INTO hours_daily(unit, day, hour, n, unsatisfied) VALUES (?1, ?2, ?3, ?4, ?5)"
-                    " ON CONFLICT(unit, day, hour) DO UPDATE SET n = n + excluded.n,"
+    [ST_HOUR_DAY] = "INSERT INTO hours_daily(unit, day, area, hour, n, unsatisfied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                    " ON CONFLICT(unit, day, area, hour) DO UPDATE SET n = n + excluded.n,"
                     " unsatisfied = unsatisfied + excluded.unsatisfied",
-    [ST_HOUR_MONTH] = "INSERT INTO hours_monthly(unit, month, weekday, hour, n, unsatisfied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                      " ON CONFLICT(unit, month, weekday, hour) DO UPDATE SET n = n + excluded.n,"
+    [ST_HOUR_MONTH] = "INSERT INTO hours_monthly(unit, month, area, weekday, hour, n, unsatisfied)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                      " ON CONFLICT(unit, month, area, weekday, hour) DO UPDATE SET n = n + excluded.n,"
                       " unsatisfied = unsatisfied + excluded.unsatisfied",
     [ST_RECEIPT] = "INSERT INTO receipts(batch_id, device, received_at, sent_at, skew_s, accepted, duplicate, rejected)"
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -86,9 +87,10 @@ typedef struct {
     TallyCounts c;
 } SatCell;
 
-/* One hour of one day touched by this batch (misuse-flagged ratings are not counted). */
+/* One hour of one day in one area touched by this batch (misuse-flagged ratings are not counted). */
 typedef struct {
     int64_t day;
+    int area;
     int hour;
     int64_t n, unsatisfied;
 } HourCell;
@@ -191,13 +193,13 @@ static TallyErr bump_reasons(TallyIngest *in, const char *unit, int64_t day, int
     return TALLY_OK;
 }
 
-static void add_hour(HourCell *cells, size_t *n_cells, int64_t day, int hour, bool unsatisfied)
+static void add_hour(HourCell *cells, size_t *n_cells, int64_t day, int area, int hour, bool unsatisfied)
 {
     size_t i = 0;
-    while(i < *n_cells && !(cells[i].day == day && cells[i].hour == hour))
+    while(i < *n_cells && !(cells[i].day == day && cells[i].area == area && cells[i].hour == hour))
         i++;
     if(i == *n_cells)
-        cells[(*n_cells)++] = (HourCell){.day = day, .hour = hour};
+        cells[(*n_cells)++] = (HourCell){.day = day, .area = area, .hour = hour};
     cells[i].n++;
     cells[i].unsatisfied += unsatisfied;
 }
@@ -208,17 +210,20 @@ static TallyErr bump_hours(TallyIngest *in, const char *unit, const HourCell *ce
 {
     for(size_t i = 0; i < n_cells; i++) {
         sqlite3_stmt *d = in->st[ST_HOUR_DAY], *m = in->st[ST_HOUR_MONTH];
+        const char *area = proto_area_code((ProtoArea)cells[i].area);
         sqlite3_bind_text(d, 1, unit, -1, SQLITE_STATIC);
         sqlite3_bind_int64(d, 2, cells[i].day);
-        sqlite3_bind_int(d, 3, cells[i].hour);
-        sqlite3_bind_int64(d, 4, cells[i].n);
-        sqlite3_bind_int64(d, 5, cells[i].unsatisfied);
+        sqlite3_bind_text(d, 3, area, -1, SQLITE_STATIC);
+        sqlite3_bind_int(d, 4, cells[i].hour);
+        sqlite3_bind_int64(d, 5, cells[i].n);
+        sqlite3_bind_int64(d, 6, cells[i].unsatisfied);
         sqlite3_bind_text(m, 1, unit, -1, SQLITE_STATIC);
         sqlite3_bind_int64(m, 2, month_of(cells[i].day));
-        sqlite3_bind_int(m, 3, (int)(((cells[i].day + 3) % 7 + 7) % 7));
-        sqlite3_bind_int(m, 4, cells[i].hour);
-        sqlite3_bind_int64(m, 5, cells[i].n);
-        sqlite3_bind_int64(m, 6, cells[i].unsatisfied);
+        sqlite3_bind_text(m, 3, area, -1, SQLITE_STATIC);
+        sqlite3_bind_int(m, 4, (int)(((cells[i].day + 3) % 7 + 7) % 7));
+        sqlite3_bind_int(m, 5, cells[i].hour);
+        sqlite3_bind_int64(m, 6, cells[i].n);
+        sqlite3_bind_int64(m, 7, cells[i].unsatisfied);
         if(run(d) != SQLITE_DONE || run(m) != SQLITE_DONE)
             return tally_db_fail(in->db, "update hours roll-up", msg);
     }
@@ -451,8 +456,8 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
             add_sat(sat, &n_sat, r, day, +1);
             if(!c.flagged) {
                 bool unsat = !proto_is_satisfied(r->scale, r->score);
-                add_hour(hours, &n_hours, day, (int)(((t + PTIME_VN_OFFSET_MIN * 60) % 86400 + 86400) % 86400 / 3600),
-                         unsat);
+                add_hour(hours, &n_hours, day, r->area,
+                         (int)(((t + PTIME_VN_OFFSET_MIN * 60) % 86400 + 86400) % 86400 / 3600), unsat);
                 if(r->reasons)
                     e = bump_reasons(in, device_unit, day, r->area, r->reasons, +1, msg);
             }

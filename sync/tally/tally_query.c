@@ -896,6 +896,7 @@ TallyErr tally_query_reasons(TallyDb *db, const char *const *units, size_t n_uni
 }
 
 typedef struct {
+    int     area;
     int64_t (*n)[24], (*unsat)[24];
 } HeatScan;
 
@@ -903,19 +904,23 @@ static void heat_row(sqlite3_stmt *q, void *ud)
 {
     HeatScan *hs = ud;
     int wd = sqlite3_column_int(q, 0), h = sqlite3_column_int(q, 1);
-    if(wd < 0 || wd > 6 || h < 0 || h > 23)
+    int a = proto_area_from_code((const char *)sqlite3_column_text(q, 4));
+    if(wd < 0 || wd > 6 || h < 0 || h > 23 || a < 0 || (hs->area >= 0 && a != hs->area))
         return;
     hs->n[wd][h] += sqlite3_column_int64(q, 2);
     hs->unsat[wd][h] += sqlite3_column_int64(q, 3);
 }
 
 TallyErr tally_query_heat(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
-                          int64_t n[7][24], int64_t unsat[7][24], char msg[TALLY_MSG_MAX])
+                          int area, int64_t n[7][24], int64_t unsat[7][24], char msg[TALLY_MSG_MAX])
 {
-    HeatScan hs = {n, unsat};
-    /* Both reads give (weekday, hour, n, unsatisfied); the daily one derives the weekday (day 0 was a Thursday). */
+    HeatScan hs = {area, n, unsat};
+    /* Both reads give (weekday, hour, n, unsatisfied, area); the daily one derives the weekday (day 0 was a
+     * Thursday). */
     return scan_units(db, units, n_units, from_day, to_day,
-                      "SELECT (day + 3) % 7, hour, n, unsatisfied FROM hours_daily WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
-                      "SELECT weekday, hour, n, unsatisfied FROM hours_monthly WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
+                      "SELECT (day + 3) % 7, hour, n, unsatisfied, area FROM hours_daily"
+                      " WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
+                      "SELECT weekday, hour, n, unsatisfied, area FROM hours_monthly"
+                      " WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
                       heat_row, &hs, "read hours roll-up", msg);
 }

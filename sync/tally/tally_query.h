@@ -134,8 +134,8 @@ TallyErr tally_query_counts_by_respondent(TallyDb *db, const char *const *units,
 TallyErr tally_query_reasons(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day,
                              int64_t to_day, int area, int64_t out[REASON_COUNT], char msg[TALLY_MSG_MAX]);
 /* Ratings and not-satisfied ratings (misuse left out) by weekday (0 = Monday) and local hour at the listed
- * units over [from, to], added into n and unsat. */
+ * units over [from, to], in one area (a ProtoArea; -1 for all), added into n and unsat. */
 TallyErr tally_query_heat(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
-                          int64_t n[7][24], int64_t unsat[7][24], char msg[TALLY_MSG_MAX]);
+                          int area, int64_t n[7][24], int64_t unsat[7][24], char msg[TALLY_MSG_MAX]);
 
 #endif

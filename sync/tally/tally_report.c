@@ -756,8 +756,8 @@ TallyErr tally_report_build(TallyDb *db, const TallyReportSpec *spec, TallyRepor
     }
     r->unsatisfied = r->total.n - r->total.satisfied;
     if(parts & TALLY_PART_HEAT) {
-        if((e = tally_query_heat(db, codes, r->n_units, spec->period.from_day, spec->period.to_day, r->heat.n,
-                                 r->heat.unsatisfied, msg)))
+        if((e = tally_query_heat(db, codes, r->n_units, spec->period.from_day, spec->period.to_day, spec->area,
+                                 r->heat.n, r->heat.unsatisfied, msg)))
             goto done;
         for(int d = 0; d < 7; d++)
             for(int h = 0; h < 24; h++)

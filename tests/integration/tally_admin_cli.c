@@ -30,12 +30,19 @@
 #define V5_UNDO                                                                                                    \
     "DROP TABLE health; ALTER TABLE ratings DROP COLUMN quarantine; ALTER TABLE devices DROP COLUMN quarantined; " \
     "ALTER TABLE devices DROP COLUMN since; "
-/* Migration 6 undone: no daily_sat, and monthly_sat in migration 3's shape (empty: migration 6 rebuilds it). */
+/* Migration 7 undone: the hours roll-ups in migration 3's shape, without the area (empty: 7 refills them). */
+#define V7_UNDO                                                                                                    \
+    "DROP TABLE hours_daily; DROP TABLE hours_monthly; CREATE TABLE hours_daily(unit TEXT NOT NULL, day INTEGER "  \
+    "NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL, unsatisfied INTEGER NOT NULL, PRIMARY KEY (unit, day, "   \
+    "hour)) STRICT, WITHOUT ROWID; CREATE TABLE hours_monthly(unit TEXT NOT NULL, month INTEGER NOT NULL, weekday " \
+    "INTEGER NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL, unsatisfied INTEGER NOT NULL, PRIMARY KEY (unit, " \
+    "month, weekday, hour)) STRICT, WITHOUT ROWID; "
+/* Migration 6 undone (after 7): no daily_sat, and monthly_sat in migration 3's shape (empty: 6 rebuilds it). */
 #define V6_UNDO                                                                                                    \
-    "DROP TABLE daily_sat; DROP TABLE monthly_sat; CREATE TABLE monthly_sat(unit TEXT NOT NULL, month INTEGER NOT " \
+    V7_UNDO "DROP TABLE daily_sat; DROP TABLE monthly_sat; CREATE TABLE monthly_sat(unit TEXT NOT NULL, month INTEGER NOT " \
     "NULL, area TEXT NOT NULL, n INTEGER NOT NULL, satisfied INTEGER NOT NULL, flagged INTEGER NOT NULL, "          \
     "PRIMARY KEY (unit, month, area)) STRICT, WITHOUT ROWID; "
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 static TallyServer S;
 
@@ -343,8 +350,8 @@ static void test_migration_3_rebuilds_the_dashboard_rollups_as_ingest_keeps_them
     static const char *const TABLES[] = {
         "SELECT * FROM monthly_sat ORDER BY 1, 2, 3, 4", "SELECT * FROM daily_sat ORDER BY 1, 2, 3, 4",
         "SELECT * FROM reasons_daily ORDER BY 1, 2, 3, 4",
-        "SELECT * FROM reasons_monthly ORDER BY 1, 2, 3, 4", "SELECT * FROM hours_daily ORDER BY 1, 2, 3",
-        "SELECT * FROM hours_monthly ORDER BY 1, 2, 3, 4", "SELECT id, received, max_seq FROM devices ORDER BY id"};
+        "SELECT * FROM reasons_monthly ORDER BY 1, 2, 3, 4", "SELECT * FROM hours_daily ORDER BY 1, 2, 3, 4",
+        "SELECT * FROM hours_monthly ORDER BY 1, 2, 3, 4, 5", "SELECT id, received, max_seq FROM devices ORDER BY id"};
     enum { N = sizeof TABLES / sizeof TABLES[0] };
     char *before[N];
     assert_true(th_scalar(&S, "SELECT count(*) FROM ratings") >= 40);
@@ -412,11 +419,16 @@ static void test_migration_6_rebuilds_the_counts_without_quarantined_ratings(voi
     post_one("cli-q", tok, &answered, 1, 0);
     assert_int_equal(th_stop(&S), 0);
     assert_int_equal(th_scalar(&S, "SELECT count(*) FROM ratings WHERE device = 'cli-q' AND quarantine = 1"), 1);
+    /* Migration 7 too: the hours roll-ups refilled per area, without the quarantined rating, as ingest keeps them. */
     static const char *const TABLES[] = {"SELECT * FROM monthly_sat ORDER BY 1, 2, 3, 4",
-                                         "SELECT * FROM daily_sat ORDER BY 1, 2, 3, 4"};
-    char *before[2];
-    for(int i = 0; i < 2; i++)
+                                         "SELECT * FROM daily_sat ORDER BY 1, 2, 3, 4",
+                                         "SELECT * FROM hours_daily ORDER BY 1, 2, 3, 4",
+                                         "SELECT * FROM hours_monthly ORDER BY 1, 2, 3, 4, 5"};
+    enum { N = sizeof TABLES / sizeof TABLES[0] };
+    char *before[N];
+    for(int i = 0; i < N; i++)
         before[i] = dump_table(TABLES[i]);
+    assert_true(th_scalar(&S, "SELECT count(*) FROM hours_daily") > 0);
     assert_true(th_scalar(&S, "SELECT count(*) FROM daily_sat") > 0);
     assert_int_equal(th_scalar(&S, "SELECT count(*) FROM daily_sat WHERE respondent = 'to_chuc'"), 0);
     sqlite3 *db;
@@ -425,7 +437,7 @@ static void test_migration_6_rebuilds_the_counts_without_quarantined_ratings(voi
     sqlite3_close(db);
     assert_int_equal(th_admin(&S, NULL, 0, "init", (char *)NULL), 0);
     assert_int_equal(th_scalar(&S, "PRAGMA user_version"), SCHEMA_VERSION);
-    for(int i = 0; i < 2; i++) {
+    for(int i = 0; i < N; i++) {
         char *after = dump_table(TABLES[i]);
         assert_string_equal(after, before[i]);
         free(after);

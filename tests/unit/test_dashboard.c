@@ -320,6 +320,30 @@ static void test_reasons_heat_ranking_and_devices(void **state)
     tally_report_free(r);
 }
 
+/* The area filter reaches every part the unit page shows: with one area chosen, the heat map holds that area's
+ * ratings only, as the figures and the reasons do. */
+static void test_the_heat_map_follows_the_area_filter(void **state)
+{
+    (void)state;
+    TallyReportSpec spec = {.area = AREA_XAY_DUNG, .now_s = NOW_S};
+    assert_true(tally_period_parse("nam:2026", &spec.period));
+    snprintf(spec.unit, sizeof spec.unit, "000.00.31.H21");
+    TallyReport *r;
+    char msg[TALLY_MSG_MAX];
+    assert_int_equal(tally_report_build(DB, &spec, &r, msg), TALLY_OK);
+    const TallyFigure *f = &r->areas[AREA_XAY_DUNG].fig;
+    assert_true(f->n > 0 && f->n < (int64_t)r->n_devices * 1500);
+    assert_int_equal(r->areas[AREA_DAT_DAI].fig.n, 0);
+    int64_t heat = 0, heat_unsat = 0;
+    for(int d = 0; d < 7; d++)
+        for(int h = 0; h < 24; h++)
+            heat += r->heat.n[d][h], heat_unsat += r->heat.unsatisfied[d][h];
+    assert_int_equal(heat, f->n);
+    assert_int_equal(heat_unsat, f->n - f->satisfied);
+    assert_int_equal(r->reasons_total, f->n - f->satisfied);
+    tally_report_free(r);
+}
+
 /* ---- Escaping ------------------------------------------------------------------------------------------- */
 
 static void test_escaping_makes_markup_inert_and_keeps_vietnamese(void **state)
@@ -839,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_periods_and_their_previous_period_of_the_same_length),
         cmocka_unit_test(test_report_figures_equal_the_tally_query),
         cmocka_unit_test(test_reasons_heat_ranking_and_devices),
+        cmocka_unit_test(test_the_heat_map_follows_the_area_filter),
         cmocka_unit_test(test_escaping_makes_markup_inert_and_keeps_vietnamese),
         cmocka_unit_test(test_pages_need_a_session_and_send_the_security_headers),
         cmocka_unit_test(test_a_hostile_unit_name_is_shown_only_escaped),

@@ -206,12 +206,16 @@ static void wait_cell(TallyBuf *b, const TallyWait *w)
 
 /* ---- Page frame ---------------------------------------------------------------------------------------- */
 
-/* The respondent filter carried by every link of a filtered page. */
-static void respondent_arg(TallyBuf *b, const TallyReport *r)
+/* The respondent and area filters carried by every link of a filtered page. */
+static void filter_args(TallyBuf *b, const TallyReport *r)
 {
     if(r->respondent) {
         P(b, "&amp;respondent=");
         E(b, proto_respondent_code((ProtoRespondent)r->respondent));
+    }
+    if(r->area >= 0) {
+        P(b, "&amp;area=");
+        E(b, proto_area_code((ProtoArea)r->area));
     }
 }
 
@@ -224,7 +228,7 @@ static void url_period(TallyBuf *b, const char *path, const char *code, const Ta
     }
     P(b, "?period=");
     E(b, r->period.code);
-    respondent_arg(b, r);
+    filter_args(b, r);
 }
 
 static void head(TallyBuf *b, const char *title)
@@ -289,6 +293,18 @@ static void period_picker(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport 
         E(b, proto_respondent_code((ProtoRespondent)k));
         P(b, r->respondent == k ? "\" selected>" : "\">");
         E(b, proto_respondent_name_vi((ProtoRespondent)k));
+        P(b, "</option>");
+    }
+    P(b, "</select></label><label>");
+    E(b, T(TS_UNIT_AREA));
+    P(b, " <select name=\"area\"><option value=\"\">");
+    E(b, T(TS_FIG_ALL_AREAS));
+    P(b, "</option>");
+    for(int a = 0; a < AREA_COUNT; a++) {
+        P(b, "<option value=\"");
+        E(b, proto_area_code((ProtoArea)a));
+        P(b, r->area == a ? "\" selected>" : "\">");
+        E(b, proto_area_name_vi((ProtoArea)a));
         P(b, "</option>");
     }
     P(b, "</select></label><button type=\"submit\">");
@@ -392,7 +408,7 @@ static void file_link(TallyBuf *b, const TallyReport *r, TallyFileFormat f, int 
     }
     P(b, "&amp;period=");
     E(b, r->period.code);
-    respondent_arg(b, r);
+    filter_args(b, r);
     if(r->unit_code[0]) {
         P(b, "&amp;unit=");
         E(b, r->unit_code);
@@ -786,8 +802,9 @@ static void heat_map(TallyBuf *b, const TallyReport *r, bool unsat)
         for(int k = h_lo; k <= h_hi; k++) {
             int64_t v = unsat ? h->unsatisfied[d][k] : h->n[d][k];
             double a = max ? 0.08 + 0.92 * (double)v / (double)max : 0;
-            F(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"%s\" fill-opacity=\"%.2f\"><title>",
-              L + (k - h_lo) * CW + 1, TOP + d * CH + 1, CW - 2, CH - 2, unsat ? "hu" : "hn", v ? a : 0.04);
+            F(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"%s\" fill-opacity=\"%.2f\" "
+                 "data-v=\"%lld\"><title>",
+              L + (k - h_lo) * CW + 1, TOP + d * CH + 1, CW - 2, CH - 2, unsat ? "hu" : "hn", v ? a : 0.04, (long long)v);
             char t[200];
             snprintf(t, sizeof t, T(TS_HEAT_CELL), T(WEEKDAYS[d]), k, fmt_int(x, h->n[d][k]),
                      fmt_int(y, h->unsatisfied[d][k]));

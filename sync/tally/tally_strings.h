@@ -69,6 +69,7 @@
     X(TS_FIG_WAIT_NOTE, "Chờ không quá 30 phút: tỷ lệ người đã chờ dưới 15 phút hoặc 15–30 phút trong số người trả lời câu hỏi thời gian chờ (không tính đánh giá nghi lạm dụng). Quy định của tỉnh: không để người dân chờ quá 30 phút; chỉ số này không có mốc đạt/không đạt.") \
     X(TS_FIG_RESPONDENT, "Đối tượng đánh giá")                                                                    \
     X(TS_FIG_ALL_RESPONDENTS, "Tất cả đối tượng")                                                                 \
+    X(TS_FIG_ALL_AREAS, "Tất cả lĩnh vực")                                                                        \
     X(TS_FIG_RESPONDENT_NONE, "Không trả lời")                                                                    \
     X(TS_FIG_RESPONDENT_NOTE, "Chỉ tiêu TTHC hướng tới người dân, doanh nghiệp; chỉ tiêu sự phục vụ của cơ quan hành chính nhà nước hướng tới người dân, tổ chức. Nhóm phục vụ tính câu hỏi về sự phục vụ của cán bộ, công chức, chỉ ở máy có hỏi câu này.") \
     /* Overview */                                                                                                \

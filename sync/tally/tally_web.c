@@ -377,6 +377,12 @@ static bool build(TallyDb *db, const TallyWebRequest *req, const TallyForm *args
         bad_param(resp, req, who, "respondent");
         return false;
     }
+    /* The area filter likewise: one area's ratings in every figure, reason and the heat map; absent or empty: all. */
+    const char *area = tally_form_get(args, "area");
+    if(area && *area && (spec.area = proto_area_from_code(area)) < 0) {
+        bad_param(resp, req, who, "area");
+        return false;
+    }
     snprintf(spec.scope, sizeof spec.scope, "%s", who->unit);
     snprintf(spec.unit, sizeof spec.unit, "%s", unit ? unit : "");
     char msg[TALLY_MSG_MAX];

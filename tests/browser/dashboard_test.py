@@ -195,6 +195,33 @@ def test_unit_page_respondents_equal_the_api(c):
     assert any("view=doi-tuong" in h and "unit=000.00.21.H21" in h for h in links), links
 
 
+def heat_sums(c):
+    return [sum(int(r.get_attribute("data-v")) for r in c.d.find_elements(By.CSS_SELECTOR, f".heat svg rect.{k}"))
+            for k in ("hn", "hu")]
+
+
+def test_unit_page_heat_map_follows_the_area_filter(c):
+    """With an area chosen in the picker, the unit page's heat maps hold that area's ratings only (misuse left out,
+    as in the API's n), like its figures; without one, every area's."""
+    unit = "000.00.31.H21"
+    open_page(c, f"/don-vi/{unit}?period={PERIOD}")
+    whole = c.t.api(c.token, f"from={FROM}&to={TO}&unit={unit}")[unit]
+    assert heat_sums(c) == [whole["n"], whole["n"] - whole["satisfied"]], (heat_sums(c), whole)
+    Select = __import__("selenium.webdriver.support.select", fromlist=["Select"]).Select
+    Select(c.d.find_element(By.NAME, "area")).select_by_value("xay_dung")
+    harness.click_and_wait(c.d, c.d.find_element(By.CSS_SELECTOR, "form.picker button[type=submit]"))
+    no_alert(c.d)
+    assert "area=xay_dung" in c.d.current_url, c.d.current_url
+    one = c.t.api(c.token, f"from={FROM}&to={TO}&unit={unit}&area=xay_dung")[unit]
+    assert 0 < one["n"] < whole["n"], (one, whole)
+    assert heat_sums(c) == [one["n"], one["n"] - one["satisfied"]], (heat_sums(c), one)
+    assert [tr.get_attribute("data-area") for tr in c.d.find_elements(By.CSS_SELECTOR, "#area-table tbody tr")] == \
+        ["xay_dung"]
+    links = [a.get_attribute("href") for a in c.d.find_elements(By.CSS_SELECTOR, "a.dl")]
+    assert links and all("area=xay_dung" in h for h in links), links
+    assert c.t.http(f"/don-vi/{unit}?area=khong_co", cookie=session_cookie(c.d))[0] == 400
+
+
 def test_hostile_unit_name_is_shown_literally_everywhere(c):
     for path in ["/tong-quan", "/don-vi", "/don-vi/" + HOSTILE_CODE, "/don-vi/000.00.31.H21", "/thiet-bi",
                  "/canh-bao"]:
@@ -551,6 +578,7 @@ TESTS = [test_every_page_and_export_needs_a_session, test_sign_in_sets_a_strict_
          test_overview_figures_equal_the_api, test_phuc_vu_respondents_and_the_wait_indicator,
          test_unit_tree_figures_equal_the_api,
          test_unit_page_areas_devices_heat_and_reasons, test_unit_page_respondents_equal_the_api,
+         test_unit_page_heat_map_follows_the_area_filter,
          test_hostile_unit_name_is_shown_literally_everywhere,
          test_devices_page_highlights_silent_skewed_and_gappy_kiosks,
          test_devices_page_shows_ratings_quarantined_for_a_wrong_clock, test_a_mistyped_address_gets_the_dashboards_page,

@@ -249,6 +249,16 @@ const char *tally_respondent_filter_vi(const TallyReport *r)
     return r->respondent ? tally_respondent_vi(r->respondent) : tally_str(TS_FIG_ALL_RESPONDENTS);
 }
 
+void tally_filters_vi(const TallyReport *r, char *out, size_t len)
+{
+    char area[160] = "", resp[160] = "";
+    if(r->area >= 0)
+        snprintf(area, sizeof area, tally_str(TS_FILTER_AREA), proto_area_name_vi((ProtoArea)r->area));
+    if(r->respondent)
+        snprintf(resp, sizeof resp, tally_str(TS_FILTER_RESPONDENT), tally_respondent_vi(r->respondent));
+    snprintf(out, len, "%s%s%s", area, area[0] && resp[0] ? ", " : "", resp);
+}
+
 const char *tally_status_vi(TallyStatus s)
 {
     switch(s) {

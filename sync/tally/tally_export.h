@@ -110,6 +110,9 @@ void tally_fmt_dec_vi(double v, int decimals, char *out, size_t len);
 const char *tally_respondent_vi(int respondent);
 /* What a report's respondent filter says: the type's name, or "Tất cả đối tượng". */
 const char *tally_respondent_filter_vi(const TallyReport *r);
+/* What a report's filters keep, in words: "lĩnh vực Đất đai, đối tượng Người dân", or "" when it counts
+ * every area and every respondent. The page header and the PDF's opening say it; the XLSX cover lists both. */
+void tally_filters_vi(const TallyReport *r, char *out, size_t len);
 /* The verdict's Vietnamese label: "Đạt", "Không đạt", "Chưa đủ mẫu"; "" for none. */
 const char *tally_status_vi(TallyStatus s);
 

@@ -360,6 +360,14 @@ static void page_open(TallyBuf *b, const TallyHtmlCtx *c, const TallyReport *r, 
         E(b, r->unit_code);
         P(b, ")</small>");
     }
+    char filters[200];
+    tally_filters_vi(r, filters, sizeof filters);
+    if(filters[0]) { /* a filtered page says so beside its scope, not only in the picker */
+        P(b, "</b></div><div><span>");
+        E(b, T(TS_META_FILTER));
+        P(b, "</span><b id=\"meta-filter\">");
+        E(b, filters);
+    }
     P(b, "</b></div><div><span>");
     E(b, T(TS_META_LAST_DATA));
     P(b, "</span><b id=\"meta-last\">");

@@ -449,7 +449,7 @@ static void letterhead(Pdf *p, const TallyReport *r, const TallyLetterhead *lh)
 
 static void intro(Pdf *p, const TallyReport *r)
 {
-    char n[32], sat[32], pct[32], flagged[32], area[120] = "", buf[TEXT_MAX], scope[TEXT_MAX];
+    char n[32], sat[32], pct[32], flagged[32], area[208] = "", buf[TEXT_MAX], scope[TEXT_MAX];
     tally_fmt_int_vi(r->total.n, n, sizeof n);
     tally_fmt_int_vi(r->total.satisfied, sat, sizeof sat);
     tally_fmt_int_vi(r->total.flagged, flagged, sizeof flagged);
@@ -457,8 +457,10 @@ static void intro(Pdf *p, const TallyReport *r)
         pct_vi(r->total.pct, pct, sizeof pct);
     else
         snprintf(pct, sizeof pct, "%s", tally_str(TS_DOC_CHANGE_NONE));
-    if(r->area >= 0)
-        snprintf(area, sizeof area, tally_str(TS_DOC_INTRO_AREA), proto_area_name_vi((ProtoArea)r->area));
+    char filters[200];
+    tally_filters_vi(r, filters, sizeof filters);
+    if(filters[0])
+        snprintf(area, sizeof area, ", %s", filters);
     if(r->unit_code[0])
         snprintf(scope, sizeof scope, "%s (%s)", r->unit_name, r->unit_code);
     else

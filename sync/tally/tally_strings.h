@@ -201,7 +201,9 @@
     X(TS_DOC_TITLE_PDF, "Kết quả đánh giá mức độ hài lòng của người dân, tổ chức\ntại Bộ phận Một cửa %s")       \
     X(TS_DOC_PERIOD_CUSTOM, "từ ngày %s đến ngày %s")                                                             \
     X(TS_DOC_INTRO, "Báo cáo tổng hợp đánh giá của người dân, tổ chức qua máy đánh giá đặt tại Bộ phận Một cửa, %s; phạm vi: %s%s. Trong kỳ có %s đánh giá hợp lệ (%s hài lòng, tỷ lệ %s); %s đánh giá nghi lạm dụng được lưu riêng và không tính.") \
-    X(TS_DOC_INTRO_AREA, ", lĩnh vực %s")                                                                          \
+    X(TS_FILTER_AREA, "lĩnh vực %s")          /* what a filtered page or file counts (tally_filters_vi) */          \
+    X(TS_FILTER_RESPONDENT, "đối tượng %s")                                                                       \
+    X(TS_META_FILTER, "Chỉ tính")             /* the page header's item for those filters */                      \
     X(TS_DOC_S_GROUPS, "I. KẾT QUẢ THEO NHÓM CHỈ TIÊU")                                                           \
     X(TS_DOC_S_TREND, "III. DIỄN BIẾN THEO THÁNG NĂM %d")                                                          \
     X(TS_DOC_S_RANK, "II. XẾP HẠNG: ĐƠN VỊ THẤP NHẤT SO VỚI CHỈ TIÊU")                                                     \

@@ -206,6 +206,7 @@ def test_unit_page_heat_map_follows_the_area_filter(c):
     unit = "000.00.31.H21"
     open_page(c, f"/don-vi/{unit}?period={PERIOD}")
     whole = c.t.api(c.token, f"from={FROM}&to={TO}&unit={unit}")[unit]
+    assert not c.d.find_elements(By.ID, "meta-filter")  # no filter, nothing said
     assert heat_sums(c) == [whole["n"], whole["n"] - whole["satisfied"]], (heat_sums(c), whole)
     Select = __import__("selenium.webdriver.support.select", fromlist=["Select"]).Select
     Select(c.d.find_element(By.NAME, "area")).select_by_value("xay_dung")
@@ -217,6 +218,7 @@ def test_unit_page_heat_map_follows_the_area_filter(c):
     assert heat_sums(c) == [one["n"], one["n"] - one["satisfied"]], (heat_sums(c), one)
     assert [tr.get_attribute("data-area") for tr in c.d.find_elements(By.CSS_SELECTOR, "#area-table tbody tr")] == \
         ["xay_dung"]
+    assert c.d.find_element(By.ID, "meta-filter").text == "lĩnh vực Xây dựng"
     links = [a.get_attribute("href") for a in c.d.find_elements(By.CSS_SELECTOR, "a.dl")]
     assert links and all("area=xay_dung" in h for h in links), links
     assert c.t.http(f"/don-vi/{unit}?area=khong_co", cookie=session_cookie(c.d))[0] == 400
@@ -569,6 +571,13 @@ def test_phuc_vu_respondents_and_the_wait_indicator(c):
     status, _, text = c.t.http(csv_link[len(c.t.url):], cookie=session_cookie(c.d))
     assert status == 200, status
     assert "Chờ ≤ 30 phút (%)" in text and "nguoi_dan" in text, text[:400]
+    # The page and its PDF say what they count, not only the picker: a signed file must not pass for everyone.
+    assert c.d.find_element(By.ID, "meta-filter").text == "đối tượng Người dân"
+    pdf_link = next(h for h in links if "format=pdf" in h)
+    status, _, pdf = c.t.http(pdf_link[len(c.t.url):], cookie=session_cookie(c.d), raw=True)
+    assert status == 200, status
+    words = " ".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True).stdout.decode().split())
+    assert "phạm vi: Toàn tỉnh, đối tượng Người dân." in words, words[:600]
     # An unknown type is refused with a clear page, not shown as everyone.
     assert c.t.http("/tong-quan?respondent=ai_do", cookie=session_cookie(c.d))[0] == 400
     assert c.t.http(f"/api/v1/tally?from={FROM}&to={TO}&respondent=ai_do", token=c.token)[0] == 400

@@ -99,6 +99,21 @@ static double v(const char *text, const char *series)
     return x < 0 ? 0 : x; /* a counter never bumped may be absent */
 }
 
+/* Polls /metrics (from 127.0.0.9) until series reaches at least want, for up to 10 s: the server has seen what
+ * the test just did. A fixed sleep raced the server's accept on a loaded machine. False on time-out. */
+static bool wait_for(const ThServer *s, const char *series, double want)
+{
+    for(int i = 0; i < 500; i++) {
+        char *m = scrape_from(s, "127.0.0.9");
+        double x = v(m, series);
+        free(m);
+        if(x >= want)
+            return true;
+        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+    }
+    return false;
+}
+
 #define BATCHES_200 "tally_http_requests_total{route=\"batches\",code=\"200\"}"
 #define ACCEPTED "tally_ratings_total{result=\"accepted\"}"
 #define DUPLICATE "tally_ratings_total{result=\"duplicate\"}"
@@ -241,7 +256,8 @@ static void test_metrics_count_each_refusal_under_its_cause(void **state)
      * two are then cut off by the header deadline (1 s). */
     int silent[2] = {connect_from(&srv, "127.0.0.2"), connect_from(&srv, "127.0.0.2")};
     assert_true(silent[0] >= 0 && silent[1] >= 0);
-    nanosleep(&(struct timespec){0, 300 * 1000000L}, NULL); /* both accepted */
+    /* both accepted (the scrape's own connection is open while it is answered, as in `before`) */
+    assert_true(wait_for(&srv, "tally_http_open_connections", v(before, "tally_http_open_connections") + 2));
     int third = connect_from(&srv, "127.0.0.2");
     assert_true(third >= 0);
     assert_true(closed_at_once(third));
@@ -258,7 +274,7 @@ static void test_metrics_count_each_refusal_under_its_cause(void **state)
     int n = snprintf(req, sizeof req, "POST /api/v1/batches HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
                      "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n", token);
     assert_true(send(held, req, (size_t)n, MSG_NOSIGNAL) == n);
-    nanosleep(&(struct timespec){0, 300 * 1000000L}, NULL);
+    assert_true(wait_for(&srv, "tally_ingest_queue_reserved", 1)); /* its place is held */
     int second = connect_from(&srv, "127.0.0.4");
     assert_int_equal(exchange(second, req, (size_t)n), 503);
     close(second);

@@ -1,5 +1,6 @@
 /* tally_account.c — passwords, sessions, lockout and audit in the tally database (see tally_account.h). */
 #include "sync/tally/tally_account.h"
+#include "sync/tally/tally_pg.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -75,6 +76,9 @@ static bool password_valid(const char *pw)
 
 TallyErr tally_viewer_set_password(TallyDb *db, const char *name, const char *password, char msg[TALLY_MSG_MAX])
 {
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_viewer_set_password", msg);
+    if(pg_e)
+        return pg_e;
     if(!password_valid(password))
         return tally_set_msg(msg, TALLY_E_INVALID, "a password must be %d-%d characters without control characters / mật "
                        "khẩu phải dài %d-%d ký tự, không chứa ký tự điều khiển", TALLY_PASSWORD_MIN,
@@ -167,6 +171,9 @@ static int64_t wait_for(const Failures *f, int slow_after, int lock_after, const
 TallyErr tally_login(TallyDb *db, const TallyLockPolicy *pol, const char *name, const char *password,
                      const char *addr, int64_t now_s, TallyLoginResult *out, char msg[TALLY_MSG_MAX])
 {
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_login", msg);
+    if(pg_e)
+        return pg_e;
     memset(out, 0, sizeof *out);
     Failures fn, fa;
     TallyErr e = failures_get(db, "name", name, pol, now_s, &fn, msg);
@@ -255,6 +262,9 @@ TallyErr tally_login(TallyDb *db, const TallyLockPolicy *pol, const char *name, 
 TallyErr tally_session_get(TallyDb *db, const char *sid, int64_t now_s, TallySession *out, bool *found,
                            char msg[TALLY_MSG_MAX])
 {
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_session_get", msg);
+    if(pg_e)
+        return pg_e;
     memset(out, 0, sizeof *out);
     *found = false;
     if(strlen(sid) != TALLY_TOKEN_HEX)
@@ -296,6 +306,9 @@ TallyErr tally_session_get(TallyDb *db, const char *sid, int64_t now_s, TallySes
 
 TallyErr tally_session_end(TallyDb *db, const char *sid, char msg[TALLY_MSG_MAX])
 {
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_session_end", msg);
+    if(pg_e)
+        return pg_e;
     unsigned char h[SID_HASH_LEN];
     hash_sid(sid, h);
     return exec_args(db, "end session", msg, "DELETE FROM sessions WHERE id_hash = ?1", "b", h);
@@ -306,6 +319,9 @@ TallyErr tally_session_end(TallyDb *db, const char *sid, char msg[TALLY_MSG_MAX]
 TallyErr tally_audit_add(TallyDb *db, int64_t at, const char *viewer, const char *addr, const char *event,
                          const char *detail, char msg[TALLY_MSG_MAX])
 {
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_audit_add", msg);
+    if(pg_e)
+        return pg_e;
     return exec_args(db, "write audit", msg,
                      "INSERT INTO audit(at, viewer, addr, event, detail) VALUES (?1, ?2, ?3, ?4, ?5)", "itttt", at,
                      viewer, addr, event, detail);
@@ -314,6 +330,9 @@ TallyErr tally_audit_add(TallyDb *db, int64_t at, const char *viewer, const char
 TallyErr tally_audit_list(TallyDb *db, int64_t from_s, int64_t to_s, bool (*fn)(const TallyAuditLine *l, void *ud),
                           void *ud, char msg[TALLY_MSG_MAX])
 {
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_audit_list", msg);
+    if(pg_e)
+        return pg_e;
     sqlite3_stmt *st;
     if(prep(db, "SELECT id, at, viewer, addr, event, detail FROM audit WHERE at BETWEEN ?1 AND ?2 ORDER BY id", &st))
         return tally_db_fail(db, "read audit", msg);

@@ -34,6 +34,7 @@
 
 #include "sync/tally/tally_account.h"
 #include "sync/tally/tally_admin.h"
+#include "sync/tally/tally_pg.h"
 #include "sync/tally/tally_report.h"
 
 #include <sys/stat.h>
@@ -357,8 +358,9 @@ int main(int argc, char **argv)
         return backup_restore(path, cmd, ac - 1, av + 1);
     TallyDb *db;
     char msg[TALLY_MSG_MAX];
-    /* Only init creates a database: a mistyped --db elsewhere must not leave an empty file behind. */
-    if(strcmp(cmd, "init") != 0 && access(path, F_OK) != 0) {
+    /* Only init creates a database: a mistyped --db elsewhere must not leave an empty file behind. (A PostgreSQL
+     * database is made by its administrator; opening it makes or migrates the schema.) */
+    if(strcmp(cmd, "init") != 0 && !tally_pg_is_uri(path) && access(path, F_OK) != 0) {
         fprintf(stderr, "tally-admin: %s does not exist; create it with: tally-admin --db %s init / chưa có cơ sở "
                         "dữ liệu, hãy chạy init trước\n", path, path);
         return 1;

@@ -1,5 +1,6 @@
 /* tally_backup.c — online backup and restore (see tally_backup.h). Start reading at tally_backup_to_file(). */
 #include "sync/tally/tally_backup.h"
+#include "sync/tally/tally_pg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -129,6 +130,9 @@ static void remove_db_files(const char *path)
 
 TallyErr tally_backup_to_file(const char *db_path, const char *dest, TallyBackupInfo *info, char msg[TALLY_MSG_MAX])
 {
+    if(tally_pg_is_uri(db_path))
+        return tally_set_msg(msg, TALLY_E_INVALID, "a PostgreSQL database is backed up with its own tools (pg_dump, "
+                             "pg_basebackup), not tally-admin backup / dùng pg_dump cho PostgreSQL");
     memset(info, 0, sizeof *info);
     if(access(db_path, F_OK) != 0)
         return tally_set_msg(msg, TALLY_E_IO, "%.120s: %s / không có cơ sở dữ liệu", db_path, strerror(errno));
@@ -242,6 +246,9 @@ static TallyErr prune(const char *dir, int keep, int *removed, char msg[TALLY_MS
 TallyErr tally_backup_to_dir(const char *db_path, const char *dir, int keep, char path[TALLY_MSG_MAX],
                              TallyBackupInfo *info, int *removed, char msg[TALLY_MSG_MAX])
 {
+    if(tally_pg_is_uri(db_path))
+        return tally_set_msg(msg, TALLY_E_INVALID, "a PostgreSQL database is backed up with its own tools (pg_dump, "
+                             "pg_basebackup), not tally-admin backup / dùng pg_dump cho PostgreSQL");
     *removed = 0;
     memset(info, 0, sizeof *info);
     if(keep < 1 || keep > KEEP_MAX)
@@ -279,6 +286,9 @@ TallyErr tally_backup_verify(const char *path, TallyBackupInfo *info, char msg[T
 
 TallyErr tally_restore(const char *backup, const char *db_path, TallyBackupInfo *info, char msg[TALLY_MSG_MAX])
 {
+    if(tally_pg_is_uri(db_path))
+        return tally_set_msg(msg, TALLY_E_INVALID, "a PostgreSQL database is backed up with its own tools (pg_dump, "
+                             "pg_basebackup), not tally-admin backup / dùng pg_dump cho PostgreSQL");
     TallyErr e = tally_backup_verify(backup, info, msg);
     if(e)
         return e;

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "sync/tally/tally_pg.h"
 #include "sync/tally/tally_text.h"
 
 #define HASH_LEN 32            /* BLAKE2b-256 of the token text */
@@ -19,8 +20,11 @@
 #define CSV_FILE_MAX (16 << 20) /* far more than a province's units */
 #define TREE_DEPTH_MAX 64      /* deeper than any real unit tree: a longer parent chain is a cycle */
 
+/* One backend per connection (docs/internals/storage.md): a SQLite file (db) or a PostgreSQL database (pg).
+ * Each public function checks its arguments here, then runs the SQLite statements below or calls tally_pg_*. */
 struct TallyDb {
     sqlite3             *db;
+    TallyPg             *pg;
     atomic_uint_fast64_t busy_waits, busy_wait_us; /* read from other threads (GET /metrics) */
 };
 
@@ -376,8 +380,23 @@ sqlite3 *tally_db_sqlite(TallyDb *db)
     return db->db;
 }
 
+TallyPg *tally_db_pg(TallyDb *db)
+{
+    return db->pg;
+}
+
+TallyErr tally_db_sqlite_only(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX])
+{
+    if(!db->pg)
+        return TALLY_OK;
+    return tally_set_msg(msg, TALLY_E_DB, "%s: not yet available on PostgreSQL (issue 14) / chưa hỗ trợ PostgreSQL",
+                         what);
+}
+
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX])
 {
+    if(db->pg)
+        return tally_pg_fail(db->pg, NULL, what, msg);
     int code = sqlite3_extended_errcode(db->db) & 0xff;
     TallyErr e = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? TALLY_E_BUSY
                : code == SQLITE_NOMEM                          ? TALLY_E_NOMEM
@@ -468,6 +487,15 @@ TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX])
     TallyDb *db = calloc(1, sizeof *db);
     if(!db)
         return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
+    if(tally_pg_is_uri(path)) {
+        TallyErr e = tally_pg_open(path, &db->pg, msg);
+        if(e) {
+            free(db);
+            return e;
+        }
+        *out = db;
+        return TALLY_OK;
+    }
     if(sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) {
         TallyErr e = tally_set_msg(msg, TALLY_E_DB, "%s: %s", path, db->db ? sqlite3_errmsg(db->db) : "out of memory");
         sqlite3_close(db->db);
@@ -503,6 +531,7 @@ void tally_db_close(TallyDb *db)
 {
     if(db) {
         sqlite3_close(db->db);
+        tally_pg_close(db->pg);
         free(db);
     }
 }
@@ -523,6 +552,8 @@ static bool name_valid(const char *s)
 /* TALLY_OK when code exists, TALLY_E_NOT_FOUND when not. */
 static TallyErr unit_exists(TallyDb *db, const char *code, char msg[TALLY_MSG_MAX])
 {
+    if(db->pg)
+        return tally_pg_unit_exists(db->pg, code, msg);
     sqlite3_stmt *st;
     if(prep(db, "SELECT 1 FROM units WHERE code = ?1", &st))
         return tally_db_fail(db, "look up unit", msg);
@@ -604,6 +635,8 @@ TallyErr tally_unit_add(TallyDb *db, const char *code, const char *name, const c
     TallyErr e = check_unit_args(code, name, parent, msg);
     if(e)
         return e;
+    if(db->pg)
+        return tally_pg_unit_add(db->pg, code, name, parent, msg);
     if(!exec_simple(db, "BEGIN IMMEDIATE"))
         return tally_db_fail(db, "begin", msg);
     if(parent && *parent)
@@ -738,6 +771,11 @@ TallyErr tally_unit_import_csv(TallyDb *db, const char *path, size_t *count, cha
         return tally_set_msg(msg, err ? TALLY_E_IO : TALLY_E_INVALID, "%s: %s", path,
                        err ? "read error" : "larger than 16 MiB; not a unit list / tệp quá lớn");
     }
+    if(db->pg) {
+        TallyErr e = tally_pg_unit_import(db->pg, text, len, path, count, msg);
+        free(text);
+        return e;
+    }
     if(!exec_simple(db, "BEGIN IMMEDIATE")) {
         free(text);
         return tally_db_fail(db, "begin", msg);
@@ -785,19 +823,46 @@ static void hash_token(const char *token, unsigned char out[HASH_LEN])
     crypto_generichash(out, HASH_LEN, (const unsigned char *)token, strlen(token), NULL, 0);
 }
 
-/* Inserts one enrolment row carrying a freshly issued token: sql takes the row's text keys as ?1..?nkeys, then
- * the token's hash and the creation time. On success the token is copied out. A uniqueness clash returns
- * TALLY_E_EXISTS with msg left for the caller to word. The plain token is wiped from the stack either way. */
-static TallyErr issue_token(TallyDb *db, const char *sql, const char *const keys[], int nkeys, const char *what,
-                            char token[TALLY_TOKEN_HEX + 1], char msg[TALLY_MSG_MAX])
+/* The PostgreSQL half of issue_token: the same keys as its SQLite statement takes. */
+typedef TallyErr (*PgEnrol)(TallyPg *pg, const char *const keys[], int nkeys, const unsigned char hash[HASH_LEN],
+                            int64_t now, char msg[TALLY_MSG_MAX]);
+
+static TallyErr pg_enrol_device(TallyPg *pg, const char *const keys[], int nkeys, const unsigned char hash[HASH_LEN],
+                                int64_t now, char msg[TALLY_MSG_MAX])
 {
-    sqlite3_stmt *st;
-    if(prep(db, sql, &st))
-        return tally_db_fail(db, what, msg);
+    (void)nkeys; /* id, unit, since as text ("" = default) */
+    return tally_pg_device_insert(pg, keys[0], keys[1], *keys[2] ? strtoll(keys[2], NULL, 10) : 0, hash, now, msg);
+}
+
+static TallyErr pg_enrol_viewer(TallyPg *pg, const char *const keys[], int nkeys, const unsigned char hash[HASH_LEN],
+                                int64_t now, char msg[TALLY_MSG_MAX])
+{
+    return tally_pg_viewer_insert(pg, keys[0], nkeys > 1 ? keys[1] : NULL, hash, now, msg); /* name [, unit] */
+}
+
+/* Inserts one enrolment row carrying a freshly issued token: sql takes the row's text keys as ?1..?nkeys, then
+ * the token's hash and the creation time (on PostgreSQL, pg_enrol takes the same). On success the token is
+ * copied out. A uniqueness clash returns TALLY_E_EXISTS with msg left for the caller to word. The plain token
+ * is wiped from the stack either way. */
+static TallyErr issue_token(TallyDb *db, const char *sql, PgEnrol pg_enrol, const char *const keys[], int nkeys,
+                            const char *what, char token[TALLY_TOKEN_HEX + 1], char msg[TALLY_MSG_MAX])
+{
     char tok[TALLY_TOKEN_HEX + 1];
     unsigned char h[HASH_LEN];
     new_token(tok);
     hash_token(tok, h);
+    if(db->pg) {
+        TallyErr e = pg_enrol(db->pg, keys, nkeys, h, (int64_t)time(NULL), msg);
+        if(!e)
+            memcpy(token, tok, sizeof tok);
+        sodium_memzero(tok, sizeof tok);
+        return e;
+    }
+    sqlite3_stmt *st;
+    if(prep(db, sql, &st)) {
+        sodium_memzero(tok, sizeof tok);
+        return tally_db_fail(db, what, msg);
+    }
     for(int i = 0; i < nkeys; i++)
         sqlite3_bind_text(st, i + 1, keys[i], -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, nkeys + 1, h, HASH_LEN, SQLITE_STATIC);
@@ -816,10 +881,13 @@ static TallyErr issue_token(TallyDb *db, const char *sql, const char *const keys
     return e;
 }
 
-/* Marks one enrolment row revoked, keeping the first revocation time: sql takes the key as ?1 and now as ?2.
- * No row with that key returns TALLY_E_NOT_FOUND with msg left for the caller to word. */
-static TallyErr revoke_row(TallyDb *db, const char *sql, const char *key, const char *what, char msg[TALLY_MSG_MAX])
+/* Marks one enrolment row revoked (a viewer's or a device's), keeping the first revocation time: sql takes the
+ * key as ?1 and now as ?2. No row with that key returns TALLY_E_NOT_FOUND with msg left for the caller to word. */
+static TallyErr revoke_row(TallyDb *db, bool viewer, const char *sql, const char *key, const char *what,
+                           char msg[TALLY_MSG_MAX])
 {
+    if(db->pg) /* a viewer's sessions end there in the same transaction */
+        return tally_pg_revoke(db->pg, viewer, key, (int64_t)time(NULL), msg);
     sqlite3_stmt *st;
     if(prep(db, sql, &st))
         return tally_db_fail(db, what, msg);
@@ -852,7 +920,7 @@ TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, int64_t
     /* since goes in as text and is cast back: the row helper binds text keys only. */
     const char *const keys[] = {id, unit, since_text};
     e = issue_token(db, "INSERT INTO devices(id, unit, since, token_hash, created_at)"
-                        " VALUES (?1, ?2, CAST(nullif(?3, '') AS INTEGER), ?4, ?5)", keys, 3,
+                        " VALUES (?1, ?2, CAST(nullif(?3, '') AS INTEGER), ?4, ?5)", pg_enrol_device, keys, 3,
                     "add device", token, msg);
     if(e == TALLY_E_EXISTS)
         return tally_set_msg(msg, e, "device %s is already enrolled; enrol the replacement under a new id / "
@@ -862,7 +930,7 @@ TallyErr tally_device_add(TallyDb *db, const char *id, const char *unit, int64_t
 
 TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX])
 {
-    TallyErr e = revoke_row(db, "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1", id,
+    TallyErr e = revoke_row(db, false, "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1", id,
                             "revoke device", msg);
     if(e == TALLY_E_NOT_FOUND)
         return tally_set_msg(msg, e, "no device %.70s / không có thiết bị %.70s", id, id);
@@ -872,6 +940,8 @@ TallyErr tally_device_revoke(TallyDb *db, const char *id, char msg[TALLY_MSG_MAX
 TallyErr tally_device_list(TallyDb *db, bool (*fn)(const TallyDevice *d, void *ud), void *ud,
                            char msg[TALLY_MSG_MAX])
 {
+    if(db->pg)
+        return tally_pg_device_list(db->pg, fn, ud, msg);
     sqlite3_stmt *st;
     if(prep(db, "SELECT id, unit, created_at, coalesce(revoked_at, 0), coalesce(last_seen, 0),"
                 " coalesce(last_skew_s, 0), received, max_seq, quarantined,"
@@ -919,12 +989,12 @@ TallyErr tally_viewer_add_scoped(TallyDb *db, const char *name, const char *unit
         if((e = unit_exists(db, unit, msg)))
             return e;
         const char *const keys[] = {name, unit};
-        e = issue_token(db, "INSERT INTO viewers(name, unit, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)", keys,
-                        2, "add viewer", token, msg);
+        e = issue_token(db, "INSERT INTO viewers(name, unit, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                        pg_enrol_viewer, keys, 2, "add viewer", token, msg);
     } else {
         const char *const keys[] = {name};
-        e = issue_token(db, "INSERT INTO viewers(name, token_hash, created_at) VALUES (?1, ?2, ?3)", keys, 1,
-                        "add viewer", token, msg);
+        e = issue_token(db, "INSERT INTO viewers(name, token_hash, created_at) VALUES (?1, ?2, ?3)",
+                        pg_enrol_viewer, keys, 1, "add viewer", token, msg);
     }
     if(e == TALLY_E_EXISTS)
         return tally_set_msg(msg, e, "viewer %.70s already exists / người xem đã tồn tại", name);
@@ -933,12 +1003,14 @@ TallyErr tally_viewer_add_scoped(TallyDb *db, const char *name, const char *unit
 
 TallyErr tally_viewer_revoke(TallyDb *db, const char *name, char msg[TALLY_MSG_MAX])
 {
-    TallyErr e = revoke_row(db, "UPDATE viewers SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1", name,
+    TallyErr e = revoke_row(db, true, "UPDATE viewers SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1", name,
                             "revoke viewer", msg);
     if(e == TALLY_E_NOT_FOUND)
         return tally_set_msg(msg, e, "no viewer %.70s / không có người xem %.70s", name, name);
     /* Revocation ends every dashboard session of the viewer at once. */
     sqlite3_stmt *st;
+    if(db->pg)
+        return e;
     if(!e && prep(db, "DELETE FROM sessions WHERE viewer = ?1", &st) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         if(sqlite3_step(st) != SQLITE_DONE)
@@ -951,9 +1023,10 @@ TallyErr tally_viewer_revoke(TallyDb *db, const char *name, char msg[TALLY_MSG_M
 }
 
 /* Looks a token up: sql takes the token's hash as ?1 and selects "revoked_at IS NOT NULL" first, then the text
- * columns copied into col1 / col2 (PROTO_ID_MAX + 1 bytes each) where those are not NULL. A token of the wrong
+ * columns copied into col1 / col2 (PROTO_ID_MAX + 1 bytes each) where those are not NULL; viewer says which
+ * table sql reads (PostgreSQL runs its own statement). A token of the wrong
  * length or matching no row is TALLY_AUTH_UNKNOWN; only a database failure is an error. */
-static TallyErr auth_token(TallyDb *db, const char *sql, const char *token, TallyAuth *auth,
+static TallyErr auth_token(TallyDb *db, bool viewer, const char *sql, const char *token, TallyAuth *auth,
                            char *col1, char *col2, char msg[TALLY_MSG_MAX])
 {
     *auth = TALLY_AUTH_UNKNOWN;
@@ -961,6 +1034,9 @@ static TallyErr auth_token(TallyDb *db, const char *sql, const char *token, Tall
         return TALLY_OK;
     unsigned char h[HASH_LEN];
     hash_token(token, h);
+    if(db->pg)
+        return tally_pg_auth(db->pg, viewer, h, auth, col1, PROTO_ID_MAX + 1, col2,
+                             PROTO_ID_MAX + 1, msg);
     sqlite3_stmt *st;
     if(prep(db, sql, &st))
         return tally_db_fail(db, "authenticate", msg);
@@ -984,13 +1060,13 @@ TallyErr tally_auth_device(TallyDb *db, const char *token, TallyAuth *auth, char
                            char unit[PROTO_ID_MAX + 1], char msg[TALLY_MSG_MAX])
 {
     device_id[0] = unit[0] = '\0';
-    return auth_token(db, "SELECT revoked_at IS NOT NULL, id, unit FROM devices WHERE token_hash = ?1", token, auth,
+    return auth_token(db, false, "SELECT revoked_at IS NOT NULL, id, unit FROM devices WHERE token_hash = ?1", token, auth,
                       device_id, unit, msg);
 }
 
 TallyErr tally_auth_viewer(TallyDb *db, const char *token, TallyAuth *auth, char msg[TALLY_MSG_MAX])
 {
-    return auth_token(db, "SELECT revoked_at IS NOT NULL FROM viewers WHERE token_hash = ?1", token, auth, NULL,
+    return auth_token(db, true, "SELECT revoked_at IS NOT NULL FROM viewers WHERE token_hash = ?1", token, auth, NULL,
                       NULL, msg);
 }
 
@@ -1000,12 +1076,14 @@ TallyErr tally_auth_viewer_scope(TallyDb *db, const char *token, TallyAuth *auth
     char short_name[PROTO_ID_MAX + 1];
     name[0] = unit[0] = '\0';
     /* auth_token copies at most PROTO_ID_MAX bytes per column: the name is read again in full below. */
-    TallyErr e = auth_token(db, "SELECT revoked_at IS NOT NULL, name, coalesce(unit, '') FROM viewers"
+    TallyErr e = auth_token(db, true, "SELECT revoked_at IS NOT NULL, name, coalesce(unit, '') FROM viewers"
                                 " WHERE token_hash = ?1", token, auth, short_name, unit, msg);
     if(e || *auth == TALLY_AUTH_UNKNOWN)
         return e;
     unsigned char h[HASH_LEN];
     hash_token(token, h);
+    if(db->pg)
+        return tally_pg_auth(db->pg, true, h, auth, name, TALLY_NAME_MAX + 1, unit, PROTO_ID_MAX + 1, msg);
     sqlite3_stmt *st;
     if(prep(db, "SELECT name FROM viewers WHERE token_hash = ?1", &st))
         return tally_db_fail(db, "authenticate", msg);
@@ -1026,6 +1104,8 @@ TallyErr tally_unit_in_scope(TallyDb *db, const char *unit, const char *scope, b
         *inside = true;
         return TALLY_OK;
     }
+    if(db->pg)
+        return tally_pg_unit_in_scope(db->pg, unit, scope, inside, msg);
     sqlite3_stmt *st;
     /* Walk up from the unit (depth-capped like every tree walk here) looking for the scope. */
     if(prep(db,
@@ -1050,6 +1130,8 @@ TallyErr tally_unit_list(TallyDb *db, TallyUnit **out, size_t *n, char msg[TALLY
 {
     *out = NULL;
     *n = 0;
+    if(db->pg)
+        return tally_pg_unit_list(db->pg, out, n, msg);
     sqlite3_stmt *st;
     if(prep(db, "SELECT code, name, coalesce(parent, '') FROM units ORDER BY code", &st))
         return tally_db_fail(db, "read units", msg);
@@ -1086,6 +1168,8 @@ TallyErr tally_unit_list(TallyDb *db, TallyUnit **out, size_t *n, char msg[TALLY
 
 TallyErr tally_db_probe_write(TallyDb *db, int64_t now, char msg[TALLY_MSG_MAX])
 {
+    if(db->pg)
+        return tally_pg_probe_write(db->pg, now, msg);
     sqlite3_stmt *st;
     if(prep(db, "INSERT INTO health(id, probed_at) VALUES (1, ?1)"
                 " ON CONFLICT(id) DO UPDATE SET probed_at = excluded.probed_at", &st))
@@ -1098,11 +1182,17 @@ TallyErr tally_db_probe_write(TallyDb *db, int64_t now, char msg[TALLY_MSG_MAX])
 
 TallyErr tally_db_read_begin(TallyDb *db, char msg[TALLY_MSG_MAX])
 {
+    if(db->pg)
+        return tally_pg_read_begin(db->pg, msg);
     return exec_simple(db, "SAVEPOINT tally_read") ? TALLY_OK : tally_db_fail(db, "begin read", msg);
 }
 
 void tally_db_read_end(TallyDb *db)
 {
+    if(db->pg) {
+        tally_pg_read_end(db->pg);
+        return;
+    }
     exec_simple(db, "RELEASE tally_read");
 }
 
@@ -1112,6 +1202,8 @@ TallyErr tally_targets_get(TallyDb *db, TallyTarget out[GROUP_COUNT], char msg[T
 {
     for(int g = 0; g < GROUP_COUNT; g++)
         out[g].pct[0] = out[g].pct[1] = -1;
+    if(db->pg)
+        return tally_pg_targets_get(db->pg, out, msg);
     sqlite3_stmt *st;
     if(prep(db, "SELECT grp, milestone, pct FROM targets", &st))
         return tally_db_fail(db, "read targets", msg);
@@ -1136,6 +1228,8 @@ TallyErr tally_target_set(TallyDb *db, ProtoGroup g, int milestone, double pct, 
     if(!(pct > 0 && pct <= 100))
         return tally_set_msg(msg, TALLY_E_INVALID, "target must be a percentage in (0, 100] / chỉ tiêu phải trong "
                        "khoảng (0, 100]");
+    if(db->pg)
+        return tally_pg_target_set(db->pg, g, milestone, pct, msg);
     sqlite3_stmt *st;
     if(prep(db, "INSERT INTO targets(grp, milestone, pct) VALUES (?1, ?2, ?3)"
                 " ON CONFLICT(grp, milestone) DO UPDATE SET pct = excluded.pct", &st))
@@ -1177,6 +1271,8 @@ TallyErr tally_setting_get(TallyDb *db, const char *key, char *out, size_t out_l
     *found = false;
     if(out_len)
         out[0] = '\0';
+    if(db->pg)
+        return tally_pg_setting_get(db->pg, key, out, out_len, found, msg);
     sqlite3_stmt *st;
     if(prep(db, "SELECT value FROM settings WHERE key = ?1", &st))
         return tally_db_fail(db, "read setting", msg);
@@ -1197,6 +1293,8 @@ TallyErr tally_setting_set(TallyDb *db, const char *key, const char *value, char
     if(value && (strlen(value) > TALLY_SETTING_MAX || !name_valid(value) || !utf8_valid(value)))
         return tally_set_msg(msg, TALLY_E_INVALID, "a setting is 1-%d bytes of UTF-8 text without control characters / "
                        "giá trị cài đặt không hợp lệ", TALLY_SETTING_MAX);
+    if(db->pg)
+        return tally_pg_setting_set(db->pg, key, value, msg);
     if(prep(db, value ? "INSERT INTO settings(key, value) VALUES (?1, ?2)"
                         " ON CONFLICT(key) DO UPDATE SET value = excluded.value"
                       : "DELETE FROM settings WHERE key = ?1", &st))

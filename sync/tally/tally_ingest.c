@@ -1,6 +1,7 @@
 /* tally_ingest.c — one batch, one transaction (see tally_ingest.h). */
 #include "sync/tally/tally_ingest.h"
 #include "sync/tally/tally_query.h"
+#include "sync/tally/tally_pg.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -97,6 +98,10 @@ typedef struct {
 
 TallyErr tally_ingest_new(TallyDb *db, TallyIngest **out, char msg[TALLY_MSG_MAX])
 {
+    *out = NULL;
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_ingest_new", msg);
+    if(pg_e)
+        return pg_e;
     *out = NULL;
     TallyIngest *in = calloc(1, sizeof *in);
     if(!in) {

@@ -6,6 +6,7 @@
  * one index range); add the cells into buckets keyed by up to three small integers (area index, unit index,
  * period number, group index); turn the buckets into rows. */
 #include "sync/tally/tally_query.h"
+#include "sync/tally/tally_pg.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -704,6 +705,9 @@ static TallyErr query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_ou
 TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out, size_t *n_out,
                          char msg[TALLY_MSG_MAX])
 {
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_query_run", msg);
+    if(pg_e)
+        return pg_e;
     /* Targets, units, monthly and daily cells from one snapshot: a batch committed between two of these
      * statements must not be half in the tally. */
     *rows_out = NULL;
@@ -823,6 +827,9 @@ static TallyErr read_counts(TallyDb *db, const char *const *units, size_t n_unit
 TallyErr tally_query_counts(TallyDb *db, const char *const *units, size_t n_units, const TallyDayRange *seg,
                             size_t n_seg, int respondent, TallyCounts *out, char msg[TALLY_MSG_MAX])
 {
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_query_counts", msg);
+    if(pg_e)
+        return pg_e;
     return read_counts(db, units, n_units, seg, n_seg, respondent, false, out, msg);
 }
 
@@ -830,6 +837,9 @@ TallyErr tally_query_counts_by_respondent(TallyDb *db, const char *const *units,
                                           int64_t to_day, TallyCounts out[RESPONDENT_COUNT * AREA_COUNT],
                                           char msg[TALLY_MSG_MAX])
 {
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_query_counts_by_respondent", msg);
+    if(pg_e)
+        return pg_e;
     /* One segment; read_counts lays its cells out area-major, so they are summed over units here. */
     TallyCounts *per_unit = calloc((n_units ? n_units : 1) * AREA_COUNT * RESPONDENT_COUNT, sizeof *per_unit);
     if(!per_unit)
@@ -888,6 +898,9 @@ static void reason_row(sqlite3_stmt *q, void *ud)
 TallyErr tally_query_reasons(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day,
                              int64_t to_day, int area, int64_t out[REASON_COUNT], char msg[TALLY_MSG_MAX])
 {
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_query_reasons", msg);
+    if(pg_e)
+        return pg_e;
     ReasonScan rs = {area, out};
     return scan_units(db, units, n_units, from_day, to_day,
                       "SELECT area, reason, n FROM reasons_daily WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
@@ -914,6 +927,9 @@ static void heat_row(sqlite3_stmt *q, void *ud)
 TallyErr tally_query_heat(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
                           int area, int64_t n[7][24], int64_t unsat[7][24], char msg[TALLY_MSG_MAX])
 {
+    TallyErr pg_e = tally_db_sqlite_only(db, "tally_query_heat", msg);
+    if(pg_e)
+        return pg_e;
     HeatScan hs = {area, n, unsat};
     /* Both reads give (weekday, hour, n, unsatisfied, area); the daily one derives the weekday (day 0 was a
      * Thursday). */

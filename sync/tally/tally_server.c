@@ -27,6 +27,7 @@
 
 #include "sync/tally/tally_http.h"
 #include "sync/tally/tally_metrics.h"
+#include "sync/tally/tally_pg.h"
 
 static void usage(FILE *f)
 {
@@ -132,7 +133,9 @@ int main(int argc, char **argv)
     char msg[TALLY_MSG_MAX];
     if(tally_http_start(&cfg, &h, msg))
         die("%s", msg);
-    printf("tally-server: listening on %s (database %s)\n", tally_http_url(h), cfg.db_path);
+    /* A libpq URI may carry a password: never print it. */
+    printf("tally-server: listening on %s (database %s)\n", tally_http_url(h),
+           tally_pg_is_uri(cfg.db_path) ? "PostgreSQL" : cfg.db_path);
     fflush(stdout);
     sd_notifyf(0, "READY=1\nSTATUS=listening on %s", tally_http_url(h));
 

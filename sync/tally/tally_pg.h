@@ -1,0 +1,85 @@
+/* tally_pg.h — the PostgreSQL backend of the tally database (internal to sync/tally; docs/internals/storage.md).
+ *
+ * tally_db_open() picks it for a libpq URI ("postgresql://…" or "postgres://…"); every public function of
+ * tally_db.h checks its arguments once, then calls the SQLite code or the tally_pg_* function below, so the
+ * rules (what a valid code is, how a token is made and hashed, what message an error carries) live in one
+ * place and only the SQL differs. One TallyPg is one PGconn: one thread at a time, like a TallyDb.
+ * Statements take their values as parameters ($1…), never spliced into the SQL. */
+#ifndef SYNC_TALLY_PG_H
+#define SYNC_TALLY_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "sync/tally/tally_db.h"
+
+#define TALLY_PG_HASH_LEN 32 /* a token's BLAKE2b-256, as tally_db.c makes it */
+
+typedef struct TallyPg TallyPg;
+
+/* Whether path names a PostgreSQL database (a libpq URI) rather than a SQLite file. */
+bool     tally_pg_is_uri(const char *path);
+/* The backend of db, or NULL when db is a SQLite file. */
+TallyPg *tally_db_pg(TallyDb *db);
+/* TALLY_OK on SQLite; on PostgreSQL TALLY_E_DB with msg "what: not yet available on PostgreSQL (issue 14)":
+ * the entry points of the modules not ported yet call it first, so they fail clearly instead of reaching
+ * for a SQLite handle that is not there. */
+TallyErr tally_db_sqlite_only(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX]);
+
+/* Connects, migrates (schema_version; each migration one transaction under an advisory lock, so several
+ * processes starting at once migrate once) and seeds the targets. The URI is never echoed into msg: it may
+ * hold a password. */
+TallyErr tally_pg_open(const char *uri, TallyPg **out, char msg[TALLY_MSG_MAX]);
+void     tally_pg_close(TallyPg *pg);
+PGconn  *tally_pg_conn(TallyPg *pg);
+
+/* Runs one statement with text parameters (NULL = SQL NULL) and checks its status: PGRES_COMMAND_OK or
+ * PGRES_TUPLES_OK. On success *res (when res is not NULL) is the result to PQclear; on failure the error is
+ * mapped (tally_pg_fail) and nothing is left to clear. */
+TallyErr tally_pg_exec(TallyPg *pg, const char *what, char msg[TALLY_MSG_MAX], PGresult **res, const char *sql,
+                       int n, const char *const *params);
+/* Maps a failed result (or NULL: the connection) to TALLY_E_BUSY (serialization failure, deadlock, lock not
+ * available), TALLY_E_NOMEM, TALLY_E_EXISTS (unique violation) or TALLY_E_DB, with "what: server message". */
+TallyErr tally_pg_fail(TallyPg *pg, const PGresult *res, const char *what, char msg[TALLY_MSG_MAX]);
+/* Ends the open transaction, if any, with ROLLBACK. */
+void     tally_pg_rollback(TallyPg *pg);
+
+TallyErr tally_pg_probe_write(TallyPg *pg, int64_t now, char msg[TALLY_MSG_MAX]);
+TallyErr tally_pg_read_begin(TallyPg *pg, char msg[TALLY_MSG_MAX]);
+void     tally_pg_read_end(TallyPg *pg);
+
+/* The unit tree; arguments are already checked by tally_db.c. */
+TallyErr tally_pg_unit_exists(TallyPg *pg, const char *code, char msg[TALLY_MSG_MAX]);
+TallyErr tally_pg_unit_add(TallyPg *pg, const char *code, const char *name, const char *parent,
+                           char msg[TALLY_MSG_MAX]);
+TallyErr tally_pg_unit_import(TallyPg *pg, const char *text, size_t len, const char *path, size_t *count,
+                              char msg[TALLY_MSG_MAX]);
+TallyErr tally_pg_unit_in_scope(TallyPg *pg, const char *unit, const char *scope, bool *inside,
+                                char msg[TALLY_MSG_MAX]);
+TallyErr tally_pg_unit_list(TallyPg *pg, TallyUnit **out, size_t *n, char msg[TALLY_MSG_MAX]);
+
+/* Enrolment rows carrying a fresh token's hash: TALLY_E_EXISTS (msg left to the caller) when the key is taken.
+ * since 0 = the default (NULL); unit NULL = a province-wide viewer. */
+TallyErr tally_pg_device_insert(TallyPg *pg, const char *id, const char *unit, int64_t since,
+                                const unsigned char hash[TALLY_PG_HASH_LEN], int64_t now, char msg[TALLY_MSG_MAX]);
+TallyErr tally_pg_viewer_insert(TallyPg *pg, const char *name, const char *unit,
+                                const unsigned char hash[TALLY_PG_HASH_LEN], int64_t now, char msg[TALLY_MSG_MAX]);
+/* Revokes (keeping the first time); a viewer's sessions end in the same transaction. TALLY_E_NOT_FOUND with
+ * msg left to the caller when there is no such row. */
+TallyErr tally_pg_revoke(TallyPg *pg, bool viewer, const char *key, int64_t now, char msg[TALLY_MSG_MAX]);
+TallyErr tally_pg_device_list(TallyPg *pg, bool (*fn)(const TallyDevice *d, void *ud), void *ud,
+                              char msg[TALLY_MSG_MAX]);
+/* Looks a token's hash up: a device gives id and unit, a viewer name and scope unit ("" = province). */
+TallyErr tally_pg_auth(TallyPg *pg, bool viewer, const unsigned char hash[TALLY_PG_HASH_LEN], TallyAuth *auth,
+                       char *col1, size_t col1_len, char *col2, size_t col2_len, char msg[TALLY_MSG_MAX]);
+
+TallyErr tally_pg_targets_get(TallyPg *pg, TallyTarget out[GROUP_COUNT], char msg[TALLY_MSG_MAX]);
+TallyErr tally_pg_target_set(TallyPg *pg, ProtoGroup g, int milestone, double pct, char msg[TALLY_MSG_MAX]);
+TallyErr tally_pg_setting_get(TallyPg *pg, const char *key, char *out, size_t out_len, bool *found,
+                              char msg[TALLY_MSG_MAX]);
+TallyErr tally_pg_setting_set(TallyPg *pg, const char *key, const char *value, char msg[TALLY_MSG_MAX]);
+
+#endif

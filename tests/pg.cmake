@@ -1,0 +1,8 @@
+# The tally on PostgreSQL (issue 14): the tally database's functions run against SQLite and a throwaway
+# PostgreSQL 15 cluster (tests/pg/pg-cluster) and must answer alike. RUN_SERIAL: the cluster is one more server
+# on a 2-core machine.
+if(TARGET tallylib)
+  kiosk_add_test(test_tally_backends SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_tally_backends.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/unit/testutil.c LIBS tallylib LABELS "unit;pg")
+  set_tests_properties(test_tally_backends PROPERTIES TIMEOUT 120 RUN_SERIAL TRUE)
+endif()

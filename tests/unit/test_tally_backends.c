@@ -1,0 +1,413 @@
+/* test_tally_backends.c — the tally database's public functions give the same answers on SQLite and on
+ * PostgreSQL 15 (issue 14; docs/internals/storage.md). Every test runs one body against each backend: a fresh
+ * SQLite file, and a fresh schema in a throwaway cluster that tests/pg/pg-cluster starts for this binary (and
+ * stops at the end). Without postgresql-15 installed the PostgreSQL half is skipped with a message saying so;
+ * any other failure to start the cluster fails the test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "sync/tally/tally_db.h"
+#include "sync/tally/tally_ingest.h"
+#include "tests/unit/testutil.h"
+
+#define CLUSTER TEST_SOURCE_DIR "/tests/pg/pg-cluster"
+
+typedef enum { BK_SQLITE, BK_PG, BK_COUNT } Backend;
+static const char *const BK_NAME[BK_COUNT] = {"sqlite", "postgresql"};
+
+static char g_tmp[256];      /* SQLite files */
+static char g_pgdir[64];     /* the cluster */
+static char g_uri[512];      /* "" when PostgreSQL is skipped */
+static int  g_file_seq;
+
+/* ---- Fixture: one fresh database per backend --------------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if(!tu_mkdtemp(g_tmp, sizeof g_tmp, "tally-backends"))
+        return -1;
+    snprintf(g_pgdir, sizeof g_pgdir, "/tmp/pgtbXXXXXX");
+    if(!mkdtemp(g_pgdir))
+        return -1;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s start %s", CLUSTER, g_pgdir);
+    FILE *p = popen(cmd, "r");
+    if(!p)
+        return -1;
+    if(!fgets(g_uri, sizeof g_uri, p))
+        g_uri[0] = '\0';
+    int st = pclose(p);
+    g_uri[strcspn(g_uri, "\n")] = '\0';
+    if(WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+        fprintf(stderr, "test_tally_backends: SKIPPING PostgreSQL: initdb not installed (scripts/bootstrap installs "
+                        "postgresql-15); only SQLite is tested\n");
+        g_uri[0] = '\0';
+        return 0;
+    }
+    if(!WIFEXITED(st) || WEXITSTATUS(st) != 0 || strncmp(g_uri, "postgresql://", 13) != 0) {
+        fprintf(stderr, "test_tally_backends: tests/pg/pg-cluster start failed (status %d)\n", st);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s stop %s", CLUSTER, g_pgdir);
+    int rc = system(cmd);
+    tu_rmtree(g_tmp);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Runs sql on the cluster outside the code under test (resetting the schema, poking the version). */
+static void pg_admin(const char *sql)
+{
+    PGconn *c = PQconnectdb(g_uri);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQclear(PQexec(c, "SET client_min_messages = warning")); /* not the DROP's "drop cascades to …" notices */
+    PGresult *r = PQexec(c, sql);
+    if(PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* The database name for a fresh one: a new file, or the cluster's database with an empty schema. */
+static bool fresh(Backend b, char *where, size_t cap)
+{
+    if(b == BK_PG) {
+        if(!g_uri[0])
+            return false;
+        pg_admin("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+        snprintf(where, cap, "%s", g_uri);
+    } else {
+        snprintf(where, cap, "%s/t%d.db", g_tmp, ++g_file_seq);
+    }
+    return true;
+}
+
+static TallyDb *open_fresh(Backend b)
+{
+    char where[600], msg[TALLY_MSG_MAX] = "";
+    if(!fresh(b, where, sizeof where))
+        return NULL;
+    TallyDb *db = NULL;
+    TallyErr e = tally_db_open(where, &db, msg);
+    if(e)
+        fail_msg("%s: open: %s", BK_NAME[b], msg);
+    return db;
+}
+
+#define EACH_BACKEND(b, db)                                                                                  \
+    for(Backend b = BK_SQLITE; b < BK_COUNT; b++)                                                            \
+        for(TallyDb *db = open_fresh(b); db; tally_db_close(db), db = NULL)
+
+/* ---- Open and migrations ----------------------------------------------------------------------------- */
+
+static void test_open_migrates_and_seeds_targets(void **state)
+{
+    (void)state;
+    for(Backend b = BK_SQLITE; b < BK_COUNT; b++) {
+        char where[600], msg[TALLY_MSG_MAX];
+        if(!fresh(b, where, sizeof where))
+            continue;
+        TallyDb *db;
+        assert_int_equal(tally_db_open(where, &db, msg), TALLY_OK);
+        TallyTarget t[GROUP_COUNT];
+        assert_int_equal(tally_targets_get(db, t, msg), TALLY_OK);
+        for(int g = 0; g < GROUP_COUNT; g++) {
+            assert_true(t[g].pct[0] == proto_group_default_target((ProtoGroup)g, 2025));
+            assert_true(t[g].pct[1] == proto_group_default_target((ProtoGroup)g, 2030));
+        }
+        tally_db_close(db);
+        /* Opening again migrates nothing and keeps what is there. */
+        assert_int_equal(tally_db_open(where, &db, msg), TALLY_OK);
+        assert_int_equal(tally_unit_add(db, "P", "Tỉnh Gia Lai", NULL, msg), TALLY_OK);
+        tally_db_close(db);
+        assert_int_equal(tally_db_open(where, &db, msg), TALLY_OK);
+        assert_int_equal(tally_unit_add(db, "P", "Tỉnh Gia Lai", NULL, msg), TALLY_OK);
+        TallyUnit *u;
+        size_t n;
+        assert_int_equal(tally_unit_list(db, &u, &n, msg), TALLY_OK);
+        assert_int_equal(n, 1);
+        free(u);
+        tally_db_close(db);
+        /* A database from a newer program is refused, not touched. */
+        if(b == BK_PG) {
+            pg_admin("UPDATE schema_version SET version = 99");
+        } else {
+            sqlite3 *s;
+            assert_int_equal(sqlite3_open(where, &s), SQLITE_OK);
+            assert_int_equal(sqlite3_exec(s, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+            sqlite3_close(s);
+        }
+        db = (TallyDb *)1;
+        assert_int_equal(tally_db_open(where, &db, msg), TALLY_E_DB);
+        assert_null(db);
+        assert_non_null(strstr(msg, "schema version 99 is unknown"));
+    }
+}
+
+/* Several server processes starting on one new PostgreSQL database migrate it once between them. */
+static void test_pg_concurrent_open_migrates_once(void **state)
+{
+    (void)state;
+    char where[600];
+    if(!fresh(BK_PG, where, sizeof where))
+        skip();
+    enum { N = 4 };
+    pid_t pid[N];
+    for(int i = 0; i < N; i++) {
+        pid[i] = fork();
+        assert_true(pid[i] >= 0);
+        if(pid[i] == 0) {
+            char msg[TALLY_MSG_MAX];
+            TallyDb *db;
+            TallyErr e = tally_db_open(where, &db, msg);
+            if(e)
+                fprintf(stderr, "child %d: %s\n", i, msg);
+            tally_db_close(db);
+            _exit(e ? 1 : 0);
+        }
+    }
+    for(int i = 0; i < N; i++) {
+        int st;
+        assert_int_equal(waitpid(pid[i], &st, 0), pid[i]);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    PGconn *c = PQconnectdb(g_uri);
+    PGresult *r = PQexec(c, "SELECT version FROM schema_version");
+    assert_int_equal(PQntuples(r), 1);
+    assert_string_equal(PQgetvalue(r, 0, 0), "1");
+    PQclear(r);
+    r = PQexec(c, "SELECT count(*) FROM targets");
+    assert_int_equal(atoi(PQgetvalue(r, 0, 0)), GROUP_COUNT * 2);
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* ---- Units ------------------------------------------------------------------------------------------- */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Every unit as "code|name|parent;" in code order: what is compared between backends. */
+static void units_text(TallyDb *db, char *out, size_t cap)
+{
+    char msg[TALLY_MSG_MAX];
+    TallyUnit *u;
+    size_t n;
+    assert_int_equal(tally_unit_list(db, &u, &n, msg), TALLY_OK);
+    out[0] = '\0';
+    for(size_t i = 0; i < n; i++) {
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s|%s|%s;", u[i].code, u[i].name, u[i].parent);
+    }
+    free(u);
+}
+
+static void test_units(void **state)
+{
+    (void)state;
+    char seen[BK_COUNT][4096] = {{0}};
+    char csv[300], bad[300];
+    snprintf(csv, sizeof csv, "%s/units.csv", g_tmp);
+    snprintf(bad, sizeof bad, "%s/bad.csv", g_tmp);
+    /* A child before its parent, a quoted name with a comma, a header. */
+    write_file(csv, "code,name,parent\n"
+                    "X.1,\"Xã Ia Kha, huyện Ia Grai\",H\n"
+                    "H,Huyện Ia Grai,P\n"
+                    "S,Sở Tài nguyên và Môi trường,P\n");
+    write_file(bad, "Z1,Một,P\nZ2,Hai,NOPE\n");
+    EACH_BACKEND(b, db) {
+        char msg[TALLY_MSG_MAX];
+        size_t n = 99;
+        assert_int_equal(tally_unit_add(db, "P", "Tỉnh Gia Lai", "", msg), TALLY_OK);
+        assert_int_equal(tally_unit_import_csv(db, csv, &n, msg), TALLY_OK);
+        assert_int_equal(n, 3);
+        /* An unknown parent in a file rolls the whole file back. */
+        assert_int_equal(tally_unit_import_csv(db, bad, &n, msg), TALLY_E_INVALID);
+        assert_int_equal(n, 0);
+        assert_non_null(strstr(msg, "unit Z2 has unknown parent NOPE"));
+        /* A unit under its own descendant is refused and nothing changes. */
+        assert_int_equal(tally_unit_add(db, "H", "Huyện Ia Grai", "X.1", msg), TALLY_E_INVALID);
+        assert_non_null(strstr(msg, "own ancestor"));
+        assert_int_equal(tally_unit_add(db, "Q", "Quầy", "NOPE", msg), TALLY_E_NOT_FOUND);
+        assert_int_equal(tally_unit_add(db, "bad code!", "Quầy", "P", msg), TALLY_E_INVALID);
+        /* Rename and re-parent. */
+        assert_int_equal(tally_unit_add(db, "S", "Sở Nông nghiệp và Môi trường", "H", msg), TALLY_OK);
+        bool in;
+        assert_int_equal(tally_unit_in_scope(db, "X.1", "P", &in, msg), TALLY_OK);
+        assert_true(in);
+        assert_int_equal(tally_unit_in_scope(db, "X.1", "H", &in, msg), TALLY_OK);
+        assert_true(in);
+        assert_int_equal(tally_unit_in_scope(db, "H", "X.1", &in, msg), TALLY_OK);
+        assert_false(in);
+        assert_int_equal(tally_unit_in_scope(db, "S", "", &in, msg), TALLY_OK);
+        assert_true(in);
+        assert_int_equal(tally_unit_in_scope(db, "NOPE", "P", &in, msg), TALLY_E_NOT_FOUND);
+        units_text(db, seen[b], sizeof seen[b]);
+        assert_string_equal(seen[b], "H|Huyện Ia Grai|P;P|Tỉnh Gia Lai|;S|Sở Nông nghiệp và Môi trường|H;"
+                                     "X.1|Xã Ia Kha, huyện Ia Grai|H;");
+    }
+    if(g_uri[0])
+        assert_string_equal(seen[BK_SQLITE], seen[BK_PG]);
+}
+
+/* ---- Devices and viewers ----------------------------------------------------------------------------- */
+
+typedef struct {
+    char text[2048];
+} DevList;
+
+static bool dev_line(const TallyDevice *d, void *ud)
+{
+    DevList *l = ud;
+    size_t len = strlen(l->text);
+    snprintf(l->text + len, sizeof l->text - len, "%s@%s revoked=%d since_default=%d recv=%lld;", d->id, d->unit,
+             d->revoked_at != 0, d->since == d->created_at - TALLY_SINCE_DEFAULT_S, (long long)d->received);
+    return true;
+}
+
+static void test_devices_and_viewers(void **state)
+{
+    (void)state;
+    char seen[BK_COUNT][2048] = {{0}};
+    EACH_BACKEND(b, db) {
+        char msg[TALLY_MSG_MAX], tok[TALLY_TOKEN_HEX + 1], tok2[TALLY_TOKEN_HEX + 1], vtok[TALLY_TOKEN_HEX + 1];
+        char id[PROTO_ID_MAX + 1], unit[PROTO_ID_MAX + 1], name[TALLY_NAME_MAX + 1];
+        TallyAuth a;
+        assert_int_equal(tally_unit_add(db, "P", "Tỉnh", NULL, msg), TALLY_OK);
+        assert_int_equal(tally_unit_add(db, "H", "Huyện", "P", msg), TALLY_OK);
+        assert_int_equal(tally_device_add(db, "k1", "H", 0, tok, msg), TALLY_OK);
+        assert_int_equal(strlen(tok), TALLY_TOKEN_HEX);
+        assert_int_equal(tally_device_add(db, "k2", "P", 1700000000, tok2, msg), TALLY_OK);
+        assert_string_not_equal(tok, tok2);
+        assert_int_equal(tally_device_add(db, "k1", "P", 0, tok2, msg), TALLY_E_EXISTS);
+        assert_string_equal(tok2, "");
+        assert_non_null(strstr(msg, "already enrolled"));
+        assert_int_equal(tally_device_add(db, "k3", "NOPE", 0, tok2, msg), TALLY_E_NOT_FOUND);
+        assert_int_equal(tally_auth_device(db, tok, &a, id, unit, msg), TALLY_OK);
+        assert_int_equal(a, TALLY_AUTH_OK);
+        assert_string_equal(id, "k1");
+        assert_string_equal(unit, "H");
+        assert_int_equal(tally_auth_device(db, "0123", &a, id, unit, msg), TALLY_OK);
+        assert_int_equal(a, TALLY_AUTH_UNKNOWN);
+        assert_int_equal(tally_device_revoke(db, "k1", msg), TALLY_OK);
+        assert_int_equal(tally_device_revoke(db, "k1", msg), TALLY_OK); /* again: keeps the first time */
+        assert_int_equal(tally_device_revoke(db, "k9", msg), TALLY_E_NOT_FOUND);
+        assert_int_equal(tally_auth_device(db, tok, &a, id, unit, msg), TALLY_OK);
+        assert_int_equal(a, TALLY_AUTH_REVOKED);
+        DevList l = {""};
+        assert_int_equal(tally_device_list(db, dev_line, &l, msg), TALLY_OK);
+        assert_string_equal(l.text, "k1@H revoked=1 since_default=1 recv=0;k2@P revoked=0 since_default=0 recv=0;");
+        snprintf(seen[b], sizeof seen[b], "%s", l.text);
+
+        /* A scoped viewer with a long Vietnamese name (longer than PROTO_ID_MAX bytes): given back whole. */
+        const char *long_name = "Chủ tịch Ủy ban nhân dân huyện Ia Grai, tỉnh Gia Lai (người xem báo cáo)";
+        assert_int_equal(tally_viewer_add_scoped(db, long_name, "H", vtok, msg), TALLY_OK);
+        assert_int_equal(tally_viewer_add_scoped(db, long_name, "", tok2, msg), TALLY_E_EXISTS);
+        assert_int_equal(tally_viewer_add_scoped(db, "v2", "NOPE", tok2, msg), TALLY_E_NOT_FOUND);
+        assert_int_equal(tally_auth_viewer_scope(db, vtok, &a, name, unit, msg), TALLY_OK);
+        assert_int_equal(a, TALLY_AUTH_OK);
+        assert_string_equal(name, long_name);
+        assert_string_equal(unit, "H");
+        assert_int_equal(tally_viewer_add(db, "province", tok2, msg), TALLY_OK);
+        assert_int_equal(tally_auth_viewer_scope(db, tok2, &a, name, unit, msg), TALLY_OK);
+        assert_string_equal(unit, "");
+        assert_int_equal(tally_auth_viewer(db, tok, &a, msg), TALLY_OK); /* a device's token is no viewer's */
+        assert_int_equal(a, TALLY_AUTH_UNKNOWN);
+        assert_int_equal(tally_viewer_revoke(db, long_name, msg), TALLY_OK);
+        assert_int_equal(tally_viewer_revoke(db, "nobody", msg), TALLY_E_NOT_FOUND);
+        assert_int_equal(tally_auth_viewer(db, vtok, &a, msg), TALLY_OK);
+        assert_int_equal(a, TALLY_AUTH_REVOKED);
+    }
+    if(g_uri[0])
+        assert_string_equal(seen[BK_SQLITE], seen[BK_PG]);
+}
+
+/* ---- Targets and settings ---------------------------------------------------------------------------- */
+
+static void test_targets_and_settings(void **state)
+{
+    (void)state;
+    EACH_BACKEND(b, db) {
+        char msg[TALLY_MSG_MAX], val[TALLY_SETTING_MAX + 1];
+        TallyTarget t[GROUP_COUNT];
+        assert_int_equal(tally_target_set(db, (ProtoGroup)0, 2025, 91.25, msg), TALLY_OK);
+        assert_int_equal(tally_target_set(db, (ProtoGroup)0, 2030, 0.1, msg), TALLY_OK);
+        assert_int_equal(tally_target_set(db, (ProtoGroup)0, 2026, 90, msg), TALLY_E_INVALID);
+        assert_int_equal(tally_target_set(db, (ProtoGroup)0, 2025, 100.5, msg), TALLY_E_INVALID);
+        assert_int_equal(tally_targets_get(db, t, msg), TALLY_OK);
+        assert_true(t[0].pct[0] == 91.25);
+        assert_true(t[0].pct[1] == 0.1); /* exact: not rounded on the way through text */
+        assert_true(t[1].pct[0] == proto_group_default_target((ProtoGroup)1, 2025));
+
+        bool found = true;
+        assert_int_equal(tally_setting_get(db, "report.signer", val, sizeof val, &found, msg), TALLY_OK);
+        assert_false(found);
+        assert_string_equal(val, "");
+        assert_int_equal(tally_setting_set(db, "report.signer", "Nguyễn Văn A", msg), TALLY_OK);
+        assert_int_equal(tally_setting_set(db, "report.signer", "Trần Thị Bích", msg), TALLY_OK);
+        assert_int_equal(tally_setting_set(db, "report.place", "bad\x01", msg), TALLY_E_INVALID);
+        assert_int_equal(tally_setting_get(db, "report.signer", val, sizeof val, &found, msg), TALLY_OK);
+        assert_true(found);
+        assert_string_equal(val, "Trần Thị Bích");
+        assert_int_equal(tally_setting_set(db, "report.signer", NULL, msg), TALLY_OK);
+        assert_int_equal(tally_setting_get(db, "report.signer", val, sizeof val, &found, msg), TALLY_OK);
+        assert_false(found);
+        assert_int_equal(tally_db_probe_write(db, 1700000000, msg), TALLY_OK);
+        assert_int_equal(tally_db_read_begin(db, msg), TALLY_OK);
+        assert_int_equal(tally_db_read_begin(db, msg), TALLY_OK); /* nests */
+        assert_int_equal(tally_targets_get(db, t, msg), TALLY_OK);
+        tally_db_read_end(db);
+        tally_db_read_end(db);
+    }
+}
+
+/* What is not ported yet fails with a clear error on PostgreSQL instead of reaching for SQLite. */
+static void test_pg_unported_fails_clearly(void **state)
+{
+    (void)state;
+    TallyDb *db = open_fresh(BK_PG);
+    if(!db)
+        skip();
+    char msg[TALLY_MSG_MAX];
+    TallyIngest *in = (TallyIngest *)1;
+    assert_int_equal(tally_ingest_new(db, &in, msg), TALLY_E_DB);
+    assert_null(in);
+    assert_non_null(strstr(msg, "not yet available on PostgreSQL"));
+    tally_db_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_migrates_and_seeds_targets),
+        cmocka_unit_test(test_pg_concurrent_open_migrates_once),
+        cmocka_unit_test(test_units),
+        cmocka_unit_test(test_devices_and_viewers),
+        cmocka_unit_test(test_targets_and_settings),
+        cmocka_unit_test(test_pg_unported_fails_clearly),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -15,6 +15,9 @@ enum {
     ST_HOUR_DAY, ST_HOUR_MONTH, ST_RECEIPT, ST_DEVICE, ST_SINCE, ST_COUNT
 };
 
+/* One SQL text for both backends (docs/internals/storage.md): ?N parameters (PostgreSQL's $N are made from them
+ * when it prepares), and each upsert names its target t, because PostgreSQL reads a bare `n` in DO UPDATE as
+ * ambiguous between the row and excluded. PG_SQL below replaces the few that differ. */
 static const char *const SQL[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
@@ -27,41 +30,41 @@ static const char *const SQL[ST_COUNT] = {
     [ST_BODY] = "SELECT body, device, quarantine FROM ratings WHERE id = ?1",
     /* A stored rating gaining its answers after the tap (proto_rating_revision); received_at stays the first. */
     [ST_UPDATE] = "UPDATE ratings SET body = ?2, batch = ?3 WHERE id = ?1",
-    [ST_ROLLUP] = "INSERT INTO daily(unit, day, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                  " ON CONFLICT(unit, day, area, scale, score, flagged) DO UPDATE SET n = n + excluded.n",
-    [ST_MONTHLY] = "INSERT INTO monthly(unit, month, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                   " ON CONFLICT(unit, month, area, scale, score, flagged) DO UPDATE SET n = n + excluded.n",
+    [ST_ROLLUP] = "INSERT INTO daily AS t(unit, day, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                  " ON CONFLICT(unit, day, area, scale, score, flagged) DO UPDATE SET n = t.n + excluded.n",
+    [ST_MONTHLY] = "INSERT INTO monthly AS t(unit, month, area, scale, score, flagged, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                   " ON CONFLICT(unit, month, area, scale, score, flagged) DO UPDATE SET n = t.n + excluded.n",
     /* ?5..?14: the TallyCounts fields in order. */
-    [ST_SAT_DAY] = "INSERT INTO daily_sat(unit, day, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied, svc_flagged, wait_n, wait_within, svc_wait_n, svc_wait_within)"
+    [ST_SAT_DAY] = "INSERT INTO daily_sat AS t(unit, day, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied, svc_flagged, wait_n, wait_within, svc_wait_n, svc_wait_within)"
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-                   " ON CONFLICT(unit, day, area, respondent) DO UPDATE SET n = n + excluded.n, satisfied = satisfied + excluded.satisfied,"
-                    " flagged = flagged + excluded.flagged, svc_n = svc_n + excluded.svc_n,"
-                    " svc_satisfied = svc_satisfied + excluded.svc_satisfied, svc_flagged = svc_flagged + excluded.svc_flagged,"
-                    " wait_n = wait_n + excluded.wait_n, wait_within = wait_within + excluded.wait_within,"
-                    " svc_wait_n = svc_wait_n + excluded.svc_wait_n, svc_wait_within = svc_wait_within + excluded.svc_wait_within",
-    [ST_SAT_MONTH] = "INSERT INTO monthly_sat(unit, month, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied, svc_flagged, wait_n, wait_within, svc_wait_n, svc_wait_within)"
+                   " ON CONFLICT(unit, day, area, respondent) DO UPDATE SET n = t.n + excluded.n, satisfied = t.satisfied + excluded.satisfied,"
+                    " flagged = t.flagged + excluded.flagged, svc_n = t.svc_n + excluded.svc_n,"
+                    " svc_satisfied = t.svc_satisfied + excluded.svc_satisfied, svc_flagged = t.svc_flagged + excluded.svc_flagged,"
+                    " wait_n = t.wait_n + excluded.wait_n, wait_within = t.wait_within + excluded.wait_within,"
+                    " svc_wait_n = t.svc_wait_n + excluded.svc_wait_n, svc_wait_within = t.svc_wait_within + excluded.svc_wait_within",
+    [ST_SAT_MONTH] = "INSERT INTO monthly_sat AS t(unit, month, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied, svc_flagged, wait_n, wait_within, svc_wait_n, svc_wait_within)"
                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-                     " ON CONFLICT(unit, month, area, respondent) DO UPDATE SET n = n + excluded.n, satisfied = satisfied + excluded.satisfied,"
-                    " flagged = flagged + excluded.flagged, svc_n = svc_n + excluded.svc_n,"
-                    " svc_satisfied = svc_satisfied + excluded.svc_satisfied, svc_flagged = svc_flagged + excluded.svc_flagged,"
-                    " wait_n = wait_n + excluded.wait_n, wait_within = wait_within + excluded.wait_within,"
-                    " svc_wait_n = svc_wait_n + excluded.svc_wait_n, svc_wait_within = svc_wait_within + excluded.svc_wait_within",
+                     " ON CONFLICT(unit, month, area, respondent) DO UPDATE SET n = t.n + excluded.n, satisfied = t.satisfied + excluded.satisfied,"
+                    " flagged = t.flagged + excluded.flagged, svc_n = t.svc_n + excluded.svc_n,"
+                    " svc_satisfied = t.svc_satisfied + excluded.svc_satisfied, svc_flagged = t.svc_flagged + excluded.svc_flagged,"
+                    " wait_n = t.wait_n + excluded.wait_n, wait_within = t.wait_within + excluded.wait_within,"
+                    " svc_wait_n = t.svc_wait_n + excluded.svc_wait_n, svc_wait_within = t.svc_wait_within + excluded.svc_wait_within",
     /* A cell a moved rating left empty goes (n and flagged 0: every other count is part of one of them). */
     [ST_SAT_DAY_EMPTY] = "DELETE FROM daily_sat WHERE unit = ?1 AND day = ?2 AND area = ?3 AND respondent = ?4"
                          " AND n = 0 AND flagged = 0",
     [ST_SAT_MONTH_EMPTY] = "DELETE FROM monthly_sat WHERE unit = ?1 AND month = ?2 AND area = ?3 AND respondent = ?4"
                            " AND n = 0 AND flagged = 0",
-    [ST_REASON_DAY] = "INSERT INTO reasons_daily(unit, day, area, reason, n) VALUES (?1, ?2, ?3, ?4, ?5)"
-                      " ON CONFLICT(unit, day, area, reason) DO UPDATE SET n = n + excluded.n",
-    [ST_REASON_MONTH] = "INSERT INTO reasons_monthly(unit, month, area, reason, n) VALUES (?1, ?2, ?3, ?4, ?5)"
-                        " ON CONFLICT(unit, month, area, reason) DO UPDATE SET n = n + excluded.n",
-    [ST_HOUR_DAY] = "INSERT INTO hours_daily(unit, day, area, hour, n, unsatisfied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                    " ON CONFLICT(unit, day, area, hour) DO UPDATE SET n = n + excluded.n,"
-                    " unsatisfied = unsatisfied + excluded.unsatisfied",
-    [ST_HOUR_MONTH] = "INSERT INTO hours_monthly(unit, month, area, weekday, hour, n, unsatisfied)"
+    [ST_REASON_DAY] = "INSERT INTO reasons_daily AS t(unit, day, area, reason, n) VALUES (?1, ?2, ?3, ?4, ?5)"
+                      " ON CONFLICT(unit, day, area, reason) DO UPDATE SET n = t.n + excluded.n",
+    [ST_REASON_MONTH] = "INSERT INTO reasons_monthly AS t(unit, month, area, reason, n) VALUES (?1, ?2, ?3, ?4, ?5)"
+                        " ON CONFLICT(unit, month, area, reason) DO UPDATE SET n = t.n + excluded.n",
+    [ST_HOUR_DAY] = "INSERT INTO hours_daily AS t(unit, day, area, hour, n, unsatisfied) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                    " ON CONFLICT(unit, day, area, hour) DO UPDATE SET n = t.n + excluded.n,"
+                    " unsatisfied = t.unsatisfied + excluded.unsatisfied",
+    [ST_HOUR_MONTH] = "INSERT INTO hours_monthly AS t(unit, month, area, weekday, hour, n, unsatisfied)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                      " ON CONFLICT(unit, month, area, weekday, hour) DO UPDATE SET n = n + excluded.n,"
-                      " unsatisfied = unsatisfied + excluded.unsatisfied",
+                      " ON CONFLICT(unit, month, area, weekday, hour) DO UPDATE SET n = t.n + excluded.n,"
+                      " unsatisfied = t.unsatisfied + excluded.unsatisfied",
     [ST_RECEIPT] = "INSERT INTO receipts(batch_id, device, received_at, sent_at, skew_s, accepted, duplicate, rejected)"
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_DEVICE] = "UPDATE devices SET last_seen = ?2, last_skew_s = ?3, received = received + ?4,"
@@ -69,10 +72,186 @@ static const char *const SQL[ST_COUNT] = {
     [ST_SINCE] = "SELECT coalesce(since, created_at - " TALLY_SINCE_DEFAULT_SQL ") FROM devices WHERE id = ?1",
 };
 
+/* PostgreSQL's own text where it differs. Its writers run at READ COMMITTED and may run at once (several
+ * tally-server processes): BEGIN needs no IMMEDIATE, because the unique key and the row locks decide; the
+ * stored copy is read FOR UPDATE, so two newer copies of one rating are compared one after the other. */
+static const char *const PG_SQL[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN",
+    [ST_BODY] = "SELECT body, device, quarantine FROM ratings WHERE id = ?1 FOR UPDATE",
+    [ST_DEVICE] = "UPDATE devices SET last_seen = ?2, last_skew_s = ?3, received = received + ?4,"
+                  " max_seq = greatest(max_seq, ?5), quarantined = quarantined + ?6 WHERE id = ?1",
+};
+
 struct TallyIngest {
     TallyDb *db;
-    sqlite3_stmt *st[ST_COUNT];
+    TallyPg *pg;                /* NULL on SQLite */
+    sqlite3_stmt *st[ST_COUNT]; /* SQLite */
+    bool pg_prepared[ST_COUNT]; /* PostgreSQL: prepared on this connection as "tally_ingest_<i>" */
 };
+
+/* A statement's parameters, typed as SQLite binds them (PostgreSQL gets them as text). */
+#define ARGS_MAX 14
+typedef struct {
+    int n;
+    char type[ARGS_MAX]; /* 't' text, 'i' integer */
+    const char *t[ARGS_MAX];
+    int64_t i[ARGS_MAX];
+} Args;
+
+static void arg_t(Args *a, const char *v)
+{
+    a->type[a->n] = 't';
+    a->t[a->n++] = v;
+}
+
+static void arg_i(Args *a, int64_t v)
+{
+    a->type[a->n] = 'i';
+    a->i[a->n++] = v;
+}
+
+/* PostgreSQL's text of statement i: ?N becomes $N (no ? appears in these statements otherwise). */
+static void pg_text(int i, char *out, size_t cap)
+{
+    const char *src = PG_SQL[i] ? PG_SQL[i] : SQL[i];
+    size_t k = 0;
+    for(; *src && k + 1 < cap; src++)
+        out[k++] = *src == '?' ? '$' : *src;
+    out[k] = '\0';
+}
+
+/* The first row of a query statement, read through row_text / row_i64 until row_done. */
+typedef struct {
+    bool          found;
+    sqlite3_stmt *st;  /* SQLite: the statement standing on its row */
+    PGresult     *res; /* PostgreSQL */
+} Row;
+
+static void bind_sqlite(sqlite3_stmt *st, const Args *a)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    for(int k = 0; a && k < a->n; k++) {
+        if(a->type[k] == 't')
+            sqlite3_bind_text(st, k + 1, a->t[k], -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(st, k + 1, a->i[k]);
+    }
+}
+
+/* Runs statement i with a's parameters. On success *changes (when not NULL) is the rows it wrote and, for a
+ * query (row not NULL), row holds its first row (row_done it); on failure msg says what failed. */
+static TallyErr exec_st(TallyIngest *in, int i, const Args *a, int64_t *changes, Row *row, const char *what,
+                        char msg[TALLY_MSG_MAX])
+{
+    if(row)
+        *row = (Row){0};
+    if(!in->pg) {
+        sqlite3_stmt *st = in->st[i];
+        bind_sqlite(st, a);
+        int rc = sqlite3_step(st);
+        if(rc == SQLITE_ROW && row) {
+            row->found = true;
+            row->st = st; /* reset by row_done */
+            return TALLY_OK;
+        }
+        if(rc == SQLITE_ROW || rc == SQLITE_DONE) {
+            if(changes)
+                *changes = sqlite3_changes(tally_db_sqlite(in->db));
+            sqlite3_reset(st);
+            return TALLY_OK;
+        }
+        TallyErr e = tally_db_fail(in->db, what, msg);
+        sqlite3_reset(st);
+        return e;
+    }
+    PGconn *c = tally_pg_conn(in->pg);
+    if(!a || a->n == 0) { /* BEGIN, SAVEPOINT, ROLLBACK TO …: simple queries (allowed in a failed transaction) */
+        PGresult *r = PQexec(c, PG_SQL[i] ? PG_SQL[i] : SQL[i]);
+        TallyErr e = r && PQresultStatus(r) == PGRES_COMMAND_OK ? TALLY_OK : tally_pg_fail(in->pg, r, what, msg);
+        PQclear(r);
+        return e;
+    }
+    char name[32];
+    snprintf(name, sizeof name, "tally_ingest_%d", i);
+    if(!in->pg_prepared[i]) {
+        char sql[2048];
+        pg_text(i, sql, sizeof sql);
+        PGresult *p = PQprepare(c, name, sql, 0, NULL);
+        const char *state = p ? PQresultErrorField(p, PG_DIAG_SQLSTATE) : NULL;
+        /* 42P05: another TallyIngest on this connection prepared the same text under the same name. */
+        if(!p || (PQresultStatus(p) != PGRES_COMMAND_OK && !(state && strcmp(state, "42P05") == 0))) {
+            TallyErr e = tally_pg_fail(in->pg, p, what, msg);
+            PQclear(p);
+            return e;
+        }
+        PQclear(p);
+        in->pg_prepared[i] = true;
+    }
+    char num[ARGS_MAX][24];
+    const char *v[ARGS_MAX];
+    for(int k = 0; a && k < a->n; k++) {
+        if(a->type[k] == 't') {
+            v[k] = a->t[k];
+        } else {
+            snprintf(num[k], sizeof num[k], "%lld", (long long)a->i[k]);
+            v[k] = num[k];
+        }
+    }
+    PGresult *r = PQexecPrepared(c, name, a ? a->n : 0, v, NULL, NULL, 0);
+    ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if(s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        TallyErr e = tally_pg_fail(in->pg, r, what, msg);
+        PQclear(r);
+        return e;
+    }
+    if(changes)
+        *changes = strtoll(PQcmdTuples(r), NULL, 10);
+    if(row && PQntuples(r) > 0) {
+        row->found = true;
+        row->res = r;
+    } else {
+        PQclear(r);
+    }
+    return TALLY_OK;
+}
+
+static const char *row_text(const Row *row, int col)
+{
+    if(row->st)
+        return (const char *)sqlite3_column_text(row->st, col);
+    return PQgetisnull(row->res, 0, col) ? NULL : PQgetvalue(row->res, 0, col);
+}
+
+static int64_t row_i64(const Row *row, int col)
+{
+    if(row->st)
+        return sqlite3_column_int64(row->st, col);
+    const char *v = row_text(row, col);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+static void row_done(Row *row)
+{
+    if(row->st)
+        sqlite3_reset(row->st);
+    PQclear(row->res);
+    *row = (Row){0};
+}
+
+/* Statement i without parameters or rows (BEGIN, SAVEPOINT, …). */
+static TallyErr exec0(TallyIngest *in, int i, const char *what, char msg[TALLY_MSG_MAX])
+{
+    return exec_st(in, i, NULL, NULL, NULL, what, msg);
+}
+
+/* Whether a transaction is open (SQLite closes it itself on some errors; PostgreSQL's may have failed). */
+static bool in_transaction(TallyIngest *in)
+{
+    if(in->pg)
+        return PQtransactionStatus(tally_pg_conn(in->pg)) != PQTRANS_IDLE;
+    return !sqlite3_get_autocommit(tally_db_sqlite(in->db));
+}
 
 /* One roll-up cell touched by this batch (the unit is the device's, the same for every item). */
 typedef struct {
@@ -99,17 +278,14 @@ typedef struct {
 TallyErr tally_ingest_new(TallyDb *db, TallyIngest **out, char msg[TALLY_MSG_MAX])
 {
     *out = NULL;
-    TallyErr pg_e = tally_db_sqlite_only(db, "tally_ingest_new", msg);
-    if(pg_e)
-        return pg_e;
-    *out = NULL;
     TallyIngest *in = calloc(1, sizeof *in);
     if(!in) {
         snprintf(msg, TALLY_MSG_MAX, "out of memory");
         return TALLY_E_NOMEM;
     }
     in->db = db;
-    for(int i = 0; i < ST_COUNT; i++)
+    in->pg = tally_db_pg(db);
+    for(int i = 0; i < ST_COUNT && !in->pg; i++) /* PostgreSQL prepares each on first use */
         if(sqlite3_prepare_v3(tally_db_sqlite(db), SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &in->st[i], NULL)) {
             TallyErr e = tally_db_fail(db, "prepare ingest", msg);
             tally_ingest_free(in);
@@ -126,13 +302,6 @@ void tally_ingest_free(TallyIngest *in)
     for(int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(in->st[i]);
     free(in);
-}
-
-static int run(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc;
 }
 
 static void add_reject(ProtoReply *reply, const char *id, const char *code)
@@ -155,17 +324,19 @@ static void add_cell(Cell *cells, size_t *n_cells, const Cell *c)
     (*n_cells)++;
 }
 
-/* Adds one cell's count to a roll-up row (daily: period = day number; monthly: year * 12 + month - 1). */
-static int bump_rollup(sqlite3_stmt *st, const char *unit, int64_t period, const Cell *c)
+/* Adds one cell's count to a roll-up row (ST_ROLLUP: period = day number; ST_MONTHLY: year * 12 + month - 1). */
+static TallyErr bump_rollup(TallyIngest *in, int which, const char *unit, int64_t period, const Cell *c,
+                            char msg[TALLY_MSG_MAX])
 {
-    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, period);
-    sqlite3_bind_text(st, 3, proto_area_code((ProtoArea)c->area), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, proto_scale_code((ProtoScale)c->scale), -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, c->score);
-    sqlite3_bind_int(st, 6, c->flagged);
-    sqlite3_bind_int64(st, 7, c->n);
-    return run(st);
+    Args a = {0};
+    arg_t(&a, unit);
+    arg_i(&a, period);
+    arg_t(&a, proto_area_code((ProtoArea)c->area));
+    arg_t(&a, proto_scale_code((ProtoScale)c->scale));
+    arg_i(&a, c->score);
+    arg_i(&a, c->flagged);
+    arg_i(&a, c->n);
+    return exec_st(in, which, &a, NULL, NULL, which == ST_ROLLUP ? "update roll-up" : "update monthly roll-up", msg);
 }
 
 static int64_t month_of(int64_t day)
@@ -185,14 +356,16 @@ static TallyErr bump_reasons(TallyIngest *in, const char *unit, int64_t day, int
         if(!(reasons & (1u << k)))
             continue;
         for(int monthly = 0; monthly < 2; monthly++) {
-            sqlite3_stmt *st = in->st[monthly ? ST_REASON_MONTH : ST_REASON_DAY];
-            sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, monthly ? month_of(day) : day);
-            sqlite3_bind_text(st, 3, proto_area_code((ProtoArea)area), -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 4, proto_reason_code((ProtoReason)k), -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 5, delta);
-            if(run(st) != SQLITE_DONE)
-                return tally_db_fail(in->db, "update reasons roll-up", msg);
+            Args a = {0};
+            arg_t(&a, unit);
+            arg_i(&a, monthly ? month_of(day) : day);
+            arg_t(&a, proto_area_code((ProtoArea)area));
+            arg_t(&a, proto_reason_code((ProtoReason)k));
+            arg_i(&a, delta);
+            TallyErr e = exec_st(in, monthly ? ST_REASON_MONTH : ST_REASON_DAY, &a, NULL, NULL,
+                                 "update reasons roll-up", msg);
+            if(e)
+                return e;
         }
     }
     return TALLY_OK;
@@ -214,23 +387,26 @@ static TallyErr bump_hours(TallyIngest *in, const char *unit, const HourCell *ce
                            char msg[TALLY_MSG_MAX])
 {
     for(size_t i = 0; i < n_cells; i++) {
-        sqlite3_stmt *d = in->st[ST_HOUR_DAY], *m = in->st[ST_HOUR_MONTH];
+        Args d = {0}, m = {0};
         const char *area = proto_area_code((ProtoArea)cells[i].area);
-        sqlite3_bind_text(d, 1, unit, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(d, 2, cells[i].day);
-        sqlite3_bind_text(d, 3, area, -1, SQLITE_STATIC);
-        sqlite3_bind_int(d, 4, cells[i].hour);
-        sqlite3_bind_int64(d, 5, cells[i].n);
-        sqlite3_bind_int64(d, 6, cells[i].unsatisfied);
-        sqlite3_bind_text(m, 1, unit, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(m, 2, month_of(cells[i].day));
-        sqlite3_bind_text(m, 3, area, -1, SQLITE_STATIC);
-        sqlite3_bind_int(m, 4, (int)(((cells[i].day + 3) % 7 + 7) % 7));
-        sqlite3_bind_int(m, 5, cells[i].hour);
-        sqlite3_bind_int64(m, 6, cells[i].n);
-        sqlite3_bind_int64(m, 7, cells[i].unsatisfied);
-        if(run(d) != SQLITE_DONE || run(m) != SQLITE_DONE)
-            return tally_db_fail(in->db, "update hours roll-up", msg);
+        arg_t(&d, unit);
+        arg_i(&d, cells[i].day);
+        arg_t(&d, area);
+        arg_i(&d, cells[i].hour);
+        arg_i(&d, cells[i].n);
+        arg_i(&d, cells[i].unsatisfied);
+        arg_t(&m, unit);
+        arg_i(&m, month_of(cells[i].day));
+        arg_t(&m, area);
+        arg_i(&m, ((cells[i].day + 3) % 7 + 7) % 7);
+        arg_i(&m, cells[i].hour);
+        arg_i(&m, cells[i].n);
+        arg_i(&m, cells[i].unsatisfied);
+        TallyErr e = exec_st(in, ST_HOUR_DAY, &d, NULL, NULL, "update hours roll-up", msg);
+        if(!e)
+            e = exec_st(in, ST_HOUR_MONTH, &m, NULL, NULL, "update hours roll-up", msg);
+        if(e)
+            return e;
     }
     return TALLY_OK;
 }
@@ -248,19 +424,20 @@ static TallyErr bump_sat(TallyIngest *in, const char *unit, const SatCell *cell,
                          cell->c.svc_flagged, cell->c.wait_n, cell->c.wait_within, cell->c.svc_wait_n,
                          cell->c.svc_wait_within};
     for(int monthly = 0; monthly < 2; monthly++) {
-        sqlite3_stmt *up = in->st[monthly ? ST_SAT_MONTH : ST_SAT_DAY];
-        sqlite3_stmt *del = in->st[monthly ? ST_SAT_MONTH_EMPTY : ST_SAT_DAY_EMPTY];
-        for(int k = 0; k < 2; k++) {
-            sqlite3_stmt *st = k ? del : up;
-            sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, monthly ? month_of(cell->day) : cell->day);
-            sqlite3_bind_text(st, 3, proto_area_code((ProtoArea)cell->area), -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 4, respondent_key(cell->respondent), -1, SQLITE_STATIC);
-        }
+        Args key = {0};
+        arg_t(&key, unit);
+        arg_i(&key, monthly ? month_of(cell->day) : cell->day);
+        arg_t(&key, proto_area_code((ProtoArea)cell->area));
+        arg_t(&key, respondent_key(cell->respondent));
+        Args up = key;
         for(int k = 0; k < (int)(sizeof v / sizeof v[0]); k++)
-            sqlite3_bind_int64(up, 5 + k, v[k]);
-        if(run(up) != SQLITE_DONE || run(del) != SQLITE_DONE)
-            return tally_db_fail(in->db, "update daily_sat/monthly_sat roll-up", msg);
+            arg_i(&up, v[k]);
+        const char *what = "update daily_sat/monthly_sat roll-up";
+        TallyErr e = exec_st(in, monthly ? ST_SAT_MONTH : ST_SAT_DAY, &up, NULL, NULL, what, msg);
+        if(!e)
+            e = exec_st(in, monthly ? ST_SAT_MONTH_EMPTY : ST_SAT_DAY_EMPTY, &key, NULL, NULL, what, msg);
+        if(e)
+            return e;
     }
     return TALLY_OK;
 }
@@ -292,21 +469,20 @@ static TallyErr update_item(TallyIngest *in, const ProtoRating *stored, const Pr
                             const ProtoBatch *b, int64_t day, bool quarantined, SatCell *sat, size_t *n_sat,
                             char msg[TALLY_MSG_MAX])
 {
-    sqlite3_stmt *st = in->st[ST_UPDATE];
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, b->batch_id, -1, SQLITE_STATIC);
-    int rc = run(st);
-    sqlite3_clear_bindings(st);
-    if(rc != SQLITE_DONE)
-        return tally_db_fail(in->db, "update rating", msg);
+    Args a = {0};
+    arg_t(&a, r->id);
+    arg_t(&a, body);
+    arg_t(&a, b->batch_id);
+    TallyErr e = exec_st(in, ST_UPDATE, &a, NULL, NULL, "update rating", msg);
+    if(e)
+        return e;
     if(quarantined)
         return TALLY_OK;
     add_sat(sat, n_sat, stored, day, -1);
     add_sat(sat, n_sat, r, day, +1);
     if((r->flags & PROTO_FLAG_RAPID_REPEAT) || stored->reasons == r->reasons)
         return TALLY_OK;
-    TallyErr e = bump_reasons(in, r->unit, day, r->area, stored->reasons, -1, msg);
+    e = bump_reasons(in, r->unit, day, r->area, stored->reasons, -1, msg);
     return e ? e : bump_reasons(in, r->unit, day, r->area, r->reasons, +1, msg);
 }
 
@@ -316,23 +492,24 @@ static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *
                              int64_t day, SatCell *sat, size_t *n_sat, ItemOutcome *outcome,
                              char msg[TALLY_MSG_MAX])
 {
-    sqlite3_stmt *q = in->st[ST_BODY];
-    sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
-    if(sqlite3_step(q) != SQLITE_ROW) {
-        TallyErr e = tally_db_fail(in->db, "compare rating", msg);
-        sqlite3_reset(q);
+    Args a = {0};
+    arg_t(&a, r->id);
+    Row q;
+    TallyErr e = exec_st(in, ST_BODY, &a, NULL, &q, "compare rating", msg);
+    if(e)
         return e;
-    }
-    const char *old = (const char *)sqlite3_column_text(q, 0), *device = (const char *)sqlite3_column_text(q, 1);
+    if(!q.found) /* the insert found it there, and ratings are never deleted */
+        return tally_set_msg(msg, TALLY_E_DB, "compare rating: rating %s vanished", r->id);
+    const char *old = row_text(&q, 0), *device = row_text(&q, 1);
     ProtoRating stored;
     ProtoRevision rev = PROTO_REV_CONFLICT;
-    bool quarantined = sqlite3_column_int(q, 2) != 0;
+    bool quarantined = row_i64(&q, 2) != 0;
     if(old && strcmp(old, body) == 0)
         rev = PROTO_REV_SAME;
     else if(old && device && strcmp(device, b->device_id) == 0 &&
             proto_rating_parse(old, strlen(old), &stored, NULL) == PROTO_OK)
         rev = proto_rating_revision(&stored, r);
-    sqlite3_reset(q);
+    row_done(&q);
     switch(rev) {
     case PROTO_REV_SAME:
     case PROTO_REV_OLDER: *outcome = ITEM_DUPLICATE; return TALLY_OK;
@@ -353,27 +530,28 @@ static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBat
         snprintf(msg, TALLY_MSG_MAX, "rating %s does not encode in %d bytes", r->id, PROTO_RATING_TEXT_MAX);
         return TALLY_E_INVALID;
     }
-    sqlite3_stmt *st = in->st[ST_INSERT];
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, b->device_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, r->unit, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, proto_area_code(r->area), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, proto_scale_code(r->scale), -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 6, r->score);
-    sqlite3_bind_int(st, 7, (r->flags & PROTO_FLAG_RAPID_REPEAT) != 0);
-    sqlite3_bind_int64(st, 8, day);
-    sqlite3_bind_text(st, 9, body, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, b->batch_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 11, now_s);
-    sqlite3_bind_int(st, 12, quarantine);
-    TallyErr e = TALLY_OK;
-    if(run(st) != SQLITE_DONE)
-        e = tally_db_fail(in->db, "store rating", msg);
-    else if(sqlite3_changes(tally_db_sqlite(in->db)) == 1)
+    /* The unique key decides, never a read before the write: when another writer (another tally-server on
+     * PostgreSQL) stores the same id at the same moment, one insert wins and the other waits for it, inserts
+     * nothing and compares against what was stored. */
+    Args a = {0};
+    arg_t(&a, r->id);
+    arg_t(&a, b->device_id);
+    arg_t(&a, r->unit);
+    arg_t(&a, proto_area_code(r->area));
+    arg_t(&a, proto_scale_code(r->scale));
+    arg_i(&a, r->score);
+    arg_i(&a, (r->flags & PROTO_FLAG_RAPID_REPEAT) != 0);
+    arg_i(&a, day);
+    arg_t(&a, body);
+    arg_t(&a, b->batch_id);
+    arg_i(&a, now_s);
+    arg_i(&a, quarantine);
+    int64_t inserted = 0;
+    TallyErr e = exec_st(in, ST_INSERT, &a, &inserted, NULL, "store rating", msg);
+    if(!e && inserted == 1)
         *outcome = ITEM_ACCEPTED;
-    else
+    else if(!e)
         e = compare_item(in, r, body, b, day, sat, n_sat, outcome, msg);
-    sqlite3_clear_bindings(st);
     return e;
 }
 
@@ -404,23 +582,22 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
     size_t n_cells = 0, n_hours = 0, n_sat = 0;
     /* inserted: new rows, quarantined or not (an updated rating is accepted but not new) */
     int64_t max_seq = 0, inserted = 0, quarantined = 0, since = INT64_MIN;
-    if(run(in->st[ST_SAVEPOINT]) != SQLITE_DONE) {
-        TallyErr e = tally_db_fail(in->db, "begin batch", msg);
+    TallyErr e = exec0(in, ST_SAVEPOINT, "begin batch", msg);
+    if(e) {
         free(cells);
         free(hours);
         free(sat);
         proto_reply_free(reply);
         return e;
     }
-    TallyErr e = TALLY_OK;
-    sqlite3_stmt *q = in->st[ST_SINCE];
-    sqlite3_bind_text(q, 1, b->device_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
-    if(rc == SQLITE_ROW)
-        since = sqlite3_column_int64(q, 0);
-    else if(rc != SQLITE_DONE)
-        e = tally_db_fail(in->db, "read device", msg);
-    sqlite3_reset(q);
+    Args da = {0};
+    arg_t(&da, b->device_id);
+    Row q;
+    e = exec_st(in, ST_SINCE, &da, NULL, &q, "read device", msg);
+    if(!e && q.found)
+        since = row_i64(&q, 0);
+    if(!e)
+        row_done(&q);
     for(size_t i = 0; i < b->n && !e; i++) {
         const ProtoBatchItem *it = &b->items[i];
         const ProtoRating *r = &it->rating;
@@ -475,12 +652,9 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
         }
     }
     for(size_t i = 0; i < n_cells && !e; i++) {
-        int y, m, d;
-        ptime_civil_from_days(cells[i].day, &y, &m, &d);
-        if(bump_rollup(in->st[ST_ROLLUP], device_unit, cells[i].day, &cells[i]) != SQLITE_DONE)
-            e = tally_db_fail(in->db, "update roll-up", msg);
-        else if(bump_rollup(in->st[ST_MONTHLY], device_unit, (int64_t)y * 12 + m - 1, &cells[i]) != SQLITE_DONE)
-            e = tally_db_fail(in->db, "update monthly roll-up", msg);
+        e = bump_rollup(in, ST_ROLLUP, device_unit, cells[i].day, &cells[i], msg);
+        if(!e)
+            e = bump_rollup(in, ST_MONTHLY, device_unit, month_of(cells[i].day), &cells[i], msg);
     }
     for(size_t i = 0; i < n_sat && !e; i++)
         e = bump_sat(in, device_unit, &sat[i], msg);
@@ -496,33 +670,33 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
     ptime_parse(b->sent_at, &sent, &off);
     int64_t skew = sent - now_s;
     if(!e) {
-        sqlite3_stmt *st = in->st[ST_RECEIPT];
-        sqlite3_bind_text(st, 1, b->batch_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, b->device_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now_s);
-        sqlite3_bind_text(st, 4, b->sent_at, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, skew);
-        sqlite3_bind_int64(st, 6, reply->accepted);
-        sqlite3_bind_int64(st, 7, reply->duplicate);
-        sqlite3_bind_int64(st, 8, (sqlite3_int64)reply->n_rejected);
-        if(run(st) != SQLITE_DONE)
-            e = tally_db_fail(in->db, "record receipt", msg);
+        Args a = {0};
+        arg_t(&a, b->batch_id);
+        arg_t(&a, b->device_id);
+        arg_i(&a, now_s);
+        arg_t(&a, b->sent_at);
+        arg_i(&a, skew);
+        arg_i(&a, reply->accepted);
+        arg_i(&a, reply->duplicate);
+        arg_i(&a, (int64_t)reply->n_rejected);
+        e = exec_st(in, ST_RECEIPT, &a, NULL, NULL, "record receipt", msg);
     }
     if(!e) {
-        sqlite3_stmt *st = in->st[ST_DEVICE];
-        sqlite3_bind_text(st, 1, b->device_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now_s);
-        sqlite3_bind_int64(st, 3, skew);
-        sqlite3_bind_int64(st, 4, inserted);
-        sqlite3_bind_int64(st, 5, max_seq);
-        sqlite3_bind_int64(st, 6, quarantined);
-        if(run(st) != SQLITE_DONE)
-            e = tally_db_fail(in->db, "update device", msg);
+        Args a = {0};
+        arg_t(&a, b->device_id);
+        arg_i(&a, now_s);
+        arg_i(&a, skew);
+        arg_i(&a, inserted);
+        arg_i(&a, max_seq);
+        arg_i(&a, quarantined);
+        e = exec_st(in, ST_DEVICE, &a, NULL, NULL, "update device", msg);
     }
+    char ignored[TALLY_MSG_MAX];
     if(e)
-        run(in->st[ST_UNDO]);
-    if(run(in->st[ST_RELEASE]) != SQLITE_DONE && !e)
-        e = tally_db_fail(in->db, "release batch", msg);
+        exec0(in, ST_UNDO, "undo batch", ignored);
+    TallyErr re = exec0(in, ST_RELEASE, "release batch", e ? ignored : msg);
+    if(!e)
+        e = re;
     if(e) {
         proto_reply_free(reply);
         reply->accepted = reply->duplicate = 0;
@@ -541,22 +715,22 @@ TallyErr tally_ingest_group(TallyIngest *in, TallyIngestItem *items, size_t n, i
         items[i].msg[0] = '\0';
     }
     TallyErr e = TALLY_OK;
-    if(run(in->st[ST_BEGIN]) != SQLITE_DONE)
-        e = tally_db_fail(in->db, "begin batches", msg);
+    e = exec0(in, ST_BEGIN, "begin batches", msg);
     for(size_t i = 0; i < n && !e; i++) {
         items[i].err = ingest_one(in, items[i].batch, items[i].unit, now_s, &items[i].reply, &items[i].quarantined,
                                   items[i].msg);
         /* A batch that failed is undone alone and the others go on, unless SQLite has rolled the whole
          * transaction back itself (it does on SQLITE_NOMEM, SQLITE_FULL, I/O errors): then none is stored, and
          * every batch gets this first cause (503 for out of memory, not a 500 from the COMMIT after it). */
-        if(items[i].err && sqlite3_get_autocommit(tally_db_sqlite(in->db)))
+        if(items[i].err && !in_transaction(in))
             e = items[i].err, memcpy(msg, items[i].msg, TALLY_MSG_MAX); /* both TALLY_MSG_MAX, terminated */
     }
-    if(!e && run(in->st[ST_COMMIT]) != SQLITE_DONE)
-        e = tally_db_fail(in->db, "commit batches", msg);
+    if(!e)
+        e = exec0(in, ST_COMMIT, "commit batches", msg);
     if(e) { /* nothing of any batch is stored */
-        if(!sqlite3_get_autocommit(tally_db_sqlite(in->db)))
-            run(in->st[ST_ROLLBACK]);
+        char ignored[TALLY_MSG_MAX];
+        if(in_transaction(in))
+            exec0(in, ST_ROLLBACK, "roll back batches", ignored);
         for(size_t i = 0; i < n; i++) {
             proto_reply_free(&items[i].reply);
             items[i].reply.accepted = items[i].reply.duplicate = 0;

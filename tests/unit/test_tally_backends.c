@@ -19,6 +19,7 @@
 
 #include "sync/tally/tally_db.h"
 #include "sync/tally/tally_ingest.h"
+#include "sync/tally/tally_account.h"
 #include "tests/unit/testutil.h"
 
 #define CLUSTER TEST_SOURCE_DIR "/tests/pg/pg-cluster"
@@ -392,11 +393,191 @@ static void test_pg_unported_fails_clearly(void **state)
     if(!db)
         skip();
     char msg[TALLY_MSG_MAX];
-    TallyIngest *in = (TallyIngest *)1;
-    assert_int_equal(tally_ingest_new(db, &in, msg), TALLY_E_DB);
-    assert_null(in);
+    assert_int_equal(tally_audit_add(db, 1700000000, "v", "127.0.0.1", "login", "", msg), TALLY_E_DB);
     assert_non_null(strstr(msg, "not yet available on PostgreSQL"));
     tally_db_close(db);
+}
+
+/* ---- Ingest ------------------------------------------------------------------------------------------ */
+
+#define UNIT "G01.C01"
+#define NOW_S 1795400000 /* 2026-11-23T09:13:20+07:00 */
+
+static void seed_ingest(TallyDb *db)
+{
+    char msg[TALLY_MSG_MAX], tok[TALLY_TOKEN_HEX + 1];
+    assert_int_equal(tally_unit_add(db, "G01", "Tỉnh", NULL, msg), TALLY_OK);
+    assert_int_equal(tally_unit_add(db, UNIT, "Xã", "G01", msg), TALLY_OK);
+    int64_t since = ptime_vn_day_start(PTIME_DAY_MIN);
+    assert_int_equal(tally_device_add(db, "kiosk-a", UNIT, since, tok, msg), TALLY_OK);
+    assert_int_equal(tally_device_add(db, "kiosk-b", UNIT, since, tok, msg), TALLY_OK);
+}
+
+static ProtoRating rating(int k, ProtoArea area, int score)
+{
+    ProtoRating r = {.seq = k, .unit = UNIT, .area = area, .scale = SCALE_TTHC3, .score = score,
+                     .followup = FOLLOWUP_NONE};
+    snprintf(r.id, sizeof r.id, "0193a4f0-1b2c-7d3e-8f40-%012d", k);
+    snprintf(r.at, sizeof r.at, "2026-11-%02dT%02d:15:02+07:00", 20 + k % 3, 7 + k % 9);
+    return r;
+}
+
+/* Ingests items as one batch from device; writes "accepted=… duplicate=… rejected=id:code,…" into out. */
+static TallyErr post(TallyIngest *in, const char *device, int batch_no, const ProtoBatchItem *items, size_t n,
+                     char *out, size_t cap)
+{
+    ProtoBatch b = {.n = n, .items = (ProtoBatchItem *)items};
+    snprintf(b.batch_id, sizeof b.batch_id, "0193a4f2-6c1e-7b3a-9d2e-%012d", batch_no);
+    snprintf(b.device_id, sizeof b.device_id, "%s", device);
+    snprintf(b.sent_at, sizeof b.sent_at, "2026-11-22T21:33:25+07:00");
+    ProtoReply rep;
+    char msg[TALLY_MSG_MAX];
+    TallyErr e = tally_ingest_batch(in, &b, UNIT, NOW_S, &rep, msg);
+    if(e) {
+        snprintf(out, cap, "error %s: %s", tally_err_name(e), msg);
+        return e;
+    }
+    int len = snprintf(out, cap, "accepted=%lld duplicate=%lld rejected=", (long long)rep.accepted,
+                       (long long)rep.duplicate);
+    for(size_t i = 0; i < rep.n_rejected && len > 0 && (size_t)len < cap; i++)
+        len += snprintf(out + len, cap - (size_t)len, "%s:%s,", rep.rejected[i].id, rep.rejected[i].error);
+    proto_reply_free(&rep);
+    return TALLY_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every row of sql as "v1|v2|…", sorted, one per line: the same text from either backend. */
+static void dump(TallyDb *db, Backend b, const char *sql, char *out, size_t cap)
+{
+    char *lines[4096];
+    size_t n = 0;
+    if(b == BK_PG) {
+        PGconn *c = PQconnectdb(g_uri);
+        PGresult *r = PQexec(c, sql);
+        if(PQresultStatus(r) != PGRES_TUPLES_OK)
+            fail_msg("%s: %s", sql, PQerrorMessage(c));
+        for(int i = 0; i < PQntuples(r) && n < 4096; i++) {
+            char line[4096] = "";
+            for(int j = 0; j < PQnfields(r); j++) {
+                size_t len = strlen(line);
+                snprintf(line + len, sizeof line - len, "%s%s", j ? "|" : "",
+                         PQgetisnull(r, i, j) ? "NULL" : PQgetvalue(r, i, j));
+            }
+            lines[n++] = strdup(line);
+        }
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        sqlite3_stmt *st;
+        if(sqlite3_prepare_v2(tally_db_sqlite(db), sql, -1, &st, NULL))
+            fail_msg("%s: %s", sql, sqlite3_errmsg(tally_db_sqlite(db)));
+        while(sqlite3_step(st) == SQLITE_ROW && n < 4096) {
+            char line[4096] = "";
+            for(int j = 0; j < sqlite3_column_count(st); j++) {
+                size_t len = strlen(line);
+                const char *v = (const char *)sqlite3_column_text(st, j);
+                snprintf(line + len, sizeof line - len, "%s%s", j ? "|" : "", v ? v : "NULL");
+            }
+            lines[n++] = strdup(line);
+        }
+        sqlite3_finalize(st);
+    }
+    qsort(lines, n, sizeof *lines, cmp_str);
+    out[0] = '\0';
+    for(size_t i = 0; i < n; i++) {
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s\n", lines[i]);
+        free(lines[i]);
+    }
+}
+
+/* What ingest writes, as text: ratings, every roll-up, the devices' counters, the receipts' counts. */
+static const char *const STORED[] = {
+    "SELECT id, device, unit, area, scale, score, flagged, day, body, batch, received_at, quarantine FROM ratings",
+    "SELECT * FROM daily", "SELECT * FROM monthly", "SELECT * FROM daily_sat", "SELECT * FROM monthly_sat",
+    "SELECT * FROM reasons_daily", "SELECT * FROM reasons_monthly", "SELECT * FROM hours_daily",
+    "SELECT * FROM hours_monthly",
+    "SELECT id, last_seen, last_skew_s, received, max_seq, quarantined FROM devices",
+    "SELECT batch_id, device, received_at, sent_at, skew_s, accepted, duplicate, rejected FROM receipts",
+};
+#define N_STORED (sizeof STORED / sizeof STORED[0])
+
+/* The same batches on both backends: the same verdicts, rows and roll-ups (tally_ingest.h's rules). */
+static void test_ingest_same_verdicts_and_rollups(void **state)
+{
+    (void)state;
+    static char replies[BK_COUNT][4096], stored[BK_COUNT][N_STORED][16384];
+    EACH_BACKEND(b, db) {
+        char msg[TALLY_MSG_MAX], out[1024];
+        seed_ingest(db);
+        TallyIngest *in;
+        assert_int_equal(tally_ingest_new(db, &in, msg), TALLY_OK);
+        ProtoBatchItem it[10];
+        memset(it, 0, sizeof it);
+        it[0].rating = rating(1, AREA_DAT_DAI, 3);
+        it[1].rating = rating(2, AREA_DAT_DAI, 1); /* not satisfied, its follow-up (reasons) to come */
+        it[2].rating = rating(3, AREA_Y_TE, 2);
+        it[2].rating.flags = PROTO_FLAG_RAPID_REPEAT;
+        it[3].rating = rating(4, AREA_GIAO_DUC, 3);
+        it[3].rating.respondent = RESPONDENT_DOANH_NGHIEP;
+        it[3].rating.service_score = 2;
+        it[3].rating.wait = WAIT_15_30;
+        it[4].rating = rating(5, AREA_XAY_DUNG, 3);
+        snprintf(it[4].rating.at, sizeof it[4].rating.at, "2027-01-01T08:00:00+07:00"); /* after receipt */
+        it[5].rating = rating(6, AREA_DAT_DAI, 3);
+        snprintf(it[5].rating.unit, sizeof it[5].rating.unit, "G01"); /* not the device's unit */
+        it[6].error.code = PROTO_E_TYPE; /* the codec refused it */
+        snprintf(it[6].raw_id, sizeof it[6].raw_id, "0193a4f0-1b2c-7d3e-8f40-000000000007");
+        for(int i = 0; i < 6; i++)
+            memcpy(it[i].raw_id, it[i].rating.id, sizeof it[i].raw_id);
+        size_t len = 0;
+        assert_int_equal(post(in, "kiosk-a", 1, it, 7, out, sizeof out), TALLY_OK);
+        len += (size_t)snprintf(replies[b] + len, sizeof replies[b] - len, "%s\n", out);
+        assert_non_null(strstr(out, "accepted=5 duplicate=0"));
+
+        /* Again: the same rejects, every accepted item a duplicate. */
+        assert_int_equal(post(in, "kiosk-a", 2, it, 7, out, sizeof out), TALLY_OK);
+        len += (size_t)snprintf(replies[b] + len, sizeof replies[b] - len, "%s\n", out);
+        assert_non_null(strstr(out, "accepted=0 duplicate=5"));
+
+        /* Rating 2 gains its follow-up and a service answer (accepted, counted once); rating 1 comes back with
+         * another score (conflict); rating 3 from the other device with the same bytes (duplicate). */
+        ProtoBatchItem up[2];
+        memset(up, 0, sizeof up);
+        up[0].rating = it[1].rating;
+        up[0].rating.followup = FOLLOWUP_ANSWERED;
+        up[0].rating.reasons = 1u << REASON_CHO_DOI | 1u << REASON_THU_TUC;
+        up[0].rating.respondent = RESPONDENT_NGUOI_DAN;
+        up[1].rating = it[0].rating;
+        up[1].rating.score = 1;
+        for(int i = 0; i < 2; i++)
+            memcpy(up[i].raw_id, up[i].rating.id, sizeof up[i].raw_id);
+        assert_int_equal(post(in, "kiosk-a", 3, up, 2, out, sizeof out), TALLY_OK);
+        len += (size_t)snprintf(replies[b] + len, sizeof replies[b] - len, "%s\n", out);
+        if(!strstr(out, "accepted=1 duplicate=0 rejected=0193a4f0-1b2c-7d3e-8f40-000000000001:conflict,"))
+            fail_msg("%s: %s", BK_NAME[b], out);
+        assert_int_equal(post(in, "kiosk-a", 4, up, 1, out, sizeof out), TALLY_OK); /* the newer copy again */
+        assert_non_null(strstr(out, "accepted=0 duplicate=1"));
+        assert_int_equal(post(in, "kiosk-a", 5, &it[1], 1, out, sizeof out), TALLY_OK); /* the older copy */
+        assert_non_null(strstr(out, "accepted=0 duplicate=1"));
+        tally_ingest_free(in);
+        for(size_t q = 0; q < N_STORED; q++)
+            dump(db, b, STORED[q], stored[b][q], sizeof stored[b][q]);
+    }
+    assert_non_null(strstr(stored[BK_SQLITE][0], "|1\n")); /* rating 5 quarantined */
+    assert_non_null(strstr(replies[BK_SQLITE], ":unit_mismatch,"));
+    assert_non_null(strstr(replies[BK_SQLITE], "0193a4f0-1b2c-7d3e-8f40-000000000007:wrong_type,"));
+    if(!g_uri[0])
+        return;
+    assert_string_equal(replies[BK_SQLITE], replies[BK_PG]);
+    for(size_t q = 0; q < N_STORED; q++) {
+        if(strcmp(stored[BK_SQLITE][q], stored[BK_PG][q]) != 0)
+            fail_msg("%s differs:\nsqlite:\n%s\npostgresql:\n%s", STORED[q], stored[BK_SQLITE][q], stored[BK_PG][q]);
+    }
 }
 
 int main(void)
@@ -408,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_devices_and_viewers),
         cmocka_unit_test(test_targets_and_settings),
         cmocka_unit_test(test_pg_unported_fails_clearly),
+        cmocka_unit_test(test_ingest_same_verdicts_and_rollups),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

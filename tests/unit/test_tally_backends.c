@@ -580,6 +580,110 @@ static void test_ingest_same_verdicts_and_rollups(void **state)
     }
 }
 
+/* Two processes (two tally-servers on one PostgreSQL) post the same 10,000 rating ids at the same moment, in
+ * batches of 100, one from the first id up and one from the last down, so they meet with both transactions
+ * open on the same ids. The unique key decides: each id is stored once, and the accepted counts of the two
+ * processes' replies add up to 10,000. A batch the database aborts (deadlock: TALLY_E_BUSY, nothing stored)
+ * is posted again, as a kiosk does after a 503. */
+#define RACE_IDS 10000
+#define RACE_BATCH 100
+
+static void race_child(int fd_go, int fd_out, bool down)
+{
+    char msg[TALLY_MSG_MAX];
+    TallyDb *db;
+    TallyIngest *in;
+    if(tally_db_open(g_uri, &db, msg) || tally_ingest_new(db, &in, msg)) {
+        fprintf(stderr, "race child: %s\n", msg);
+        _exit(1);
+    }
+    ProtoBatchItem *it = calloc(RACE_BATCH, sizeof *it);
+    char go;
+    if(!it || read(fd_go, &go, 1) != 1)
+        _exit(1);
+    int64_t totals[3] = {0, 0, 0}; /* accepted, duplicate, retries */
+    for(int k = 0; k < RACE_IDS / RACE_BATCH; k++) {
+        int first = down ? RACE_IDS - (k + 1) * RACE_BATCH : k * RACE_BATCH;
+        for(int i = 0; i < RACE_BATCH; i++) {
+            int id = down ? first + RACE_BATCH - 1 - i : first + i;
+            it[i].rating = rating(id + 1, (ProtoArea)(id % AREA_COUNT), 1 + id % 3);
+            memcpy(it[i].raw_id, it[i].rating.id, sizeof it[i].raw_id);
+        }
+        ProtoBatch b = {.n = RACE_BATCH, .items = it};
+        snprintf(b.batch_id, sizeof b.batch_id, "0193a4f2-6c1e-7b3a-9d2e-%06d%06d", down, k);
+        snprintf(b.device_id, sizeof b.device_id, "kiosk-a");
+        snprintf(b.sent_at, sizeof b.sent_at, "2026-11-23T09:13:20+07:00");
+        for(;;) {
+            ProtoReply rep;
+            TallyErr e = tally_ingest_batch(in, &b, UNIT, NOW_S, &rep, msg);
+            if(e == TALLY_E_BUSY) {
+                totals[2]++;
+                continue;
+            }
+            if(e || rep.n_rejected) {
+                fprintf(stderr, "race child: %s (%zu rejected)\n", e ? msg : "", e ? 0 : rep.n_rejected);
+                _exit(1);
+            }
+            totals[0] += rep.accepted;
+            totals[1] += rep.duplicate;
+            proto_reply_free(&rep);
+            break;
+        }
+    }
+    tally_ingest_free(in);
+    tally_db_close(db);
+    free(it);
+    _exit(write(fd_out, totals, sizeof totals) == (ssize_t)sizeof totals ? 0 : 1);
+}
+
+static void test_pg_two_processes_same_ids(void **state)
+{
+    (void)state;
+    TallyDb *db = open_fresh(BK_PG);
+    if(!db)
+        skip();
+    seed_ingest(db);
+    int go[2], out[2][2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pid[2];
+    for(int c = 0; c < 2; c++) {
+        assert_int_equal(pipe(out[c]), 0);
+        pid[c] = fork();
+        assert_true(pid[c] >= 0);
+        if(pid[c] == 0) {
+            close(go[1]);
+            race_child(go[0], out[c][1], c == 1);
+        }
+        close(out[c][1]);
+    }
+    close(go[0]);
+    assert_int_equal(write(go[1], "GG", 2), 2); /* both connected and prepared: go */
+    close(go[1]);
+    int64_t t[2][3];
+    for(int c = 0; c < 2; c++) {
+        int st;
+        assert_int_equal(read(out[c][0], t[c], sizeof t[c]), (ssize_t)sizeof t[c]);
+        close(out[c][0]);
+        assert_int_equal(waitpid(pid[c], &st, 0), pid[c]);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    fprintf(stderr, "race: process 1 accepted %lld duplicate %lld retried %lld; process 2 accepted %lld duplicate "
+                    "%lld retried %lld\n", (long long)t[0][0], (long long)t[0][1], (long long)t[0][2],
+            (long long)t[1][0], (long long)t[1][1], (long long)t[1][2]);
+    assert_int_equal(t[0][0] + t[1][0], RACE_IDS);
+    assert_int_equal(t[0][1] + t[1][1], RACE_IDS);
+    char text[256];
+    dump(db, BK_PG, "SELECT count(*), count(DISTINCT id) FROM ratings", text, sizeof text);
+    assert_string_equal(text, "10000|10000\n");
+    dump(db, BK_PG, "SELECT sum(n) FROM daily", text, sizeof text);
+    assert_string_equal(text, "10000\n");
+    dump(db, BK_PG, "SELECT sum(n) FROM monthly", text, sizeof text);
+    assert_string_equal(text, "10000\n");
+    dump(db, BK_PG, "SELECT received, max_seq FROM devices WHERE id = 'kiosk-a'", text, sizeof text);
+    assert_string_equal(text, "10000|10000\n");
+    tally_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_targets_and_settings),
         cmocka_unit_test(test_pg_unported_fails_clearly),
         cmocka_unit_test(test_ingest_same_verdicts_and_rollups),
+        cmocka_unit_test(test_pg_two_processes_same_ids),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

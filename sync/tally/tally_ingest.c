@@ -110,16 +110,6 @@ static void arg_i(Args *a, int64_t v)
     a->i[a->n++] = v;
 }
 
-/* PostgreSQL's text of statement i: ?N becomes $N (no ? appears in these statements otherwise). */
-static void pg_text(int i, char *out, size_t cap)
-{
-    const char *src = PG_SQL[i] ? PG_SQL[i] : SQL[i];
-    size_t k = 0;
-    for(; *src && k + 1 < cap; src++)
-        out[k++] = *src == '?' ? '$' : *src;
-    out[k] = '\0';
-}
-
 /* The first row of a query statement, read through row_text / row_i64 until row_done. */
 typedef struct {
     bool          found;
@@ -176,7 +166,8 @@ static TallyErr exec_st(TallyIngest *in, int i, const Args *a, int64_t *changes,
     snprintf(name, sizeof name, "tally_ingest_%d", i);
     if(!in->pg_prepared[i]) {
         char sql[2048];
-        pg_text(i, sql, sizeof sql);
+        if(!tally_pg_sql(PG_SQL[i] ? PG_SQL[i] : SQL[i], sql, sizeof sql))
+            return tally_set_msg(msg, TALLY_E_DB, "%s: statement too long", what);
         PGresult *p = PQprepare(c, name, sql, 0, NULL);
         const char *state = p ? PQresultErrorField(p, PG_DIAG_SQLSTATE) : NULL;
         /* 42P05: another TallyIngest on this connection prepared the same text under the same name. */

@@ -189,6 +189,18 @@ static TallyErr run(TallyPg *pg, const char *what, const char *sql, char msg[TAL
     return e;
 }
 
+bool tally_pg_sql(const char *sqlite_sql, char *out, size_t cap)
+{
+    size_t k = 0;
+    for(const char *p = sqlite_sql; *p; p++) {
+        if(k + 1 >= cap)
+            return false;
+        out[k++] = *p == '?' ? '$' : *p;
+    }
+    out[k] = '\0';
+    return true;
+}
+
 void tally_pg_rollback(TallyPg *pg)
 {
     if(PQtransactionStatus(pg->c) != PQTRANS_IDLE)

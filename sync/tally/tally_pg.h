@@ -3,7 +3,9 @@
  * tally_db_open() picks it for a libpq URI ("postgresql://…" or "postgres://…"); every public function of
  * tally_db.h checks its arguments once, then calls the SQLite code or the tally_pg_* function below, so the
  * rules (what a valid code is, how a token is made and hashed, what message an error carries) live in one
- * place and only the SQL differs. One TallyPg is one PGconn: one thread at a time, like a TallyDb.
+ * place and only the SQL differs. tally_ingest.c and tally_query.c keep one logic for both and run their
+ * statements through tally_pg_exec / tally_pg_sql here. One TallyPg is one PGconn: one thread at a time, like
+ * a TallyDb.
  * Statements take their values as parameters ($1…), never spliced into the SQL. */
 #ifndef SYNC_TALLY_PG_H
 #define SYNC_TALLY_PG_H
@@ -44,6 +46,9 @@ TallyErr tally_pg_exec(TallyPg *pg, const char *what, char msg[TALLY_MSG_MAX], P
 /* Maps a failed result (or NULL: the connection) to TALLY_E_BUSY (serialization failure, deadlock, lock not
  * available), TALLY_E_NOMEM, TALLY_E_EXISTS (unique violation) or TALLY_E_DB, with "what: server message". */
 TallyErr tally_pg_fail(TallyPg *pg, const PGresult *res, const char *what, char msg[TALLY_MSG_MAX]);
+/* SQLite's text of a statement as PostgreSQL's: each ?N parameter becomes $N (so one SQL text serves both
+ * where the dialects agree; the statements passed hold no '?' otherwise). False when out is too small. */
+bool     tally_pg_sql(const char *sqlite_sql, char *out, size_t cap);
 /* Ends the open transaction, if any, with ROLLBACK. */
 void     tally_pg_rollback(TallyPg *pg);
 

@@ -255,18 +255,65 @@ static int tree_find(const Tree *t, const char *code)
     return u ? (int)(u - t->u) : -1;
 }
 
+/* One row of a result on either backend: a SQLite statement standing on a row, or row i of a libpq result. */
+typedef struct {
+    sqlite3_stmt   *st;
+    const PGresult *res;
+    int             i;
+} Cols;
+
+static const char *col_text(const Cols *c, int col)
+{
+    if(c->st)
+        return (const char *)sqlite3_column_text(c->st, col);
+    return PQgetisnull(c->res, c->i, col) ? NULL : PQgetvalue(c->res, c->i, col);
+}
+
+static int64_t col_i64(const Cols *c, int col)
+{
+    if(c->st)
+        return sqlite3_column_int64(c->st, col);
+    const char *v = col_text(c, col);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+/* The units as (code, parent or ""), ordered by code byte-wise (bsearch relies on it): the rows of *res on
+ * PostgreSQL (PQclear it), of *st on SQLite (finalize it). */
+static TallyErr units_read(TallyDb *db, sqlite3_stmt **st, PGresult **res, char msg[TALLY_MSG_MAX])
+{
+    *st = NULL;
+    *res = NULL;
+    if(tally_db_pg(db))
+        return tally_pg_exec(tally_db_pg(db), "read units", msg, res,
+                             "SELECT code, coalesce(parent, '') FROM units ORDER BY code COLLATE \"C\"", 0, NULL);
+    if(sqlite3_prepare_v2(tally_db_sqlite(db), "SELECT code, coalesce(parent, '') FROM units ORDER BY code", -1, st,
+                          NULL))
+        return tally_db_fail(db, "read units", msg);
+    return TALLY_OK;
+}
+
+/* The next row of what units_read (or a scan) opened: false at the end or on a SQLite error (*rc says). */
+static bool next_row(Cols *c, int *rc)
+{
+    if(c->st)
+        return (*rc = sqlite3_step(c->st)) == SQLITE_ROW;
+    *rc = SQLITE_DONE;
+    return ++c->i < PQntuples(c->res);
+}
+
 static TallyErr tree_load(TallyDb *db, Tree *t, char msg[TALLY_MSG_MAX])
 {
-    sqlite3 *s = tally_db_sqlite(db);
     sqlite3_stmt *st;
+    PGresult *res;
     memset(t, 0, sizeof *t);
-    if(sqlite3_prepare_v2(s, "SELECT code, coalesce(parent, '') FROM units ORDER BY code", -1, &st, NULL))
-        return tally_db_fail(db, "read units", msg);
+    TallyErr e = units_read(db, &st, &res, msg);
+    if(e)
+        return e;
     size_t cap = 0;
     char (*parents)[PROTO_ID_MAX + 1] = NULL;
-    TallyErr e = TALLY_OK;
     int rc;
-    while((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    Cols row = {st, res, -1};
+    while(next_row(&row, &rc)) {
         if(t->n == cap) {
             cap = cap ? cap * 2 : 256;
             Unit *nu = realloc(t->u, cap * sizeof *nu);
@@ -280,13 +327,14 @@ static TallyErr tree_load(TallyDb *db, Tree *t, char msg[TALLY_MSG_MAX])
                 break;
             }
         }
-        snprintf(t->u[t->n].code, sizeof t->u[t->n].code, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(parents[t->n], sizeof parents[t->n], "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(t->u[t->n].code, sizeof t->u[t->n].code, "%s", col_text(&row, 0));
+        snprintf(parents[t->n], sizeof parents[t->n], "%s", col_text(&row, 1));
         t->n++;
     }
     if(!e && rc != SQLITE_DONE)
         e = tally_db_fail(db, "read units", msg);
     sqlite3_finalize(st);
+    PQclear(res);
     /* SQLite's ORDER BY on TEXT is memcmp order, the same as strcmp: bsearch works on it. */
     for(size_t i = 0; !e && i < t->n; i++)
         t->u[i].parent = parents[i][0] ? tree_find(t, parents[i]) : -1;
@@ -542,33 +590,67 @@ static int plan_ranges(const TallySpec *spec, Range rg[3])
                  " svc_wait_n, svc_wait_within"
 
 /* Reads SAT_COLS from column col on; false for an area or respondent code this program does not know. */
-static bool sat_row(sqlite3_stmt *st, int col, int *area, int *respondent, TallyCounts *c)
+static bool sat_row(const Cols *st, int col, int *area, int *respondent, TallyCounts *c)
 {
-    const char *resp = (const char *)sqlite3_column_text(st, col + 1);
-    *area = proto_area_from_code((const char *)sqlite3_column_text(st, col));
+    const char *resp = col_text(st, col + 1);
+    *area = proto_area_from_code(col_text(st, col));
     *respondent = resp && resp[0] ? proto_respondent_from_code(resp) : RESPONDENT_NONE;
     int64_t *v[] = {&c->n, &c->satisfied, &c->flagged, &c->svc_n, &c->svc_satisfied, &c->svc_flagged,
                     &c->wait_n, &c->wait_within, &c->svc_wait_n, &c->svc_wait_within};
     for(int k = 0; k < (int)(sizeof v / sizeof v[0]); k++)
-        *v[k] = sqlite3_column_int64(st, col + 2 + k);
+        *v[k] = col_i64(st, col + 2 + k);
     return *area >= 0 && *respondent >= 0;
 }
 
-/* Adds one unit's roll-up cells for one range into the buckets. */
-static TallyErr scan(TallyDb *db, sqlite3_stmt *st, bool monthly, const char *unit, int64_t lo, int64_t hi,
-                     int bucket, Map *m, const TallySpec *spec, bool *oom, char msg[TALLY_MSG_MAX])
+/* Runs a roll-up read taking (unit, lo, hi): binds st on SQLite, runs sql (?N, as st's) on PostgreSQL and
+ * leaves its rows in *res. row is set to iterate them with next_row. */
+static TallyErr range_read(TallyDb *db, sqlite3_stmt *st, const char *sql, const char *unit, int64_t lo,
+                           int64_t hi, Cols *row, PGresult **res, const char *what, char msg[TALLY_MSG_MAX])
 {
-    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, lo);
-    sqlite3_bind_int64(st, 3, hi);
+    *res = NULL;
+    *row = (Cols){st, NULL, -1};
+    if(!tally_db_pg(db)) {
+        sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, lo);
+        sqlite3_bind_int64(st, 3, hi);
+        return TALLY_OK;
+    }
+    char pg_sql[1024], a[24], b[24];
+    if(!tally_pg_sql(sql, pg_sql, sizeof pg_sql))
+        return tally_set_msg(msg, TALLY_E_DB, "%s: statement too long", what);
+    snprintf(a, sizeof a, "%lld", (long long)lo);
+    snprintf(b, sizeof b, "%lld", (long long)hi);
+    const char *p[] = {unit, a, b};
+    TallyErr e = tally_pg_exec(tally_db_pg(db), what, msg, res, pg_sql, 3, p);
+    row->st = NULL;
+    row->res = *res;
+    return e;
+}
+
+/* Ends what range_read began. */
+static void range_done(sqlite3_stmt *st, PGresult *res)
+{
+    if(st)
+        sqlite3_reset(st);
+    PQclear(res);
+}
+
+/* Adds one unit's roll-up cells for one range into the buckets (st on SQLite, sql on PostgreSQL). */
+static TallyErr scan(TallyDb *db, sqlite3_stmt *st, const char *sql, bool monthly, const char *unit, int64_t lo,
+                     int64_t hi, int bucket, Map *m, const TallySpec *spec, bool *oom, char msg[TALLY_MSG_MAX])
+{
+    Cols row;
+    PGresult *res;
+    TallyErr e = range_read(db, st, sql, unit, lo, hi, &row, &res, "read roll-up", msg);
+    if(e)
+        return e;
     int64_t last = INT64_MIN;
     int y = 0, mo = 0, d = 0, rc;
-    TallyErr e = TALLY_OK;
-    while((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t when = sqlite3_column_int64(st, 0);
+    while(next_row(&row, &rc)) {
+        int64_t when = col_i64(&row, 0);
         TallyCounts c;
         int area, respondent;
-        if(!sat_row(st, 1, &area, &respondent, &c)) /* written by a newer vocabulary: not ours to count */
+        if(!sat_row(&row, 1, &area, &respondent, &c)) /* written by a newer vocabulary: not ours to count */
             continue;
         if((spec->area >= 0 && area != spec->area) || (spec->respondent && respondent != spec->respondent))
             continue;
@@ -586,7 +668,7 @@ static TallyErr scan(TallyDb *db, sqlite3_stmt *st, bool monthly, const char *un
     }
     if(!*oom && rc != SQLITE_DONE)
         e = tally_db_fail(db, "read roll-up", msg);
-    sqlite3_reset(st);
+    range_done(st, res);
     return e;
 }
 
@@ -637,20 +719,20 @@ static TallyErr query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_ou
      * (everything from the daily one when rows are per day). */
     Range rg[3];
     int n_rg = plan_ranges(spec, rg);
+    static const char *const SQL[2] = {
+        "SELECT day, " SAT_COLS " FROM daily_sat WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
+        "SELECT month, " SAT_COLS " FROM monthly_sat WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
+    };
     sqlite3_stmt *st[2] = {NULL, NULL};
-    if(!oom && (sqlite3_prepare_v2(tally_db_sqlite(db),
-                                   "SELECT day, " SAT_COLS " FROM daily_sat"
-                                   " WHERE unit = ?1 AND day BETWEEN ?2 AND ?3", -1, &st[0], NULL) ||
-                sqlite3_prepare_v2(tally_db_sqlite(db),
-                                   "SELECT month, " SAT_COLS " FROM monthly_sat"
-                                   " WHERE unit = ?1 AND month BETWEEN ?2 AND ?3", -1, &st[1], NULL)))
+    if(!oom && !tally_db_pg(db) && (sqlite3_prepare_v2(tally_db_sqlite(db), SQL[0], -1, &st[0], NULL) ||
+                                    sqlite3_prepare_v2(tally_db_sqlite(db), SQL[1], -1, &st[1], NULL)))
         e = tally_db_fail(db, "prepare tally", msg);
     for(size_t i = 0; i < t.n && !e && !oom; i++) {
         if(t.u[i].bucket < 0)
             continue;
         for(int k = 0; k < n_rg && !e && !oom; k++)
-            e = scan(db, st[rg[k].monthly], rg[k].monthly, t.u[i].code, rg[k].lo, rg[k].hi, t.u[i].bucket, &m, spec,
-                     &oom, msg);
+            e = scan(db, st[rg[k].monthly], SQL[rg[k].monthly], rg[k].monthly, t.u[i].code, rg[k].lo, rg[k].hi,
+                     t.u[i].bucket, &m, spec, &oom, msg);
     }
     sqlite3_finalize(st[0]);
     sqlite3_finalize(st[1]);
@@ -705,9 +787,6 @@ static TallyErr query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_ou
 TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out, size_t *n_out,
                          char msg[TALLY_MSG_MAX])
 {
-    TallyErr pg_e = tally_db_sqlite_only(db, "tally_query_run", msg);
-    if(pg_e)
-        return pg_e;
     /* Targets, units, monthly and daily cells from one snapshot: a batch committed between two of these
      * statements must not be half in the tally. */
     *rows_out = NULL;
@@ -722,19 +801,14 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
 
 /* ---- Roll-up readers for the report model ----------------------------------------------------------- */
 
-/* Prepares sql, or fails naming what. */
+/* Prepares sql on SQLite (range_read runs it on PostgreSQL, where *st stays NULL), or fails naming what. */
 static TallyErr prepare(TallyDb *db, const char *sql, sqlite3_stmt **st, char msg[TALLY_MSG_MAX])
 {
+    *st = NULL;
+    if(tally_db_pg(db))
+        return TALLY_OK;
     return sqlite3_prepare_v2(tally_db_sqlite(db), sql, -1, st, NULL) ? tally_db_fail(db, "prepare report read", msg)
                                                                       : TALLY_OK;
-}
-
-static void bind_range(sqlite3_stmt *st, const char *unit, int64_t lo, int64_t hi)
-{
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, lo);
-    sqlite3_bind_int64(st, 3, hi);
 }
 
 /* Where read_counts puts what it reads: out[((unit * n_seg + seg) * AREA_COUNT + area) * n_resp + r]; with
@@ -749,19 +823,28 @@ typedef struct {
     bool         split;
 } CountsTo;
 
-static TallyErr read_rows(TallyDb *db, sqlite3_stmt *q, const CountsTo *to, char msg[TALLY_MSG_MAX])
+/* One range read of daily_sat or monthly_sat (sql, taking unit, lo, hi) into the cells to points at. */
+static TallyErr read_rows(TallyDb *db, sqlite3_stmt *st, const char *sql, const char *unit, int64_t lo, int64_t hi,
+                          const CountsTo *to, char msg[TALLY_MSG_MAX])
 {
+    Cols q;
+    PGresult *res;
+    TallyErr e = range_read(db, st, sql, unit, lo, hi, &q, &res, "read counts roll-up", msg);
+    if(e)
+        return e;
     size_t n_resp = to->split ? RESPONDENT_COUNT : 1;
     int rc;
-    while((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int s = to->month_seg ? to->month_seg[sqlite3_column_int64(q, 0) - to->m_lo] : to->seg, area, resp;
+    while(next_row(&q, &rc)) {
+        int s = to->month_seg ? to->month_seg[col_i64(&q, 0) - to->m_lo] : to->seg, area, resp;
         TallyCounts c;
-        if(s < 0 || !sat_row(q, 1, &area, &resp, &c) || (!to->split && to->respondent && resp != to->respondent))
+        if(s < 0 || !sat_row(&q, 1, &area, &resp, &c) || (!to->split && to->respondent && resp != to->respondent))
             continue;
         tally_counts_add(&to->base[((size_t)s * AREA_COUNT + (size_t)area) * n_resp + (to->split ? (size_t)resp : 0)],
                          &c);
     }
-    return rc == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "read counts roll-up", msg);
+    e = rc == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "read counts roll-up", msg);
+    range_done(st, res);
+    return e;
 }
 
 static TallyErr read_counts(TallyDb *db, const char *const *units, size_t n_units, const TallyDayRange *seg,
@@ -797,25 +880,23 @@ static TallyErr read_counts(TallyDb *db, const char *const *units, size_t n_unit
                 for(int64_t m = rg[s][k].lo; m <= rg[s][k].hi; m++)
                     month_seg[m - m_lo] = (int)s;
     }
+    static const char MONTHLY[] = "SELECT month, " SAT_COLS " FROM monthly_sat WHERE unit = ?1 AND month BETWEEN ?2 AND ?3";
+    static const char DAILY[] = "SELECT day, " SAT_COLS " FROM daily_sat WHERE unit = ?1 AND day BETWEEN ?2 AND ?3";
     sqlite3_stmt *mst = NULL, *dst = NULL;
-    TallyErr e = prepare(db, "SELECT month, " SAT_COLS " FROM monthly_sat WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
-                         &mst, msg);
+    TallyErr e = prepare(db, MONTHLY, &mst, msg);
     if(!e)
-        e = prepare(db, "SELECT day, " SAT_COLS " FROM daily_sat WHERE unit = ?1 AND day BETWEEN ?2 AND ?3", &dst,
-                    msg);
+        e = prepare(db, DAILY, &dst, msg);
     for(size_t u = 0; u < n_units && !e; u++) {
         CountsTo to = {.base = out + u * n_seg * AREA_COUNT * (split ? RESPONDENT_COUNT : 1),
                        .month_seg = month_seg, .m_lo = m_lo, .respondent = respondent, .split = split};
-        bind_range(mst, units[u], m_lo, m_hi);
-        e = read_rows(db, mst, &to, msg);
+        e = read_rows(db, mst, MONTHLY, units[u], m_lo, m_hi, &to, msg);
         to.month_seg = NULL;
         for(size_t s = 0; s < n_seg && !e; s++)
             for(int k = 0; k < n_rg[s] && !e; k++) {
                 if(rg[s][k].monthly)
                     continue;
                 to.seg = (int)s;
-                bind_range(dst, units[u], rg[s][k].lo, rg[s][k].hi);
-                e = read_rows(db, dst, &to, msg);
+                e = read_rows(db, dst, DAILY, units[u], rg[s][k].lo, rg[s][k].hi, &to, msg);
             }
     }
     sqlite3_finalize(mst);
@@ -827,9 +908,6 @@ static TallyErr read_counts(TallyDb *db, const char *const *units, size_t n_unit
 TallyErr tally_query_counts(TallyDb *db, const char *const *units, size_t n_units, const TallyDayRange *seg,
                             size_t n_seg, int respondent, TallyCounts *out, char msg[TALLY_MSG_MAX])
 {
-    TallyErr pg_e = tally_db_sqlite_only(db, "tally_query_counts", msg);
-    if(pg_e)
-        return pg_e;
     return read_counts(db, units, n_units, seg, n_seg, respondent, false, out, msg);
 }
 
@@ -837,9 +915,6 @@ TallyErr tally_query_counts_by_respondent(TallyDb *db, const char *const *units,
                                           int64_t to_day, TallyCounts out[RESPONDENT_COUNT * AREA_COUNT],
                                           char msg[TALLY_MSG_MAX])
 {
-    TallyErr pg_e = tally_db_sqlite_only(db, "tally_query_counts_by_respondent", msg);
-    if(pg_e)
-        return pg_e;
     /* One segment; read_counts lays its cells out area-major, so they are summed over units here. */
     TallyCounts *per_unit = calloc((n_units ? n_units : 1) * AREA_COUNT * RESPONDENT_COUNT, sizeof *per_unit);
     if(!per_unit)
@@ -857,7 +932,7 @@ TallyErr tally_query_counts_by_respondent(TallyDb *db, const char *const *units,
 /* Reads one roll-up for the listed units over [from, to]: whole months with sql_monthly, ragged days with
  * sql_daily (each takes ?1 unit, ?2 lo, ?3 hi), handing every row to fn. */
 static TallyErr scan_units(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
-                           const char *sql_daily, const char *sql_monthly, void (*fn)(sqlite3_stmt *row, void *ud),
+                           const char *sql_daily, const char *sql_monthly, void (*fn)(const Cols *row, void *ud),
                            void *ud, const char *what, char msg[TALLY_MSG_MAX])
 {
     Range rg[3];
@@ -868,13 +943,18 @@ static TallyErr scan_units(TallyDb *db, const char *const *units, size_t n_units
         e = prepare(db, sql_monthly, &st[1], msg);
     for(size_t u = 0; u < n_units && !e; u++)
         for(int k = 0; k < n_rg && !e; k++) {
-            sqlite3_stmt *q = st[rg[k].monthly];
-            bind_range(q, units[u], rg[k].lo, rg[k].hi);
+            Cols q;
+            PGresult *res;
+            e = range_read(db, st[rg[k].monthly], rg[k].monthly ? sql_monthly : sql_daily, units[u], rg[k].lo,
+                           rg[k].hi, &q, &res, what, msg);
+            if(e)
+                break;
             int rc;
-            while((rc = sqlite3_step(q)) == SQLITE_ROW)
-                fn(q, ud);
+            while(next_row(&q, &rc))
+                fn(&q, ud);
             if(rc != SQLITE_DONE)
                 e = tally_db_fail(db, what, msg);
+            range_done(st[rg[k].monthly], res);
         }
     sqlite3_finalize(st[0]);
     sqlite3_finalize(st[1]);
@@ -886,21 +966,18 @@ typedef struct {
     int64_t *out;
 } ReasonScan;
 
-static void reason_row(sqlite3_stmt *q, void *ud)
+static void reason_row(const Cols *q, void *ud)
 {
     ReasonScan *rs = ud;
-    int a = proto_area_from_code((const char *)sqlite3_column_text(q, 0));
-    int r = proto_reason_from_code((const char *)sqlite3_column_text(q, 1));
+    int a = proto_area_from_code(col_text(q, 0));
+    int r = proto_reason_from_code(col_text(q, 1));
     if(a >= 0 && r >= 0 && (rs->area < 0 || a == rs->area))
-        rs->out[r] += sqlite3_column_int64(q, 2);
+        rs->out[r] += col_i64(q, 2);
 }
 
 TallyErr tally_query_reasons(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day,
                              int64_t to_day, int area, int64_t out[REASON_COUNT], char msg[TALLY_MSG_MAX])
 {
-    TallyErr pg_e = tally_db_sqlite_only(db, "tally_query_reasons", msg);
-    if(pg_e)
-        return pg_e;
     ReasonScan rs = {area, out};
     return scan_units(db, units, n_units, from_day, to_day,
                       "SELECT area, reason, n FROM reasons_daily WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
@@ -913,23 +990,20 @@ typedef struct {
     int64_t (*n)[24], (*unsat)[24];
 } HeatScan;
 
-static void heat_row(sqlite3_stmt *q, void *ud)
+static void heat_row(const Cols *q, void *ud)
 {
     HeatScan *hs = ud;
-    int wd = sqlite3_column_int(q, 0), h = sqlite3_column_int(q, 1);
-    int a = proto_area_from_code((const char *)sqlite3_column_text(q, 4));
+    int64_t wd = col_i64(q, 0), h = col_i64(q, 1);
+    int a = proto_area_from_code(col_text(q, 4));
     if(wd < 0 || wd > 6 || h < 0 || h > 23 || a < 0 || (hs->area >= 0 && a != hs->area))
         return;
-    hs->n[wd][h] += sqlite3_column_int64(q, 2);
-    hs->unsat[wd][h] += sqlite3_column_int64(q, 3);
+    hs->n[wd][h] += col_i64(q, 2);
+    hs->unsat[wd][h] += col_i64(q, 3);
 }
 
 TallyErr tally_query_heat(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
                           int area, int64_t n[7][24], int64_t unsat[7][24], char msg[TALLY_MSG_MAX])
 {
-    TallyErr pg_e = tally_db_sqlite_only(db, "tally_query_heat", msg);
-    if(pg_e)
-        return pg_e;
     HeatScan hs = {area, n, unsat};
     /* Both reads give (weekday, hour, n, unsatisfied, area); the daily one derives the weekday (day 0 was a
      * Thursday). */

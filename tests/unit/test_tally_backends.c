@@ -20,6 +20,9 @@
 #include "sync/tally/tally_db.h"
 #include "sync/tally/tally_ingest.h"
 #include "sync/tally/tally_account.h"
+#include "sync/tally/tally_query.h"
+#include "sync/tally/tally_render.h"
+#include "sync/tally/tally_report.h"
 #include "tests/unit/testutil.h"
 
 #define CLUSTER TEST_SOURCE_DIR "/tests/pg/pg-cluster"
@@ -580,6 +583,155 @@ static void test_ingest_same_verdicts_and_rollups(void **state)
     }
 }
 
+/* ---- Tallies ----------------------------------------------------------------------------------------- */
+
+/* Three months of ratings at two counters, with every answer varied, through ingest. */
+static void seed_tally(TallyDb *db)
+{
+    char msg[TALLY_MSG_MAX], tok[TALLY_TOKEN_HEX + 1], out[512];
+    seed_ingest(db);
+    assert_int_equal(tally_unit_add(db, "G01.C02", "Phường", "G01", msg), TALLY_OK);
+    assert_int_equal(tally_device_add(db, "kiosk-c", "G01.C02", ptime_vn_day_start(PTIME_DAY_MIN), tok, msg),
+                     TALLY_OK);
+    TallyIngest *in;
+    assert_int_equal(tally_ingest_new(db, &in, msg), TALLY_OK);
+    enum { N = 600, PER = 50 };
+    ProtoBatchItem *it = calloc(PER, sizeof *it);
+    assert_non_null(it);
+    for(int k = 0; k < N / PER; k++) {
+        bool c2 = k % 2;
+        for(int i = 0; i < PER; i++) {
+            int id = k * PER + i;
+            ProtoRating r = rating(id + 1, (ProtoArea)(id * 7 % AREA_COUNT), 1 + id * 5 % 3);
+            snprintf(r.unit, sizeof r.unit, "%s", c2 ? "G01.C02" : UNIT);
+            r.seq = k / 2 * PER + i + 1;
+            /* 1 Sep .. 29 Nov 2026, every hour of the working day */
+            int day = id * 13 % 90, month = day < 30 ? 9 : day < 61 ? 10 : 11;
+            int dom = day < 30 ? day + 1 : day < 61 ? day - 29 : day - 60;
+            snprintf(r.at, sizeof r.at, "2026-%02d-%02dT%02d:%02d:00+07:00", month, dom, 7 + id % 10, id % 60);
+            if(r.score == 1 && id % 2) {
+                r.followup = FOLLOWUP_ANSWERED;
+                r.reasons = 1u << (id % REASON_COUNT) | 1u << ((id / 3) % REASON_COUNT);
+            }
+            r.respondent = (ProtoRespondent)(id % RESPONDENT_COUNT);
+            r.service_score = id % 4 ? 1 + id % 3 : 0;
+            r.wait = (ProtoWait)(id % WAIT_COUNT);
+            r.flags = id % 17 == 0 ? PROTO_FLAG_RAPID_REPEAT : 0;
+            it[i].rating = r;
+            memcpy(it[i].raw_id, r.id, sizeof it[i].raw_id);
+        }
+        ProtoBatch b = {.n = PER, .items = it};
+        snprintf(b.batch_id, sizeof b.batch_id, "0193a4f2-6c1e-7b3a-9d2e-%012d", 100 + k);
+        snprintf(b.device_id, sizeof b.device_id, "%s", c2 ? "kiosk-c" : "kiosk-a");
+        snprintf(b.sent_at, sizeof b.sent_at, "2026-11-30T21:00:00+07:00");
+        ProtoReply rep;
+        assert_int_equal(tally_ingest_batch(in, &b, c2 ? "G01.C02" : UNIT, NOW_S + 8 * 86400, &rep, msg), TALLY_OK);
+        snprintf(out, sizeof out, "%lld %lld %zu", (long long)rep.accepted, (long long)rep.duplicate, rep.n_rejected);
+        assert_string_equal(out, "50 0 0");
+        proto_reply_free(&rep);
+    }
+    free(it);
+    tally_ingest_free(in);
+}
+
+static const char *const TALLY_QUERIES[] = {
+    "from=2026-09-01&to=2026-11-30",
+    "from=2026-09-01&to=2026-11-30&by=area",
+    "from=2026-09-01&to=2026-11-30&by=unit",
+    "from=2026-09-01&to=2026-11-30&by=day",
+    "from=2026-09-10&to=2026-11-20&by=month",
+    "from=2026-09-01&to=2026-11-30&by=quarter",
+    "from=2026-01-01&to=2026-12-31&by=half",
+    "from=2026-01-01&to=2026-12-31&by=year",
+    "from=2026-09-01&to=2026-11-30&by=group&min_n=5",
+    "from=2026-09-01&to=2026-11-30&by=respondent",
+    "from=2026-09-01&to=2026-11-30&by=unit,area",
+    "from=2026-09-15&to=2026-11-15&by=month,group&min_n=1",
+    "from=2026-09-01&to=2026-11-30&by=area,respondent&unit=G01.C02",
+    "from=2026-10-01&to=2026-10-31&by=unit&area=dat_dai",
+    "from=2026-09-01&to=2026-11-30&by=area&respondent=doanh_nghiep",
+};
+#define N_TALLY_QUERIES (sizeof TALLY_QUERIES / sizeof TALLY_QUERIES[0])
+
+/* Every field of every row, as text. */
+static void tally_text(TallyDb *db, const char *query, char *out, size_t cap)
+{
+    TallySpec spec;
+    TallyQueryError qe;
+    char msg[TALLY_MSG_MAX];
+    assert_int_equal(tally_query_parse(query, strlen(query), &spec, &qe), TALLY_OK);
+    TallyRow *rows;
+    size_t n;
+    if(tally_query_run(db, &spec, &rows, &n, msg))
+        fail_msg("%s: %s", query, msg);
+    size_t len = 0;
+    out[0] = '\0';
+    for(size_t i = 0; i < n && len < cap; i++) {
+        const TallyRow *r = &rows[i];
+        len += (size_t)snprintf(out + len, cap - len,
+                                "%s n=%lld sat=%lld flag=%lld pct=%.9g [%.9g,%.9g] g=%d t=%g/%g s=%d/%d wait=%lld/%lld\n",
+                                r->key, (long long)r->n, (long long)r->satisfied, (long long)r->flagged, r->pct,
+                                r->wilson_low, r->wilson_high, r->group, r->target[0], r->target[1], r->status[0],
+                                r->status[1], (long long)r->wait.n, (long long)r->wait.within);
+    }
+    free(rows);
+}
+
+/* tally_query_run for every dimension the API offers, and the report model's roll-up readers: the same answers
+ * from both backends over the same ingested ratings. */
+static void test_tally_same_answers(void **state)
+{
+    (void)state;
+    static char got[BK_COUNT][N_TALLY_QUERIES][32768];
+    static TallyCounts counts[BK_COUNT][2 * 2 * AREA_COUNT], by_resp[BK_COUNT][RESPONDENT_COUNT * AREA_COUNT];
+    static int64_t reasons[BK_COUNT][REASON_COUNT], heat_n[BK_COUNT][7][24], heat_u[BK_COUNT][7][24];
+    static char *report[BK_COUNT];
+    EACH_BACKEND(b, db) {
+        char msg[TALLY_MSG_MAX];
+        seed_tally(db);
+        for(size_t q = 0; q < N_TALLY_QUERIES; q++)
+            tally_text(db, TALLY_QUERIES[q], got[b][q], sizeof got[b][q]);
+        const char *const units[] = {UNIT, "G01.C02"};
+        int64_t d0 = ptime_days_from_civil(2026, 9, 10), d1 = ptime_days_from_civil(2026, 10, 31),
+                d2 = ptime_days_from_civil(2026, 11, 30);
+        TallyDayRange seg[2] = {{d0, d1}, {d1 + 1, d2}};
+        assert_int_equal(tally_query_counts(db, units, 2, seg, 2, RESPONDENT_NONE, counts[b], msg), TALLY_OK);
+        assert_int_equal(tally_query_counts_by_respondent(db, units, 2, d0, d2, by_resp[b], msg), TALLY_OK);
+        assert_int_equal(tally_query_reasons(db, units, 2, d0, d2, -1, reasons[b], msg), TALLY_OK);
+        assert_int_equal(tally_query_heat(db, units, 2, d0, d2, -1, heat_n[b], heat_u[b], msg), TALLY_OK);
+        /* The whole report model (every part), as its JSON renderer writes it. */
+        TallyReportSpec rs = {.area = -1, .now_s = NOW_S + 8 * 86400};
+        assert_true(tally_period_custom(d0, d2, &rs.period));
+        TallyReport *rep;
+        if(tally_report_build(db, &rs, &rep, msg))
+            fail_msg("%s: report: %s", BK_NAME[b], msg);
+        report[b] = tally_report_json(rep);
+        assert_non_null(report[b]);
+        tally_report_free(rep);
+    }
+    /* The seed reached the tallies at all: 600 ratings, 36 of them flagged. */
+    assert_non_null(strstr(got[BK_SQLITE][0], "all n=564 "));
+    assert_non_null(strstr(got[BK_SQLITE][0], " flag=36 "));
+    assert_true(reasons[BK_SQLITE][REASON_CHO_DOI] > 0);
+    if(!g_uri[0]) {
+        free(report[BK_SQLITE]);
+        return;
+    }
+    if(strcmp(report[BK_SQLITE], report[BK_PG]) != 0)
+        fail_msg("report model differs:\nsqlite:\n%s\npostgresql:\n%s", report[BK_SQLITE], report[BK_PG]);
+    assert_non_null(strstr(report[BK_PG], "G01.C02"));
+    free(report[BK_SQLITE]);
+    free(report[BK_PG]);
+    for(size_t q = 0; q < N_TALLY_QUERIES; q++)
+        if(strcmp(got[BK_SQLITE][q], got[BK_PG][q]) != 0)
+            fail_msg("%s differs:\nsqlite:\n%s\npostgresql:\n%s", TALLY_QUERIES[q], got[BK_SQLITE][q], got[BK_PG][q]);
+    assert_memory_equal(counts[BK_SQLITE], counts[BK_PG], sizeof counts[0]);
+    assert_memory_equal(by_resp[BK_SQLITE], by_resp[BK_PG], sizeof by_resp[0]);
+    assert_memory_equal(reasons[BK_SQLITE], reasons[BK_PG], sizeof reasons[0]);
+    assert_memory_equal(heat_n[BK_SQLITE], heat_n[BK_PG], sizeof heat_n[0]);
+    assert_memory_equal(heat_u[BK_SQLITE], heat_u[BK_PG], sizeof heat_u[0]);
+}
+
 /* Two processes (two tally-servers on one PostgreSQL) post the same 10,000 rating ids at the same moment, in
  * batches of 100, one from the first id up and one from the last down, so they meet with both transactions
  * open on the same ids. The unique key decides: each id is stored once, and the accepted counts of the two
@@ -694,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_targets_and_settings),
         cmocka_unit_test(test_pg_unported_fails_clearly),
         cmocka_unit_test(test_ingest_same_verdicts_and_rollups),
+        cmocka_unit_test(test_tally_same_answers),
         cmocka_unit_test(test_pg_two_processes_same_ids),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

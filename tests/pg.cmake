@@ -6,3 +6,10 @@ if(TARGET tallylib)
     ${CMAKE_CURRENT_SOURCE_DIR}/unit/testutil.c LIBS tallylib LABELS "unit;pg")
   set_tests_properties(test_tally_backends PROPERTIES TIMEOUT 120 RUN_SERIAL TRUE)
 endif()
+# The whole tally-server and tally-admin on both backends: the same seeded uploads through the real API give
+# byte-identical tallies, reports and report models (tests/pg/server-both-backends).
+if(TARGET tally-server)
+  add_test(NAME tally_pg_server COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/pg/server-both-backends ${CMAKE_BINARY_DIR})
+  set_tests_properties(tally_pg_server PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
+    LABELS "integration;pg")
+endif()

@@ -385,14 +385,6 @@ TallyPg *tally_db_pg(TallyDb *db)
     return db->pg;
 }
 
-TallyErr tally_db_sqlite_only(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX])
-{
-    if(!db->pg)
-        return TALLY_OK;
-    return tally_set_msg(msg, TALLY_E_DB, "%s: not yet available on PostgreSQL (issue 14) / chưa hỗ trợ PostgreSQL",
-                         what);
-}
-
 TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX])
 {
     if(db->pg)

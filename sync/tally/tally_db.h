@@ -1,5 +1,7 @@
-/* tally_db.h — the central tally's SQLite file: schema, unit tree, devices, viewers, targets.
+/* tally_db.h — the central tally's database: schema, unit tree, devices, viewers, targets.
  *
+ * Two backends behind the same functions (docs/internals/storage.md): a SQLite file (the embedded default), or
+ * PostgreSQL 15 when tally_db_open is given a libpq URI ("postgresql://…" or "postgres://…").
  * This module owns the schema (migrations by PRAGMA user_version, each inside one transaction) and every
  * table except the rating rows and their daily roll-up, which tally_ingest writes and tally_query reads.
  * Tokens are 32 random bytes shown once as 64 hex chars; only their BLAKE2b-256 hash is stored, so a copy
@@ -37,11 +39,12 @@ typedef enum {
 typedef struct TallyDb TallyDb;
 
 const char *tally_err_name(TallyErr e);
-/* Opens (creating if absent) and migrates the file; WAL, synchronous=FULL, foreign keys, busy timeout.
- * On failure *out is NULL and msg says why; nothing is left open. */
+/* Opens (creating if absent) and migrates the file; WAL, synchronous=FULL, foreign keys, busy timeout. A
+ * libpq URI opens that PostgreSQL database instead (made by its administrator) and creates or migrates the
+ * schema in it. On failure *out is NULL and msg says why (never echoing the URI); nothing is left open. */
 TallyErr tally_db_open(const char *path, TallyDb **out, char msg[TALLY_MSG_MAX]);
 void     tally_db_close(TallyDb *db);
-/* The connection, for the sibling modules tally_ingest and tally_query only. */
+/* The SQLite connection, for the sibling modules' SQLite paths only; NULL on PostgreSQL. */
 sqlite3 *tally_db_sqlite(TallyDb *db);
 /* Writes a formatted message into msg (when not NULL) and returns e: every tally module's "return error" line. */
 TallyErr tally_set_msg(char msg[TALLY_MSG_MAX], TallyErr e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -201,6 +201,29 @@ bool tally_pg_sql(const char *sqlite_sql, char *out, size_t cap)
     return true;
 }
 
+const char *tally_rows_text(const TallyRows *r, int col)
+{
+    if(r->st)
+        return (const char *)sqlite3_column_text(r->st, col);
+    return PQgetisnull(r->res, r->i, col) ? NULL : PQgetvalue(r->res, r->i, col);
+}
+
+int64_t tally_rows_i64(const TallyRows *r, int col)
+{
+    if(r->st)
+        return sqlite3_column_int64(r->st, col);
+    const char *v = tally_rows_text(r, col);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+bool tally_rows_next(TallyRows *r, int *rc)
+{
+    if(r->st)
+        return (*rc = sqlite3_step(r->st)) == SQLITE_ROW;
+    *rc = SQLITE_DONE;
+    return ++r->i < PQntuples(r->res);
+}
+
 void tally_pg_rollback(TallyPg *pg)
 {
     if(PQtransactionStatus(pg->c) != PQTRANS_IDLE)

@@ -26,11 +26,6 @@ typedef struct TallyPg TallyPg;
 bool     tally_pg_is_uri(const char *path);
 /* The backend of db, or NULL when db is a SQLite file. */
 TallyPg *tally_db_pg(TallyDb *db);
-/* TALLY_OK on SQLite; on PostgreSQL TALLY_E_DB with msg "what: not yet available on PostgreSQL (issue 14)":
- * the entry points of the modules not ported yet call it first, so they fail clearly instead of reaching
- * for a SQLite handle that is not there. */
-TallyErr tally_db_sqlite_only(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX]);
-
 /* Connects, migrates (schema_version; each migration one transaction under an advisory lock, so several
  * processes starting at once migrate once) and seeds the targets. The URI is never echoed into msg: it may
  * hold a password. */
@@ -51,6 +46,19 @@ TallyErr tally_pg_fail(TallyPg *pg, const PGresult *res, const char *what, char 
 bool     tally_pg_sql(const char *sqlite_sql, char *out, size_t cap);
 /* Ends the open transaction, if any, with ROLLBACK. */
 void     tally_pg_rollback(TallyPg *pg);
+
+/* One row of a result on either backend, for the modules that keep one logic for both (tally_query.c,
+ * tally_account.c): a SQLite statement (stepped by tally_rows_next), or row i of a libpq result (i starts at
+ * -1). Text is valid until the next step or PQclear; NULL for SQL NULL. */
+typedef struct {
+    sqlite3_stmt   *st;
+    const PGresult *res;
+    int             i;
+} TallyRows;
+const char *tally_rows_text(const TallyRows *r, int col);
+int64_t     tally_rows_i64(const TallyRows *r, int col);
+/* Moves to the next row: false at the end, or on a SQLite error (then *rc is not SQLITE_DONE). */
+bool        tally_rows_next(TallyRows *r, int *rc);
 
 TallyErr tally_pg_probe_write(TallyPg *pg, int64_t now, char msg[TALLY_MSG_MAX]);
 TallyErr tally_pg_read_begin(TallyPg *pg, char msg[TALLY_MSG_MAX]);

@@ -255,28 +255,6 @@ static int tree_find(const Tree *t, const char *code)
     return u ? (int)(u - t->u) : -1;
 }
 
-/* One row of a result on either backend: a SQLite statement standing on a row, or row i of a libpq result. */
-typedef struct {
-    sqlite3_stmt   *st;
-    const PGresult *res;
-    int             i;
-} Cols;
-
-static const char *col_text(const Cols *c, int col)
-{
-    if(c->st)
-        return (const char *)sqlite3_column_text(c->st, col);
-    return PQgetisnull(c->res, c->i, col) ? NULL : PQgetvalue(c->res, c->i, col);
-}
-
-static int64_t col_i64(const Cols *c, int col)
-{
-    if(c->st)
-        return sqlite3_column_int64(c->st, col);
-    const char *v = col_text(c, col);
-    return v ? strtoll(v, NULL, 10) : 0;
-}
-
 /* The units as (code, parent or ""), ordered by code byte-wise (bsearch relies on it): the rows of *res on
  * PostgreSQL (PQclear it), of *st on SQLite (finalize it). */
 static TallyErr units_read(TallyDb *db, sqlite3_stmt **st, PGresult **res, char msg[TALLY_MSG_MAX])
@@ -292,15 +270,6 @@ static TallyErr units_read(TallyDb *db, sqlite3_stmt **st, PGresult **res, char 
     return TALLY_OK;
 }
 
-/* The next row of what units_read (or a scan) opened: false at the end or on a SQLite error (*rc says). */
-static bool next_row(Cols *c, int *rc)
-{
-    if(c->st)
-        return (*rc = sqlite3_step(c->st)) == SQLITE_ROW;
-    *rc = SQLITE_DONE;
-    return ++c->i < PQntuples(c->res);
-}
-
 static TallyErr tree_load(TallyDb *db, Tree *t, char msg[TALLY_MSG_MAX])
 {
     sqlite3_stmt *st;
@@ -312,8 +281,8 @@ static TallyErr tree_load(TallyDb *db, Tree *t, char msg[TALLY_MSG_MAX])
     size_t cap = 0;
     char (*parents)[PROTO_ID_MAX + 1] = NULL;
     int rc;
-    Cols row = {st, res, -1};
-    while(next_row(&row, &rc)) {
+    TallyRows row = {st, res, -1};
+    while(tally_rows_next(&row, &rc)) {
         if(t->n == cap) {
             cap = cap ? cap * 2 : 256;
             Unit *nu = realloc(t->u, cap * sizeof *nu);
@@ -327,8 +296,8 @@ static TallyErr tree_load(TallyDb *db, Tree *t, char msg[TALLY_MSG_MAX])
                 break;
             }
         }
-        snprintf(t->u[t->n].code, sizeof t->u[t->n].code, "%s", col_text(&row, 0));
-        snprintf(parents[t->n], sizeof parents[t->n], "%s", col_text(&row, 1));
+        snprintf(t->u[t->n].code, sizeof t->u[t->n].code, "%s", tally_rows_text(&row, 0));
+        snprintf(parents[t->n], sizeof parents[t->n], "%s", tally_rows_text(&row, 1));
         t->n++;
     }
     if(!e && rc != SQLITE_DONE)
@@ -590,25 +559,25 @@ static int plan_ranges(const TallySpec *spec, Range rg[3])
                  " svc_wait_n, svc_wait_within"
 
 /* Reads SAT_COLS from column col on; false for an area or respondent code this program does not know. */
-static bool sat_row(const Cols *st, int col, int *area, int *respondent, TallyCounts *c)
+static bool sat_row(const TallyRows *st, int col, int *area, int *respondent, TallyCounts *c)
 {
-    const char *resp = col_text(st, col + 1);
-    *area = proto_area_from_code(col_text(st, col));
+    const char *resp = tally_rows_text(st, col + 1);
+    *area = proto_area_from_code(tally_rows_text(st, col));
     *respondent = resp && resp[0] ? proto_respondent_from_code(resp) : RESPONDENT_NONE;
     int64_t *v[] = {&c->n, &c->satisfied, &c->flagged, &c->svc_n, &c->svc_satisfied, &c->svc_flagged,
                     &c->wait_n, &c->wait_within, &c->svc_wait_n, &c->svc_wait_within};
     for(int k = 0; k < (int)(sizeof v / sizeof v[0]); k++)
-        *v[k] = col_i64(st, col + 2 + k);
+        *v[k] = tally_rows_i64(st, col + 2 + k);
     return *area >= 0 && *respondent >= 0;
 }
 
 /* Runs a roll-up read taking (unit, lo, hi): binds st on SQLite, runs sql (?N, as st's) on PostgreSQL and
  * leaves its rows in *res. row is set to iterate them with next_row. */
 static TallyErr range_read(TallyDb *db, sqlite3_stmt *st, const char *sql, const char *unit, int64_t lo,
-                           int64_t hi, Cols *row, PGresult **res, const char *what, char msg[TALLY_MSG_MAX])
+                           int64_t hi, TallyRows *row, PGresult **res, const char *what, char msg[TALLY_MSG_MAX])
 {
     *res = NULL;
-    *row = (Cols){st, NULL, -1};
+    *row = (TallyRows){st, NULL, -1};
     if(!tally_db_pg(db)) {
         sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, lo);
@@ -639,15 +608,15 @@ static void range_done(sqlite3_stmt *st, PGresult *res)
 static TallyErr scan(TallyDb *db, sqlite3_stmt *st, const char *sql, bool monthly, const char *unit, int64_t lo,
                      int64_t hi, int bucket, Map *m, const TallySpec *spec, bool *oom, char msg[TALLY_MSG_MAX])
 {
-    Cols row;
+    TallyRows row;
     PGresult *res;
     TallyErr e = range_read(db, st, sql, unit, lo, hi, &row, &res, "read roll-up", msg);
     if(e)
         return e;
     int64_t last = INT64_MIN;
     int y = 0, mo = 0, d = 0, rc;
-    while(next_row(&row, &rc)) {
-        int64_t when = col_i64(&row, 0);
+    while(tally_rows_next(&row, &rc)) {
+        int64_t when = tally_rows_i64(&row, 0);
         TallyCounts c;
         int area, respondent;
         if(!sat_row(&row, 1, &area, &respondent, &c)) /* written by a newer vocabulary: not ours to count */
@@ -827,15 +796,15 @@ typedef struct {
 static TallyErr read_rows(TallyDb *db, sqlite3_stmt *st, const char *sql, const char *unit, int64_t lo, int64_t hi,
                           const CountsTo *to, char msg[TALLY_MSG_MAX])
 {
-    Cols q;
+    TallyRows q;
     PGresult *res;
     TallyErr e = range_read(db, st, sql, unit, lo, hi, &q, &res, "read counts roll-up", msg);
     if(e)
         return e;
     size_t n_resp = to->split ? RESPONDENT_COUNT : 1;
     int rc;
-    while(next_row(&q, &rc)) {
-        int s = to->month_seg ? to->month_seg[col_i64(&q, 0) - to->m_lo] : to->seg, area, resp;
+    while(tally_rows_next(&q, &rc)) {
+        int s = to->month_seg ? to->month_seg[tally_rows_i64(&q, 0) - to->m_lo] : to->seg, area, resp;
         TallyCounts c;
         if(s < 0 || !sat_row(&q, 1, &area, &resp, &c) || (!to->split && to->respondent && resp != to->respondent))
             continue;
@@ -932,7 +901,7 @@ TallyErr tally_query_counts_by_respondent(TallyDb *db, const char *const *units,
 /* Reads one roll-up for the listed units over [from, to]: whole months with sql_monthly, ragged days with
  * sql_daily (each takes ?1 unit, ?2 lo, ?3 hi), handing every row to fn. */
 static TallyErr scan_units(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
-                           const char *sql_daily, const char *sql_monthly, void (*fn)(const Cols *row, void *ud),
+                           const char *sql_daily, const char *sql_monthly, void (*fn)(const TallyRows *row, void *ud),
                            void *ud, const char *what, char msg[TALLY_MSG_MAX])
 {
     Range rg[3];
@@ -943,14 +912,14 @@ static TallyErr scan_units(TallyDb *db, const char *const *units, size_t n_units
         e = prepare(db, sql_monthly, &st[1], msg);
     for(size_t u = 0; u < n_units && !e; u++)
         for(int k = 0; k < n_rg && !e; k++) {
-            Cols q;
+            TallyRows q;
             PGresult *res;
             e = range_read(db, st[rg[k].monthly], rg[k].monthly ? sql_monthly : sql_daily, units[u], rg[k].lo,
                            rg[k].hi, &q, &res, what, msg);
             if(e)
                 break;
             int rc;
-            while(next_row(&q, &rc))
+            while(tally_rows_next(&q, &rc))
                 fn(&q, ud);
             if(rc != SQLITE_DONE)
                 e = tally_db_fail(db, what, msg);
@@ -966,13 +935,13 @@ typedef struct {
     int64_t *out;
 } ReasonScan;
 
-static void reason_row(const Cols *q, void *ud)
+static void reason_row(const TallyRows *q, void *ud)
 {
     ReasonScan *rs = ud;
-    int a = proto_area_from_code(col_text(q, 0));
-    int r = proto_reason_from_code(col_text(q, 1));
+    int a = proto_area_from_code(tally_rows_text(q, 0));
+    int r = proto_reason_from_code(tally_rows_text(q, 1));
     if(a >= 0 && r >= 0 && (rs->area < 0 || a == rs->area))
-        rs->out[r] += col_i64(q, 2);
+        rs->out[r] += tally_rows_i64(q, 2);
 }
 
 TallyErr tally_query_reasons(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day,
@@ -990,15 +959,15 @@ typedef struct {
     int64_t (*n)[24], (*unsat)[24];
 } HeatScan;
 
-static void heat_row(const Cols *q, void *ud)
+static void heat_row(const TallyRows *q, void *ud)
 {
     HeatScan *hs = ud;
-    int64_t wd = col_i64(q, 0), h = col_i64(q, 1);
-    int a = proto_area_from_code(col_text(q, 4));
+    int64_t wd = tally_rows_i64(q, 0), h = tally_rows_i64(q, 1);
+    int a = proto_area_from_code(tally_rows_text(q, 4));
     if(wd < 0 || wd > 6 || h < 0 || h > 23 || a < 0 || (hs->area >= 0 && a != hs->area))
         return;
-    hs->n[wd][h] += col_i64(q, 2);
-    hs->unsat[wd][h] += col_i64(q, 3);
+    hs->n[wd][h] += tally_rows_i64(q, 2);
+    hs->unsat[wd][h] += tally_rows_i64(q, 3);
 }
 
 TallyErr tally_query_heat(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,

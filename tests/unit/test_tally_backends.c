@@ -388,17 +388,86 @@ static void test_targets_and_settings(void **state)
     }
 }
 
-/* What is not ported yet fails with a clear error on PostgreSQL instead of reaching for SQLite. */
-static void test_pg_unported_fails_clearly(void **state)
+/* ---- Accounts: passwords, sign-in, lockout, sessions, audit -------------------------------------------- */
+
+typedef struct {
+    char text[2048];
+} AuditText;
+
+static bool audit_line(const TallyAuditLine *l, void *ud)
+{
+    AuditText *t = ud;
+    size_t len = strlen(t->text);
+    snprintf(t->text + len, sizeof t->text - len, "%lld %s %s %s %s;", (long long)l->at, l->viewer, l->addr,
+             l->event, l->detail);
+    return true;
+}
+
+/* Sessions live in the database (any tally-server instance serves any signed-in viewer): the same sign-in
+ * rules and the same audit trail on both backends. */
+static void test_accounts(void **state)
 {
     (void)state;
-    TallyDb *db = open_fresh(BK_PG);
-    if(!db)
-        skip();
-    char msg[TALLY_MSG_MAX];
-    assert_int_equal(tally_audit_add(db, 1700000000, "v", "127.0.0.1", "login", "", msg), TALLY_E_DB);
-    assert_non_null(strstr(msg, "not yet available on PostgreSQL"));
-    tally_db_close(db);
+    char seen[BK_COUNT][2048] = {{0}};
+    EACH_BACKEND(b, db) {
+        char msg[TALLY_MSG_MAX], tok[TALLY_TOKEN_HEX + 1];
+        TallyLockPolicy pol = tally_lock_policy_default();
+        pol.name_slow_after = 2;
+        pol.name_lock_after = 3;
+        const int64_t t0 = 1795400000;
+        TallyLoginResult r;
+        TallySession ses;
+        bool found;
+        assert_int_equal(tally_unit_add(db, "P", "Tỉnh", NULL, msg), TALLY_OK);
+        assert_int_equal(tally_viewer_add_scoped(db, "Trưởng phòng", "P", tok, msg), TALLY_OK);
+        assert_int_equal(tally_viewer_set_password(db, "nobody", "mật khẩu đủ dài 123", msg), TALLY_E_NOT_FOUND);
+        assert_int_equal(tally_viewer_set_password(db, "Trưởng phòng", "mật khẩu đủ dài 123", msg), TALLY_OK);
+        /* Right password: a session, found by its id, with the viewer's scope. */
+        assert_int_equal(tally_login(db, &pol, "Trưởng phòng", "mật khẩu đủ dài 123", "10.0.0.1", t0, &r, msg),
+                         TALLY_OK);
+        assert_int_equal(r.result, TALLY_LOGIN_OK);
+        assert_int_equal(tally_session_get(db, r.sid, t0 + 60, &ses, &found, msg), TALLY_OK);
+        assert_true(found);
+        assert_string_equal(ses.viewer, "Trưởng phòng");
+        assert_string_equal(ses.unit, "P");
+        assert_string_equal(ses.csrf, r.csrf);
+        char sid[TALLY_TOKEN_HEX + 1];
+        memcpy(sid, r.sid, sizeof sid);
+        /* Wrong passwords: counted, then slowed, then locked (not even checked). */
+        assert_int_equal(tally_login(db, &pol, "Trưởng phòng", "sai mật khẩu rồi", "10.0.0.2", t0 + 100, &r, msg),
+                         TALLY_OK);
+        assert_int_equal(r.result, TALLY_LOGIN_WRONG);
+        assert_int_equal(tally_login(db, &pol, "Trưởng phòng", "sai mật khẩu rồi", "10.0.0.2", t0 + 200, &r, msg),
+                         TALLY_OK);
+        assert_int_equal(r.result, TALLY_LOGIN_WRONG);
+        assert_true(r.now_slowed);
+        assert_int_equal(tally_login(db, &pol, "Trưởng phòng", "mật khẩu đủ dài 123", "10.0.0.2", t0 + 201, &r, msg),
+                         TALLY_OK);
+        assert_int_equal(r.result, TALLY_LOGIN_SLOWED);
+        assert_int_equal(tally_login(db, &pol, "Trưởng phòng", "sai mật khẩu rồi", "10.0.0.2", t0 + 300, &r, msg),
+                         TALLY_OK);
+        assert_int_equal(tally_login(db, &pol, "Trưởng phòng", "mật khẩu đủ dài 123", "10.0.0.2", t0 + 301, &r, msg),
+                         TALLY_OK);
+        assert_int_equal(r.result, TALLY_LOGIN_LOCKED);
+        /* Sign-out ends that session only; revoking the viewer ends the rest. */
+        assert_int_equal(tally_session_end(db, sid, msg), TALLY_OK);
+        assert_int_equal(tally_session_get(db, sid, t0 + 400, &ses, &found, msg), TALLY_OK);
+        assert_false(found);
+        assert_int_equal(tally_login(db, &pol, "Trưởng phòng", "mật khẩu đủ dài 123", "10.0.0.3", t0 + 99999, &r,
+                                     msg), TALLY_OK);
+        assert_int_equal(r.result, TALLY_LOGIN_OK);
+        assert_int_equal(tally_viewer_revoke(db, "Trưởng phòng", msg), TALLY_OK);
+        assert_int_equal(tally_session_get(db, r.sid, t0 + 99999, &ses, &found, msg), TALLY_OK);
+        assert_false(found);
+        assert_int_equal(tally_audit_add(db, t0 + 5, "Trưởng phòng", "10.0.0.1", "export", "xlsx", msg), TALLY_OK);
+        AuditText at = {""};
+        assert_int_equal(tally_audit_list(db, t0, t0 + 300, audit_line, &at, msg), TALLY_OK);
+        snprintf(seen[b], sizeof seen[b], "%s", at.text);
+        assert_non_null(strstr(at.text, "sign_in_failed"));
+        assert_non_null(strstr(at.text, "locked name"));
+    }
+    if(g_uri[0])
+        assert_string_equal(seen[BK_SQLITE], seen[BK_PG]);
 }
 
 /* ---- Ingest ------------------------------------------------------------------------------------------ */
@@ -844,7 +913,7 @@ int main(void)
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_devices_and_viewers),
         cmocka_unit_test(test_targets_and_settings),
-        cmocka_unit_test(test_pg_unported_fails_clearly),
+        cmocka_unit_test(test_accounts),
         cmocka_unit_test(test_ingest_same_verdicts_and_rollups),
         cmocka_unit_test(test_tally_same_answers),
         cmocka_unit_test(test_pg_two_processes_same_ids),

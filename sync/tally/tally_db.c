@@ -1305,6 +1305,8 @@ TallyErr tally_db_mark_restored(TallyDb *db, int64_t *epoch, int64_t *since, cha
     randombytes_buf(&r, sizeof r);
     *epoch = (int64_t)(r >> 1) | 1; /* positive and never 0 (0 = "never restored") */
     *since = 0;
+    if(db->pg)
+        return tally_pg_mark_restored(db->pg, *epoch, since, msg);
     sqlite3_stmt *st;
     if(sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return tally_db_fail(db, "begin", msg);

@@ -699,3 +699,24 @@ TallyErr tally_pg_setting_set(TallyPg *pg, const char *key, const char *value, c
                                : "DELETE FROM settings WHERE key = $1",
                          value ? 2 : 1, p);
 }
+
+TallyErr tally_pg_mark_restored(TallyPg *pg, int64_t epoch, int64_t *since, char msg[TALLY_MSG_MAX])
+{
+    *since = 0;
+    TallyErr e = run(pg, "begin", "BEGIN", msg);
+    PGresult *r = NULL;
+    if(!e)
+        e = tally_pg_exec(pg, "read the newest rating", msg, &r, "SELECT coalesce(max(received_at), 0) FROM ratings",
+                          0, NULL);
+    if(!e)
+        *since = col_i64(r, 0, 0);
+    PQclear(r);
+    char v[24];
+    snprintf(v, sizeof v, "%lld", (long long)epoch);
+    if(!e)
+        e = tally_pg_setting_set(pg, TALLY_SETTING_RESTORE_EPOCH, v, msg);
+    snprintf(v, sizeof v, "%lld", (long long)*since);
+    if(!e)
+        e = tally_pg_setting_set(pg, TALLY_SETTING_RESTORE_SINCE, v, msg);
+    return finish(pg, e, msg);
+}

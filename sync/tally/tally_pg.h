@@ -94,5 +94,8 @@ TallyErr tally_pg_target_set(TallyPg *pg, ProtoGroup g, int milestone, double pc
 TallyErr tally_pg_setting_get(TallyPg *pg, const char *key, char *out, size_t out_len, bool *found,
                               char msg[TALLY_MSG_MAX]);
 TallyErr tally_pg_setting_set(TallyPg *pg, const char *key, const char *value, char msg[TALLY_MSG_MAX]);
+/* tally_db_mark_restored's work: since = the newest received_at of any rating (0 for none), and the epoch and
+ * since written to settings, in one transaction. */
+TallyErr tally_pg_mark_restored(TallyPg *pg, int64_t epoch, int64_t *since, char msg[TALLY_MSG_MAX]);
 
 #endif

@@ -637,6 +637,17 @@ static void test_ingest_same_verdicts_and_rollups(void **state)
         assert_int_equal(post(in, "kiosk-a", 5, &it[1], 1, out, sizeof out), TALLY_OK); /* the older copy */
         assert_non_null(strstr(out, "accepted=0 duplicate=1"));
         tally_ingest_free(in);
+        /* After a restore: the newest receipt the database holds, and a fresh epoch (tally_db.h). */
+        int64_t epoch, since, epoch2, since2;
+        assert_int_equal(tally_db_restored(db, &epoch, &since, msg), TALLY_OK);
+        assert_true(epoch == 0 && since == 0);
+        assert_int_equal(tally_db_mark_restored(db, &epoch, &since, msg), TALLY_OK);
+        assert_true(epoch > 0);
+        assert_int_equal(since, NOW_S);
+        assert_int_equal(tally_db_restored(db, &epoch2, &since2, msg), TALLY_OK);
+        assert_true(epoch2 == epoch && since2 == since);
+        assert_int_equal(tally_setting_set(db, TALLY_SETTING_RESTORE_EPOCH, NULL, msg), TALLY_OK);
+        assert_int_equal(tally_setting_set(db, TALLY_SETTING_RESTORE_SINCE, NULL, msg), TALLY_OK);
         for(size_t q = 0; q < N_STORED; q++)
             dump(db, b, STORED[q], stored[b][q], sizeof stored[b][q]);
     }

@@ -276,12 +276,34 @@ static TallyErr seed_targets(TallyPg *pg, char msg[TALLY_MSG_MAX])
     return TALLY_OK;
 }
 
+/* Whether the schema is already current, read without DDL or writes: then tally-server's role, which has no
+ * CREATE on the schema and no INSERT on schema_version or targets (least privilege, docs/operations.md), opens
+ * the database; only the administrator's role ever creates or migrates it. */
+static TallyErr schema_current(TallyPg *pg, bool *current, char msg[TALLY_MSG_MAX])
+{
+    *current = false;
+    PGresult *r = NULL;
+    TallyErr e = tally_pg_exec(pg, "read schema version", msg, &r,
+                               "SELECT to_regclass('schema_version') IS NOT NULL", 0, NULL);
+    bool exists = !e && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    r = NULL;
+    if(exists && !(e = tally_pg_exec(pg, "read schema version", msg, &r, "SELECT version FROM schema_version", 0,
+                                     NULL)))
+        *current = PQntuples(r) == 1 && col_i64(r, 0, 0) == N_MIGRATIONS;
+    PQclear(r);
+    return e;
+}
+
 /* One migration per transaction, each under the advisory lock so that processes starting together take turns
  * and the second finds the work done. Returns with *done true when the schema is current. */
 static TallyErr migrate_step(TallyPg *pg, bool *done, char msg[TALLY_MSG_MAX])
 {
     *done = false;
-    TallyErr e = run(pg, "begin migration", "BEGIN", msg);
+    TallyErr e = schema_current(pg, done, msg);
+    if(e || *done)
+        return e;
+    e = run(pg, "begin migration", "BEGIN", msg);
     if(!e)
         e = tally_pg_exec(pg, "lock migration", msg, NULL, "SELECT pg_advisory_xact_lock(x'" MIGRATE_LOCK "'::bigint)",
                           0, NULL);

@@ -19,6 +19,7 @@
  *   tally-admin --db FILE targets set GROUP 2025|2030 PCT
  *   tally-admin --db FILE backup FILE.db | DIR [--keep N]    (online backup, checked; DIR keeps the last N)
  *   tally-admin --db FILE restore FILE.db                    (refused while the database is in use)
+ *   tally-admin migrate --from FILE.db --to postgresql://…   (SQLite into PostgreSQL, verified; re-runnable)
  *
  * Exit status: 0 done, 1 refused (bad argument, unknown unit, …: stderr says why; for alerts: there are
  * alerts), 2 usage. Safe to run
@@ -41,6 +42,7 @@
 
 #include "sync/tally/tally_backup.h"
 #include "sync/tally/tally_db.h"
+#include "sync/tally/tally_migrate.h"
 #include "sync/tally/tally_query.h"
 #include "sync/tally/tally_render.h"
 
@@ -76,7 +78,9 @@ static void usage(FILE *f)
           "  tally-admin --db FILE targets set GROUP 2025|2030 PCT\n"
           "  tally-admin --db FILE backup FILE.db | DIR [--keep N]  (online, checked; DIR: keeps the last N, default 14\n"
           "                        / sao lưu trực tuyến; thư mục: giữ N bản mới nhất)\n"
-          "  tally-admin --db FILE restore FILE.db   (stop tally-server first / dừng tally-server trước)\n",
+          "  tally-admin --db FILE restore FILE.db   (stop tally-server first / dừng tally-server trước)\n"
+          "  tally-admin migrate --from FILE.db --to postgresql://…  (copies the SQLite tally into PostgreSQL and\n"
+          "                        verifies it; safe to run again / chuyển sang PostgreSQL, đối chiếu; chạy lại được)\n",
           f);
 }
 
@@ -346,6 +350,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if(argc >= 2 && strcmp(argv[1], "migrate") == 0)
+        return admin_migrate(argc - 2, argv + 2);
     if(argc < 4 || strcmp(argv[1], "--db") != 0) {
         usage(stderr);
         return 2;

@@ -27,12 +27,14 @@
 #include "tally_harness.h"
 
 #define CLUSTER TEST_SOURCE_DIR "/tests/pg/pg-cluster"
-#define PSQL "/usr/lib/postgresql/15/bin/psql"
+#define PGBIN "/usr/lib/postgresql/15/bin"
+#define PSQL PGBIN "/psql"
 #define UNIT_A "000.00.31.H21.Q01"
 #define UNIT_B "000.00.31.H21.DEMO"
 
 static TallyServer S;
 static char g_pgdir[64], g_uri[512];
+static char g_sbdir[64]; /* the standby's cluster, "" until made */
 static char *g_batch_a, *g_batch_b; /* the JSON bodies posted to tally-server */
 static char g_out[65536];           /* the last command's stdout + stderr */
 
@@ -217,6 +219,10 @@ static int group_teardown(void **state)
     char cmd[512];
     snprintf(cmd, sizeof cmd, "%s stop %s", CLUSTER, g_pgdir);
     int rc = system(cmd);
+    if(g_sbdir[0]) { /* the standby, stopped (if it runs) and removed like the primary */
+        snprintf(cmd, sizeof cmd, "%s stop %s", CLUSTER, g_sbdir);
+        rc |= system(cmd);
+    }
     free(g_batch_a);
     free(g_batch_b);
     th_cleanup(&S);
@@ -310,7 +316,7 @@ static void test_ingest_after_migration_behaves_as_on_sqlite(void **state)
     assert_int_equal(pg_count("SELECT count(*) FROM ratings"), 64);
 
     assert_int_equal(migrate(g_uri, ""), 1);
-    assert_non_null(strstr(g_out, "PostgreSQL already holds batches received after the last one"));
+    assert_non_null(strstr(g_out, "PostgreSQL already took batches newer than the file's last"));
 
     /* The first rating of batch A with another score, in a new batch: on both backends. */
     ProtoBatch b;
@@ -337,18 +343,17 @@ static void test_ingest_after_migration_behaves_as_on_sqlite(void **state)
     tally_db_close(pg_db);
 }
 
-/* The roles of docs/operations.md, made by its two SQL files: tally-admin (the owner) makes the schema and
- * migrates; tally-server's role ingests but cannot drop, truncate, delete, create or change targets. */
-static void test_least_privilege_roles(void **state)
+/* The roles of docs/operations.md, made by its two SQL files: tally-admin, as the owner, makes the schema
+ * and migrates into it. */
+static void test_roles_owner_inits_and_migrates(void **state)
 {
     (void)state;
     pg_sql(g_uri, "CREATE ROLE tally_owner LOGIN", NULL, 0);
     pg_sql(g_uri, "CREATE ROLE tally_server LOGIN", NULL, 0);
     pg_sql(g_uri, "CREATE DATABASE prov OWNER tally_owner ENCODING 'UTF8' TEMPLATE template0", NULL, 0);
-    char su[256], owner[256], server[256];
+    char su[256], owner[256];
     uri_for(su, sizeof su, "prov", "tally");
     uri_for(owner, sizeof owner, "prov", "tally_owner");
-    uri_for(server, sizeof server, "prov", "tally_server");
     assert_int_equal(run("%s -q -v ON_ERROR_STOP=1 '%s' -f %s/packaging/tally/postgresql/roles.sql", PSQL, su,
                          TEST_SOURCE_DIR), 0);
     assert_int_equal(run("'%s' --db '%s' init", TALLY_ADMIN_BIN, owner), 0);
@@ -357,7 +362,33 @@ static void test_least_privilege_roles(void **state)
     /* The file took the conflicting batch above: migrate it whole into the new database, as the owner. */
     assert_int_equal(migrate(owner, ""), 0);
     assert_non_null(strstr(g_out, "verified"));
+}
 
+/* A pg_dump restored into a fresh database (as docs/operations.md says) holds the same tally: migrate from
+ * the file finds nothing to change there. */
+static void test_pg_dump_restore_keeps_the_tally(void **state)
+{
+    (void)state;
+    char su[256], owner[256], dump[400];
+    uri_for(su, sizeof su, "prov", "tally");
+    uri_for(owner, sizeof owner, "restored", "tally_owner");
+    snprintf(dump, sizeof dump, "%s/prov.dump", S.dir);
+    assert_int_equal(run("/usr/lib/postgresql/15/bin/pg_dump -Fc -d '%s' -f '%s'", su, dump), 0);
+    pg_sql(g_uri, "CREATE DATABASE restored OWNER tally_owner ENCODING 'UTF8' TEMPLATE template0", NULL, 0);
+    uri_for(su, sizeof su, "restored", "tally");
+    assert_int_equal(run("/usr/lib/postgresql/15/bin/pg_restore --no-owner --role=tally_owner -d '%s' '%s'", su,
+                         dump), 0);
+    assert_int_equal(migrate(owner, ""), 0);
+    assert_non_null(strstr(g_out, "nothing changed"));
+    assert_non_null(strstr(g_out, "verified"));
+}
+
+/* tally-server's role ingests but cannot drop, truncate, delete, create or change targets. */
+static void test_server_role_ingests_but_cannot_drop(void **state)
+{
+    (void)state;
+    char server[256];
+    uri_for(server, sizeof server, "prov", "tally_server");
     char msg[TALLY_MSG_MAX], rep[4096], tok[TALLY_TOKEN_HEX + 1];
     TallyDb *db;
     TallyIngest *in;
@@ -392,6 +423,48 @@ static void test_least_privilege_roles(void **state)
     assert_string_equal(st, "");
 }
 
+/* The streaming standby of docs/operations.md: pg_basebackup -X stream -C -S -R from the primary, started on
+ * its own socket; it follows the primary, refuses writes, and takes them once promoted. */
+static void test_streaming_standby_follows_and_takes_over(void **state)
+{
+    (void)state;
+    snprintf(g_sbdir, sizeof g_sbdir, "/tmp/pgsbXXXXXX");
+    assert_non_null(mkdtemp(g_sbdir));
+    const char *as = getuid() == 0 ? "runuser -u tallytest --" : "";
+    if(getuid() == 0)
+        assert_int_equal(run("chown tallytest: %s && chmod 700 %s", g_sbdir, g_sbdir), 0);
+    char primary[256], standby[256];
+    uri_for(primary, sizeof primary, "prov", "tally");
+    snprintf(standby, sizeof standby, "postgresql:///prov?host=%s&user=tally", g_sbdir);
+    /* timeout: a hung copy must fail the test, not outlive it (ctest's kill would skip the teardown). */
+    assert_int_equal(run("cd /tmp && timeout 60 %s %s/pg_basebackup -h %s -U tally -D %s/data -X stream -c fast "
+                         "-C -S standby1 -R", as, PGBIN, g_pgdir, g_sbdir), 0);
+    assert_int_equal(run("cd /tmp && %s %s/pg_ctl -D %s/data -l %s/log -w -t 60 -o \"-c listen_addresses='' "
+                         "-c unix_socket_directories='%s'\" start", as, PGBIN, g_sbdir, g_sbdir, g_sbdir), 0);
+    char v[64];
+    pg_sql(standby, "SELECT pg_is_in_recovery()", v, sizeof v);
+    assert_string_equal(v, "t");
+    pg_sql(primary, "SELECT state FROM pg_stat_replication WHERE application_name = 'walreceiver'", v, sizeof v);
+    assert_string_equal(v, "streaming");
+    /* A rating stored on the primary reaches the standby. */
+    pg_sql(primary, "INSERT INTO ratings SELECT 'zz-replicated', device, unit, area, scale, score, flagged, day,"
+                    " body, batch, received_at, quarantine FROM ratings LIMIT 1", NULL, 0);
+    for(int i = 0; i < 100; i++) {
+        pg_sql(standby, "SELECT count(*) FROM ratings WHERE id = 'zz-replicated'", v, sizeof v);
+        if(strcmp(v, "1") == 0)
+            break;
+        usleep(50000);
+    }
+    assert_string_equal(v, "1");
+    char st[8];
+    pg_state(standby, "INSERT INTO settings VALUES ('standby', 'x')", st);
+    assert_string_equal(st, "25006"); /* read-only transaction */
+    pg_sql(standby, "SELECT pg_promote()", v, sizeof v);
+    assert_string_equal(v, "t");
+    pg_state(standby, "INSERT INTO settings VALUES ('standby', 'x')", st);
+    assert_string_equal(st, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,7 +473,10 @@ int main(void)
         cmocka_unit_test(test_interrupted_run_finishes_when_run_again),
         cmocka_unit_test(test_verification_catches_a_difference),
         cmocka_unit_test(test_ingest_after_migration_behaves_as_on_sqlite),
-        cmocka_unit_test(test_least_privilege_roles),
+        cmocka_unit_test(test_roles_owner_inits_and_migrates),
+        cmocka_unit_test(test_pg_dump_restore_keeps_the_tally),
+        cmocka_unit_test(test_server_role_ingests_but_cannot_drop),
+        cmocka_unit_test(test_streaming_standby_follows_and_takes_over),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

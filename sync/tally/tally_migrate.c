@@ -160,6 +160,8 @@ static bool cols_list(Buf *b, const Table *t, int from, int to, const char *pref
 
 static TallyErr pg_run(Ctx *c, const char *what, const char *sql, PGresult **out)
 {
+    if(out)
+        *out = NULL;
     PGresult *r = PQexec(c->pg, sql);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if(s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
@@ -594,7 +596,7 @@ static TallyErr check_not_live(Ctx *c)
     if(sqlite3_step(st) == SQLITE_ROW)
         last_sq = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    PGresult *r;
+    PGresult *r = NULL;
     TallyErr e = pg_run(c, "receipts", "SELECT coalesce(max(received_at), 0) FROM receipts", &r);
     if(e)
         return e;

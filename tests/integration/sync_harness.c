@@ -168,10 +168,17 @@ static int admin(ThServer *s, char *out, size_t out_len, ...)
 
 bool th_server_init(ThServer *s, const char *dir)
 {
+    char db[TH_PATH];
+    snprintf(db, sizeof db, "%.240s/tally.db", dir);
+    return th_server_init_db(s, dir, db);
+}
+
+bool th_server_init_db(ThServer *s, const char *dir, const char *db)
+{
     memset(s, 0, sizeof *s);
     s->pid = -1;
     snprintf(s->dir, sizeof s->dir, "%s", dir);
-    snprintf(s->db, sizeof s->db, "%s/tally.db", dir);
+    snprintf(s->db, sizeof s->db, "%s", db);
     snprintf(s->log, sizeof s->log, "%s/tally-server.log", dir);
     char out[512];
     if(admin(s, out, sizeof out, "init", NULL) != 0) {

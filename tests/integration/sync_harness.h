@@ -40,6 +40,8 @@ typedef struct {
 
 /* tally-admin init + one province unit "G01" + a viewer, in dir. */
 bool th_server_init(ThServer *s, const char *dir);
+/* The same on another database: a SQLite file or a postgresql:// URI (tally-admin's --db). */
+bool th_server_init_db(ThServer *s, const char *dir, const char *db);
 bool th_server_unit(ThServer *s, const char *code, const char *parent);
 /* Enrols a device in a unit; token gets the printed token. */
 bool th_server_device(ThServer *s, const char *device_id, const char *unit, char *token, size_t token_len);

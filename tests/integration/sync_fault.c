@@ -47,55 +47,9 @@ static int64_t acked_total(void)
     return n;
 }
 
-/* Runs kiosk-sync over the stores, PARALLEL at a time, until done() says so or every store is empty. Checks
- * each exit code against the store it ran on. Returns the number of runs. */
-static int run_rounds(const char *const extra[], bool (*done)(Proxy *), Proxy *px)
+static bool fault_phase_done(void *ctx)
 {
-    pid_t running[STORES] = {0};
-    bool drained[STORES] = {false};
-    int runs = 0, active = 0, next = 0;
-    bool stop = false; /* once done, start no more runs; let the running ones finish */
-    for(;;) {
-        stop = stop || done(px) || runs >= MAX_RUNS;
-        bool all_drained = true;
-        for(int i = 0; i < STORES; i++)
-            all_drained = all_drained && drained[i];
-        /* Start runs on stores with work, round robin. */
-        for(int tries = 0; !stop && active < PARALLEL && tries < STORES; tries++, next = (next + 1) % STORES) {
-            if(running[next] || drained[next])
-                continue;
-            running[next] = th_kiosk_sync_spawn(&k[next], extra);
-            assert_true(running[next] > 0);
-            active++;
-            runs++;
-        }
-        if(active == 0 && (stop || all_drained))
-            break;
-        /* Wait for one to finish. */
-        int st;
-        pid_t pid = wait(&st);
-        assert_true(pid > 0);
-        int i = 0;
-        while(i < STORES && running[i] != pid)
-            i++;
-        assert_true(i < STORES);
-        running[i] = 0;
-        active--;
-        int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        StoreCounts c = th_store_counts(&k[i]);
-        if(!(rc == 0 || rc == 1) || (rc == 0) != (c.pending == 0)) {
-            th_kiosk_dump_log(&k[i]);
-            fail_msg("%s: kiosk-sync exit %d with %lld pending", k[i].device_id, rc, (long long)c.pending);
-        }
-        assert_int_equal(c.pending + c.acked, PER_STORE);
-        assert_int_equal(c.pending % BATCH, 0); /* batches are applied whole or not at all */
-        drained[i] = c.pending == 0;
-    }
-    return runs;
-}
-
-static bool fault_phase_done(Proxy *px)
-{
+    Proxy *px = ctx;
     static int64_t last_check_faults = -1;
     uint64_t f = proxy_faults(px);
     if(f < MIN_FAULTS)
@@ -106,9 +60,9 @@ static bool fault_phase_done(Proxy *px)
     return acked_total() / BATCH >= MIN_BATCHES;
 }
 
-static bool never(Proxy *px)
+static bool never(void *ctx)
 {
-    (void)px;
+    (void)ctx;
     return false;
 }
 
@@ -151,7 +105,8 @@ static void test_every_rating_arrives_exactly_once_through_faults(void **state)
     /* Faulty network. */
     const char *faulty[] = {"--batch-size", "5", "--timeout-ms", TIMEOUT_MS, "--connect-timeout-ms", TIMEOUT_MS,
                             NULL};
-    int runs = run_rounds(faulty, fault_phase_done, px);
+    int runs = th_kiosk_rounds(k, STORES, PER_STORE, BATCH, PARALLEL, faulty, fault_phase_done, px, MAX_RUNS);
+    assert_true(runs >= 0);
     uint64_t counts[PF_COUNT];
     proxy_counts(px, counts);
     int64_t batches = acked_total() / BATCH;
@@ -170,7 +125,7 @@ static void test_every_rating_arrives_exactly_once_through_faults(void **state)
     /* Clean network: one more round finishes every store. */
     proxy_set_fault_percent(px, 0);
     const char *clean[] = {"--batch-size", "5", NULL};
-    run_rounds(clean, never, px);
+    assert_true(th_kiosk_rounds(k, STORES, PER_STORE, BATCH, PARALLEL, clean, never, NULL, MAX_RUNS) >= 0);
     for(int i = 0; i < STORES; i++) {
         StoreCounts c = th_store_counts(&k[i]);
         assert_int_equal(c.pending, 0);

@@ -382,6 +382,59 @@ void th_kiosk_dump_log(const ThKiosk *k)
         fprintf(stderr, "(no log)\n");
 }
 
+int th_kiosk_rounds(ThKiosk *k, int n, int per_store, int batch, int parallel, const char *const extra[],
+                    bool (*done)(void *), void *ctx, int max_runs)
+{
+    pid_t running[TH_ROUNDS_MAX] = {0};
+    bool drained[TH_ROUNDS_MAX] = {false};
+    int runs = 0, active = 0, next = 0, bad = 0;
+    bool stop = n > TH_ROUNDS_MAX; /* once done (or something went wrong), start no more; let the running end */
+    for(;;) {
+        stop = stop || bad || done(ctx) || runs >= max_runs;
+        bool all_drained = true;
+        for(int i = 0; i < n; i++)
+            all_drained = all_drained && drained[i];
+        for(int tries = 0; !stop && active < parallel && tries < n; tries++, next = (next + 1) % n) {
+            if(running[next] || drained[next])
+                continue;
+            running[next] = th_kiosk_sync_spawn(&k[next], extra);
+            if(running[next] <= 0) {
+                running[next] = 0;
+                bad = 1;
+                break;
+            }
+            active++;
+            runs++;
+        }
+        if(active == 0 && (stop || all_drained))
+            break;
+        int st;
+        pid_t pid = wait(&st);
+        if(pid <= 0) {
+            perror("wait");
+            return -1;
+        }
+        int i = 0;
+        while(i < n && running[i] != pid)
+            i++;
+        if(i == n)
+            continue; /* not one of ours */
+        running[i] = 0;
+        active--;
+        int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        StoreCounts c = th_store_counts(&k[i]);
+        if(!(rc == 0 || rc == 1) || (rc == 0) != (c.pending == 0) || c.pending + c.acked != per_store ||
+           c.pending % batch != 0) {
+            th_kiosk_dump_log(&k[i]);
+            fprintf(stderr, "%s: kiosk-sync exit %d with %lld pending, %lld acked of %d (batches of %d)\n",
+                    k[i].device_id, rc, (long long)c.pending, (long long)c.acked, per_store, batch);
+            bad = 1;
+        }
+        drained[i] = c.pending == 0;
+    }
+    return bad || n > TH_ROUNDS_MAX ? -1 : runs;
+}
+
 /* ---- Ratings ------------------------------------------------------------------------------------------ */
 
 static uint64_t next(uint64_t *x)

@@ -74,6 +74,14 @@ bool th_kiosk_make(ThKiosk *k, const char *dir, const char *device_id, const cha
 int th_kiosk_sync(const ThKiosk *k, const char *const extra[]);
 pid_t th_kiosk_sync_spawn(const ThKiosk *k, const char *const extra[]);
 void th_kiosk_dump_log(const ThKiosk *k); /* the last lines, for a failing test */
+/* Runs kiosk-sync (with extra) over the n kiosks, `parallel` at a time, round robin, until done(ctx) says so,
+ * max_runs have started, or every store is empty; the running ones are let finish. Each exit code must agree
+ * with its store (0 exactly when nothing is pending; 1 otherwise), and each store must hold per_store ratings,
+ * pending + acked, pending a whole number of batches (applied whole or not at all). Returns the number of
+ * runs, or -1 after printing why (then it starts no more). At most TH_ROUNDS_MAX kiosks. */
+#define TH_ROUNDS_MAX 64
+int th_kiosk_rounds(ThKiosk *k, int n, int per_store, int batch, int parallel, const char *const extra[],
+                    bool (*done)(void *), void *ctx, int max_runs);
 
 /* n realistic ratings for a kiosk: areas, scores (mostly satisfied), reasons and follow-ups for complaints,
  * a few rapid-repeat flags, times spread over the days before 2026-11-20, deterministic from seed. */

@@ -123,6 +123,29 @@ static const char *const MIGRATIONS[] = {
     "  addr text NOT NULL, event text NOT NULL, detail text NOT NULL);"
     "CREATE TABLE settings(key text PRIMARY KEY, value text NOT NULL);"
     "CREATE TABLE health(id integer PRIMARY KEY CHECK (id = 1), probed_at bigint NOT NULL);",
+    /* 2: tally_db.c's migration 7 — the hours roll-ups gain the area, so the heat map follows an area filter;
+     * refilled from the ratings (misuse and quarantined ones left out). The hour is the rating's local hour
+     * (UTC+7) and the weekday 0 = Monday (day 0 was a Thursday), as ingest computes them. */
+    "DROP TABLE hours_daily;"
+    "DROP TABLE hours_monthly;"
+    "CREATE TABLE hours_daily("
+    "  unit text NOT NULL, day bigint NOT NULL, area text NOT NULL, hour integer NOT NULL, n bigint NOT NULL,"
+    "  unsatisfied bigint NOT NULL,"
+    "  PRIMARY KEY (unit, day, area, hour));"
+    "CREATE TABLE hours_monthly("
+    "  unit text NOT NULL, month bigint NOT NULL, area text NOT NULL, weekday integer NOT NULL,"
+    "  hour integer NOT NULL, n bigint NOT NULL, unsatisfied bigint NOT NULL,"
+    "  PRIMARY KEY (unit, month, area, weekday, hour));"
+    "INSERT INTO hours_daily(unit, day, area, hour, n, unsatisfied)"
+    "  SELECT unit, day, area,"
+    "         extract(hour FROM ((body::jsonb->>'at')::timestamptz AT TIME ZONE 'UTC') + interval '7 hours')::integer,"
+    "         count(*), count(*) FILTER (WHERE score < (CASE scale WHEN 'likert5' THEN 4 ELSE 2 END))"
+    "  FROM ratings WHERE flagged = 0 AND quarantine = 0 GROUP BY 1, 2, 3, 4;"
+    "INSERT INTO hours_monthly(unit, month, area, weekday, hour, n, unsatisfied)"
+    "  SELECT unit, (extract(year FROM to_timestamp(day * 86400) AT TIME ZONE 'UTC') * 12"
+    "                + extract(month FROM to_timestamp(day * 86400) AT TIME ZONE 'UTC') - 1)::bigint,"
+    "         area, (((day + 3) % 7 + 7) % 7)::integer, hour, sum(n), sum(unsatisfied)"
+    "  FROM hours_daily GROUP BY 1, 2, 3, 4, 5;",
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

@@ -9,15 +9,19 @@ set(FUZZ_SMOKE_S 20 CACHE STRING "seconds each fuzz target runs under ctest")
 set(_fz_flags -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g)
 set(_fz_dir ${CMAKE_CURRENT_LIST_DIR})
 
-# What the targets exercise, compiled with the sanitizers and libFuzzer's coverage.
+# What the targets exercise, compiled with the sanitizers and libFuzzer's coverage. tally_db.c is the storage
+# boundary and dispatches to the PostgreSQL backend (tally_pg.c), so libpq comes along (the targets use SQLite).
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 add_library(fuzzlib STATIC
   ${KIOSK_SOURCE_DIR}/sync/protocol.c ${KIOSK_SOURCE_DIR}/sync/ptime.c ${KIOSK_SOURCE_DIR}/sync/uuid.c
   ${KIOSK_SOURCE_DIR}/kiosk/config.c ${KIOSK_SOURCE_DIR}/kiosk/text.c
   ${KIOSK_SOURCE_DIR}/sync/tally/tally_db.c ${KIOSK_SOURCE_DIR}/sync/tally/tally_query.c
-  ${KIOSK_SOURCE_DIR}/sync/tally/tally_text.c ${KIOSK_SOURCE_DIR}/sync/tally/tally_form.c)
+  ${KIOSK_SOURCE_DIR}/sync/tally/tally_text.c ${KIOSK_SOURCE_DIR}/sync/tally/tally_form.c
+  ${KIOSK_SOURCE_DIR}/sync/tally/tally_pg.c)
 target_include_directories(fuzzlib PUBLIC ${KIOSK_SOURCE_DIR})
 target_compile_options(fuzzlib PRIVATE ${_fz_flags})
-target_link_libraries(fuzzlib PUBLIC PkgConfig::JANSSON PkgConfig::INIH PkgConfig::SQLITE3 PkgConfig::SODIUM m)
+target_link_libraries(fuzzlib PUBLIC PkgConfig::JANSSON PkgConfig::INIH PkgConfig::SQLITE3 PkgConfig::SODIUM
+  PkgConfig::LIBPQ m)
 
 file(GLOB _fz_sources CONFIGURE_DEPENDS ${_fz_dir}/fuzz_*.c)
 foreach(_src ${_fz_sources})

@@ -196,7 +196,7 @@ static void test_pg_concurrent_open_migrates_once(void **state)
     PGconn *c = PQconnectdb(g_uri);
     PGresult *r = PQexec(c, "SELECT version FROM schema_version");
     assert_int_equal(PQntuples(r), 1);
-    assert_string_equal(PQgetvalue(r, 0, 0), "1");
+    assert_string_equal(PQgetvalue(r, 0, 0), "2");
     PQclear(r);
     r = PQexec(c, "SELECT count(*) FROM targets");
     assert_int_equal(atoi(PQgetvalue(r, 0, 0)), GROUP_COUNT * 2);
@@ -765,6 +765,7 @@ static void test_tally_same_answers(void **state)
     static char got[BK_COUNT][N_TALLY_QUERIES][32768];
     static TallyCounts counts[BK_COUNT][2 * 2 * AREA_COUNT], by_resp[BK_COUNT][RESPONDENT_COUNT * AREA_COUNT];
     static int64_t reasons[BK_COUNT][REASON_COUNT], heat_n[BK_COUNT][7][24], heat_u[BK_COUNT][7][24];
+    static int64_t heat_an[BK_COUNT][7][24], heat_au[BK_COUNT][7][24]; /* one area (the hours roll-ups' area) */
     static char *report[BK_COUNT];
     EACH_BACKEND(b, db) {
         char msg[TALLY_MSG_MAX];
@@ -779,6 +780,7 @@ static void test_tally_same_answers(void **state)
         assert_int_equal(tally_query_counts_by_respondent(db, units, 2, d0, d2, by_resp[b], msg), TALLY_OK);
         assert_int_equal(tally_query_reasons(db, units, 2, d0, d2, -1, reasons[b], msg), TALLY_OK);
         assert_int_equal(tally_query_heat(db, units, 2, d0, d2, -1, heat_n[b], heat_u[b], msg), TALLY_OK);
+        assert_int_equal(tally_query_heat(db, units, 2, d0, d2, AREA_DAT_DAI, heat_an[b], heat_au[b], msg), TALLY_OK);
         /* The whole report model (every part), as its JSON renderer writes it. */
         TallyReportSpec rs = {.area = -1, .now_s = NOW_S + 8 * 86400};
         assert_true(tally_period_custom(d0, d2, &rs.period));
@@ -793,6 +795,12 @@ static void test_tally_same_answers(void **state)
     assert_non_null(strstr(got[BK_SQLITE][0], "all n=564 "));
     assert_non_null(strstr(got[BK_SQLITE][0], " flag=36 "));
     assert_true(reasons[BK_SQLITE][REASON_CHO_DOI] > 0);
+    /* The area's heat map holds some of the ratings but not all. */
+    int64_t all = 0, one = 0;
+    for(int wd = 0; wd < 7; wd++)
+        for(int h = 0; h < 24; h++)
+            all += heat_n[BK_SQLITE][wd][h], one += heat_an[BK_SQLITE][wd][h];
+    assert_true(one > 0 && one < all);
     if(!g_uri[0]) {
         free(report[BK_SQLITE]);
         return;
@@ -810,6 +818,46 @@ static void test_tally_same_answers(void **state)
     assert_memory_equal(reasons[BK_SQLITE], reasons[BK_PG], sizeof reasons[0]);
     assert_memory_equal(heat_n[BK_SQLITE], heat_n[BK_PG], sizeof heat_n[0]);
     assert_memory_equal(heat_u[BK_SQLITE], heat_u[BK_PG], sizeof heat_u[0]);
+    assert_memory_equal(heat_an[BK_SQLITE], heat_an[BK_PG], sizeof heat_an[0]);
+    assert_memory_equal(heat_au[BK_SQLITE], heat_au[BK_PG], sizeof heat_au[0]);
+}
+
+/* PostgreSQL migration 2 (tally_db.c's 7): the hours roll-ups, rebuilt from the ratings with their area, equal
+ * what ingest kept per area. The database is taken back to version 1 (hours without the area, emptied) and
+ * opened again. */
+static void test_pg_hours_area_migration_rebuilds_what_ingest_kept(void **state)
+{
+    (void)state;
+    static char before[2][65536], after[2][65536];
+    static const char *const HOURS[2] = {"SELECT * FROM hours_daily", "SELECT * FROM hours_monthly"};
+    char where[600], msg[TALLY_MSG_MAX];
+    if(!fresh(BK_PG, where, sizeof where))
+        skip();
+    TallyDb *db;
+    assert_int_equal(tally_db_open(where, &db, msg), TALLY_OK);
+    seed_tally(db);
+    for(int t = 0; t < 2; t++)
+        dump(db, BK_PG, HOURS[t], before[t], sizeof before[t]);
+    tally_db_close(db);
+    assert_non_null(strstr(before[0], "|dat_dai|"));
+    PGconn *c = PQconnectdb(g_uri);
+    PGresult *r = PQexec(c, "UPDATE schema_version SET version = 1; DROP TABLE hours_daily; DROP TABLE hours_monthly;"
+                            "CREATE TABLE hours_daily(unit text NOT NULL, day bigint NOT NULL, hour integer NOT NULL,"
+                            " n bigint NOT NULL, unsatisfied bigint NOT NULL, PRIMARY KEY (unit, day, hour));"
+                            "CREATE TABLE hours_monthly(unit text NOT NULL, month bigint NOT NULL,"
+                            " weekday integer NOT NULL, hour integer NOT NULL, n bigint NOT NULL,"
+                            " unsatisfied bigint NOT NULL, PRIMARY KEY (unit, month, weekday, hour))");
+    if(PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("back to version 1: %s", PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    assert_int_equal(tally_db_open(where, &db, msg), TALLY_OK);
+    for(int t = 0; t < 2; t++) {
+        dump(db, BK_PG, HOURS[t], after[t], sizeof after[t]);
+        if(strcmp(before[t], after[t]) != 0)
+            fail_msg("%s after migration 2:\n%s\ningest kept:\n%s", HOURS[t], after[t], before[t]);
+    }
+    tally_db_close(db);
 }
 
 /* Two processes (two tally-servers on one PostgreSQL) post the same 10,000 rating ids at the same moment, in
@@ -927,6 +975,7 @@ int main(void)
         cmocka_unit_test(test_accounts),
         cmocka_unit_test(test_ingest_same_verdicts_and_rollups),
         cmocka_unit_test(test_tally_same_answers),
+        cmocka_unit_test(test_pg_hours_area_migration_rebuilds_what_ingest_kept),
         cmocka_unit_test(test_pg_two_processes_same_ids),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -82,11 +82,41 @@ static const char *const PG_SQL[ST_COUNT] = {
                   " max_seq = greatest(max_seq, ?5), quarantined = quarantined + ?6 WHERE id = ?1",
 };
 
+/* One addition to one roll-up row: raw while a batch runs, then sorted and merged (merge_bumps). The key is
+ * the table's, in column order: unit, period (a day number, or year * 12 + month - 1), then up to four small
+ * codes as enum values or numbers (see write_bump); v holds what is added, in the table's column order. */
+typedef struct {
+    const char *unit;  /* the device's unit: the TallyIngestItem's, alive until the group ends */
+    int table;         /* the statement that writes it: ST_ROLLUP … ST_HOUR_MONTH */
+    int64_t period;
+    int key[4];
+    int64_t v[10];
+} Bump;
+
+/* A list of them (the batch's, or the group's). */
+typedef struct {
+    Bump *b;
+    size_t n, cap;
+} Bumps;
+
+/* PostgreSQL: a statement sent in pipeline mode whose result is not read yet. */
+typedef struct {
+    int64_t    *changes; /* where its row count goes, or NULL */
+    const char *what;
+} Pending;
+
+/* Statements sent before their results are read. The server answers each with ~21 bytes, which its socket
+ * buffer holds for this many while libpq, blocking, is still writing (a full buffer both ways would hang). */
+#define PIPELINE_MAX 1000
+
 struct TallyIngest {
     TallyDb *db;
     TallyPg *pg;                /* NULL on SQLite */
     sqlite3_stmt *st[ST_COUNT]; /* SQLite */
     bool pg_prepared[ST_COUNT]; /* PostgreSQL: prepared on this connection as "tally_ingest_<i>" */
+    Pending pending[PIPELINE_MAX];
+    size_t n_pending;
+    Bumps batch, group; /* roll-up additions of the batch being read, and of the group's batches so far */
 };
 
 /* A statement's parameters, typed as SQLite binds them (PostgreSQL gets them as text). */
@@ -129,8 +159,49 @@ static void bind_sqlite(sqlite3_stmt *st, const Args *a)
     }
 }
 
+static TallyErr flush_st(TallyIngest *in, char msg[TALLY_MSG_MAX]);
+
+/* PostgreSQL: prepares statement i on this connection the first time it is used (outside pipeline mode). */
+static TallyErr pg_prepare(TallyIngest *in, int i, const char *what, char msg[TALLY_MSG_MAX])
+{
+    if(in->pg_prepared[i])
+        return TALLY_OK;
+    TallyErr e = flush_st(in, msg);
+    if(e)
+        return e;
+    char name[32], sql[2048];
+    snprintf(name, sizeof name, "tally_ingest_%d", i);
+    if(!tally_pg_sql(PG_SQL[i] ? PG_SQL[i] : SQL[i], sql, sizeof sql))
+        return tally_set_msg(msg, TALLY_E_DB, "%s: statement too long", what);
+    PGresult *p = PQprepare(tally_pg_conn(in->pg), name, sql, 0, NULL);
+    const char *state = p ? PQresultErrorField(p, PG_DIAG_SQLSTATE) : NULL;
+    /* 42P05: another TallyIngest on this connection prepared the same text under the same name. */
+    if(!p || (PQresultStatus(p) != PGRES_COMMAND_OK && !(state && strcmp(state, "42P05") == 0))) {
+        e = tally_pg_fail(in->pg, p, what, msg);
+        PQclear(p);
+        return e;
+    }
+    PQclear(p);
+    in->pg_prepared[i] = true;
+    return TALLY_OK;
+}
+
+/* PostgreSQL: a's values as text (num holds the integers' digits). */
+static void pg_values(const Args *a, char num[ARGS_MAX][24], const char *v[ARGS_MAX])
+{
+    for(int k = 0; a && k < a->n; k++) {
+        if(a->type[k] == 't') {
+            v[k] = a->t[k];
+        } else {
+            snprintf(num[k], sizeof num[k], "%lld", (long long)a->i[k]);
+            v[k] = num[k];
+        }
+    }
+}
+
 /* Runs statement i with a's parameters. On success *changes (when not NULL) is the rows it wrote and, for a
- * query (row not NULL), row holds its first row (row_done it); on failure msg says what failed. */
+ * query (row not NULL), row holds its first row (row_done it); on failure msg says what failed. On
+ * PostgreSQL, statements queued by queue_st are read back first. */
 static TallyErr exec_st(TallyIngest *in, int i, const Args *a, int64_t *changes, Row *row, const char *what,
                         char msg[TALLY_MSG_MAX])
 {
@@ -155,44 +226,26 @@ static TallyErr exec_st(TallyIngest *in, int i, const Args *a, int64_t *changes,
         sqlite3_reset(st);
         return e;
     }
+    TallyErr e = flush_st(in, msg);
+    if(e)
+        return e;
     PGconn *c = tally_pg_conn(in->pg);
     if(!a || a->n == 0) { /* BEGIN, SAVEPOINT, ROLLBACK TO …: simple queries (allowed in a failed transaction) */
         PGresult *r = PQexec(c, PG_SQL[i] ? PG_SQL[i] : SQL[i]);
-        TallyErr e = r && PQresultStatus(r) == PGRES_COMMAND_OK ? TALLY_OK : tally_pg_fail(in->pg, r, what, msg);
+        e = r && PQresultStatus(r) == PGRES_COMMAND_OK ? TALLY_OK : tally_pg_fail(in->pg, r, what, msg);
         PQclear(r);
         return e;
     }
-    char name[32];
-    snprintf(name, sizeof name, "tally_ingest_%d", i);
-    if(!in->pg_prepared[i]) {
-        char sql[2048];
-        if(!tally_pg_sql(PG_SQL[i] ? PG_SQL[i] : SQL[i], sql, sizeof sql))
-            return tally_set_msg(msg, TALLY_E_DB, "%s: statement too long", what);
-        PGresult *p = PQprepare(c, name, sql, 0, NULL);
-        const char *state = p ? PQresultErrorField(p, PG_DIAG_SQLSTATE) : NULL;
-        /* 42P05: another TallyIngest on this connection prepared the same text under the same name. */
-        if(!p || (PQresultStatus(p) != PGRES_COMMAND_OK && !(state && strcmp(state, "42P05") == 0))) {
-            TallyErr e = tally_pg_fail(in->pg, p, what, msg);
-            PQclear(p);
-            return e;
-        }
-        PQclear(p);
-        in->pg_prepared[i] = true;
-    }
-    char num[ARGS_MAX][24];
+    if((e = pg_prepare(in, i, what, msg)))
+        return e;
+    char name[32], num[ARGS_MAX][24];
     const char *v[ARGS_MAX];
-    for(int k = 0; a && k < a->n; k++) {
-        if(a->type[k] == 't') {
-            v[k] = a->t[k];
-        } else {
-            snprintf(num[k], sizeof num[k], "%lld", (long long)a->i[k]);
-            v[k] = num[k];
-        }
-    }
-    PGresult *r = PQexecPrepared(c, name, a ? a->n : 0, v, NULL, NULL, 0);
+    snprintf(name, sizeof name, "tally_ingest_%d", i);
+    pg_values(a, num, v);
+    PGresult *r = PQexecPrepared(c, name, a->n, v, NULL, NULL, 0);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if(s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        TallyErr e = tally_pg_fail(in->pg, r, what, msg);
+        e = tally_pg_fail(in->pg, r, what, msg);
         PQclear(r);
         return e;
     }
@@ -205,6 +258,76 @@ static TallyErr exec_st(TallyIngest *in, int i, const Args *a, int64_t *changes,
         PQclear(r);
     }
     return TALLY_OK;
+}
+
+/* Statement i without rows, whose row count (when changes is not NULL) is needed only after the next
+ * flush_st. SQLite runs it at once. PostgreSQL sends it in pipeline mode and reads its result at the next
+ * flush_st (or exec_st), so a batch costs a few round trips instead of one per rating and roll-up cell; the
+ * statements still run one after the other, in the order sent, in the open transaction. After the first
+ * that fails the server skips the rest: flush_st returns that first error. */
+static TallyErr queue_st(TallyIngest *in, int i, const Args *a, int64_t *changes, const char *what,
+                         char msg[TALLY_MSG_MAX])
+{
+    if(!in->pg)
+        return exec_st(in, i, a, changes, NULL, what, msg);
+    TallyErr e = pg_prepare(in, i, what, msg);
+    if(e)
+        return e;
+    PGconn *c = tally_pg_conn(in->pg);
+    if(PQpipelineStatus(c) == PQ_PIPELINE_OFF && !PQenterPipelineMode(c))
+        return tally_pg_fail(in->pg, NULL, what, msg);
+    char name[32], num[ARGS_MAX][24];
+    const char *v[ARGS_MAX];
+    snprintf(name, sizeof name, "tally_ingest_%d", i);
+    pg_values(a, num, v);
+    if(!PQsendQueryPrepared(c, name, a->n, v, NULL, NULL, 0)) { /* libpq copied the values, or failed */
+        e = tally_pg_fail(in->pg, NULL, what, msg);
+        char ignored[TALLY_MSG_MAX];
+        flush_st(in, ignored);
+        return e;
+    }
+    in->pending[in->n_pending++] = (Pending){.changes = changes, .what = what};
+    return in->n_pending == PIPELINE_MAX ? flush_st(in, msg) : TALLY_OK;
+}
+
+/* PostgreSQL: reads back every statement queue_st sent and leaves pipeline mode; the first failure is
+ * returned (the server skipped the statements after it). Nothing to do on SQLite. */
+static TallyErr flush_st(TallyIngest *in, char msg[TALLY_MSG_MAX])
+{
+    if(!in->pg)
+        return TALLY_OK;
+    PGconn *c = tally_pg_conn(in->pg);
+    if(PQpipelineStatus(c) == PQ_PIPELINE_OFF)
+        return TALLY_OK;
+    TallyErr e = PQpipelineSync(c) ? TALLY_OK : tally_pg_fail(in->pg, NULL, "send statements", msg);
+    bool lost = e != TALLY_OK;
+    for(size_t k = 0; k < in->n_pending && !lost; k++) {
+        PGresult *r = PQgetResult(c);
+        if(!r) { /* the connection broke */
+            e = e ? e : tally_pg_fail(in->pg, NULL, in->pending[k].what, msg);
+            lost = true;
+            break;
+        }
+        ExecStatusType s = PQresultStatus(r);
+        if(s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+            if(in->pending[k].changes)
+                *in->pending[k].changes = strtoll(PQcmdTuples(r), NULL, 10);
+        } else if(!e) { /* PGRES_PIPELINE_ABORTED for those after the first failure */
+            e = tally_pg_fail(in->pg, r, in->pending[k].what, msg);
+        }
+        PQclear(r);
+        PQclear(PQgetResult(c)); /* the NULL that ends this statement's results */
+    }
+    for(PGresult *r; !lost && (r = PQgetResult(c));) { /* up to and including the sync point */
+        bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+        if(sync)
+            break;
+    }
+    in->n_pending = 0;
+    if(!PQexitPipelineMode(c) && !e)
+        e = tally_pg_fail(in->pg, NULL, "leave pipeline mode", msg);
+    return e;
 }
 
 static const char *row_text(const Row *row, int col)
@@ -244,27 +367,20 @@ static bool in_transaction(TallyIngest *in)
     return !sqlite3_get_autocommit(tally_db_sqlite(in->db));
 }
 
-/* One roll-up cell touched by this batch (the unit is the device's, the same for every item). */
-typedef struct {
-    int64_t day;
-    int area, scale, score, flagged;
-    int64_t n;
-} Cell;
-
-/* One daily_sat / monthly_sat cell touched by this batch: the counts of its ratings (tally_counts_rating). */
-typedef struct {
-    int64_t day;
-    int area, respondent;
-    TallyCounts c;
-} SatCell;
-
-/* One hour of one day in one area touched by this batch (misuse-flagged ratings are not counted). */
-typedef struct {
-    int64_t day;
-    int area;
-    int hour;
-    int64_t n, unsatisfied;
-} HourCell;
+static bool bumps_grow(Bumps *l, size_t more)
+{
+    if(l->n + more <= l->cap)
+        return true;
+    size_t cap = l->cap ? l->cap : 256;
+    while(cap < l->n + more)
+        cap *= 2;
+    Bump *b = realloc(l->b, cap * sizeof *b);
+    if(!b)
+        return false;
+    l->b = b;
+    l->cap = cap;
+    return true;
+}
 
 TallyErr tally_ingest_new(TallyDb *db, TallyIngest **out, char msg[TALLY_MSG_MAX])
 {
@@ -292,6 +408,8 @@ void tally_ingest_free(TallyIngest *in)
         return;
     for(int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(in->st[i]);
+    free(in->batch.b);
+    free(in->group.b);
     free(in);
 }
 
@@ -302,34 +420,6 @@ static void add_reject(ProtoReply *reply, const char *id, const char *code)
     snprintf(r->error, sizeof r->error, "%s", code);
 }
 
-static void add_cell(Cell *cells, size_t *n_cells, const Cell *c)
-{
-    for(size_t i = 0; i < *n_cells; i++)
-        if(cells[i].day == c->day && cells[i].area == c->area && cells[i].scale == c->scale &&
-           cells[i].score == c->score && cells[i].flagged == c->flagged) {
-            cells[i].n++;
-            return;
-        }
-    cells[*n_cells] = *c;
-    cells[*n_cells].n = 1;
-    (*n_cells)++;
-}
-
-/* Adds one cell's count to a roll-up row (ST_ROLLUP: period = day number; ST_MONTHLY: year * 12 + month - 1). */
-static TallyErr bump_rollup(TallyIngest *in, int which, const char *unit, int64_t period, const Cell *c,
-                            char msg[TALLY_MSG_MAX])
-{
-    Args a = {0};
-    arg_t(&a, unit);
-    arg_i(&a, period);
-    arg_t(&a, proto_area_code((ProtoArea)c->area));
-    arg_t(&a, proto_scale_code((ProtoScale)c->scale));
-    arg_i(&a, c->score);
-    arg_i(&a, c->flagged);
-    arg_i(&a, c->n);
-    return exec_st(in, which, &a, NULL, NULL, which == ST_ROLLUP ? "update roll-up" : "update monthly roll-up", msg);
-}
-
 static int64_t month_of(int64_t day)
 {
     int y, m, d;
@@ -337,69 +427,116 @@ static int64_t month_of(int64_t day)
     return (int64_t)y * 12 + m - 1;
 }
 
-/* Adds delta (+1, or -1 when update_item moves a rating's reasons) to every reason in the mask, daily and
- * monthly. The one place the reasons roll-up changes: a stored rating that gains its follow-up answers
- * calls it with the old mask and -1, then the new mask and +1. Misuse-flagged ratings are never counted. */
-static TallyErr bump_reasons(TallyIngest *in, const char *unit, int64_t day, int area, uint32_t reasons,
-                             int64_t delta, char msg[TALLY_MSG_MAX])
+/* Appends one addition to the batch's list (room was made by bumps_grow). */
+static Bump *bump(TallyIngest *in, const char *unit, int table, int64_t period)
 {
-    for(int k = 0; k < REASON_COUNT; k++) {
-        if(!(reasons & (1u << k)))
-            continue;
-        for(int monthly = 0; monthly < 2; monthly++) {
-            Args a = {0};
-            arg_t(&a, unit);
-            arg_i(&a, monthly ? month_of(day) : day);
-            arg_t(&a, proto_area_code((ProtoArea)area));
-            arg_t(&a, proto_reason_code((ProtoReason)k));
-            arg_i(&a, delta);
-            TallyErr e = exec_st(in, monthly ? ST_REASON_MONTH : ST_REASON_DAY, &a, NULL, NULL,
-                                 "update reasons roll-up", msg);
-            if(e)
-                return e;
+    Bump *b = &in->batch.b[in->batch.n++];
+    *b = (Bump){.unit = unit, .table = table, .period = period};
+    return b;
+}
+
+/* Additions per rating at most: daily, monthly, daily_sat, monthly_sat, the two hours tables, and the two
+ * reasons tables per reason; twice for a rating that gains answers (its old copy's taken away). */
+#define BUMPS_PER_RATING (2 * (6 + 2 * REASON_COUNT))
+
+/* A rating's counts into daily_sat and monthly_sat, added (sign +1) or taken away (-1). */
+static void bump_sat(TallyIngest *in, const char *unit, const ProtoRating *r, int64_t day, int sign)
+{
+    TallyCounts c = {0};
+    tally_counts_rating(r, sign, &c);
+    const int64_t v[10] = {c.n, c.satisfied, c.flagged, c.svc_n, c.svc_satisfied, c.svc_flagged, c.wait_n,
+                           c.wait_within, c.svc_wait_n, c.svc_wait_within};
+    for(int monthly = 0; monthly < 2; monthly++) {
+        Bump *b = bump(in, unit, monthly ? ST_SAT_MONTH : ST_SAT_DAY, monthly ? month_of(day) : day);
+        b->key[0] = r->area;
+        b->key[1] = r->respondent;
+        memcpy(b->v, v, sizeof v);
+    }
+}
+
+/* delta for every reason in the mask, daily and monthly (misuse-flagged ratings are never counted). */
+static void bump_reasons(TallyIngest *in, const char *unit, int64_t day, int area, uint32_t reasons, int delta)
+{
+    for(int k = 0; k < REASON_COUNT; k++)
+        for(int monthly = 0; monthly < 2 && (reasons & (1u << k)); monthly++) {
+            Bump *b = bump(in, unit, monthly ? ST_REASON_MONTH : ST_REASON_DAY, monthly ? month_of(day) : day);
+            b->key[0] = area;
+            b->key[1] = k;
+            b->v[0] = delta;
+        }
+}
+
+/* A newly accepted rating filed on day, at second t, into every roll-up. */
+static void bump_rating(TallyIngest *in, const char *unit, const ProtoRating *r, int64_t day, int64_t t)
+{
+    bool flagged = (r->flags & PROTO_FLAG_RAPID_REPEAT) != 0;
+    for(int monthly = 0; monthly < 2; monthly++) {
+        Bump *b = bump(in, unit, monthly ? ST_MONTHLY : ST_ROLLUP, monthly ? month_of(day) : day);
+        b->key[0] = r->area;
+        b->key[1] = r->scale;
+        b->key[2] = r->score;
+        b->key[3] = flagged;
+        b->v[0] = 1;
+    }
+    bump_sat(in, unit, r, day, +1);
+    if(flagged)
+        return;
+    int hour = (int)(((t + PTIME_VN_OFFSET_MIN * 60) % 86400 + 86400) % 86400 / 3600);
+    bool unsat = !proto_is_satisfied(r->scale, r->score);
+    Bump *d = bump(in, unit, ST_HOUR_DAY, day);
+    d->key[0] = r->area;
+    d->key[1] = hour;
+    d->v[0] = 1;
+    d->v[1] = unsat;
+    Bump *m = bump(in, unit, ST_HOUR_MONTH, month_of(day));
+    m->key[0] = r->area;
+    m->key[1] = (int)(((day + 3) % 7 + 7) % 7); /* weekday 0 = Monday: day 0 was a Thursday */
+    m->key[2] = hour;
+    m->v[0] = 1;
+    m->v[1] = unsat;
+    bump_reasons(in, unit, day, r->area, r->reasons, +1);
+}
+
+static int bump_cmp(const void *pa, const void *pb)
+{
+    const Bump *a = pa, *b = pb;
+    if(a->table != b->table)
+        return a->table < b->table ? -1 : 1;
+    int c = strcmp(a->unit, b->unit);
+    if(c)
+        return c;
+    if(a->period != b->period)
+        return a->period < b->period ? -1 : 1;
+    for(int k = 0; k < 4; k++)
+        if(a->key[k] != b->key[k])
+            return a->key[k] < b->key[k] ? -1 : 1;
+    return 0;
+}
+
+/* Sorts l by key and adds up the additions to one row; those that add nothing go. */
+static void merge_bumps(Bumps *l)
+{
+    if(l->n == 0)
+        return;
+    qsort(l->b, l->n, sizeof *l->b, bump_cmp);
+    size_t out = 0;
+    for(size_t i = 0; i < l->n; i++) {
+        if(out > 0 && bump_cmp(&l->b[out - 1], &l->b[i]) == 0) {
+            for(int k = 0; k < 10; k++)
+                l->b[out - 1].v[k] += l->b[i].v[k];
+        } else {
+            l->b[out++] = l->b[i];
         }
     }
-    return TALLY_OK;
-}
-
-static void add_hour(HourCell *cells, size_t *n_cells, int64_t day, int area, int hour, bool unsatisfied)
-{
-    size_t i = 0;
-    while(i < *n_cells && !(cells[i].day == day && cells[i].area == area && cells[i].hour == hour))
-        i++;
-    if(i == *n_cells)
-        cells[(*n_cells)++] = (HourCell){.day = day, .area = area, .hour = hour};
-    cells[i].n++;
-    cells[i].unsatisfied += unsatisfied;
-}
-
-/* The batch's hour cells into hours_daily and hours_monthly (weekday 0 = Monday: day 0 was a Thursday). */
-static TallyErr bump_hours(TallyIngest *in, const char *unit, const HourCell *cells, size_t n_cells,
-                           char msg[TALLY_MSG_MAX])
-{
-    for(size_t i = 0; i < n_cells; i++) {
-        Args d = {0}, m = {0};
-        const char *area = proto_area_code((ProtoArea)cells[i].area);
-        arg_t(&d, unit);
-        arg_i(&d, cells[i].day);
-        arg_t(&d, area);
-        arg_i(&d, cells[i].hour);
-        arg_i(&d, cells[i].n);
-        arg_i(&d, cells[i].unsatisfied);
-        arg_t(&m, unit);
-        arg_i(&m, month_of(cells[i].day));
-        arg_t(&m, area);
-        arg_i(&m, ((cells[i].day + 3) % 7 + 7) % 7);
-        arg_i(&m, cells[i].hour);
-        arg_i(&m, cells[i].n);
-        arg_i(&m, cells[i].unsatisfied);
-        TallyErr e = exec_st(in, ST_HOUR_DAY, &d, NULL, NULL, "update hours roll-up", msg);
-        if(!e)
-            e = exec_st(in, ST_HOUR_MONTH, &m, NULL, NULL, "update hours roll-up", msg);
-        if(e)
-            return e;
+    size_t kept = 0;
+    for(size_t i = 0; i < out; i++) {
+        bool any = false;
+        for(int k = 0; k < 10; k++)
+            any |= l->b[i].v[k] != 0;
+        if(any)
+            l->b[kept++] = l->b[i];
     }
-    return TALLY_OK;
+    l->n = kept;
 }
 
 static const char *respondent_key(int respondent)
@@ -408,41 +545,60 @@ static const char *respondent_key(int respondent)
     return code ? code : ""; /* not answered */
 }
 
-/* Adds counts (negative when a copy is replaced) into daily_sat and monthly_sat, and drops a cell left empty. */
-static TallyErr bump_sat(TallyIngest *in, const char *unit, const SatCell *cell, char msg[TALLY_MSG_MAX])
+/* Sends one merged addition as its table's upsert (and, for daily_sat / monthly_sat, the delete of a cell a
+ * moved rating left empty). */
+static TallyErr write_bump(TallyIngest *in, const Bump *b, char msg[TALLY_MSG_MAX])
 {
-    const int64_t v[] = {cell->c.n, cell->c.satisfied, cell->c.flagged, cell->c.svc_n, cell->c.svc_satisfied,
-                         cell->c.svc_flagged, cell->c.wait_n, cell->c.wait_within, cell->c.svc_wait_n,
-                         cell->c.svc_wait_within};
-    for(int monthly = 0; monthly < 2; monthly++) {
-        Args key = {0};
-        arg_t(&key, unit);
-        arg_i(&key, monthly ? month_of(cell->day) : cell->day);
-        arg_t(&key, proto_area_code((ProtoArea)cell->area));
-        arg_t(&key, respondent_key(cell->respondent));
-        Args up = key;
-        for(int k = 0; k < (int)(sizeof v / sizeof v[0]); k++)
-            arg_i(&up, v[k]);
+    Args a = {0};
+    arg_t(&a, b->unit);
+    arg_i(&a, b->period);
+    arg_t(&a, proto_area_code((ProtoArea)b->key[0]));
+    switch(b->table) {
+    case ST_ROLLUP:
+    case ST_MONTHLY:
+        arg_t(&a, proto_scale_code((ProtoScale)b->key[1]));
+        arg_i(&a, b->key[2]);
+        arg_i(&a, b->key[3]);
+        arg_i(&a, b->v[0]);
+        return queue_st(in, b->table, &a, NULL, "update roll-up", msg);
+    case ST_SAT_DAY:
+    case ST_SAT_MONTH: {
+        arg_t(&a, respondent_key(b->key[1]));
+        Args up = a;
+        for(int k = 0; k < 10; k++)
+            arg_i(&up, b->v[k]);
         const char *what = "update daily_sat/monthly_sat roll-up";
-        TallyErr e = exec_st(in, monthly ? ST_SAT_MONTH : ST_SAT_DAY, &up, NULL, NULL, what, msg);
-        if(!e)
-            e = exec_st(in, monthly ? ST_SAT_MONTH_EMPTY : ST_SAT_DAY_EMPTY, &key, NULL, NULL, what, msg);
-        if(e)
-            return e;
+        TallyErr e = queue_st(in, b->table, &up, NULL, what, msg);
+        return e ? e : queue_st(in, b->table == ST_SAT_DAY ? ST_SAT_DAY_EMPTY : ST_SAT_MONTH_EMPTY, &a, NULL, what, msg);
     }
-    return TALLY_OK;
+    case ST_REASON_DAY:
+    case ST_REASON_MONTH:
+        arg_t(&a, proto_reason_code((ProtoReason)b->key[1]));
+        arg_i(&a, b->v[0]);
+        return queue_st(in, b->table, &a, NULL, "update reasons roll-up", msg);
+    case ST_HOUR_DAY:
+    case ST_HOUR_MONTH:
+        for(int k = 1; k < (b->table == ST_HOUR_DAY ? 2 : 3); k++)
+            arg_i(&a, b->key[k]);
+        arg_i(&a, b->v[0]);
+        arg_i(&a, b->v[1]);
+        return queue_st(in, b->table, &a, NULL, "update hours roll-up", msg);
+    default:
+        return tally_set_msg(msg, TALLY_E_DB, "roll-up: unknown table %d", b->table);
+    }
 }
 
-/* Adds one rating's counts (sign -1: takes them away) to the batch's cells (room for one more is there). */
-static void add_sat(SatCell *cells, size_t *n_cells, const ProtoRating *r, int64_t day, int sign)
+/* Writes the group's roll-up additions so far, merged and in one order — table, then key — whichever batch
+ * they came from. Every writer takes the roll-up rows' locks in that order, so writers on several
+ * tally-server processes (PostgreSQL) may wait for one another but never deadlock over the roll-ups. */
+static TallyErr write_group_bumps(TallyIngest *in, char msg[TALLY_MSG_MAX])
 {
-    size_t i = 0;
-    while(i < *n_cells && !(cells[i].day == day && cells[i].area == (int)r->area &&
-                            cells[i].respondent == (int)r->respondent))
-        i++;
-    if(i == *n_cells)
-        cells[(*n_cells)++] = (SatCell){.day = day, .area = r->area, .respondent = r->respondent};
-    tally_counts_rating(r, sign, &cells[i].c);
+    merge_bumps(&in->group);
+    TallyErr e = TALLY_OK;
+    for(size_t i = 0; i < in->group.n && !e; i++)
+        e = write_bump(in, &in->group.b[i], msg);
+    in->group.n = 0;
+    return e ? e : flush_st(in, msg);
 }
 
 /* What store_item did with one valid item. */
@@ -457,31 +613,31 @@ typedef enum { ITEM_ACCEPTED, ITEM_DUPLICATE, ITEM_CONFLICT, ITEM_UPDATED } Item
  * Migrations 3 and 6 fill the same roll-ups from the stored bodies, which hold the newest copy. A quarantined
  * row (wrong device clock) was never counted in any of them, so its new answers move nothing. */
 static TallyErr update_item(TallyIngest *in, const ProtoRating *stored, const ProtoRating *r, const char *body,
-                            const ProtoBatch *b, int64_t day, bool quarantined, SatCell *sat, size_t *n_sat,
+                            const ProtoBatch *b, const char *unit, int64_t day, bool quarantined,
                             char msg[TALLY_MSG_MAX])
 {
     Args a = {0};
     arg_t(&a, r->id);
     arg_t(&a, body);
     arg_t(&a, b->batch_id);
-    TallyErr e = exec_st(in, ST_UPDATE, &a, NULL, NULL, "update rating", msg);
+    TallyErr e = queue_st(in, ST_UPDATE, &a, NULL, "update rating", msg);
     if(e)
         return e;
     if(quarantined)
         return TALLY_OK;
-    add_sat(sat, n_sat, stored, day, -1);
-    add_sat(sat, n_sat, r, day, +1);
+    bump_sat(in, unit, stored, day, -1);
+    bump_sat(in, unit, r, day, +1);
     if((r->flags & PROTO_FLAG_RAPID_REPEAT) || stored->reasons == r->reasons)
         return TALLY_OK;
-    e = bump_reasons(in, r->unit, day, r->area, stored->reasons, -1, msg);
-    return e ? e : bump_reasons(in, r->unit, day, r->area, r->reasons, +1, msg);
+    bump_reasons(in, unit, day, r->area, stored->reasons, -1);
+    bump_reasons(in, unit, day, r->area, r->reasons, +1);
+    return TALLY_OK;
 }
 
 /* An id already stored: duplicate when byte-equal; the newer copy when it only gains answers and comes from
  * the device that stored it (updated); the older copy of one already updated (duplicate); else conflict. */
 static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *body, const ProtoBatch *b,
-                             int64_t day, SatCell *sat, size_t *n_sat, ItemOutcome *outcome,
-                             char msg[TALLY_MSG_MAX])
+                             const char *unit, int64_t day, ItemOutcome *outcome, char msg[TALLY_MSG_MAX])
 {
     Args a = {0};
     arg_t(&a, r->id);
@@ -504,17 +660,17 @@ static TallyErr compare_item(TallyIngest *in, const ProtoRating *r, const char *
     switch(rev) {
     case PROTO_REV_SAME:
     case PROTO_REV_OLDER: *outcome = ITEM_DUPLICATE; return TALLY_OK;
-    case PROTO_REV_GAINS: *outcome = ITEM_UPDATED; return update_item(in, &stored, r, body, b, day, quarantined, sat, n_sat, msg);
+    case PROTO_REV_GAINS: *outcome = ITEM_UPDATED; return update_item(in, &stored, r, body, b, unit, day, quarantined, msg);
     case PROTO_REV_CONFLICT: break;
     }
     *outcome = ITEM_CONFLICT;
     return TALLY_OK;
 }
 
-/* Stores one valid item (quarantine: 0 filed, else the TallyQuarantine reason) and says what became of it. */
+/* Sends one valid item's insert (quarantine: 0 filed, else the TallyQuarantine reason); *inserted is 1 once
+ * flush_st has read it back when the row is new, 0 when the id was stored (then compare_item says more). */
 static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBatch *b, int64_t day, int64_t now_s,
-                           int quarantine, SatCell *sat, size_t *n_sat, ItemOutcome *outcome,
-                           char msg[TALLY_MSG_MAX])
+                           int quarantine, int64_t *inserted, char msg[TALLY_MSG_MAX])
 {
     char body[PROTO_RATING_TEXT_MAX];
     if(proto_rating_canonical(r, body, sizeof body) >= sizeof body) {
@@ -537,103 +693,109 @@ static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBat
     arg_t(&a, b->batch_id);
     arg_i(&a, now_s);
     arg_i(&a, quarantine);
-    int64_t inserted = 0;
-    TallyErr e = exec_st(in, ST_INSERT, &a, &inserted, NULL, "store rating", msg);
-    if(!e && inserted == 1)
-        *outcome = ITEM_ACCEPTED;
-    else if(!e)
-        e = compare_item(in, r, body, b, day, sat, n_sat, outcome, msg);
-    return e;
+    return queue_st(in, ST_INSERT, &a, inserted, "store rating", msg);
 }
 
-/* One batch inside the open transaction, in a savepoint of its own: on error only this batch is undone. */
+/* An item of a batch between the two passes of ingest_one. */
+typedef struct {
+    const char *reject;  /* the error code it is rejected with before storing, or NULL */
+    int64_t day, t;
+    int quarantine;
+    int64_t inserted;    /* store_item's answer */
+} ItemState;
+
+/* One batch inside the open transaction, in a savepoint of its own: on error only this batch is undone.
+ * Two passes: the first checks every item and sends the inserts of the valid ones; the second, in item
+ * order, reads what each insert did and compares the ids already stored (compare_item). On PostgreSQL each
+ * pass is one pipeline (queue_st), so a batch costs a handful of round trips whatever its size; the verdicts
+ * are those of inserting and comparing one item at a time, because an insert of an id already stored
+ * changes nothing and the comparisons still run in item order. The roll-up additions are kept, merged, in
+ * the group's list once the batch is through (write_group_bumps writes them before the commit). */
 static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *device_unit, int64_t now_s,
                            ProtoReply *reply, int64_t *quarantined_out, char msg[TALLY_MSG_MAX])
 {
     *quarantined_out = 0;
     memset(reply, 0, sizeof *reply);
     snprintf(reply->batch_id, sizeof reply->batch_id, "%s", b->batch_id);
-    Cell *cells = NULL;
-    HourCell *hours = NULL;
-    SatCell *sat = NULL; /* an updated rating touches two: its old copy's and its new one's */
+    ItemState *items = NULL;
+    in->batch.n = 0;
     if(b->n) {
         reply->rejected = calloc(b->n, sizeof *reply->rejected);
-        cells = calloc(b->n, sizeof *cells);
-        hours = calloc(b->n, sizeof *hours);
-        sat = calloc(2 * b->n, sizeof *sat);
-        if(!reply->rejected || !cells || !hours || !sat) {
-            free(cells);
-            free(hours);
-            free(sat);
+        items = calloc(b->n, sizeof *items);
+        if(!reply->rejected || !items || !bumps_grow(&in->batch, b->n * BUMPS_PER_RATING)) {
+            free(items);
             proto_reply_free(reply);
             snprintf(msg, TALLY_MSG_MAX, "out of memory");
             return TALLY_E_NOMEM;
         }
     }
-    size_t n_cells = 0, n_hours = 0, n_sat = 0;
     /* inserted: new rows, quarantined or not (an updated rating is accepted but not new) */
     int64_t max_seq = 0, inserted = 0, quarantined = 0, since = INT64_MIN;
     TallyErr e = exec0(in, ST_SAVEPOINT, "begin batch", msg);
-    if(e) {
-        free(cells);
-        free(hours);
-        free(sat);
-        proto_reply_free(reply);
-        return e;
-    }
+    bool begun = !e;
     Args da = {0};
     arg_t(&da, b->device_id);
     Row q;
-    e = exec_st(in, ST_SINCE, &da, NULL, &q, "read device", msg);
+    if(!e)
+        e = exec_st(in, ST_SINCE, &da, NULL, &q, "read device", msg);
     if(!e && q.found)
         since = row_i64(&q, 0);
     if(!e)
         row_done(&q);
+
+    /* Pass 1: check each item, send the valid ones' inserts. */
     for(size_t i = 0; i < b->n && !e; i++) {
         const ProtoBatchItem *it = &b->items[i];
         const ProtoRating *r = &it->rating;
+        ItemState *s = &items[i];
         if(it->error.code != PROTO_OK) {
-            add_reject(reply, it->raw_id, proto_err_code(it->error.code));
+            s->reject = proto_err_code(it->error.code);
             continue;
         }
         if(strcmp(r->unit, device_unit) != 0) {
-            add_reject(reply, r->id, "unit_mismatch");
+            s->reject = "unit_mismatch";
             continue;
         }
-        int64_t t;
         int off;
-        if(!ptime_parse(r->at, &t, &off)) { /* the codec checked it; keep the store safe regardless */
-            add_reject(reply, r->id, proto_err_code(PROTO_E_TIME));
+        if(!ptime_parse(r->at, &s->t, &off)) { /* the codec checked it; keep the store safe regardless */
+            s->reject = proto_err_code(PROTO_E_TIME);
             continue;
         }
-        int64_t day = ptime_vn_day(t);
+        s->day = ptime_vn_day(s->t);
         /* A wrong device clock: stored, so the kiosk stops resending it, but filed on no day. */
-        int quarantine = t > now_s + TALLY_CLOCK_AHEAD_S ? TALLY_QUARANTINE_AFTER_RECEIPT
-                       : t < since                       ? TALLY_QUARANTINE_BEFORE_SINCE
-                                                         : 0;
-        ItemOutcome outcome = ITEM_CONFLICT;
-        if((e = store_item(in, r, b, day, now_s, quarantine, sat, &n_sat, &outcome, msg)))
-            break;
+        s->quarantine = s->t > now_s + TALLY_CLOCK_AHEAD_S ? TALLY_QUARANTINE_AFTER_RECEIPT
+                      : s->t < since                       ? TALLY_QUARANTINE_BEFORE_SINCE
+                                                           : 0;
+        e = store_item(in, r, b, s->day, now_s, s->quarantine, &s->inserted, msg);
+    }
+    if(!e)
+        e = flush_st(in, msg);
+
+    /* Pass 2: in item order, what became of each. */
+    for(size_t i = 0; i < b->n && !e; i++) {
+        const ProtoBatchItem *it = &b->items[i];
+        const ProtoRating *r = &it->rating;
+        const ItemState *s = &items[i];
+        if(s->reject) {
+            add_reject(reply, it->error.code != PROTO_OK ? it->raw_id : r->id, s->reject);
+            continue;
+        }
+        ItemOutcome outcome = ITEM_ACCEPTED;
+        if(s->inserted != 1) {
+            char body[PROTO_RATING_TEXT_MAX]; /* encoded as store_item did */
+            proto_rating_canonical(r, body, sizeof body);
+            if((e = compare_item(in, r, body, b, device_unit, s->day, &outcome, msg)))
+                break;
+        }
         if(outcome == ITEM_ACCEPTED) {
             reply->accepted++;
             inserted++; /* received and max_seq count a quarantined rating too: it arrived, it is no gap */
             if(r->seq > max_seq)
                 max_seq = r->seq;
-        }
-        if(outcome == ITEM_ACCEPTED && quarantine) {
-            quarantined++; /* in no roll-up: neither the tally's nor the dashboard's */
-        } else if(outcome == ITEM_ACCEPTED) {
-            Cell c = {.day = day, .area = r->area, .scale = r->scale, .score = r->score,
-                      .flagged = (r->flags & PROTO_FLAG_RAPID_REPEAT) != 0};
-            add_cell(cells, &n_cells, &c);
-            add_sat(sat, &n_sat, r, day, +1);
-            if(!c.flagged) {
-                bool unsat = !proto_is_satisfied(r->scale, r->score);
-                add_hour(hours, &n_hours, day, r->area,
-                         (int)(((t + PTIME_VN_OFFSET_MIN * 60) % 86400 + 86400) % 86400 / 3600), unsat);
-                if(r->reasons)
-                    e = bump_reasons(in, device_unit, day, r->area, r->reasons, +1, msg);
-            }
+            if(s->quarantine)
+                quarantined++; /* in no roll-up: neither the tally's nor the dashboard's */
+            else
+                bump_rating(in, device_unit, r, s->day, s->t);
         } else if(outcome == ITEM_UPDATED) {
             reply->accepted++; /* the newer content is now stored; it was counted once, when first accepted */
         } else if(outcome == ITEM_DUPLICATE) {
@@ -642,18 +804,7 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
             add_reject(reply, r->id, "conflict");
         }
     }
-    for(size_t i = 0; i < n_cells && !e; i++) {
-        e = bump_rollup(in, ST_ROLLUP, device_unit, cells[i].day, &cells[i], msg);
-        if(!e)
-            e = bump_rollup(in, ST_MONTHLY, device_unit, month_of(cells[i].day), &cells[i], msg);
-    }
-    for(size_t i = 0; i < n_sat && !e; i++)
-        e = bump_sat(in, device_unit, &sat[i], msg);
-    if(!e)
-        e = bump_hours(in, device_unit, hours, n_hours, msg);
-    free(cells);
-    free(hours);
-    free(sat);
+    free(items);
 
     /* The device's clock against ours: sent_at was validated by the codec. */
     int64_t sent = now_s;
@@ -670,7 +821,7 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
         arg_i(&a, reply->accepted);
         arg_i(&a, reply->duplicate);
         arg_i(&a, (int64_t)reply->n_rejected);
-        e = exec_st(in, ST_RECEIPT, &a, NULL, NULL, "record receipt", msg);
+        e = queue_st(in, ST_RECEIPT, &a, NULL, "record receipt", msg);
     }
     if(!e) {
         Args a = {0};
@@ -680,22 +831,40 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
         arg_i(&a, inserted);
         arg_i(&a, max_seq);
         arg_i(&a, quarantined);
-        e = exec_st(in, ST_DEVICE, &a, NULL, NULL, "update device", msg);
+        e = queue_st(in, ST_DEVICE, &a, NULL, "update device", msg);
     }
+    if(!e)
+        e = flush_st(in, msg);
+    /* The batch's additions join the group's (merged first: a batch's ratings share few rows). */
+    merge_bumps(&in->batch);
+    size_t kept = in->group.n;
+    if(!e && !bumps_grow(&in->group, in->batch.n))
+        e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
     char ignored[TALLY_MSG_MAX];
-    if(e)
-        exec0(in, ST_UNDO, "undo batch", ignored);
-    TallyErr re = exec0(in, ST_RELEASE, "release batch", e ? ignored : msg);
+    if(e) {
+        flush_st(in, ignored); /* a failure while sending leaves results to read */
+        if(begun)
+            exec0(in, ST_UNDO, "undo batch", ignored);
+    }
+    TallyErr re = begun ? exec0(in, ST_RELEASE, "release batch", e ? ignored : msg) : TALLY_OK;
     if(!e)
         e = re;
     if(e) {
+        in->group.n = kept;
         proto_reply_free(reply);
         reply->accepted = reply->duplicate = 0;
     } else {
+        memcpy(in->group.b + in->group.n, in->batch.b, in->batch.n * sizeof *in->batch.b);
+        in->group.n += in->batch.n;
         *quarantined_out = quarantined;
     }
+    in->batch.n = 0;
     return e;
 }
+
+/* The group's additions are written before the commit; past this many they are written sooner (after the
+ * batch that passes it), so an odd group — thousands of days in every batch — does not hold them all. */
+#define GROUP_BUMPS_MAX 65536
 
 TallyErr tally_ingest_group(TallyIngest *in, TallyIngestItem *items, size_t n, int64_t now_s, char msg[TALLY_MSG_MAX])
 {
@@ -705,6 +874,7 @@ TallyErr tally_ingest_group(TallyIngest *in, TallyIngestItem *items, size_t n, i
         items[i].quarantined = 0;
         items[i].msg[0] = '\0';
     }
+    in->group.n = 0;
     TallyErr e = TALLY_OK;
     e = exec0(in, ST_BEGIN, "begin batches", msg);
     for(size_t i = 0; i < n && !e; i++) {
@@ -715,11 +885,17 @@ TallyErr tally_ingest_group(TallyIngest *in, TallyIngestItem *items, size_t n, i
          * every batch gets this first cause (503 for out of memory, not a 500 from the COMMIT after it). */
         if(items[i].err && !in_transaction(in))
             e = items[i].err, memcpy(msg, items[i].msg, TALLY_MSG_MAX); /* both TALLY_MSG_MAX, terminated */
+        if(!e && in->group.n > GROUP_BUMPS_MAX)
+            e = write_group_bumps(in, msg);
     }
+    if(!e)
+        e = write_group_bumps(in, msg);
     if(!e)
         e = exec0(in, ST_COMMIT, "commit batches", msg);
     if(e) { /* nothing of any batch is stored */
         char ignored[TALLY_MSG_MAX];
+        flush_st(in, ignored);
+        in->group.n = 0;
         if(in_transaction(in))
             exec0(in, ST_ROLLBACK, "roll back batches", ignored);
         for(size_t i = 0; i < n; i++) {

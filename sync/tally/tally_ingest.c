@@ -12,7 +12,7 @@
 enum {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_UNDO, ST_INSERT, ST_BODY, ST_UPDATE, ST_ROLLUP,
     ST_MONTHLY, ST_SAT_DAY, ST_SAT_MONTH, ST_SAT_DAY_EMPTY, ST_SAT_MONTH_EMPTY, ST_REASON_DAY, ST_REASON_MONTH,
-    ST_HOUR_DAY, ST_HOUR_MONTH, ST_RECEIPT, ST_DEVICE, ST_SINCE, ST_COUNT
+    ST_HOUR_DAY, ST_HOUR_MONTH, ST_RECEIPT, ST_DEVICE, ST_SINCE, ST_INSERT_MANY, ST_COUNT
 };
 
 /* One SQL text for both backends (docs/internals/storage.md): ?N parameters (PostgreSQL's $N are made from them
@@ -80,6 +80,15 @@ static const char *const PG_SQL[ST_COUNT] = {
     [ST_BODY] = "SELECT body, device, quarantine FROM ratings WHERE id = ?1 FOR UPDATE",
     [ST_DEVICE] = "UPDATE devices SET last_seen = ?2, last_skew_s = ?3, received = received + ?4,"
                   " max_seq = greatest(max_seq, ?5), quarantined = quarantined + ?6 WHERE id = ?1",
+    /* ST_INSERT for many items in one statement (store_items): the per-item columns as arrays, the batch's
+     * as single values; RETURNING says which ids were new. */
+    [ST_INSERT_MANY] = "INSERT INTO ratings(id, device, unit, area, scale, score, flagged, day, body, batch,"
+                       " received_at, quarantine)"
+                       " SELECT r.id, ?2, ?3, r.area, r.scale, r.score, r.flagged, r.day, r.body, ?4, ?5,"
+                       " r.quarantine FROM unnest(?1::text[], ?6::text[], ?7::text[], ?8::bigint[], ?9::bigint[],"
+                       " ?10::bigint[], ?11::text[], ?12::bigint[])"
+                       " AS r(id, area, scale, score, flagged, day, body, quarantine)"
+                       " ON CONFLICT(id) DO NOTHING RETURNING id",
 };
 
 /* One addition to one roll-up row: raw while a batch runs, then sorted and merged (merge_bumps). The key is
@@ -99,9 +108,17 @@ typedef struct {
     size_t n, cap;
 } Bumps;
 
+/* Growing text: a PostgreSQL array literal being written. */
+typedef struct {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} Text;
+
 /* PostgreSQL: a statement sent in pipeline mode whose result is not read yet. */
 typedef struct {
     int64_t    *changes; /* where its row count goes, or NULL */
+    PGresult  **res;     /* where its result goes (the caller clears it), or NULL */
     const char *what;
 } Pending;
 
@@ -117,6 +134,8 @@ struct TallyIngest {
     Pending pending[PIPELINE_MAX];
     size_t n_pending;
     Bumps batch, group; /* roll-up additions of the batch being read, and of the group's batches so far */
+    Text arr[8];        /* PostgreSQL: ST_INSERT_MANY's array parameters being filled (send_inserts) */
+    size_t n_arr;       /* items in them */
 };
 
 /* A statement's parameters, typed as SQLite binds them (PostgreSQL gets them as text). */
@@ -260,13 +279,13 @@ static TallyErr exec_st(TallyIngest *in, int i, const Args *a, int64_t *changes,
     return TALLY_OK;
 }
 
-/* Statement i without rows, whose row count (when changes is not NULL) is needed only after the next
- * flush_st. SQLite runs it at once. PostgreSQL sends it in pipeline mode and reads its result at the next
+/* Statement i, whose row count (when changes is not NULL) and result (res, PostgreSQL only) are needed only
+ * after the next flush_st. SQLite runs it at once. PostgreSQL sends it in pipeline mode and reads its result at the next
  * flush_st (or exec_st), so a batch costs a few round trips instead of one per rating and roll-up cell; the
  * statements still run one after the other, in the order sent, in the open transaction. After the first
  * that fails the server skips the rest: flush_st returns that first error. */
-static TallyErr queue_st(TallyIngest *in, int i, const Args *a, int64_t *changes, const char *what,
-                         char msg[TALLY_MSG_MAX])
+static TallyErr send_st(TallyIngest *in, int i, const Args *a, int64_t *changes, PGresult **res, const char *what,
+                        char msg[TALLY_MSG_MAX])
 {
     if(!in->pg)
         return exec_st(in, i, a, changes, NULL, what, msg);
@@ -286,8 +305,14 @@ static TallyErr queue_st(TallyIngest *in, int i, const Args *a, int64_t *changes
         flush_st(in, ignored);
         return e;
     }
-    in->pending[in->n_pending++] = (Pending){.changes = changes, .what = what};
+    in->pending[in->n_pending++] = (Pending){.changes = changes, .res = res, .what = what};
     return in->n_pending == PIPELINE_MAX ? flush_st(in, msg) : TALLY_OK;
+}
+
+static TallyErr queue_st(TallyIngest *in, int i, const Args *a, int64_t *changes, const char *what,
+                         char msg[TALLY_MSG_MAX])
+{
+    return send_st(in, i, a, changes, NULL, what, msg);
 }
 
 /* PostgreSQL: reads back every statement queue_st sent and leaves pipeline mode; the first failure is
@@ -312,6 +337,10 @@ static TallyErr flush_st(TallyIngest *in, char msg[TALLY_MSG_MAX])
         if(s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
             if(in->pending[k].changes)
                 *in->pending[k].changes = strtoll(PQcmdTuples(r), NULL, 10);
+            if(in->pending[k].res) {
+                *in->pending[k].res = r;
+                r = NULL;
+            }
         } else if(!e) { /* PGRES_PIPELINE_ABORTED for those after the first failure */
             e = tally_pg_fail(in->pg, r, in->pending[k].what, msg);
         }
@@ -393,7 +422,7 @@ TallyErr tally_ingest_new(TallyDb *db, TallyIngest **out, char msg[TALLY_MSG_MAX
     in->db = db;
     in->pg = tally_db_pg(db);
     for(int i = 0; i < ST_COUNT && !in->pg; i++) /* PostgreSQL prepares each on first use */
-        if(sqlite3_prepare_v3(tally_db_sqlite(db), SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &in->st[i], NULL)) {
+        if(SQL[i] && sqlite3_prepare_v3(tally_db_sqlite(db), SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &in->st[i], NULL)) {
             TallyErr e = tally_db_fail(db, "prepare ingest", msg);
             tally_ingest_free(in);
             return e;
@@ -410,6 +439,8 @@ void tally_ingest_free(TallyIngest *in)
         sqlite3_finalize(in->st[i]);
     free(in->batch.b);
     free(in->group.b);
+    for(int k = 0; k < 8; k++)
+        free(in->arr[k].p);
     free(in);
 }
 
@@ -696,6 +727,7 @@ static TallyErr store_item(TallyIngest *in, const ProtoRating *r, const ProtoBat
     return queue_st(in, ST_INSERT, &a, inserted, "store rating", msg);
 }
 
+
 /* An item of a batch between the two passes of ingest_one. */
 typedef struct {
     const char *reject;  /* the error code it is rejected with before storing, or NULL */
@@ -703,6 +735,140 @@ typedef struct {
     int quarantine;
     int64_t inserted;    /* store_item's answer */
 } ItemState;
+
+static void text_put(Text *t, const char *v, size_t n)
+{
+    if(t->oom)
+        return;
+    if(t->n + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 4096;
+        while(cap < t->n + n + 1)
+            cap *= 2;
+        char *p = realloc(t->p, cap);
+        if(!p) {
+            t->oom = true;
+            return;
+        }
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->n, v, n);
+    t->n += n;
+    t->p[t->n] = '\0';
+}
+
+/* One element of an array literal: text quoted, with " and \ escaped (PostgreSQL's array input rules). */
+static void arr_text(Text *t, const char *v)
+{
+    text_put(t, t->n ? ",\"" : "{\"", 2);
+    for(const char *run = v;; v++) {
+        if(*v == '"' || *v == '\\' || *v == '\0') {
+            text_put(t, run, (size_t)(v - run));
+            if(!*v)
+                break;
+            text_put(t, "\\", 1);
+            run = v;
+        }
+    }
+    text_put(t, "\"", 1);
+}
+
+static void arr_int(Text *t, int64_t v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, "%s%lld", t->n ? "," : "{", (long long)v);
+    text_put(t, num, (size_t)n);
+}
+
+/* Items per ST_INSERT_MANY statement (a batch may hold PROTO_MAX_BATCH): bounds one statement's text. */
+#define INSERT_CHUNK 1000
+
+/* PostgreSQL: sends the items gathered in in->arr as one ST_INSERT_MANY; its result goes to *res. */
+static TallyErr send_inserts(TallyIngest *in, const ProtoBatch *b, int64_t now_s, PGresult **res,
+                             char msg[TALLY_MSG_MAX])
+{
+    Args a = {0};
+    for(int k = 0; k < 8; k++) {
+        text_put(&in->arr[k], "}", 1);
+        if(in->arr[k].oom)
+            return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
+    }
+    arg_t(&a, in->arr[0].p);
+    arg_t(&a, b->device_id);
+    arg_t(&a, b->items[0].rating.unit); /* checked equal to the device's for every item sent */
+    arg_t(&a, b->batch_id);
+    arg_i(&a, now_s);
+    for(int k = 1; k < 8; k++)
+        arg_t(&a, in->arr[k].p);
+    TallyErr e = send_st(in, ST_INSERT_MANY, &a, NULL, res, "store ratings", msg);
+    for(int k = 0; k < 8; k++)
+        in->arr[k].n = 0, in->arr[k].oom = false;
+    in->n_arr = 0;
+    return e;
+}
+
+/* PostgreSQL: adds one valid item to in->arr (ST_INSERT_MANY's order: id, area, scale, score, flagged, day,
+ * body, quarantine). */
+static TallyErr gather_insert(TallyIngest *in, const ProtoRating *r, const ItemState *s, char msg[TALLY_MSG_MAX])
+{
+    char body[PROTO_RATING_TEXT_MAX];
+    if(proto_rating_canonical(r, body, sizeof body) >= sizeof body) {
+        snprintf(msg, TALLY_MSG_MAX, "rating %s does not encode in %d bytes", r->id, PROTO_RATING_TEXT_MAX);
+        return TALLY_E_INVALID;
+    }
+    arr_text(&in->arr[0], r->id);
+    arr_text(&in->arr[1], proto_area_code(r->area));
+    arr_text(&in->arr[2], proto_scale_code(r->scale));
+    arr_int(&in->arr[3], r->score);
+    arr_int(&in->arr[4], (r->flags & PROTO_FLAG_RAPID_REPEAT) != 0);
+    arr_int(&in->arr[5], s->day);
+    arr_text(&in->arr[6], body);
+    arr_int(&in->arr[7], s->quarantine);
+    in->n_arr++;
+    return TALLY_OK;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* PostgreSQL: marks inserted the items whose id ST_INSERT_MANY returned — for an id given twice, the first
+ * (the statement inserts its rows in array order; the second met the first's row and did nothing). */
+static TallyErr claim_inserted(const ProtoBatch *b, ItemState *items, PGresult *const *res, size_t n_res,
+                               char msg[TALLY_MSG_MAX])
+{
+    size_t n = 0;
+    for(size_t k = 0; k < n_res; k++)
+        n += res[k] ? (size_t)PQntuples(res[k]) : 0;
+    if(n == 0)
+        return TALLY_OK;
+    const char **ids = malloc(n * sizeof *ids);
+    bool *taken = calloc(n, sizeof *taken);
+    if(!ids || !taken) {
+        free(ids);
+        free(taken);
+        return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
+    }
+    n = 0;
+    for(size_t k = 0; k < n_res; k++)
+        for(int row = 0; res[k] && row < PQntuples(res[k]); row++)
+            ids[n++] = PQgetvalue(res[k], row, 0);
+    qsort(ids, n, sizeof *ids, str_cmp);
+    for(size_t i = 0; i < b->n; i++) {
+        if(items[i].reject)
+            continue;
+        const char *id = b->items[i].rating.id;
+        const char **hit = bsearch(&id, ids, n, sizeof *ids, str_cmp);
+        if(hit && !taken[hit - ids]) {
+            taken[hit - ids] = true;
+            items[i].inserted = 1;
+        }
+    }
+    free(ids);
+    free(taken);
+    return TALLY_OK;
+}
 
 /* One batch inside the open transaction, in a savepoint of its own: on error only this batch is undone.
  * Two passes: the first checks every item and sends the inserts of the valid ones; the second, in item
@@ -731,6 +897,8 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
     }
     /* inserted: new rows, quarantined or not (an updated rating is accepted but not new) */
     int64_t max_seq = 0, inserted = 0, quarantined = 0, since = INT64_MIN;
+    PGresult *res[PROTO_MAX_BATCH / INSERT_CHUNK + 1] = {0}; /* PostgreSQL: ST_INSERT_MANY's answers */
+    size_t n_res = 0;
     TallyErr e = exec0(in, ST_SAVEPOINT, "begin batch", msg);
     bool begun = !e;
     Args da = {0};
@@ -766,10 +934,26 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
         s->quarantine = s->t > now_s + TALLY_CLOCK_AHEAD_S ? TALLY_QUARANTINE_AFTER_RECEIPT
                       : s->t < since                       ? TALLY_QUARANTINE_BEFORE_SINCE
                                                            : 0;
-        e = store_item(in, r, b, s->day, now_s, s->quarantine, &s->inserted, msg);
+        if(!in->pg) {
+            e = store_item(in, r, b, s->day, now_s, s->quarantine, &s->inserted, msg);
+        } else if(!(e = gather_insert(in, r, s, msg)) && in->n_arr == INSERT_CHUNK) {
+            e = send_inserts(in, b, now_s, &res[n_res], msg);
+            n_res++;
+        }
+    }
+    if(!e && in->n_arr) {
+        e = send_inserts(in, b, now_s, &res[n_res], msg);
+        n_res++;
     }
     if(!e)
         e = flush_st(in, msg);
+    if(!e && in->pg)
+        e = claim_inserted(b, items, res, n_res, msg);
+    for(size_t k = 0; k < n_res; k++)
+        PQclear(res[k]);
+    for(int k = 0; k < 8; k++)
+        in->arr[k].n = 0, in->arr[k].oom = false;
+    in->n_arr = 0;
 
     /* Pass 2: in item order, what became of each. */
     for(size_t i = 0; i < b->n && !e; i++) {

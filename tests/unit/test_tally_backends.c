@@ -636,6 +636,23 @@ static void test_ingest_same_verdicts_and_rollups(void **state)
         assert_non_null(strstr(out, "accepted=0 duplicate=1"));
         assert_int_equal(post(in, "kiosk-a", 5, &it[1], 1, out, sizeof out), TALLY_OK); /* the older copy */
         assert_non_null(strstr(out, "accepted=0 duplicate=1"));
+        /* One batch naming a new id twice, the second copy gaining answers (accepted, then updated), and
+         * another new id twice, byte-equal (accepted, then duplicate): the verdicts of one item at a time,
+         * though PostgreSQL inserts the batch in one statement. */
+        ProtoBatchItem tw[4];
+        memset(tw, 0, sizeof tw);
+        tw[0].rating = rating(8, AREA_Y_TE, 1);
+        tw[1].rating = tw[0].rating;
+        tw[1].rating.followup = FOLLOWUP_ANSWERED;
+        tw[1].rating.reasons = 1u << REASON_THAI_DO;
+        tw[2].rating = rating(9, AREA_DAT_DAI, 3);
+        tw[3].rating = tw[2].rating;
+        for(int i = 0; i < 4; i++)
+            memcpy(tw[i].raw_id, tw[i].rating.id, sizeof tw[i].raw_id);
+        assert_int_equal(post(in, "kiosk-a", 6, tw, 4, out, sizeof out), TALLY_OK);
+        len += (size_t)snprintf(replies[b] + len, sizeof replies[b] - len, "%s\n", out);
+        if(strcmp(out, "accepted=3 duplicate=1 rejected=") != 0)
+            fail_msg("%s: %s", BK_NAME[b], out);
         tally_ingest_free(in);
         /* After a restore: the newest receipt the database holds, and a fresh epoch (tally_db.h). */
         int64_t epoch, since, epoch2, since2;

@@ -1158,6 +1158,11 @@ TallyErr tally_unit_list(TallyDb *db, TallyUnit **out, size_t *n, char msg[TALLY
     return TALLY_OK;
 }
 
+TallyErr tally_db_ready(TallyDb *db, char msg[TALLY_MSG_MAX])
+{
+    return db->pg ? tally_pg_ready(db->pg, msg) : TALLY_OK;
+}
+
 TallyErr tally_db_probe_write(TallyDb *db, int64_t now, char msg[TALLY_MSG_MAX])
 {
     if(db->pg)

@@ -59,6 +59,11 @@ TallyErr tally_db_fail(TallyDb *db, const char *what, char msg[TALLY_MSG_MAX]);
  * (tally_query_run, tally_report_build). Not for writes; end it on every path. */
 TallyErr tally_db_read_begin(TallyDb *db, char msg[TALLY_MSG_MAX]);
 void     tally_db_read_end(TallyDb *db);
+/* Before a unit of work (a request, a group of batches): a PostgreSQL connection that broke — the server
+ * restarted, a standby took over — is made again here, never in the middle of a transaction.
+ * TALLY_E_BUSY while the server cannot be reached (answer 503; nothing was done); on SQLite, always
+ * TALLY_OK. A statement on a broken connection fails with TALLY_E_BUSY too. */
+TallyErr tally_db_ready(TallyDb *db, char msg[TALLY_MSG_MAX]);
 /* Writes the one health row: proves the file still takes a write (for /readyz). */
 TallyErr tally_db_probe_write(TallyDb *db, int64_t now, char msg[TALLY_MSG_MAX]);
 

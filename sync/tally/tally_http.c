@@ -329,8 +329,13 @@ void *tally_req_scratch(TallyReq *rq, size_t size)
 
 TallyDb *tally_req_db(TallyReq *rq)
 {
-    if(!rq->slot)
+    if(!rq->slot) {
         rq->slot = slot_take(rq->h);
+        /* A PostgreSQL connection lost since the last request is made again; if it cannot be, the request's
+         * first statement fails with TALLY_E_BUSY and it is answered 503 with Retry-After. */
+        char msg[TALLY_MSG_MAX];
+        tally_db_ready(rq->slot->db, msg);
+    }
     return rq->slot->db;
 }
 

@@ -131,6 +131,7 @@ struct TallyIngest {
     TallyPg *pg;                /* NULL on SQLite */
     sqlite3_stmt *st[ST_COUNT]; /* SQLite */
     bool pg_prepared[ST_COUNT]; /* PostgreSQL: prepared on this connection as "tally_ingest_<i>" */
+    unsigned pg_generation;     /* the connection's (tally_pg_generation) when they were prepared */
     Pending pending[PIPELINE_MAX];
     size_t n_pending;
     Bumps batch, group; /* roll-up additions of the batch being read, and of the group's batches so far */
@@ -421,6 +422,7 @@ TallyErr tally_ingest_new(TallyDb *db, TallyIngest **out, char msg[TALLY_MSG_MAX
     }
     in->db = db;
     in->pg = tally_db_pg(db);
+    in->pg_generation = in->pg ? tally_pg_generation(in->pg) : 0;
     for(int i = 0; i < ST_COUNT && !in->pg; i++) /* PostgreSQL prepares each on first use */
         if(SQL[i] && sqlite3_prepare_v3(tally_db_sqlite(db), SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &in->st[i], NULL)) {
             TallyErr e = tally_db_fail(db, "prepare ingest", msg);
@@ -1059,6 +1061,10 @@ TallyErr tally_ingest_group(TallyIngest *in, TallyIngestItem *items, size_t n, i
         items[i].msg[0] = '\0';
     }
     in->group.n = 0;
+    if(in->pg && tally_pg_generation(in->pg) != in->pg_generation) { /* made again: nothing is prepared */
+        memset(in->pg_prepared, 0, sizeof in->pg_prepared);
+        in->pg_generation = tally_pg_generation(in->pg);
+    }
     TallyErr e = TALLY_OK;
     e = exec0(in, ST_BEGIN, "begin batches", msg);
     for(size_t i = 0; i < n && !e; i++) {

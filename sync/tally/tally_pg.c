@@ -12,9 +12,11 @@
 #define MIGRATE_LOCK "7461636b" /* pg_advisory_xact_lock key: one migrator at a time per database */
 
 struct TallyPg {
-    PGconn *c;
-    int     read_depth; /* tally_pg_read_begin nesting */
-    bool    read_own;   /* the outermost read_begin opened the transaction (the caller had none open) */
+    PGconn  *c;
+    int      read_depth; /* tally_pg_read_begin nesting */
+    bool     read_own;   /* the outermost read_begin opened the transaction (the caller had none open) */
+    unsigned generation; /* times tally_pg_ready made the connection again */
+    bool     setup_done; /* session_setup ran on this connection */
 };
 
 /* Each entry moves the schema from version i to i+1, in one transaction with the schema_version bump. The
@@ -176,6 +178,8 @@ TallyErr tally_pg_fail(TallyPg *pg, const PGresult *res, const char *what, char 
     TallyErr e = TALLY_E_DB;
     if(state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0))
         e = TALLY_E_BUSY; /* serialization failure, deadlock, lock_timeout: nothing written, retry */
+    else if(PQstatus(pg->c) != CONNECTION_OK || (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0)))
+        e = TALLY_E_BUSY; /* the connection is lost (admin shutdown, server gone): tally_pg_ready makes it again */
     else if(state && strcmp(state, "53200") == 0)
         e = TALLY_E_NOMEM;
     else if(state && strcmp(state, "23505") == 0)
@@ -192,7 +196,10 @@ TallyErr tally_pg_exec(TallyPg *pg, const char *what, char msg[TALLY_MSG_MAX], P
     PGresult *r = PQexecParams(pg->c, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if(s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        TallyErr e = r ? tally_pg_fail(pg, r, what, msg) : tally_set_msg(msg, TALLY_E_NOMEM, "%s: out of memory", what);
+        /* No result: the connection is lost (tally_pg_fail says so), else libpq ran out of memory. */
+        TallyErr e = r || PQstatus(pg->c) != CONNECTION_OK
+                         ? tally_pg_fail(pg, r, what, msg)
+                         : tally_set_msg(msg, TALLY_E_NOMEM, "%s: out of memory", what);
         PQclear(r);
         return e;
     }
@@ -354,6 +361,38 @@ static TallyErr migrate_step(TallyPg *pg, bool *done, char msg[TALLY_MSG_MAX])
     return finish(pg, e, msg);
 }
 
+/* The session settings every connection needs (tally_pg_open, and again after a reset). */
+static TallyErr session_setup(TallyPg *pg, char msg[TALLY_MSG_MAX])
+{
+    PQsetNoticeProcessor(pg->c, quiet_notice, NULL);
+    TallyErr e = PQsetClientEncoding(pg->c, "UTF8") == 0
+                     ? TALLY_OK
+                     : tally_set_msg(msg, TALLY_E_DB, "PostgreSQL: cannot use UTF8 client encoding");
+    /* A writer waits for another's row locks as long as SQLite's busy timeout, then gets TALLY_E_BUSY. */
+    if(!e)
+        e = run(pg, "set lock_timeout", "SET lock_timeout = '30s'", msg);
+    pg->setup_done = !e;
+    return e;
+}
+
+TallyErr tally_pg_ready(TallyPg *pg, char msg[TALLY_MSG_MAX])
+{
+    if(PQstatus(pg->c) == CONNECTION_OK && pg->setup_done)
+        return TALLY_OK;
+    if(PQstatus(pg->c) != CONNECTION_OK) {
+        PQreset(pg->c);
+        pg->read_depth = 0;
+        pg->setup_done = false;
+        if(PQstatus(pg->c) != CONNECTION_OK) {
+            char buf[TALLY_MSG_MAX];
+            return tally_set_msg(msg, TALLY_E_BUSY, "PostgreSQL cannot be reached (%s); retry later / chưa kết "
+                                 "nối được PostgreSQL, hãy thử lại sau", pg_message(pg, NULL, buf, sizeof buf));
+        }
+        pg->generation++;
+    }
+    return session_setup(pg, msg);
+}
+
 TallyErr tally_pg_open(const char *uri, TallyPg **out, char msg[TALLY_MSG_MAX])
 {
     *out = NULL;
@@ -368,12 +407,7 @@ TallyErr tally_pg_open(const char *uri, TallyPg **out, char msg[TALLY_MSG_MAX])
         char buf[TALLY_MSG_MAX];
         e = tally_set_msg(msg, TALLY_E_DB, "PostgreSQL: %s", pg_message(pg, NULL, buf, sizeof buf));
     } else {
-        PQsetNoticeProcessor(pg->c, quiet_notice, NULL);
-        if(PQsetClientEncoding(pg->c, "UTF8") != 0)
-            e = tally_set_msg(msg, TALLY_E_DB, "PostgreSQL: cannot use UTF8 client encoding");
-        /* A writer waits for another's row locks as long as SQLite's busy timeout, then gets TALLY_E_BUSY. */
-        if(!e)
-            e = run(pg, "set lock_timeout", "SET lock_timeout = '30s'", msg);
+        e = session_setup(pg, msg);
         for(bool done = false; !e && !done;)
             e = migrate_step(pg, &done, msg);
     }
@@ -383,6 +417,11 @@ TallyErr tally_pg_open(const char *uri, TallyPg **out, char msg[TALLY_MSG_MAX])
     }
     *out = pg;
     return TALLY_OK;
+}
+
+unsigned tally_pg_generation(TallyPg *pg)
+{
+    return pg->generation;
 }
 
 void tally_pg_close(TallyPg *pg)

@@ -32,6 +32,10 @@ TallyPg *tally_db_pg(TallyDb *db);
 TallyErr tally_pg_open(const char *uri, TallyPg **out, char msg[TALLY_MSG_MAX]);
 void     tally_pg_close(TallyPg *pg);
 PGconn  *tally_pg_conn(TallyPg *pg);
+/* tally_db_ready's work: a broken connection is reset (PQreset) and its session settings made again. */
+TallyErr tally_pg_ready(TallyPg *pg, char msg[TALLY_MSG_MAX]);
+/* How many times the connection was made again: what was prepared on it before is gone when this moves. */
+unsigned tally_pg_generation(TallyPg *pg);
 
 /* Runs one statement with text parameters (NULL = SQL NULL) and checks its status: PGRES_COMMAND_OK or
  * PGRES_TUPLES_OK. On success *res (when res is not NULL) is the result to PQclear; on failure the error is
@@ -39,7 +43,7 @@ PGconn  *tally_pg_conn(TallyPg *pg);
 TallyErr tally_pg_exec(TallyPg *pg, const char *what, char msg[TALLY_MSG_MAX], PGresult **res, const char *sql,
                        int n, const char *const *params);
 /* Maps a failed result (or NULL: the connection) to TALLY_E_BUSY (serialization failure, deadlock, lock not
- * available), TALLY_E_NOMEM, TALLY_E_EXISTS (unique violation) or TALLY_E_DB, with "what: server message". */
+ * available, the connection lost), TALLY_E_NOMEM, TALLY_E_EXISTS (unique violation) or TALLY_E_DB, with "what: server message". */
 TallyErr tally_pg_fail(TallyPg *pg, const PGresult *res, const char *what, char msg[TALLY_MSG_MAX]);
 /* SQLite's text of a statement as PostgreSQL's: each ?N parameter becomes $N (so one SQL text serves both
  * where the dialects agree; the statements passed hold no '?' otherwise). False when out is too small. */

@@ -74,6 +74,7 @@ static void write_group(TallyWriter *w, TallyWriteJob **jobs, size_t n)
     if(!m)
         return;
     char msg[TALLY_MSG_MAX];
+    tally_db_ready(w->db, msg); /* if PostgreSQL is not back yet, the group fails with TALLY_E_BUSY: 503 */
     tally_ingest_group(w->ingest, items, m, (int64_t)time(NULL), msg);
     int64_t acc = 0, dup = 0, rej = 0, quar = 0;
     for(size_t i = 0; i < m; i++) {

@@ -981,6 +981,70 @@ static void test_pg_two_processes_same_ids(void **state)
     tally_db_close(db);
 }
 
+/* Runs sql on an open admin connection (one that outlives the test's ALLOW_CONNECTIONS false). */
+static void admin_exec(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if(PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* A connection lost under the server (PostgreSQL restarted, a standby promoted, the backend killed) is made
+ * again by tally_db_ready before the next unit of work, with the ingest statements prepared again; while
+ * PostgreSQL cannot be reached every call answers TALLY_E_BUSY (503, retry), never TALLY_E_DB (500). */
+static void test_pg_reconnects_after_a_lost_connection(void **state)
+{
+    (void)state;
+    TallyDb *db = open_fresh(BK_PG);
+    if(!db)
+        skip();
+    seed_ingest(db);
+    char msg[TALLY_MSG_MAX], out[512];
+    TallyIngest *in;
+    assert_int_equal(tally_ingest_new(db, &in, msg), TALLY_OK);
+    ProtoBatchItem it[3];
+    memset(it, 0, sizeof it);
+    for(int i = 0; i < 3; i++) {
+        it[i].rating = rating(40 + i, AREA_DAT_DAI, 3);
+        memcpy(it[i].raw_id, it[i].rating.id, sizeof it[i].raw_id);
+    }
+    assert_int_equal(post(in, "kiosk-a", 40, &it[0], 1, out, sizeof out), TALLY_OK);
+    assert_int_equal(tally_db_ready(db, msg), TALLY_OK);
+
+    char admin_uri[sizeof g_uri + 8]; /* the cluster's other database: one cannot lock out one's own */
+    const char *q = strchr(g_uri, '?');
+    assert_non_null(q);
+    snprintf(admin_uri, sizeof admin_uri, "postgresql:///postgres%s", q);
+    PGconn *admin = PQconnectdb(admin_uri);
+    assert_int_equal(PQstatus(admin), CONNECTION_OK);
+    admin_exec(admin, "ALTER DATABASE tally WITH ALLOW_CONNECTIONS false");
+    admin_exec(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      " WHERE datname = 'tally' AND pid <> pg_backend_pid()");
+    TallyUnit *units = NULL;
+    size_t n = 0;
+    assert_int_equal(tally_unit_list(db, &units, &n, msg), TALLY_E_BUSY); /* the lost connection */
+    assert_int_equal(tally_db_ready(db, msg), TALLY_E_BUSY);              /* and none to be had */
+    assert_non_null(strstr(msg, "PostgreSQL cannot be reached"));
+    assert_int_equal(post(in, "kiosk-a", 41, &it[1], 1, out, sizeof out), TALLY_E_BUSY);
+    assert_int_equal(tally_unit_list(db, &units, &n, msg), TALLY_E_BUSY);
+
+    admin_exec(admin, "ALTER DATABASE tally WITH ALLOW_CONNECTIONS true");
+    PQfinish(admin);
+    assert_int_equal(tally_db_ready(db, msg), TALLY_OK);
+    if(post(in, "kiosk-a", 42, &it[1], 2, out, sizeof out) != TALLY_OK)
+        fail_msg("after reconnecting: %s", out);
+    assert_string_equal(out, "accepted=2 duplicate=0 rejected=");
+    assert_int_equal(tally_unit_list(db, &units, &n, msg), TALLY_OK);
+    assert_int_equal(n, 2);
+    free(units);
+    char text[64];
+    dump(db, BK_PG, "SELECT count(*) FROM ratings", text, sizeof text);
+    assert_string_equal(text, "3\n");
+    tally_ingest_free(in);
+    tally_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -994,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_tally_same_answers),
         cmocka_unit_test(test_pg_hours_area_migration_rebuilds_what_ingest_kept),
         cmocka_unit_test(test_pg_two_processes_same_ids),
+        cmocka_unit_test(test_pg_reconnects_after_a_lost_connection),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

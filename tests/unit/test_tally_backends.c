@@ -398,8 +398,8 @@ static bool audit_line(const TallyAuditLine *l, void *ud)
 {
     AuditText *t = ud;
     size_t len = strlen(t->text);
-    snprintf(t->text + len, sizeof t->text - len, "%lld %s %s %s %s;", (long long)l->at, l->viewer, l->addr,
-             l->event, l->detail);
+    /* Not the time: a failure is dated when its hash is done, a second or more later on a loaded machine. */
+    snprintf(t->text + len, sizeof t->text - len, "%s %s %s %s;", l->viewer, l->addr, l->event, l->detail);
     return true;
 }
 
@@ -461,7 +461,7 @@ static void test_accounts(void **state)
         assert_false(found);
         assert_int_equal(tally_audit_add(db, t0 + 5, "Trưởng phòng", "10.0.0.1", "export", "xlsx", msg), TALLY_OK);
         AuditText at = {""};
-        assert_int_equal(tally_audit_list(db, t0, t0 + 300, audit_line, &at, msg), TALLY_OK);
+        assert_int_equal(tally_audit_list(db, t0, t0 + 9999, audit_line, &at, msg), TALLY_OK);
         snprintf(seen[b], sizeof seen[b], "%s", at.text);
         assert_non_null(strstr(at.text, "sign_in_failed"));
         assert_non_null(strstr(at.text, "locked name"));

@@ -16,6 +16,7 @@
 # Exits 0 when every check holds; prints each step with its time.
 set -euo pipefail
 
+src=$(realpath "$(dirname "$0")/../..") # the source tree this script is in
 dist=$(realpath "$1")
 cache=$(realpath -m "$2")
 kiosk_deb=$(ls "$dist"/hailong-kiosk_*.deb | tail -n 1)
@@ -100,6 +101,9 @@ unit=000.00.31.H21.DEMO
 step "tally-admin init, unit import, device add (as hailong-tally)"
 asuser hailong-tally tally-admin --db $db init
 asuser hailong-tally tally-admin --db $db unit import /usr/share/hailong-tally/units-gialai.csv
+for f in roles.sql grants.sql; do # for the DBA who moves the tally to PostgreSQL (docs/operations.md)
+  cmp "$root/usr/share/hailong-tally/postgresql/$f" "$src/packaging/tally/postgresql/$f" || fail "$f not installed"
+done
 asuser hailong-tally tally-admin --db $db device add kiosk-chroot-01 --unit $unit > "$root/etc/hailong-kiosk/token"
 inroot chown hailong-kiosk:hailong-kiosk /etc/hailong-kiosk/token
 chmod 600 "$root/etc/hailong-kiosk/token"

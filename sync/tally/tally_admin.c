@@ -377,7 +377,8 @@ int main(int argc, char **argv)
     int rc = 2;
     char token[TALLY_TOKEN_HEX + 1];
     if(strcmp(cmd, "init") == 0 && ac == 1) {
-        printf("database %s is ready / cơ sở dữ liệu đã sẵn sàng\n", path);
+        /* Not a URI: it may carry a password. */
+        printf("database %s is ready / cơ sở dữ liệu đã sẵn sàng\n", tally_pg_is_uri(path) ? "PostgreSQL" : path);
         rc = 0;
     } else if(strcmp(cmd, "unit") == 0 && ac >= 3 && strcmp(av[1], "add") == 0) {
         const char *parent = NULL;

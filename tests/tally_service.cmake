@@ -21,3 +21,9 @@ if(TARGET sync_harness)
     ${CMAKE_CURRENT_SOURCE_DIR}/unit/prom_check.c LIBS sync_harness LABELS integration)
   target_include_directories(tally_metrics_http PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
 endif()
+
+# tally-server behind a reverse proxy: --trusted-proxy and X-Forwarded-For for the sign-in lockout and audit.
+if(TARGET sync_harness)
+  kiosk_add_test(tally_proxy SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/integration/tally_proxy.c
+    LIBS sync_harness PkgConfig::CURL PkgConfig::SQLITE3 LABELS integration)
+endif()

@@ -98,6 +98,7 @@ struct TallyReq {
     void             *scratch;
     Slot             *slot;
     char              device[PROTO_ID_MAX + 1], unit[PROTO_ID_MAX + 1];
+    char              client[INET6_ADDRSTRLEN]; /* the client (client_of): a trusted proxy's X-Forwarded-For */
     /* the answer */
     struct MHD_Response *resp;
     unsigned          status;
@@ -136,6 +137,7 @@ struct TallyHttp {
     atomic_bool        closing;        /* tally_http_stop() began: no new batches, replies close the connection */
     atomic_size_t      in_flight;      /* requests begun and not ended */
     TallyMetricsAllow  metrics_allow;  /* who may GET /metrics */
+    TallyMetricsAllow  proxies;        /* whose X-Forwarded-For is believed (none when n == 0) */
     unsigned           writer_stuck_s;
     int64_t            started;
     /* counters (tally_http_stats) */
@@ -294,7 +296,33 @@ const char *tally_req_method(const TallyReq *rq) { return rq->method; }
 const char *tally_req_path(const TallyReq *rq) { return rq->path; }
 const char *tally_req_query(const TallyReq *rq) { return rq->query; }
 bool tally_req_body_cut(const TallyReq *rq) { return rq->body_cut; }
-const char *tally_req_client(const TallyReq *rq) { return rq->conn ? rq->conn->client : "?"; }
+const char *tally_req_client(const TallyReq *rq) { return rq->client[0] ? rq->client : rq->conn ? rq->conn->client : "?"; }
+
+/* The client's address once the headers are in: the connection's, unless it comes from a trusted proxy that
+ * names one in X-Forwarded-For — then the last entry (the address the proxy itself saw; entries before it
+ * came from the client and may be anything), if it is a valid address. */
+static void client_of(TallyHttp *h, TallyReq *rq)
+{
+    rq->client[0] = '\0';
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(rq->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if(h->proxies.n == 0 || !ci || !tally_metrics_allowed(&h->proxies, ci->client_addr))
+        return;
+    const char *xff = MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND, "X-Forwarded-For");
+    if(!xff)
+        return;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    last += strspn(last, " \t");
+    char addr[INET6_ADDRSTRLEN];
+    size_t n = strcspn(last, " \t");
+    unsigned char bin[16];
+    if(n == 0 || n >= sizeof addr)
+        return;
+    memcpy(addr, last, n);
+    addr[n] = '\0';
+    if(inet_pton(AF_INET, addr, bin) == 1 || inet_pton(AF_INET6, addr, bin) == 1)
+        memcpy(rq->client, addr, n + 1); /* checked: safe to log as is */
+}
 const char *tally_req_device(const TallyReq *rq) { return rq->device; }
 const char *tally_req_unit(const TallyReq *rq) { return rq->unit; }
 TallyWriter *tally_req_writer(TallyReq *rq) { return rq->h->writer; }
@@ -417,7 +445,7 @@ static void log_request(const TallyReq *rq, unsigned status)
     tally_log_escape(t, strlen(t), target, sizeof target);
     if(status)
         snprintf(st, sizeof st, "%u", status);
-    fprintf(stderr, "tally-server: %s \"%s %s\" %s %s device=%s %s%s%.1fms\n", rq->conn ? rq->conn->client : "?",
+    fprintf(stderr, "tally-server: %s \"%s %s\" %s %s device=%s %s%s%.1fms\n", tally_req_client(rq),
             method, target, st, rq->route ? rq->route->name : "-", rq->device[0] ? rq->device : "-", rq->detail,
             rq->detail[0] ? " " : "", (mono() - rq->start) * 1e3);
 }
@@ -716,6 +744,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if(!rq->started) { /* the headers are in */
         rq->started = true;
         snprintf(rq->method, sizeof rq->method, "%s", method);
+        client_of(h, rq);
         unsigned long long length = 0;
         bool ok = precheck(h, rq, &length);
         if(rq->slot) {
@@ -1150,6 +1179,8 @@ TallyErr tally_http_start(const TallyHttpConfig *cfg, TallyHttp **out, char msg[
     }
     e = tally_metrics_allow_parse(cfg->metrics_allow ? cfg->metrics_allow : TALLY_METRICS_ALLOW_DEFAULT,
                                   &h->metrics_allow, msg);
+    if(!e && cfg->trusted_proxies)
+        e = tally_metrics_allow_parse(cfg->trusted_proxies, &h->proxies, msg);
     if(!e)
         e = tls_load(cfg, h, msg);
     if(!e) {

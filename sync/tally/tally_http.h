@@ -53,6 +53,10 @@ typedef struct {
     int         login_slow_s;     /* seconds between sign-in attempts once slowed; 0 = the default (5) */
     const char *metrics_allow;    /* who may GET /metrics: "ADDR[/PREFIX][,..]"; NULL = loopback (tally_metrics.h) */
     unsigned    writer_stuck_s;   /* tally_http_alive(): a write running longer is stuck; 0 = TALLY_WRITER_STUCK_S */
+    /* Reverse proxies (nginx) whose X-Forwarded-For is believed: "ADDR[/PREFIX][,..]"; NULL = none. A request
+     * from one of them is the client's named last in that header (what the proxy saw) for sign-in lockout,
+     * the audit trail and the log; from any other address the header is ignored, so it cannot be forged. */
+    const char *trusted_proxies;
 } TallyHttpConfig;
 
 /* Opens the database (migrating it), loads the TLS certificate and key if given, binds and starts serving.

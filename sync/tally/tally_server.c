@@ -2,6 +2,7 @@
  *
  *   tally-server --db FILE [--listen ADDR:PORT] [--threads N] [--tls-cert CERT.pem --tls-key KEY.pem]
  *                [--per-ip-limit N] [--connection-limit N] [--metrics-allow ADDR[/PREFIX][,..]] [--login-slow-s N]
+ *                [--trusted-proxy ADDR[/PREFIX][,..]]
  *   (for tests and benches: --header-timeout-s N, --queue-max N, --body-budget-mib N, --writer-stuck-s N)
  *
  * Serves the kiosks' uploads, the read API and the dashboard (tally_web.h) on the same port.
@@ -42,6 +43,8 @@ static void usage(FILE *f)
                "  --per-ip-limit N      connections from one address (default 64; 0 = no limit: behind a proxy)\n"
                "  --connection-limit N  connections at once (default 2000)\n"
                "  --metrics-allow L     addresses/ranges that may GET /metrics, comma separated (default %s)\n"
+               "  --trusted-proxy L     reverse proxies (nginx) whose X-Forwarded-For names the client for the\n"
+               "                        sign-in lockout, audit and log (default none: the header is ignored)\n"
                "Cách dùng: tally-server --db TỆP [--listen ĐỊA_CHỈ:CỔNG] [--tls-cert CHỨNG_CHỈ.pem --tls-key "
                "KHOÁ.pem]\n"
                "  --tls-cert/--tls-key: phục vụ qua HTTPS bằng chứng chỉ và khoá riêng (PEM, khoá không mã hoá)\n",
@@ -106,6 +109,8 @@ int main(int argc, char **argv)
             cfg.queue_max = (size_t)number(a, argv[++i], 1, 100000);
         else if(strcmp(a, "--metrics-allow") == 0)
             cfg.metrics_allow = argv[++i];
+        else if(strcmp(a, "--trusted-proxy") == 0)
+            cfg.trusted_proxies = argv[++i];
         else if(strcmp(a, "--writer-stuck-s") == 0)
             cfg.writer_stuck_s = (unsigned)number(a, argv[++i], 1, 3600);
         else if(strcmp(a, "--body-budget-mib") == 0)

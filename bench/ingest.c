@@ -385,14 +385,14 @@ int main(int argc, char **argv)
 {
     size_t n = 1000000, per_batch = 500;
     int clients = 2, instances = 4, pg_clients = 0;
-    bool skip_pg = false, one_unit = false, bad = false;
-    for(int i = 1; i < argc && !bad; i++) {
+    bool skip_pg = false, one_unit = false;
+    for(int i = 1; i < argc; i++) {
         if(strcmp(argv[i], "--sqlite-only") == 0)
             skip_pg = true;
         else if(strcmp(argv[i], "--one-unit") == 0)
             one_unit = true;
         else if(i + 1 == argc)
-            bad = true;
+            break; /* a last word without a value: another bench's, ignored */
         else if(strcmp(argv[i], "--ratings") == 0)
             n = strtoul(argv[++i], NULL, 10);
         else if(strcmp(argv[i], "--batch") == 0)
@@ -404,11 +404,11 @@ int main(int argc, char **argv)
         else if(strcmp(argv[i], "--pg-clients") == 0)
             pg_clients = atoi(argv[++i]);
         else
-            bad = true;
+            i++; /* another bench's option: scripts/bench passes the same arguments to every bench */
     }
     if(!pg_clients)
         pg_clients = 2 * instances;
-    if(bad || n == 0 || per_batch == 0 || per_batch > PROTO_MAX_BATCH || clients < 1 || clients > 64 ||
+    if(n == 0 || per_batch == 0 || per_batch > PROTO_MAX_BATCH || clients < 1 || clients > 64 ||
        instances < 1 || instances > 16 || pg_clients < 1 || pg_clients > 64) {
         fprintf(stderr, "usage: ingest [--ratings N] [--batch 1-%d] [--clients 1-64] [--instances 1-16]"
                         " [--pg-clients 1-64] [--one-unit] [--sqlite-only]\n", PROTO_MAX_BATCH);

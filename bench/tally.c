@@ -163,12 +163,12 @@ int main(int argc, char **argv)
 {
     long long n = 10000000, n_raw = 200000;
     int runs = 30;
-    bool skip_pg = false, bad = false;
-    for(int i = 1; i < argc && !bad; i++) {
+    bool skip_pg = false;
+    for(int i = 1; i < argc; i++) {
         if(strcmp(argv[i], "--sqlite-only") == 0)
             skip_pg = true;
         else if(i + 1 == argc)
-            bad = true;
+            break; /* a last word without a value: another bench's, ignored */
         else if(strcmp(argv[i], "--ratings") == 0)
             n = atoll(argv[++i]);
         else if(strcmp(argv[i], "--raw") == 0)
@@ -176,9 +176,9 @@ int main(int argc, char **argv)
         else if(strcmp(argv[i], "--runs") == 0)
             runs = atoi(argv[++i]);
         else
-            bad = true;
+            i++; /* another bench's option: scripts/bench passes the same arguments to every bench */
     }
-    if(bad || n < 1 || n_raw < 1 || runs < 1) {
+    if(n < 1 || n_raw < 1 || runs < 1) {
         fprintf(stderr, "usage: tally [--ratings N] [--raw M] [--runs R] [--sqlite-only]\n");
         return 2;
     }

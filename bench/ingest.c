@@ -303,9 +303,10 @@ static void *pg_base_run(void *arg)
             char *sql = malloc(cap);
             len += (size_t)snprintf(sql, cap, "INSERT INTO base_ratings VALUES ");
             for(size_t i = 0; i < k; i++)
-                len += (size_t)snprintf(sql + len, cap - len, "%s($%zu, 'bench', $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu,"
-                                        " 'b', 0)", i ? ", " : "", i * cols + 1, i * cols + 2, i * cols + 3,
-                                        i * cols + 4, i * cols + 5, i * cols + 6, i * cols + 7, i * cols + 8);
+                len += (size_t)snprintf(sql + len, cap - len,
+                                        "%s($%zu, 'bench', $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, 'b', 0)",
+                                        i ? ", " : "", i * cols + 1, i * cols + 2, i * cols + 3, i * cols + 4,
+                                        i * cols + 5, i * cols + 6, i * cols + 7, i * cols + 8);
             PQclear(pg_ok(c, PQprepare(c, name, sql, 0, NULL), "baseline prepare"));
             free(sql);
             prepared[prepared[0] ? 1 : 0] = k;
@@ -374,8 +375,8 @@ static double pg_baseline(const char *uri, const ProtoRating *r, char *const *bo
 
 static void counts(PGconn *c, long long *stored, long long *rolled)
 {
-    PGresult *res = pg_ok(c, PQexec(c, "SELECT (SELECT count(*) FROM ratings), (SELECT coalesce(sum(n), 0) FROM daily)"),
-                          "count");
+    PGresult *res = pg_ok(
+        c, PQexec(c, "SELECT (SELECT count(*) FROM ratings), (SELECT coalesce(sum(n), 0) FROM daily)"), "count");
     *stored = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     *rolled = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
@@ -490,8 +491,8 @@ int main(int argc, char **argv)
     printf("bench ingest: %zu ratings, batches of %zu (%zu batches), over loopback; each kiosk %s\n", n, per_batch,
            n_batches, one_unit ? "at the same counter (--one-unit)" : "at its own counter");
     printf("  SQLite (file, WAL, synchronous=FULL), 1 instance, %d clients\n", clients);
-    printf("    tally server POST /api/v1/batches : %10.0f ratings/s  (%.2f s, %ld busy retried, %ld failed; stored %lld,"
-           " roll-up %lld)\n", rate, server_s, busy, failures, stored, rolled);
+    printf("    tally server POST /api/v1/batches : %10.0f ratings/s  (%.2f s, %ld busy retried, %ld failed;"
+           " stored %lld, roll-up %lld)\n", rate, server_s, busy, failures, stored, rolled);
     printf("    baseline SQLite insert, %4zu/txn  : %10.0f ratings/s  (%.2f s, same rows, table and pragmas)\n",
            per_batch, rate_b, base_batched);
     printf("    baseline SQLite insert, one txn   : %10.0f ratings/s  (%.2f s)\n", rate_1, base_one);

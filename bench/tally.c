@@ -387,8 +387,8 @@ int main(int argc, char **argv)
         if(!same)
             die("PostgreSQL", "its tally differs from SQLite's over the same roll-up cells");
     } else {
-        snprintf(pg_note, sizeof pg_note, "%s", skip_pg ? "skipped (--sqlite-only)"
-                                                        : "skipped: PostgreSQL 15 is not installed (scripts/bootstrap)");
+        snprintf(pg_note, sizeof pg_note, "%s",
+                 skip_pg ? "skipped (--sqlite-only)" : "skipped: PostgreSQL 15 is not installed (scripts/bootstrap)");
     }
 
     /* Baseline 2: the same year-by-unit×area straight from the raw rows (the first M ratings), in SQL. */
@@ -421,7 +421,8 @@ int main(int argc, char **argv)
 
     printf("bench tally: year 2025 by unit x area under %s, %lld ratings (%zu daily, %zu monthly roll-up rows), "
            "%zu result rows\n", PROVINCE, total, rollup_rows, monthly_rows, n_rows);
-    printf("  %-33s: %-36s | %s\n", "backend", "SQLite (file, WAL, synchronous=FULL)", pg_ok ? "PostgreSQL 15 (Unix socket)" : "PostgreSQL");
+    printf("  %-33s: %-36s | %s\n", "backend", "SQLite (file, WAL, synchronous=FULL)",
+           pg_ok ? "PostgreSQL 15 (Unix socket)" : "PostgreSQL");
     if(pg_ok)
         printf("  %-33s: %-36s | %s\n", "", "", settings);
     print_line("tally from the roll-up", &sq.year, pg_ok ? &pg.year : NULL, pg_note);

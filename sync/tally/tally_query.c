@@ -4,8 +4,8 @@
  * it counts for; split the days into whole months (monthly roll-up) and ragged ends (daily roll-up); read
  * each subtree unit's cells for each stretch (the primary keys start with unit, then day or month, so each is
  * one index range: per unit on SQLite, all units in one statement per stretch on PostgreSQL, where each
- * statement is a round trip; see read_range); add the cells into buckets keyed by up to three small integers (area index, unit index,
- * period number, group index); turn the buckets into rows. */
+ * statement is a round trip; see read_range); add the cells into buckets keyed by up to three small integers
+ * (area index, unit index, period number, group index); turn the buckets into rows. */
 #include "sync/tally/tally_query.h"
 #include "sync/tally/tally_pg.h"
 
@@ -603,8 +603,9 @@ static TallyErr read_prepare(TallyDb *db, const RollupRead *r, Read *out, char m
                      r->period);
     if(n < 0 || (size_t)n >= sizeof sql)
         return tally_set_msg(msg, TALLY_E_DB, "roll-up read too long");
-    return sqlite3_prepare_v2(tally_db_sqlite(db), sql, -1, &out->st, NULL) ? tally_db_fail(db, "prepare roll-up read", msg)
-                                                                            : TALLY_OK;
+    if(sqlite3_prepare_v2(tally_db_sqlite(db), sql, -1, &out->st, NULL))
+        return tally_db_fail(db, "prepare roll-up read", msg);
+    return TALLY_OK;
 }
 
 static void read_finalize(Read *r)

@@ -1,6 +1,7 @@
-/* bench/tally — how long a year-long tally by unit × area takes over ten million ratings.
+/* bench/tally — how long a year-long tally by unit × area takes over ten million ratings, on SQLite and on
+ * PostgreSQL side by side.
  *
- *   tally [--ratings N] [--raw M] [--runs R]      (defaults 10,000,000 / 200,000 / 30)
+ *   tally [--ratings N] [--raw M] [--runs R] [--sqlite-only]      (defaults 10,000,000 / 200,000 / 30)
  *
  * Arrange: a tally database with the sample Gia Lai unit tree (assets/units-gialai.csv); N realistic ratings
  * over 2025 spread across every counter, written straight into the daily and monthly roll-ups as ingest would
@@ -8,15 +9,22 @@
  * M of them also as raw rating rows. Figure: median and p99 latency of tally_query_run for
  * from=2025-01-01 to=2025-12-31 unit=<province> by=unit,area — what GET /api/v1/tally does after auth.
  * Baselines in the same run: the same tally computed by SQL straight from the M raw rows (scaled to N), and
- * a trivial tally (one counter, one day) for the fixed cost. */
+ * a trivial tally (one counter, one day) for the fixed cost.
+ * PostgreSQL: a throwaway cluster (tests/pg/pg-cluster with PG_CLUSTER_DURABLE=1: fsync, synchronous_commit
+ * and full_page_writes on; the settings are printed) gets the same unit tree and, by COPY, the same roll-up
+ * rows; the same three tallies are timed there, the answers checked equal to SQLite's row for row, and the
+ * ratio PostgreSQL / SQLite printed. The cluster is stopped at exit, also when the run fails. Without
+ * PostgreSQL installed (or with --sqlite-only) the SQLite figures are printed alone, saying so. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "bench/bench_pg.h"
 #include "bench/bench_util.h"
 #include "sync/protocol.h"
 #include "sync/tally/tally_db.h"
@@ -32,6 +40,119 @@ static void die(const char *what, const char *msg)
     exit(1);
 }
 
+/* Median and p99 of one tally's latency, ms. */
+typedef struct {
+    double median, p99;
+    int    runs;
+} Lat;
+
+/* What one backend measured: the year, the ragged range, the trivial tally, and the year's rows. */
+typedef struct {
+    Lat       year, ragged, tiny;
+    TallyRow *rows;
+    size_t    n_rows;
+    long long counted;
+} Figures;
+
+static Lat time_tally(TallyDb *db, const TallySpec *spec, int runs, TallyRow **keep, size_t *n_keep)
+{
+    double *lat = malloc((size_t)runs * sizeof *lat);
+    char msg[TALLY_MSG_MAX];
+    for(int r = 0; r < runs; r++) {
+        TallyRow *rows;
+        size_t n;
+        double t0 = bench_now_ms();
+        if(tally_query_run(db, spec, &rows, &n, msg))
+            die("tally", msg);
+        lat[r] = bench_now_ms() - t0;
+        if(keep && r == runs - 1) {
+            *keep = rows;
+            *n_keep = n;
+        } else {
+            free(rows);
+        }
+    }
+    qsort(lat, (size_t)runs, sizeof *lat, bench_cmp_double);
+    Lat l = {lat[runs / 2], lat[(int)((runs - 1) * 0.99)], runs};
+    free(lat);
+    return l;
+}
+
+/* The figures: a year by unit × area for the whole province; the same over a ragged range (15 Jan - 20 Dec:
+ * whole months from the monthly roll-up, the ends from the daily one); a trivial tally (one counter, one day)
+ * for the fixed cost of a query. */
+static void measure(TallyDb *db, const TallySpec *spec, const char *counter, int runs, Figures *f)
+{
+    f->year = time_tally(db, spec, runs, &f->rows, &f->n_rows);
+    f->counted = 0;
+    for(size_t k = 0; k < f->n_rows; k++)
+        f->counted += f->rows[k].n + f->rows[k].flagged;
+    TallySpec ragged = *spec;
+    ragged.from_day = spec->from_day + 14;
+    ragged.to_day = spec->to_day - 11;
+    f->ragged = time_tally(db, &ragged, runs, NULL, NULL);
+    TallySpec tiny = {.from_day = spec->from_day + 100, .to_day = spec->from_day + 100, .area = -1,
+                      .min_n = TALLY_MIN_N_DEFAULT};
+    snprintf(tiny.unit, sizeof tiny.unit, "%s", counter);
+    f->tiny = time_tally(db, &tiny, runs, NULL, NULL);
+}
+
+static void print_line(const char *what, const Lat *sq, const Lat *pg, const char *pg_note)
+{
+    char a[64], b[64];
+    snprintf(a, sizeof a, "median %8.3f ms, p99 %8.3f ms", sq->median, sq->p99);
+    if(pg)
+        snprintf(b, sizeof b, "median %8.3f ms, p99 %8.3f ms", pg->median, pg->p99);
+    printf("  %-33s: %-36s | %s\n", what, a, pg ? b : pg_note);
+}
+
+/* Copies one table from the SQLite file into PostgreSQL by COPY (text format; the values are integers and
+ * codes, escaped anyway). */
+static void copy_table(sqlite3 *s, PGconn *c, const char *table, const char *cols)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "COPY %s(%s) FROM STDIN", table, cols);
+    PGresult *r = PQexec(c, sql);
+    if(PQresultStatus(r) != PGRES_COPY_IN)
+        die(sql, PQerrorMessage(c));
+    PQclear(r);
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s", cols, table);
+    sqlite3_stmt *st;
+    if(sqlite3_prepare_v2(s, sql, -1, &st, NULL))
+        die(sql, sqlite3_errmsg(s));
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap + 1024);
+    int nc = sqlite3_column_count(st);
+    while(sqlite3_step(st) == SQLITE_ROW) {
+        for(int i = 0; i < nc; i++) {
+            if(i)
+                buf[len++] = '\t';
+            const unsigned char *v = sqlite3_column_text(st, i);
+            for(; v && *v && len < cap + 1000; v++) {
+                if(*v == '\\' || *v == '\t' || *v == '\n' || *v == '\r')
+                    buf[len++] = '\\';
+                buf[len++] = *v == '\t' ? 't' : *v == '\n' ? 'n' : *v == '\r' ? 'r' : (char)*v;
+            }
+        }
+        buf[len++] = '\n';
+        if(len >= cap) {
+            if(PQputCopyData(c, buf, (int)len) != 1)
+                die("COPY", PQerrorMessage(c));
+            len = 0;
+        }
+    }
+    sqlite3_finalize(st);
+    if((len && PQputCopyData(c, buf, (int)len) != 1) || PQputCopyEnd(c, NULL) != 1)
+        die("COPY", PQerrorMessage(c));
+    free(buf);
+    r = PQgetResult(c);
+    if(PQresultStatus(r) != PGRES_COMMAND_OK)
+        die(table, PQerrorMessage(c));
+    PQclear(r);
+    while((r = PQgetResult(c)))
+        PQclear(r);
+}
+
 typedef struct {
     char code[PROTO_ID_MAX + 1];
     int  scale;     /* ProtoScale */
@@ -42,16 +163,23 @@ int main(int argc, char **argv)
 {
     long long n = 10000000, n_raw = 200000;
     int runs = 30;
-    for(int i = 1; i + 1 < argc; i += 2) {
-        if(strcmp(argv[i], "--ratings") == 0)
-            n = atoll(argv[i + 1]);
+    bool skip_pg = false;
+    for(int i = 1; i < argc; i++) {
+        if(strcmp(argv[i], "--sqlite-only") == 0)
+            skip_pg = true;
+        else if(i + 1 == argc)
+            break; /* a last word without a value: another bench's, ignored */
+        else if(strcmp(argv[i], "--ratings") == 0)
+            n = atoll(argv[++i]);
         else if(strcmp(argv[i], "--raw") == 0)
-            n_raw = atoll(argv[i + 1]);
+            n_raw = atoll(argv[++i]);
         else if(strcmp(argv[i], "--runs") == 0)
-            runs = atoi(argv[i + 1]);
+            runs = atoi(argv[++i]);
+        else
+            i++; /* another bench's option: scripts/bench passes the same arguments to every bench */
     }
     if(n < 1 || n_raw < 1 || runs < 1) {
-        fprintf(stderr, "usage: tally [--ratings N] [--raw M] [--runs R]\n");
+        fprintf(stderr, "usage: tally [--ratings N] [--raw M] [--runs R] [--sqlite-only]\n");
         return 2;
     }
     if(n_raw > n)
@@ -206,58 +334,62 @@ int main(int argc, char **argv)
     fprintf(stderr, "tally bench: seeded in %.1f s: %zu daily and %zu monthly roll-up rows holding %lld ratings\n",
             (bench_now_ms() - t_seed) / 1e3, rollup_rows, monthly_rows, total);
 
-    /* The figure: a year by unit × area for the whole province. */
+    /* The figures on SQLite. */
     TallySpec spec = {.from_day = day0, .to_day = day0 + DAYS - 1, .area = -1, .min_n = TALLY_MIN_N_DEFAULT,
                       .by = {TALLY_BY_UNIT, TALLY_BY_AREA}, .n_by = 2};
     snprintf(spec.unit, sizeof spec.unit, "%s", PROVINCE);
-    double *lat = malloc((size_t)runs * sizeof *lat);
-    size_t n_rows = 0;
-    long long counted = 0;
-    for(int r = 0; r < runs; r++) {
-        TallyRow *rows;
-        double t0 = bench_now_ms();
-        if(tally_query_run(db, &spec, &rows, &n_rows, msg))
-            die("tally", msg);
-        lat[r] = bench_now_ms() - t0;
-        counted = 0;
-        for(size_t k = 0; k < n_rows; k++)
-            counted += rows[k].n + rows[k].flagged;
-        free(rows);
-    }
-    qsort(lat, (size_t)runs, sizeof *lat, bench_cmp_double);
-    double median = lat[runs / 2], p99 = lat[(int)((runs - 1) * 0.99)];
+    Figures sq = {0}, pg = {0};
+    measure(db, &spec, counters[0].code, runs, &sq);
+    long long counted = sq.counted;
+    size_t n_rows = sq.n_rows;
 
-    /* The same tally over a ragged range (15 Jan - 20 Dec): whole months from the monthly roll-up, the ends
-     * from the daily one. */
-    TallySpec ragged = spec;
-    ragged.from_day = day0 + 14;
-    ragged.to_day = day0 + DAYS - 12;
-    double *gl = malloc((size_t)runs * sizeof *gl);
-    for(int r = 0; r < runs; r++) {
-        TallyRow *rows;
-        size_t k;
-        double t0 = bench_now_ms();
-        if(tally_query_run(db, &ragged, &rows, &k, msg))
-            die("tally", msg);
-        gl[r] = bench_now_ms() - t0;
-        free(rows);
+    /* The same figures on PostgreSQL, over the same roll-up cells. */
+    char uri[256], settings[256] = "", pg_note[128] = "";
+    int pg_rc = skip_pg ? 77 : bench_pg_start(uri, sizeof uri);
+    bool pg_ok = pg_rc == 0;
+    if(pg_rc == 1)
+        die("PostgreSQL", "tests/pg/pg-cluster could not start a cluster (its log is above)");
+    if(pg_ok) {
+        bench_pg_settings(uri, settings, sizeof settings);
+        fprintf(stderr, "tally bench: copying the roll-ups into PostgreSQL (%s)...\n", settings);
+        double t_copy = bench_now_ms();
+        TallyDb *pdb;
+        if(tally_db_open(uri, &pdb, msg) ||
+           tally_unit_import_csv(pdb, BENCH_SOURCE_DIR "/assets/units-gialai.csv", &n_units, msg))
+            die("PostgreSQL", msg);
+        PGconn *c = PQconnectdb(uri);
+        if(PQstatus(c) != CONNECTION_OK)
+            die("PostgreSQL", PQerrorMessage(c));
+        static const char *const COPIED[][2] = {
+            {"daily", "unit, day, area, scale, score, flagged, n"},
+            {"monthly", "unit, month, area, scale, score, flagged, n"},
+            {"daily_sat", "unit, day, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied, svc_flagged,"
+                          " wait_n, wait_within, svc_wait_n, svc_wait_within"},
+            {"monthly_sat", "unit, month, area, respondent, n, satisfied, flagged, svc_n, svc_satisfied,"
+                            " svc_flagged, wait_n, wait_within, svc_wait_n, svc_wait_within"},
+        };
+        for(size_t t = 0; t < sizeof COPIED / sizeof COPIED[0]; t++)
+            copy_table(s, c, COPIED[t][0], COPIED[t][1]);
+        PGresult *r = PQexec(c, "ANALYZE");
+        if(PQresultStatus(r) != PGRES_COMMAND_OK)
+            die("ANALYZE", PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+        fprintf(stderr, "tally bench: copied in %.1f s\n", (bench_now_ms() - t_copy) / 1e3);
+        measure(pdb, &spec, counters[0].code, runs, &pg);
+        tally_db_close(pdb);
+        bench_pg_stop();
+        /* Both backends must give the same answer, row for row, or the comparison means nothing. */
+        bool same = pg.n_rows == sq.n_rows;
+        for(size_t k = 0; same && k < sq.n_rows; k++)
+            same = strcmp(pg.rows[k].key, sq.rows[k].key) == 0 && pg.rows[k].n == sq.rows[k].n &&
+                   pg.rows[k].satisfied == sq.rows[k].satisfied && pg.rows[k].flagged == sq.rows[k].flagged;
+        if(!same)
+            die("PostgreSQL", "its tally differs from SQLite's over the same roll-up cells");
+    } else {
+        snprintf(pg_note, sizeof pg_note, "%s",
+                 skip_pg ? "skipped (--sqlite-only)" : "skipped: PostgreSQL 15 is not installed (scripts/bootstrap)");
     }
-    qsort(gl, (size_t)runs, sizeof *gl, bench_cmp_double);
-
-    /* Baseline 1: a trivial tally (one counter, one day): the fixed cost of a query. */
-    TallySpec tiny = {.from_day = day0 + 100, .to_day = day0 + 100, .area = -1, .min_n = TALLY_MIN_N_DEFAULT};
-    snprintf(tiny.unit, sizeof tiny.unit, "%s", counters[0].code);
-    double *tl = malloc((size_t)runs * sizeof *tl);
-    for(int r = 0; r < runs; r++) {
-        TallyRow *rows;
-        size_t k;
-        double t0 = bench_now_ms();
-        if(tally_query_run(db, &tiny, &rows, &k, msg))
-            die("tally", msg);
-        tl[r] = bench_now_ms() - t0;
-        free(rows);
-    }
-    qsort(tl, (size_t)runs, sizeof *tl, bench_cmp_double);
 
     /* Baseline 2: the same year-by-unit×area straight from the raw rows (the first M ratings), in SQL. */
     const char *raw_sql =
@@ -289,18 +421,23 @@ int main(int argc, char **argv)
 
     printf("bench tally: year 2025 by unit x area under %s, %lld ratings (%zu daily, %zu monthly roll-up rows), "
            "%zu result rows\n", PROVINCE, total, rollup_rows, monthly_rows, n_rows);
-    printf("  tally from the roll-up           : median %8.2f ms, p99 %8.2f ms (%d runs; counted %lld ratings)\n",
-           median, p99, runs, counted);
-    printf("  same, 2025-01-15..2025-12-20     : median %8.2f ms, p99 %8.2f ms (ragged ends read from the daily roll-up)\n",
-           gl[runs / 2], gl[(int)((runs - 1) * 0.99)]);
-    printf("  baseline: trivial tally          : median %8.3f ms (one counter, one day)\n", tl[runs / 2]);
-    printf("  baseline: SQL over %lld raw rows : median %8.2f ms (%d runs; counted %lld) -> %.0f ms scaled to %lld\n",
-           n_raw, raw_med, raw_runs, raw_counted, raw_scaled, n);
-    printf("  ratio raw-rows (scaled) / roll-up: %.1fx\n", raw_scaled / median);
+    printf("  %-33s: %-36s | %s\n", "backend", "SQLite (file, WAL, synchronous=FULL)",
+           pg_ok ? "PostgreSQL 15 (Unix socket)" : "PostgreSQL");
+    if(pg_ok)
+        printf("  %-33s: %-36s | %s\n", "", "", settings);
+    print_line("tally from the roll-up", &sq.year, pg_ok ? &pg.year : NULL, pg_note);
+    print_line("same, 2025-01-15..2025-12-20", &sq.ragged, pg_ok ? &pg.ragged : NULL, pg_note);
+    print_line("baseline: trivial tally", &sq.tiny, pg_ok ? &pg.tiny : NULL, pg_note);
+    if(pg_ok)
+        printf("  ratio PostgreSQL / SQLite        : year %.1fx, ragged %.1fx, trivial %.1fx (same %zu rows, "
+               "%lld ratings counted on both)\n", pg.year.median / sq.year.median,
+               pg.ragged.median / sq.ragged.median, pg.tiny.median / sq.tiny.median, n_rows, counted);
+    printf("  baseline: SQL over %lld raw rows : median %8.2f ms (SQLite, %d runs; counted %lld) -> %.0f ms scaled "
+           "to %lld\n", n_raw, raw_med, raw_runs, raw_counted, raw_scaled, n);
+    printf("  ratio raw-rows (scaled) / roll-up: %.1fx (SQLite)\n", raw_scaled / sq.year.median);
 
-    free(lat);
-    free(tl);
-    free(gl);
+    free(sq.rows);
+    free(pg.rows);
     free(rl);
     tally_db_close(db);
     bench_remove_db(path);

@@ -3,8 +3,9 @@
  * Plan: load the unit tree (small: thousands of units) and map every unit of the asked subtree to the row
  * it counts for; split the days into whole months (monthly roll-up) and ragged ends (daily roll-up); read
  * each subtree unit's cells for each stretch (the primary keys start with unit, then day or month, so each is
- * one index range); add the cells into buckets keyed by up to three small integers (area index, unit index,
- * period number, group index); turn the buckets into rows. */
+ * one index range: per unit on SQLite, all units in one statement per stretch on PostgreSQL, where each
+ * statement is a round trip; see read_range); add the cells into buckets keyed by up to three small integers
+ * (area index, unit index, period number, group index); turn the buckets into rows. */
 #include "sync/tally/tally_query.h"
 #include "sync/tally/tally_pg.h"
 
@@ -571,75 +572,218 @@ static bool sat_row(const TallyRows *st, int col, int *area, int *respondent, Ta
     return *area >= 0 && *respondent >= 0;
 }
 
-/* Runs a roll-up read taking (unit, lo, hi): binds st on SQLite, runs sql (?N, as st's) on PostgreSQL and
- * leaves its rows in *res. row is set to iterate them with next_row. */
-static TallyErr range_read(TallyDb *db, sqlite3_stmt *st, const char *sql, const char *unit, int64_t lo,
-                           int64_t hi, TallyRows *row, PGresult **res, const char *what, char msg[TALLY_MSG_MAX])
+/* ---- Reading the roll-ups ------------------------------------------------------------------------------ */
+
+/* One roll-up read: what it selects, from which table, and its period column (day or month). On SQLite it
+ * runs once per unit and range ("unit = ?1": one primary-key range each, microseconds apart). On PostgreSQL it
+ * runs once per range for every unit at once ("unit = ANY($1)", the unit added as the last column): a round
+ * trip there costs ~0.2-0.3 ms, so a province of ninety units read one by one spent ~30 ms waiting. */
+typedef struct {
+    const char *cols, *table, *period;
+} RollupRead;
+
+/* A read made ready: the prepared SQLite statement, or the SQL text PostgreSQL runs. */
+typedef struct {
+    sqlite3_stmt *st;
+    char          pg_sql[512];
+} Read;
+
+static TallyErr read_prepare(TallyDb *db, const RollupRead *r, Read *out, char msg[TALLY_MSG_MAX])
 {
-    *res = NULL;
-    *row = (TallyRows){st, NULL, -1};
-    if(!tally_db_pg(db)) {
-        sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, lo);
-        sqlite3_bind_int64(st, 3, hi);
+    out->st = NULL;
+    if(tally_db_pg(db)) {
+        int n = snprintf(out->pg_sql, sizeof out->pg_sql,
+                         "SELECT %s, unit FROM %s WHERE unit = ANY($1::text[]) AND %s BETWEEN $2 AND $3", r->cols,
+                         r->table, r->period);
+        return n > 0 && (size_t)n < sizeof out->pg_sql ? TALLY_OK
+                                                       : tally_set_msg(msg, TALLY_E_DB, "roll-up read too long");
+    }
+    char sql[512];
+    int n = snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE unit = ?1 AND %s BETWEEN ?2 AND ?3", r->cols, r->table,
+                     r->period);
+    if(n < 0 || (size_t)n >= sizeof sql)
+        return tally_set_msg(msg, TALLY_E_DB, "roll-up read too long");
+    if(sqlite3_prepare_v2(tally_db_sqlite(db), sql, -1, &out->st, NULL))
+        return tally_db_fail(db, "prepare roll-up read", msg);
+    return TALLY_OK;
+}
+
+static void read_finalize(Read *r)
+{
+    sqlite3_finalize(r->st);
+    r->st = NULL;
+}
+
+/* A unit list as it is read: on PostgreSQL also an array literal of it and an index sorted by code, to match
+ * each row back to its unit(s). */
+typedef struct {
+    const char *code;
+    size_t      i; /* position in the list */
+} UnitRef;
+
+typedef struct {
+    TallyDb           *db;
+    const char *const *units;
+    size_t             n;
+    char              *pg_array; /* {"code",...} */
+    UnitRef           *refs;
+} UnitSet;
+
+static int unitref_cmp(const void *a, const void *b)
+{
+    const UnitRef *x = a, *y = b;
+    int c = strcmp(x->code, y->code);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static void unitset_free(UnitSet *s)
+{
+    free(s->pg_array);
+    free(s->refs);
+    s->pg_array = NULL;
+    s->refs = NULL;
+}
+
+static TallyErr unitset_init(UnitSet *s, TallyDb *db, const char *const *units, size_t n, char msg[TALLY_MSG_MAX])
+{
+    *s = (UnitSet){db, units, n, NULL, NULL};
+    if(!tally_db_pg(db))
+        return TALLY_OK;
+    size_t cap = 3;
+    for(size_t i = 0; i < n; i++)
+        cap += 2 * strlen(units[i]) + 3;
+    char *p = s->pg_array = malloc(cap);
+    s->refs = malloc((n ? n : 1) * sizeof *s->refs);
+    if(!s->pg_array || !s->refs) {
+        unitset_free(s);
+        return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
+    }
+    *p++ = '{';
+    for(size_t i = 0; i < n; i++) {
+        if(i)
+            *p++ = ',';
+        *p++ = '"';
+        for(const char *c = units[i]; *c; c++) { /* codes are [A-Za-z0-9._-]; quoted as any text would be */
+            if(*c == '"' || *c == '\\')
+                *p++ = '\\';
+            *p++ = *c;
+        }
+        *p++ = '"';
+        s->refs[i] = (UnitRef){units[i], i};
+    }
+    *p++ = '}';
+    *p = '\0';
+    qsort(s->refs, n, sizeof *s->refs, unitref_cmp);
+    return TALLY_OK;
+}
+
+/* The first entry of s->refs for code and how many there are (a list naming a unit twice reads it twice on
+ * SQLite; so each copy gets the rows here too). */
+static size_t unitset_find(const UnitSet *s, const char *code, size_t *count)
+{
+    size_t lo = 0, hi = s->n;
+    while(lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if(strcmp(s->refs[mid].code, code) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while(end < s->n && strcmp(s->refs[end].code, code) == 0)
+        end++;
+    *count = end - lo;
+    return lo;
+}
+
+/* Called for each row with the position in the list of the unit it belongs to; false stops the read (out of
+ * memory: the callback keeps the flag). */
+typedef bool (*RowFn)(const TallyRows *row, size_t unit, void *ud);
+
+/* Reads r over [lo, hi] for every unit of s, handing each row to fn. */
+static TallyErr read_range(const UnitSet *s, Read *r, int64_t lo, int64_t hi, RowFn fn, void *ud, const char *what,
+                           char msg[TALLY_MSG_MAX])
+{
+    int rc = SQLITE_DONE;
+    bool go = true;
+    if(!tally_db_pg(s->db)) {
+        for(size_t u = 0; u < s->n && go; u++) {
+            sqlite3_bind_text(r->st, 1, s->units[u], -1, SQLITE_STATIC);
+            sqlite3_bind_int64(r->st, 2, lo);
+            sqlite3_bind_int64(r->st, 3, hi);
+            TallyRows row = {r->st, NULL, -1};
+            while(go && tally_rows_next(&row, &rc))
+                go = fn(&row, u, ud);
+            TallyErr e = go && rc != SQLITE_DONE ? tally_db_fail(s->db, what, msg) : TALLY_OK;
+            sqlite3_reset(r->st);
+            if(e)
+                return e;
+        }
         return TALLY_OK;
     }
-    char pg_sql[1024], a[24], b[24];
-    if(!tally_pg_sql(sql, pg_sql, sizeof pg_sql))
-        return tally_set_msg(msg, TALLY_E_DB, "%s: statement too long", what);
+    char a[24], b[24];
     snprintf(a, sizeof a, "%lld", (long long)lo);
     snprintf(b, sizeof b, "%lld", (long long)hi);
-    const char *p[] = {unit, a, b};
-    TallyErr e = tally_pg_exec(tally_db_pg(db), what, msg, res, pg_sql, 3, p);
-    row->st = NULL;
-    row->res = *res;
-    return e;
-}
-
-/* Ends what range_read began. */
-static void range_done(sqlite3_stmt *st, PGresult *res)
-{
-    if(st)
-        sqlite3_reset(st);
-    PQclear(res);
-}
-
-/* Adds one unit's roll-up cells for one range into the buckets (st on SQLite, sql on PostgreSQL). */
-static TallyErr scan(TallyDb *db, sqlite3_stmt *st, const char *sql, bool monthly, const char *unit, int64_t lo,
-                     int64_t hi, int bucket, Map *m, const TallySpec *spec, bool *oom, char msg[TALLY_MSG_MAX])
-{
-    TallyRows row;
+    const char *p[] = {s->pg_array, a, b};
     PGresult *res;
-    TallyErr e = range_read(db, st, sql, unit, lo, hi, &row, &res, "read roll-up", msg);
+    if(!s->n)
+        return TALLY_OK;
+    TallyErr e = tally_pg_exec(tally_db_pg(s->db), what, msg, &res, r->pg_sql, 3, p);
     if(e)
         return e;
-    int64_t last = INT64_MIN;
-    int y = 0, mo = 0, d = 0, rc;
-    while(tally_rows_next(&row, &rc)) {
-        int64_t when = tally_rows_i64(&row, 0);
-        TallyCounts c;
-        int area, respondent;
-        if(!sat_row(&row, 1, &area, &respondent, &c)) /* written by a newer vocabulary: not ours to count */
-            continue;
-        if((spec->area >= 0 && area != spec->area) || (spec->respondent && respondent != spec->respondent))
-            continue;
-        if(when != last) {
-            if(monthly)
-                y = (int)(when / 12), mo = (int)(when % 12) + 1;
-            else
-                ptime_civil_from_days(when, &y, &mo, &d);
-            last = when;
-        }
-        if(!add_cell(m, spec, area, respondent, bucket, monthly ? 0 : when, y, mo, &c)) {
-            *oom = true;
-            break;
-        }
+    int unit_col = PQnfields(res) - 1;
+    TallyRows row = {NULL, res, -1};
+    while(go && tally_rows_next(&row, &rc)) {
+        size_t count, first = unitset_find(s, tally_rows_text(&row, unit_col), &count);
+        for(size_t k = 0; k < count && go; k++)
+            go = fn(&row, s->refs[first + k].i, ud);
     }
-    if(!*oom && rc != SQLITE_DONE)
-        e = tally_db_fail(db, "read roll-up", msg);
-    range_done(st, res);
-    return e;
+    PQclear(res);
+    return TALLY_OK;
 }
+
+/* What query_run's rows go into: the buckets, and the bucket of each unit read. */
+typedef struct {
+    Map             *m;
+    const TallySpec *spec;
+    const int       *bucket;  /* per unit of the list */
+    bool             monthly; /* the range read: months, else days */
+    int64_t          last;    /* the period of the previous row, whose y, mo, d are below */
+    int              y, mo, d;
+    bool             oom;
+} ScanTo;
+
+/* Adds one roll-up row into every bucket it counts for. */
+static bool scan_row(const TallyRows *row, size_t unit, void *ud)
+{
+    ScanTo *to = ud;
+    int64_t when = tally_rows_i64(row, 0);
+    TallyCounts c;
+    int area, respondent;
+    if(!sat_row(row, 1, &area, &respondent, &c)) /* written by a newer vocabulary: not ours to count */
+        return true;
+    if((to->spec->area >= 0 && area != to->spec->area) ||
+       (to->spec->respondent && respondent != to->spec->respondent))
+        return true;
+    if(when != to->last) {
+        if(to->monthly)
+            to->y = (int)(when / 12), to->mo = (int)(when % 12) + 1;
+        else
+            ptime_civil_from_days(when, &to->y, &to->mo, &to->d);
+        to->last = when;
+    }
+    if(!add_cell(to->m, to->spec, area, respondent, to->bucket[unit], to->monthly ? 0 : when, to->y, to->mo, &c)) {
+        to->oom = true;
+        return false;
+    }
+    return true;
+}
+
+/* The counts roll-ups as query_run and read_counts read them: [0] daily, [1] monthly. */
+static const RollupRead SAT_READ[2] = {
+    {"day, " SAT_COLS, "daily_sat", "day"},
+    {"month, " SAT_COLS, "monthly_sat", "month"},
+};
 
 static TallyErr query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out, size_t *n_out,
                           char msg[TALLY_MSG_MAX])
@@ -688,23 +832,31 @@ static TallyErr query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_ou
      * (everything from the daily one when rows are per day). */
     Range rg[3];
     int n_rg = plan_ranges(spec, rg);
-    static const char *const SQL[2] = {
-        "SELECT day, " SAT_COLS " FROM daily_sat WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
-        "SELECT month, " SAT_COLS " FROM monthly_sat WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
-    };
-    sqlite3_stmt *st[2] = {NULL, NULL};
-    if(!oom && !tally_db_pg(db) && (sqlite3_prepare_v2(tally_db_sqlite(db), SQL[0], -1, &st[0], NULL) ||
-                                    sqlite3_prepare_v2(tally_db_sqlite(db), SQL[1], -1, &st[1], NULL)))
-        e = tally_db_fail(db, "prepare tally", msg);
-    for(size_t i = 0; i < t.n && !e && !oom; i++) {
-        if(t.u[i].bucket < 0)
-            continue;
-        for(int k = 0; k < n_rg && !e && !oom; k++)
-            e = scan(db, st[rg[k].monthly], SQL[rg[k].monthly], rg[k].monthly, t.u[i].code, rg[k].lo, rg[k].hi,
-                     t.u[i].bucket, &m, spec, &oom, msg);
+    const char **codes = malloc((t.n ? t.n : 1) * sizeof *codes);
+    int *bucket = malloc((t.n ? t.n : 1) * sizeof *bucket);
+    size_t n_read = 0;
+    oom |= !codes || !bucket;
+    for(size_t i = 0; i < t.n && !oom; i++)
+        if(t.u[i].bucket >= 0) {
+            codes[n_read] = t.u[i].code;
+            bucket[n_read++] = t.u[i].bucket;
+        }
+    UnitSet us = {0};
+    Read rd[2] = {{0}, {0}};
+    if(!oom && !(e = unitset_init(&us, db, codes, n_read, msg)) && !(e = read_prepare(db, &SAT_READ[0], &rd[0], msg)))
+        e = read_prepare(db, &SAT_READ[1], &rd[1], msg);
+    ScanTo to = {.m = &m, .spec = spec, .bucket = bucket};
+    for(int k = 0; k < n_rg && !e && !oom; k++) {
+        to.monthly = rg[k].monthly;
+        to.last = INT64_MIN;
+        e = read_range(&us, &rd[rg[k].monthly], rg[k].lo, rg[k].hi, scan_row, &to, "read roll-up", msg);
+        oom |= to.oom;
     }
-    sqlite3_finalize(st[0]);
-    sqlite3_finalize(st[1]);
+    read_finalize(&rd[0]);
+    read_finalize(&rd[1]);
+    unitset_free(&us);
+    free(codes);
+    free(bucket);
 
     TallyRow *rows = NULL;
     size_t n = 0;
@@ -770,50 +922,31 @@ TallyErr tally_query_run(TallyDb *db, const TallySpec *spec, TallyRow **rows_out
 
 /* ---- Roll-up readers for the report model ----------------------------------------------------------- */
 
-/* Prepares sql on SQLite (range_read runs it on PostgreSQL, where *st stays NULL), or fails naming what. */
-static TallyErr prepare(TallyDb *db, const char *sql, sqlite3_stmt **st, char msg[TALLY_MSG_MAX])
-{
-    *st = NULL;
-    if(tally_db_pg(db))
-        return TALLY_OK;
-    return sqlite3_prepare_v2(tally_db_sqlite(db), sql, -1, st, NULL) ? tally_db_fail(db, "prepare report read", msg)
-                                                                      : TALLY_OK;
-}
-
 /* Where read_counts puts what it reads: out[((unit * n_seg + seg) * AREA_COUNT + area) * n_resp + r]; with
  * split (n_resp = RESPONDENT_COUNT) r is the row's respondent, else (n_resp = 1) r = 0 and only rows of the
  * respondent filter (RESPONDENT_NONE: all) count. */
 typedef struct {
-    TallyCounts *base;        /* this unit's first cell */
-    const int   *month_seg;   /* monthly rows: month - m_lo -> segment, -1 when not whole */
+    TallyCounts *out;
+    size_t       n_seg;
+    const int   *month_seg;   /* monthly rows: month - m_lo -> segment, -1 when not whole; NULL: daily rows */
     int64_t      m_lo;
     int          seg;         /* daily rows: their segment */
     int          respondent;
     bool         split;
 } CountsTo;
 
-/* One range read of daily_sat or monthly_sat (sql, taking unit, lo, hi) into the cells to points at. */
-static TallyErr read_rows(TallyDb *db, sqlite3_stmt *st, const char *sql, const char *unit, int64_t lo, int64_t hi,
-                          const CountsTo *to, char msg[TALLY_MSG_MAX])
+/* One row of daily_sat or monthly_sat into the cells of its unit. */
+static bool counts_row(const TallyRows *q, size_t unit, void *ud)
 {
-    TallyRows q;
-    PGresult *res;
-    TallyErr e = range_read(db, st, sql, unit, lo, hi, &q, &res, "read counts roll-up", msg);
-    if(e)
-        return e;
+    const CountsTo *to = ud;
     size_t n_resp = to->split ? RESPONDENT_COUNT : 1;
-    int rc;
-    while(tally_rows_next(&q, &rc)) {
-        int s = to->month_seg ? to->month_seg[tally_rows_i64(&q, 0) - to->m_lo] : to->seg, area, resp;
-        TallyCounts c;
-        if(s < 0 || !sat_row(&q, 1, &area, &resp, &c) || (!to->split && to->respondent && resp != to->respondent))
-            continue;
-        tally_counts_add(&to->base[((size_t)s * AREA_COUNT + (size_t)area) * n_resp + (to->split ? (size_t)resp : 0)],
-                         &c);
-    }
-    e = rc == SQLITE_DONE ? TALLY_OK : tally_db_fail(db, "read counts roll-up", msg);
-    range_done(st, res);
-    return e;
+    int s = to->month_seg ? to->month_seg[tally_rows_i64(q, 0) - to->m_lo] : to->seg, area, resp;
+    TallyCounts c;
+    if(s < 0 || !sat_row(q, 1, &area, &resp, &c) || (!to->split && to->respondent && resp != to->respondent))
+        return true;
+    TallyCounts *base = to->out + unit * to->n_seg * AREA_COUNT * n_resp;
+    tally_counts_add(&base[((size_t)s * AREA_COUNT + (size_t)area) * n_resp + (to->split ? (size_t)resp : 0)], &c);
+    return true;
 }
 
 static TallyErr read_counts(TallyDb *db, const char *const *units, size_t n_units, const TallyDayRange *seg,
@@ -849,27 +982,28 @@ static TallyErr read_counts(TallyDb *db, const char *const *units, size_t n_unit
                 for(int64_t m = rg[s][k].lo; m <= rg[s][k].hi; m++)
                     month_seg[m - m_lo] = (int)s;
     }
-    static const char MONTHLY[] = "SELECT month, " SAT_COLS " FROM monthly_sat WHERE unit = ?1 AND month BETWEEN ?2 AND ?3";
-    static const char DAILY[] = "SELECT day, " SAT_COLS " FROM daily_sat WHERE unit = ?1 AND day BETWEEN ?2 AND ?3";
-    sqlite3_stmt *mst = NULL, *dst = NULL;
-    TallyErr e = prepare(db, MONTHLY, &mst, msg);
+    UnitSet us;
+    Read mr = {0}, dr = {0};
+    TallyErr e = unitset_init(&us, db, units, n_units, msg);
     if(!e)
-        e = prepare(db, DAILY, &dst, msg);
-    for(size_t u = 0; u < n_units && !e; u++) {
-        CountsTo to = {.base = out + u * n_seg * AREA_COUNT * (split ? RESPONDENT_COUNT : 1),
-                       .month_seg = month_seg, .m_lo = m_lo, .respondent = respondent, .split = split};
-        e = read_rows(db, mst, MONTHLY, units[u], m_lo, m_hi, &to, msg);
-        to.month_seg = NULL;
-        for(size_t s = 0; s < n_seg && !e; s++)
-            for(int k = 0; k < n_rg[s] && !e; k++) {
-                if(rg[s][k].monthly)
-                    continue;
-                to.seg = (int)s;
-                e = read_rows(db, dst, DAILY, units[u], rg[s][k].lo, rg[s][k].hi, &to, msg);
-            }
-    }
-    sqlite3_finalize(mst);
-    sqlite3_finalize(dst);
+        e = read_prepare(db, &SAT_READ[1], &mr, msg);
+    if(!e)
+        e = read_prepare(db, &SAT_READ[0], &dr, msg);
+    CountsTo to = {.out = out, .n_seg = n_seg, .month_seg = month_seg, .m_lo = m_lo, .respondent = respondent,
+                   .split = split};
+    if(!e)
+        e = read_range(&us, &mr, m_lo, m_hi, counts_row, &to, "read counts roll-up", msg);
+    to.month_seg = NULL;
+    for(size_t s = 0; s < n_seg && !e; s++)
+        for(int k = 0; k < n_rg[s] && !e; k++) {
+            if(rg[s][k].monthly)
+                continue;
+            to.seg = (int)s;
+            e = read_range(&us, &dr, rg[s][k].lo, rg[s][k].hi, counts_row, &to, "read counts roll-up", msg);
+        }
+    read_finalize(&mr);
+    read_finalize(&dr);
+    unitset_free(&us);
     free(month_seg), free(rg), free(n_rg);
     return e;
 }
@@ -898,35 +1032,41 @@ TallyErr tally_query_counts_by_respondent(TallyDb *db, const char *const *units,
     return e;
 }
 
-/* Reads one roll-up for the listed units over [from, to]: whole months with sql_monthly, ragged days with
- * sql_daily (each takes ?1 unit, ?2 lo, ?3 hi), handing every row to fn. */
+/* scan_units' callback, which needs no unit. */
+typedef struct {
+    void (*fn)(const TallyRows *row, void *ud);
+    void *ud;
+} UnitsFn;
+
+static bool units_row(const TallyRows *row, size_t unit, void *ud)
+{
+    (void)unit;
+    const UnitsFn *f = ud;
+    f->fn(row, f->ud);
+    return true;
+}
+
+/* Reads one roll-up for the listed units over [from, to]: whole months with read[1] (monthly), ragged days
+ * with read[0] (daily), handing every row to fn. */
 static TallyErr scan_units(TallyDb *db, const char *const *units, size_t n_units, int64_t from_day, int64_t to_day,
-                           const char *sql_daily, const char *sql_monthly, void (*fn)(const TallyRows *row, void *ud),
-                           void *ud, const char *what, char msg[TALLY_MSG_MAX])
+                           const RollupRead read[2], void (*fn)(const TallyRows *row, void *ud), void *ud,
+                           const char *what, char msg[TALLY_MSG_MAX])
 {
     Range rg[3];
     int n_rg = split_days(from_day, to_day, false, rg);
-    sqlite3_stmt *st[2] = {NULL, NULL};
-    TallyErr e = prepare(db, sql_daily, &st[0], msg);
+    UnitSet us;
+    Read rd[2] = {{0}, {0}};
+    TallyErr e = unitset_init(&us, db, units, n_units, msg);
     if(!e)
-        e = prepare(db, sql_monthly, &st[1], msg);
-    for(size_t u = 0; u < n_units && !e; u++)
-        for(int k = 0; k < n_rg && !e; k++) {
-            TallyRows q;
-            PGresult *res;
-            e = range_read(db, st[rg[k].monthly], rg[k].monthly ? sql_monthly : sql_daily, units[u], rg[k].lo,
-                           rg[k].hi, &q, &res, what, msg);
-            if(e)
-                break;
-            int rc;
-            while(tally_rows_next(&q, &rc))
-                fn(&q, ud);
-            if(rc != SQLITE_DONE)
-                e = tally_db_fail(db, what, msg);
-            range_done(st[rg[k].monthly], res);
-        }
-    sqlite3_finalize(st[0]);
-    sqlite3_finalize(st[1]);
+        e = read_prepare(db, &read[0], &rd[0], msg);
+    if(!e)
+        e = read_prepare(db, &read[1], &rd[1], msg);
+    UnitsFn f = {fn, ud};
+    for(int k = 0; k < n_rg && !e; k++)
+        e = read_range(&us, &rd[rg[k].monthly], rg[k].lo, rg[k].hi, units_row, &f, what, msg);
+    read_finalize(&rd[0]);
+    read_finalize(&rd[1]);
+    unitset_free(&us);
     return e;
 }
 
@@ -948,10 +1088,9 @@ TallyErr tally_query_reasons(TallyDb *db, const char *const *units, size_t n_uni
                              int64_t to_day, int area, int64_t out[REASON_COUNT], char msg[TALLY_MSG_MAX])
 {
     ReasonScan rs = {area, out};
-    return scan_units(db, units, n_units, from_day, to_day,
-                      "SELECT area, reason, n FROM reasons_daily WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
-                      "SELECT area, reason, n FROM reasons_monthly WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
-                      reason_row, &rs, "read reasons roll-up", msg);
+    static const RollupRead READ[2] = {{"area, reason, n", "reasons_daily", "day"},
+                                       {"area, reason, n", "reasons_monthly", "month"}};
+    return scan_units(db, units, n_units, from_day, to_day, READ, reason_row, &rs, "read reasons roll-up", msg);
 }
 
 typedef struct {
@@ -976,10 +1115,7 @@ TallyErr tally_query_heat(TallyDb *db, const char *const *units, size_t n_units,
     HeatScan hs = {area, n, unsat};
     /* Both reads give (weekday, hour, n, unsatisfied, area); the daily one derives the weekday (day 0 was a
      * Thursday). */
-    return scan_units(db, units, n_units, from_day, to_day,
-                      "SELECT (day + 3) % 7, hour, n, unsatisfied, area FROM hours_daily"
-                      " WHERE unit = ?1 AND day BETWEEN ?2 AND ?3",
-                      "SELECT weekday, hour, n, unsatisfied, area FROM hours_monthly"
-                      " WHERE unit = ?1 AND month BETWEEN ?2 AND ?3",
-                      heat_row, &hs, "read hours roll-up", msg);
+    static const RollupRead READ[2] = {{"(day + 3) % 7, hour, n, unsatisfied, area", "hours_daily", "day"},
+                                       {"weekday, hour, n, unsatisfied, area", "hours_monthly", "month"}};
+    return scan_units(db, units, n_units, from_day, to_day, READ, heat_row, &hs, "read hours roll-up", msg);
 }

@@ -126,21 +126,23 @@ typedef struct {
  * buffer holds for this many while libpq, blocking, is still writing (a full buffer both ways would hang). */
 #define PIPELINE_MAX 1000
 
+#define ARGS_MAX 14 /* parameters of one statement at most */
+
 struct TallyIngest {
     TallyDb *db;
     TallyPg *pg;                /* NULL on SQLite */
     sqlite3_stmt *st[ST_COUNT]; /* SQLite */
     bool pg_prepared[ST_COUNT]; /* PostgreSQL: prepared on this connection as "tally_ingest_<i>" */
+    bool pg_prepared_many[ST_COUNT]; /* PostgreSQL: statement i over arrays (write_bumps_many) prepared */
     unsigned pg_generation;     /* the connection's (tally_pg_generation) when they were prepared */
     Pending pending[PIPELINE_MAX];
     size_t n_pending;
     Bumps batch, group; /* roll-up additions of the batch being read, and of the group's batches so far */
-    Text arr[8];        /* PostgreSQL: ST_INSERT_MANY's array parameters being filled (send_inserts) */
+    Text arr[ARGS_MAX]; /* PostgreSQL: array parameters being filled (send_inserts, write_bumps_many) */
     size_t n_arr;       /* items in them */
 };
 
 /* A statement's parameters, typed as SQLite binds them (PostgreSQL gets them as text). */
-#define ARGS_MAX 14
 typedef struct {
     int n;
     char type[ARGS_MAX]; /* 't' text, 'i' integer */
@@ -441,7 +443,7 @@ void tally_ingest_free(TallyIngest *in)
         sqlite3_finalize(in->st[i]);
     free(in->batch.b);
     free(in->group.b);
-    for(int k = 0; k < 8; k++)
+    for(int k = 0; k < ARGS_MAX; k++)
         free(in->arr[k].p);
     free(in);
 }
@@ -578,14 +580,17 @@ static const char *respondent_key(int respondent)
     return code ? code : ""; /* not answered */
 }
 
-/* Sends one merged addition as its table's upsert (and, for daily_sat / monthly_sat, the delete of a cell a
- * moved rating left empty). */
-static TallyErr write_bump(TallyIngest *in, const Bump *b, char msg[TALLY_MSG_MAX])
+/* The upsert's parameters of one merged addition, in its table's column order, and for daily_sat /
+ * monthly_sat the key alone (for the delete of a cell a moved rating left empty; else key->n is 0). Returns
+ * what it updates, for messages; up->n is 0 for a table that has none. */
+static const char *bump_args(const Bump *b, Args *up, Args *key)
 {
     Args a = {0};
+    *key = (Args){0};
     arg_t(&a, b->unit);
     arg_i(&a, b->period);
     arg_t(&a, proto_area_code((ProtoArea)b->key[0]));
+    const char *what = "update roll-up";
     switch(b->table) {
     case ST_ROLLUP:
     case ST_MONTHLY:
@@ -593,32 +598,163 @@ static TallyErr write_bump(TallyIngest *in, const Bump *b, char msg[TALLY_MSG_MA
         arg_i(&a, b->key[2]);
         arg_i(&a, b->key[3]);
         arg_i(&a, b->v[0]);
-        return queue_st(in, b->table, &a, NULL, "update roll-up", msg);
+        break;
     case ST_SAT_DAY:
-    case ST_SAT_MONTH: {
+    case ST_SAT_MONTH:
         arg_t(&a, respondent_key(b->key[1]));
-        Args up = a;
+        *key = a;
         for(int k = 0; k < 10; k++)
-            arg_i(&up, b->v[k]);
-        const char *what = "update daily_sat/monthly_sat roll-up";
-        TallyErr e = queue_st(in, b->table, &up, NULL, what, msg);
-        return e ? e : queue_st(in, b->table == ST_SAT_DAY ? ST_SAT_DAY_EMPTY : ST_SAT_MONTH_EMPTY, &a, NULL, what, msg);
-    }
+            arg_i(&a, b->v[k]);
+        what = "update daily_sat/monthly_sat roll-up";
+        break;
     case ST_REASON_DAY:
     case ST_REASON_MONTH:
         arg_t(&a, proto_reason_code((ProtoReason)b->key[1]));
         arg_i(&a, b->v[0]);
-        return queue_st(in, b->table, &a, NULL, "update reasons roll-up", msg);
+        what = "update reasons roll-up";
+        break;
     case ST_HOUR_DAY:
     case ST_HOUR_MONTH:
         for(int k = 1; k < (b->table == ST_HOUR_DAY ? 2 : 3); k++)
             arg_i(&a, b->key[k]);
         arg_i(&a, b->v[0]);
         arg_i(&a, b->v[1]);
-        return queue_st(in, b->table, &a, NULL, "update hours roll-up", msg);
+        what = "update hours roll-up";
+        break;
     default:
-        return tally_set_msg(msg, TALLY_E_DB, "roll-up: unknown table %d", b->table);
+        a.n = 0;
     }
+    *up = a;
+    return what;
+}
+
+/* The statement that deletes the emptied cells of daily_sat / monthly_sat. */
+static int empty_st(int table)
+{
+    return table == ST_SAT_DAY ? ST_SAT_DAY_EMPTY : ST_SAT_MONTH_EMPTY;
+}
+
+/* Sends one merged addition as its table's upsert (and, for daily_sat / monthly_sat, the delete of a cell a
+ * moved rating left empty). */
+static TallyErr write_bump(TallyIngest *in, const Bump *b, char msg[TALLY_MSG_MAX])
+{
+    Args up, key;
+    const char *what = bump_args(b, &up, &key);
+    if(up.n == 0)
+        return tally_set_msg(msg, TALLY_E_DB, "roll-up: unknown table %d", b->table);
+    TallyErr e = queue_st(in, b->table, &up, NULL, what, msg);
+    return e || key.n == 0 ? e : queue_st(in, empty_st(b->table), &key, NULL, what, msg);
+}
+
+static void text_put(Text *t, const char *v, size_t n);
+static void arr_text(Text *t, const char *v);
+static void arr_int(Text *t, int64_t v);
+
+/* PostgreSQL: statement i's text over arrays. An upsert's "VALUES (?1, …, ?n)" becomes "SELECT * FROM
+ * unnest(?1::text[], ?2::bigint[], …)" (types from the parameters of one row); the delete of emptied cells
+ * joins its key columns to the arrays. The rows go in array order, so locks are taken in the sorted order. */
+static bool many_sql(int i, const Args *row, char *out, size_t cap)
+{
+    if(i == ST_SAT_DAY_EMPTY || i == ST_SAT_MONTH_EMPTY) {
+        const char *t = i == ST_SAT_DAY_EMPTY ? "daily_sat" : "monthly_sat";
+        const char *p = i == ST_SAT_DAY_EMPTY ? "day" : "month";
+        return (size_t)snprintf(out, cap, "DELETE FROM %s d USING unnest(?1::text[], ?2::bigint[], ?3::text[],"
+                                " ?4::text[]) AS k(unit, %s, area, respondent) WHERE d.unit = k.unit AND d.%s = k.%s"
+                                " AND d.area = k.area AND d.respondent = k.respondent AND d.n = 0 AND d.flagged = 0",
+                                t, p, p, p) < cap;
+    }
+    const char *sql = SQL[i], *v = strstr(sql, " VALUES ("), *end = v ? strchr(v, ')') : NULL;
+    if(!end)
+        return false;
+    size_t n = (size_t)(v - sql);
+    int len = snprintf(out, cap, "%.*s SELECT * FROM unnest(", (int)n, sql);
+    for(int k = 0; k < row->n && len > 0 && (size_t)len < cap; k++)
+        len += snprintf(out + len, cap - (size_t)len, "%s?%d::%s[]", k ? ", " : "", k + 1,
+                        row->type[k] == 't' ? "text" : "bigint");
+    if(len > 0 && (size_t)len < cap)
+        len += snprintf(out + len, cap - (size_t)len, ")%s", end + 1);
+    return len > 0 && (size_t)len < cap;
+}
+
+/* PostgreSQL: sends statement i over arrays (vals: the array literals; row: one row's parameters, for the
+ * types), prepared as "tally_ingest_many_<i>" on first use. */
+static TallyErr send_many(TallyIngest *in, int i, const Args *row, const Args *vals, const char *what,
+                          char msg[TALLY_MSG_MAX])
+{
+    char name[40];
+    snprintf(name, sizeof name, "tally_ingest_many_%d", i);
+    TallyErr e;
+    if(!in->pg_prepared_many[i]) {
+        if((e = flush_st(in, msg)))
+            return e;
+        char text[2048], sql[2048];
+        if(!many_sql(i, row, text, sizeof text) || !tally_pg_sql(text, sql, sizeof sql))
+            return tally_set_msg(msg, TALLY_E_DB, "%s: statement too long", what);
+        PGresult *p = PQprepare(tally_pg_conn(in->pg), name, sql, 0, NULL);
+        const char *state = p ? PQresultErrorField(p, PG_DIAG_SQLSTATE) : NULL;
+        if(!p || (PQresultStatus(p) != PGRES_COMMAND_OK && !(state && strcmp(state, "42P05") == 0))) {
+            e = tally_pg_fail(in->pg, p, what, msg);
+            PQclear(p);
+            return e;
+        }
+        PQclear(p);
+        in->pg_prepared_many[i] = true;
+    }
+    PGconn *c = tally_pg_conn(in->pg);
+    if(PQpipelineStatus(c) == PQ_PIPELINE_OFF && !PQenterPipelineMode(c))
+        return tally_pg_fail(in->pg, NULL, what, msg);
+    if(!PQsendQueryPrepared(c, name, vals->n, vals->t, NULL, NULL, 0)) {
+        e = tally_pg_fail(in->pg, NULL, what, msg);
+        char ignored[TALLY_MSG_MAX];
+        flush_st(in, ignored);
+        return e;
+    }
+    in->pending[in->n_pending++] = (Pending){.what = what};
+    return in->n_pending == PIPELINE_MAX ? flush_st(in, msg) : TALLY_OK;
+}
+
+/* Rows per statement over arrays: bounds one statement's text. */
+#define MANY_CHUNK 1000
+
+/* PostgreSQL: the merged additions b[0..n) of one table, sorted, as one upsert over arrays per MANY_CHUNK
+ * (and one delete of the cells left empty): the same rows in the same order as write_bump would send one by
+ * one, in two statements. */
+static TallyErr write_bumps_many(TallyIngest *in, const Bump *b, size_t n, char msg[TALLY_MSG_MAX])
+{
+    TallyErr e = TALLY_OK;
+    for(size_t from = 0; from < n && !e; from += MANY_CHUNK) {
+        size_t to = from + MANY_CHUNK < n ? from + MANY_CHUNK : n;
+        Args up, key;
+        const char *what = bump_args(&b[from], &up, &key);
+        if(up.n == 0)
+            return tally_set_msg(msg, TALLY_E_DB, "roll-up: unknown table %d", b[from].table);
+        for(size_t i = from; i < to; i++) {
+            Args u, kk;
+            bump_args(&b[i], &u, &kk);
+            for(int k = 0; k < u.n; k++) {
+                if(u.type[k] == 't')
+                    arr_text(&in->arr[k], u.t[k]);
+                else
+                    arr_int(&in->arr[k], u.i[k]);
+            }
+        }
+        Args vals = {0};
+        for(int k = 0; k < up.n; k++) {
+            text_put(&in->arr[k], "}", 1);
+            if(in->arr[k].oom)
+                return tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
+            arg_t(&vals, in->arr[k].p);
+        }
+        e = send_many(in, b[from].table, &up, &vals, what, msg);
+        if(!e && key.n) {
+            vals.n = key.n; /* the key's arrays are the upsert's first */
+            e = send_many(in, empty_st(b[from].table), &key, &vals, what, msg);
+        }
+        e = e ? e : flush_st(in, msg); /* libpq has copied the arrays: empty them for what comes next */
+        for(int k = 0; k < up.n; k++)
+            in->arr[k].n = 0, in->arr[k].oom = false;
+    }
+    return e;
 }
 
 /* Writes the group's roll-up additions so far, merged and in one order — table, then key — whichever batch
@@ -628,8 +764,14 @@ static TallyErr write_group_bumps(TallyIngest *in, char msg[TALLY_MSG_MAX])
 {
     merge_bumps(&in->group);
     TallyErr e = TALLY_OK;
-    for(size_t i = 0; i < in->group.n && !e; i++)
-        e = write_bump(in, &in->group.b[i], msg);
+    for(size_t i = 0, j; i < in->group.n && !e; i = j) {
+        for(j = i; j < in->group.n && in->group.b[j].table == in->group.b[i].table;)
+            j++;
+        if(in->pg) /* a statement per table: PostgreSQL pays per statement, SQLite hardly */
+            e = write_bumps_many(in, &in->group.b[i], j - i, msg);
+        for(size_t k = i; k < j && !e && !in->pg; k++)
+            e = write_bump(in, &in->group.b[k], msg);
+    }
     in->group.n = 0;
     return e ? e : flush_st(in, msg);
 }
@@ -1061,8 +1203,12 @@ TallyErr tally_ingest_group(TallyIngest *in, TallyIngestItem *items, size_t n, i
         items[i].msg[0] = '\0';
     }
     in->group.n = 0;
+    for(int k = 0; k < ARGS_MAX; k++) /* whatever a failure left in them */
+        in->arr[k].n = 0, in->arr[k].oom = false;
+    in->n_arr = 0;
     if(in->pg && tally_pg_generation(in->pg) != in->pg_generation) { /* made again: nothing is prepared */
         memset(in->pg_prepared, 0, sizeof in->pg_prepared);
+        memset(in->pg_prepared_many, 0, sizeof in->pg_prepared_many);
         in->pg_generation = tally_pg_generation(in->pg);
     }
     TallyErr e = TALLY_OK;

@@ -183,6 +183,23 @@ static void bind_sqlite(sqlite3_stmt *st, const Args *a)
 
 static TallyErr flush_st(TallyIngest *in, char msg[TALLY_MSG_MAX]);
 
+/* PostgreSQL: prepares text (SQLite's ?N form) under name on this connection (outside pipeline mode). */
+static TallyErr prepare_as(TallyIngest *in, const char *name, const char *text, const char *what,
+                           char msg[TALLY_MSG_MAX])
+{
+    char sql[2048];
+    if(!tally_pg_sql(text, sql, sizeof sql))
+        return tally_set_msg(msg, TALLY_E_DB, "%s: statement too long", what);
+    PGresult *p = PQprepare(tally_pg_conn(in->pg), name, sql, 0, NULL);
+    const char *state = p ? PQresultErrorField(p, PG_DIAG_SQLSTATE) : NULL;
+    /* 42P05: another TallyIngest on this connection prepared the same text under the same name. */
+    TallyErr e = !p || (PQresultStatus(p) != PGRES_COMMAND_OK && !(state && strcmp(state, "42P05") == 0))
+                     ? tally_pg_fail(in->pg, p, what, msg)
+                     : TALLY_OK;
+    PQclear(p);
+    return e;
+}
+
 /* PostgreSQL: prepares statement i on this connection the first time it is used (outside pipeline mode). */
 static TallyErr pg_prepare(TallyIngest *in, int i, const char *what, char msg[TALLY_MSG_MAX])
 {
@@ -191,19 +208,10 @@ static TallyErr pg_prepare(TallyIngest *in, int i, const char *what, char msg[TA
     TallyErr e = flush_st(in, msg);
     if(e)
         return e;
-    char name[32], sql[2048];
+    char name[32];
     snprintf(name, sizeof name, "tally_ingest_%d", i);
-    if(!tally_pg_sql(PG_SQL[i] ? PG_SQL[i] : SQL[i], sql, sizeof sql))
-        return tally_set_msg(msg, TALLY_E_DB, "%s: statement too long", what);
-    PGresult *p = PQprepare(tally_pg_conn(in->pg), name, sql, 0, NULL);
-    const char *state = p ? PQresultErrorField(p, PG_DIAG_SQLSTATE) : NULL;
-    /* 42P05: another TallyIngest on this connection prepared the same text under the same name. */
-    if(!p || (PQresultStatus(p) != PGRES_COMMAND_OK && !(state && strcmp(state, "42P05") == 0))) {
-        e = tally_pg_fail(in->pg, p, what, msg);
-        PQclear(p);
+    if((e = prepare_as(in, name, PG_SQL[i] ? PG_SQL[i] : SQL[i], what, msg)))
         return e;
-    }
-    PQclear(p);
     in->pg_prepared[i] = true;
     return TALLY_OK;
 }
@@ -687,17 +695,11 @@ static TallyErr send_many(TallyIngest *in, int i, const Args *row, const Args *v
     if(!in->pg_prepared_many[i]) {
         if((e = flush_st(in, msg)))
             return e;
-        char text[2048], sql[2048];
-        if(!many_sql(i, row, text, sizeof text) || !tally_pg_sql(text, sql, sizeof sql))
+        char text[2048];
+        if(!many_sql(i, row, text, sizeof text))
             return tally_set_msg(msg, TALLY_E_DB, "%s: statement too long", what);
-        PGresult *p = PQprepare(tally_pg_conn(in->pg), name, sql, 0, NULL);
-        const char *state = p ? PQresultErrorField(p, PG_DIAG_SQLSTATE) : NULL;
-        if(!p || (PQresultStatus(p) != PGRES_COMMAND_OK && !(state && strcmp(state, "42P05") == 0))) {
-            e = tally_pg_fail(in->pg, p, what, msg);
-            PQclear(p);
+        if((e = prepare_as(in, name, text, what, msg)))
             return e;
-        }
-        PQclear(p);
         in->pg_prepared_many[i] = true;
     }
     PGconn *c = tally_pg_conn(in->pg);

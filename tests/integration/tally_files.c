@@ -6,7 +6,11 @@
  * every file twice — with `tally-admin report` and with tally_file_make() (what the dashboard's download
  * routes call). Assert: tests/integration/check_report_files.py opens them with independent readers
  * (/usr/bin/python3 with python3-openpyxl, pdftotext from poppler-utils, Python's csv and json) and compares
- * every figure with the API for the same filters. */
+ * every figure with the API for the same filters.
+ *
+ * `tally_files --pg` (ctest tally_files_pg) does all of it with the tally in a throwaway PostgreSQL 15
+ * cluster (tests/pg/pg-cluster) instead of a SQLite file: server, tally-admin and tally_file_make() on the
+ * URI. Exit 77 (skip) when postgresql-15 is not installed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +38,7 @@ static const char *const HOSTILE_FORMULA = "=HYPERLINK(\"http://x\",\"y\")";
 
 static TallyServer S;
 static char viewer[65];
+static bool on_pg; /* --pg */
 
 /* One kiosk's year: `per_month` ratings in each month up to `months`, `pct_ok` of them satisfied. */
 typedef struct {
@@ -94,8 +99,18 @@ static void upload(const Kiosk *k, int index)
 static int setup(void **state)
 {
     (void)state;
-    if(!th_setup_db(&S))
+    if(on_pg) {
+        int rc = th_setup_pg(&S);
+        if(rc == 77) {
+            fprintf(stderr, "tally_files: SKIPPING: initdb not installed (scripts/bootstrap installs postgresql-15)\n");
+            th_cleanup(&S);
+            exit(77);
+        }
+        if(rc != 1)
+            return -1;
+    } else if(!th_setup_db(&S)) {
         return -1;
+    }
     if(th_admin(&S, NULL, 0, "unit", "add", SCRIPT_UNIT, HOSTILE_SCRIPT, "--parent", "000.00.31.H21", (char *)NULL) ||
        th_admin(&S, NULL, 0, "unit", "add", FORMULA_UNIT, HOSTILE_FORMULA, "--parent", "000.00.31.H21", (char *)NULL) ||
        !th_viewer(&S, "files-viewer", viewer) || !th_start(&S))
@@ -107,10 +122,11 @@ static int teardown(void **state)
 {
     (void)state;
     th_stop(&S);
-    if(getenv("TALLY_FILES_KEEP")) /* to look at the files: TALLY_FILES_KEEP=1 ctest -R tally_files -V */
+    if(getenv("TALLY_FILES_KEEP")) { /* to look at the files: TALLY_FILES_KEEP=1 ctest -R tally_files -V */
         fprintf(stderr, "tally_files: files kept in %s\n", S.dir);
-    else
-        th_cleanup(&S);
+        S.dir[0] = '\0'; /* th_cleanup still stops a cluster */
+    }
+    th_cleanup(&S);
     return 0;
 }
 
@@ -262,8 +278,14 @@ static void test_report_command_refusals(void **state)
     assert_non_null(strstr(out, "SỞ NỘI VỤ"));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if(argc > 2 || (argc == 2 && strcmp(argv[1], "--pg") != 0)) {
+        fprintf(stderr, "usage: %s [--pg]\n", argv[0]);
+        return 2;
+    }
+    on_pg = argc == 2;
+    fprintf(stderr, "tally_files: the tally on %s\n", on_pg ? "PostgreSQL" : "SQLite");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_files_say_what_the_api_says),
         cmocka_unit_test(test_report_command_refusals),

@@ -93,17 +93,87 @@ bool th_viewer(const TallyServer *s, const char *name, char token[65])
     return token_of(rc, out, token);
 }
 
-bool th_setup_db(TallyServer *s)
+static bool make_dir(TallyServer *s)
 {
     memset(s, 0, sizeof *s);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     snprintf(s->dir, sizeof s->dir, "/tmp/tally-test-XXXXXX");
-    if(!mkdtemp(s->dir))
-        return false;
-    snprintf(s->db, sizeof s->db, "%s/tally.db", s->dir);
+    return mkdtemp(s->dir) != NULL;
+}
+
+static bool init_db(const TallyServer *s)
+{
     if(th_admin(s, NULL, 0, "init", (char *)NULL) != 0)
         return false;
     return th_admin(s, NULL, 0, "unit", "import", TEST_SOURCE_DIR "/assets/units-gialai.csv", (char *)NULL) == 0;
+}
+
+bool th_setup_db(TallyServer *s)
+{
+    if(!make_dir(s))
+        return false;
+    snprintf(s->db, sizeof s->db, "%s/tally.db", s->dir);
+    return init_db(s);
+}
+
+#define PG_CLUSTER TEST_SOURCE_DIR "/tests/pg/pg-cluster"
+
+/* `pg-cluster stop DIR` by fork + execv + waitpid only: also called from the signal handler. */
+static void pg_stop(const char *dir)
+{
+    pid_t pid = fork();
+    if(pid == 0) {
+        char *argv[] = {PG_CLUSTER, "stop", (char *)dir, NULL};
+        execv(PG_CLUSTER, argv);
+        _exit(127);
+    }
+    int st;
+    while(pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+}
+
+static TallyServer *volatile g_pg_owner; /* whose cluster a signal stops */
+
+static void on_signal(int sig)
+{
+    TallyServer *s = g_pg_owner;
+    if(s) {
+        if(s->pid > 0)
+            kill(s->pid, SIGKILL);
+        pg_stop(s->pgdir);
+    }
+    static const char msg[] = "tally_harness: killed by a signal; tally-server and the PostgreSQL cluster stopped\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+    _exit(128 + sig);
+}
+
+int th_setup_pg(TallyServer *s)
+{
+    if(!make_dir(s))
+        return 0;
+    snprintf(s->pgdir, sizeof s->pgdir, "/tmp/pgthXXXXXX"); /* short: the socket lives inside */
+    if(!mkdtemp(s->pgdir)) {
+        s->pgdir[0] = '\0';
+        return 0;
+    }
+    g_pg_owner = s;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    char *argv[] = {PG_CLUSTER, "start", s->pgdir, NULL};
+    int rc = run_capture(argv, s->db, sizeof s->db);
+    if(rc == 77) {
+        s->db[0] = '\0';
+        return 77;
+    }
+    if(rc != 0 || strncmp(s->db, "postgresql://", 13) != 0) {
+        fprintf(stderr, "tally_harness: tests/pg/pg-cluster start failed (status %d)\n", rc);
+        return 0;
+    }
+    return init_db(s) ? 1 : 0;
 }
 
 bool th_start(TallyServer *s)
@@ -189,6 +259,11 @@ void th_cleanup(TallyServer *s)
 {
     if(s->pid > 0)
         th_stop(s);
+    if(s->pgdir[0]) {
+        pg_stop(s->pgdir);
+        s->pgdir[0] = '\0';
+        g_pg_owner = NULL;
+    }
     if(s->dir[0])
         nftw(s->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }

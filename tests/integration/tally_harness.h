@@ -1,8 +1,9 @@
 /* tally_harness.h — real binaries for the tally integration tests.
  *
  * Runs tally-admin, starts tally-server on a free loopback port (port 0; the URL is read from the line it
- * prints), speaks HTTP to it with libcurl or a raw socket, and reads its SQLite file read-only. Paths of
- * the binaries come from the build (TALLY_SERVER_BIN, TALLY_ADMIN_BIN). */
+ * prints), speaks HTTP to it with libcurl or a raw socket, and reads its SQLite file read-only. The database
+ * is a SQLite file, or (th_setup_pg) a throwaway PostgreSQL 15 cluster. Paths of the binaries come from the
+ * build (TALLY_SERVER_BIN, TALLY_ADMIN_BIN). */
 #ifndef TESTS_TALLY_HARNESS_H
 #define TESTS_TALLY_HARNESS_H
 
@@ -12,8 +13,9 @@
 #include <sys/types.h>
 
 typedef struct {
-    char  dir[256];   /* the mkdtemp folder holding the database */
-    char  db[300];
+    char  dir[256];   /* the mkdtemp folder holding the database (the files only, with PostgreSQL) */
+    char  db[300];    /* the SQLite file, or the cluster's postgresql:// URI */
+    char  pgdir[64];  /* the cluster's folder (tests/pg/pg-cluster), "" on SQLite */
     char  url[128];   /* "http://127.0.0.1:PORT" */
     char  listen[64]; /* --listen for th_start; "" = 127.0.0.1:0 */
     const char *args[8]; /* more tally-server arguments for th_start, NULL-terminated */
@@ -23,11 +25,15 @@ typedef struct {
 
 /* Makes a temp dir, runs `tally-admin init` and imports assets/units-gialai.csv. */
 bool th_setup_db(TallyServer *s);
+/* th_setup_db on a throwaway PostgreSQL 15 cluster (tests/pg/pg-cluster start; s->db is its URI) instead of
+ * a SQLite file. 1 when ready, 77 when postgresql-15 is not installed (the caller skips), 0 on any other
+ * failure. Until th_cleanup stops it, SIGTERM, SIGINT and SIGHUP stop the server and the cluster, then exit. */
+int th_setup_pg(TallyServer *s);
 /* Starts the server on 127.0.0.1:0 and waits for its "listening on" line. */
 bool th_start(TallyServer *s);
 /* SIGTERM, waits; returns the exit status (0 when it stopped cleanly), -1 when it had to be killed. */
 int  th_stop(TallyServer *s);
-/* Removes the temp dir. */
+/* Stops the server and the cluster (if any), removes the temp dir. */
 void th_cleanup(TallyServer *s);
 /* A test group's teardown: stops the server (it must exit 0 on SIGTERM) and removes the temp dir; 0 or -1. */
 int  th_finish(TallyServer *s);

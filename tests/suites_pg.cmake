@@ -1,0 +1,11 @@
+# The tally integration suites on PostgreSQL too (issue 14): the dashboard in a real browser and the report
+# files, each run as it runs on SQLite but with the tally in a throwaway PostgreSQL 15 cluster
+# (tests/pg/pg-cluster) that the test starts and stops. Skipped (77) without postgresql-15, like the other pg
+# tests; RUN_SERIAL like them: the cluster is one more server on a 2-core machine. The same figures on both
+# backends: tally_pg_server (tests/pg.cmake) compares what the two make of the same uploads.
+if(TARGET tally-server)
+  add_test(NAME tally_files_pg COMMAND $<TARGET_FILE:tally_files> --pg)
+  set_tests_properties(tally_files_pg PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
+    LABELS "integration;pg"
+    ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
+endif()

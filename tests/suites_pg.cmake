@@ -4,6 +4,13 @@
 # tests; RUN_SERIAL like them: the cluster is one more server on a 2-core machine. The same figures on both
 # backends: tally_pg_server (tests/pg.cmake) compares what the two make of the same uploads.
 if(TARGET tally-server)
+  add_test(NAME dashboard_browser_pg COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/browser/dashboard_test.py
+    $<TARGET_FILE:tally-server> $<TARGET_FILE:tally-admin> ${KIOSK_SOURCE_DIR}/scripts/tally-seed ${KIOSK_SOURCE_DIR}
+    --backend pg
+    WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/browser)
+  set_tests_properties(dashboard_browser_pg PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
+    LABELS "integration;browser;pg")
+
   add_test(NAME tally_files_pg COMMAND $<TARGET_FILE:tally_files> --pg)
   set_tests_properties(tally_files_pg PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
     LABELS "integration;pg"

@@ -7,14 +7,18 @@ ratings, one with a skewed clock, and a unit named <script>alert(1)</script> "Qu
 Debian's Chromium through chromium-driver and python3-selenium. Downloaded report files are read back with
 python3-openpyxl and poppler-utils (tests/integration/check_report_files.py).
 
-usage: /usr/bin/python3 dashboard_test.py SERVER ADMIN SEED_SCRIPT SOURCE_DIR
-Prints one line per test and "N passed, M failed"; exits 1 on any failure."""
+usage: /usr/bin/python3 dashboard_test.py SERVER ADMIN SEED_SCRIPT SOURCE_DIR [--backend sqlite|pg]
+The tally lives in a SQLite file, or with --backend pg in a throwaway PostgreSQL 15 cluster (tests/pg/pg-cluster)
+that the run starts and stops (also when it fails or gets SIGTERM/SIGINT/SIGHUP).
+Prints one line per test and "N passed, M failed"; exits 1 on any failure, 77 (skip) for --backend pg without
+postgresql-15."""
 import io
 import json
 import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -599,9 +603,22 @@ TESTS = [test_every_page_and_export_needs_a_session, test_sign_in_sets_a_strict_
 
 
 def main():
+    if len(sys.argv) not in (5, 7) or (len(sys.argv) == 7 and (sys.argv[5] != "--backend" or
+                                                               sys.argv[6] not in ("sqlite", "pg"))):
+        sys.exit(__doc__)
     server, admin, seed, source = sys.argv[1:5]
+    backend = sys.argv[6] if len(sys.argv) == 7 else "sqlite"
+    # A killed run (ctest's timeout, ^C) still stops its server, cluster and browser: the finally blocks run.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda n, f: sys.exit(f"dashboard_test: signal {n}"))
     c = Ctx()
-    c.t = harness.Tally(server, admin, seed, source, end="2026-09-20", extra_args=("--login-slow-s", str(SLOW_S)))
+    try:
+        c.t = harness.Tally(server, admin, seed, source, end="2026-09-20", backend=backend,
+                            extra_args=("--login-slow-s", str(SLOW_S)))
+    except harness.Skip as e:
+        print("SKIP: PostgreSQL 15 is not installed (scripts/bootstrap installs postgresql-15):", e)
+        sys.exit(77)
+    print(f"tally on {backend}", flush=True)
     passed = failed = 0
     try:
         c.token = c.t.viewer("so-noi-vu")
@@ -623,7 +640,7 @@ def main():
             harness.quit_browser(c.d)
     finally:
         c.t.stop(dump_log=failed > 0)
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed (tally on {backend})")
     sys.exit(1 if failed else 0)
 
 

@@ -19,13 +19,43 @@ from selenium.webdriver.chrome.service import Service
 PASSWORD = "mat-khau-so-noi-vu-2026"
 
 
-class Tally:
-    """A fresh database with the sample unit tree, a running server, and the seeded history."""
+class Skip(Exception):
+    """The backend asked for cannot run here (PostgreSQL 15 not installed): the caller exits 77."""
 
-    def __init__(self, server, admin, seed_script, source_dir, end, months=6, per_day=6, extra_args=()):
+
+class Tally:
+    """A fresh database with the sample unit tree, a running server, and the seeded history.
+
+    backend "sqlite": a file in a temp dir; "pg": a throwaway PostgreSQL 15 cluster (tests/pg/pg-cluster), the
+    schema made by `tally-admin --db URI init` like the file's. stop() removes either; so does a failed start."""
+
+    def __init__(self, server, admin, seed_script, source_dir, end, months=6, per_day=6, extra_args=(),
+                 backend="sqlite"):
         self.dir = tempfile.mkdtemp(prefix="tally-browser-")
-        self.db = os.path.join(self.dir, "tally.db")
         self.server_bin, self.admin_bin, self.source = server, admin, source_dir
+        self.proc, self.log, self.pg_dir = None, None, None
+        try:
+            self._start(server, admin, seed_script, source_dir, end, months, per_day, extra_args, backend)
+        except BaseException:
+            self.stop(dump_log=self.proc is not None)
+            raise
+
+    def _start(self, server, admin, seed_script, source_dir, end, months, per_day, extra_args, backend):
+        if backend == "pg":
+            # Short (a Unix socket path is at most 107 bytes) and empty, as pg-cluster wants it.
+            self.pg_dir = tempfile.mkdtemp(prefix="pgw", dir="/tmp")
+            r = subprocess.run([os.path.join(source_dir, "tests", "pg", "pg-cluster"), "start", self.pg_dir],
+                               capture_output=True, text=True)
+            if r.returncode == 77:
+                raise Skip(r.stderr.strip())
+            if r.returncode != 0 or not r.stdout.startswith("postgresql://"):
+                raise RuntimeError("tests/pg/pg-cluster start failed: " + r.stderr)
+            self.db = r.stdout.strip()
+        elif backend == "sqlite":
+            self.db = os.path.join(self.dir, "tally.db")
+        else:
+            raise ValueError("backend is sqlite or pg, not " + backend)
+        self.backend = backend
         self.admin("init")
         self.admin("unit", "import", os.path.join(source_dir, "assets", "units-gialai.csv"))
         self.log = open(os.path.join(self.dir, "server.log"), "w")
@@ -79,16 +109,25 @@ class Tally:
         return {row["key"]: row for row in json.loads(body)["rows"]}
 
     def stop(self, dump_log=False):
-        """Stops the server (it must exit cleanly); with dump_log, prints its log (for a failed run)."""
-        if dump_log or self.proc.poll() is not None:
-            self.log.flush()
-            print("---- tally-server log (tail) ----\n" + "".join(open(self.log.name).readlines()[-80:]))
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        """Stops the server (it must exit cleanly) and the cluster if any, removes the files; with dump_log,
+        prints the server's log (for a failed run). Safe on a half-started Tally and when called twice."""
+        if self.proc is not None:
+            if dump_log or self.proc.poll() is not None:
+                self.log.flush()
+                print("---- tally-server log (tail) ----\n" + "".join(open(self.log.name).readlines()[-80:]))
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+        if self.pg_dir is not None:
+            subprocess.run([os.path.join(self.source, "tests", "pg", "pg-cluster"), "stop", self.pg_dir])
+            self.pg_dir = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

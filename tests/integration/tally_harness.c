@@ -118,18 +118,23 @@ bool th_setup_db(TallyServer *s)
 
 #define PG_CLUSTER TEST_SOURCE_DIR "/tests/pg/pg-cluster"
 
-/* `pg-cluster stop DIR` by fork + execv + waitpid only: also called from the signal handler. */
-static void pg_stop(const char *dir)
+/* Runs argv and waits, by fork + execv + waitpid only: also called from the signal handler. */
+static void spawn_wait(char *const argv[])
 {
     pid_t pid = fork();
     if(pid == 0) {
-        char *argv[] = {PG_CLUSTER, "stop", (char *)dir, NULL};
-        execv(PG_CLUSTER, argv);
+        execv(argv[0], argv);
         _exit(127);
     }
     int st;
     while(pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
+}
+
+static void pg_stop(const char *dir)
+{
+    char *argv[] = {PG_CLUSTER, "stop", (char *)dir, NULL};
+    spawn_wait(argv);
 }
 
 static TallyServer *volatile g_pg_owner; /* whose cluster a signal stops */
@@ -141,6 +146,10 @@ static void on_signal(int sig)
         if(s->pid > 0)
             kill(s->pid, SIGKILL);
         pg_stop(s->pgdir);
+        if(s->dir[0]) {
+            char *argv[] = {"/bin/rm", "-rf", "--", s->dir, NULL};
+            spawn_wait(argv);
+        }
     }
     static const char msg[] = "tally_harness: killed by a signal; tally-server and the PostgreSQL cluster stopped\n";
     ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);

@@ -12,4 +12,7 @@ if(TARGET tally-server)
   add_test(NAME tally_pg_server COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/pg/server-both-backends ${CMAKE_BINARY_DIR})
   set_tests_properties(tally_pg_server PROPERTIES TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77
     LABELS "integration;pg")
+  # It makes PDFs with tally-admin report: fontconfig's per-thread font map (lsan.supp).
+  set_property(TEST tally_pg_server APPEND PROPERTY ENVIRONMENT
+    "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
 endif()

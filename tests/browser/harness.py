@@ -55,7 +55,6 @@ class Tally:
             self.db = os.path.join(self.dir, "tally.db")
         else:
             raise ValueError("backend is sqlite or pg, not " + backend)
-        self.backend = backend
         self.admin("init")
         self.admin("unit", "import", os.path.join(source_dir, "assets", "units-gialai.csv"))
         self.log = open(os.path.join(self.dir, "server.log"), "w")

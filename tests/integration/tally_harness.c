@@ -269,9 +269,12 @@ void th_cleanup(TallyServer *s)
     if(s->pid > 0)
         th_stop(s);
     if(s->pgdir[0]) {
-        pg_stop(s->pgdir);
-        s->pgdir[0] = '\0';
+        pg_stop(s->pgdir); /* a signal meanwhile stops it too: stop is idempotent */
         g_pg_owner = NULL;
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        s->pgdir[0] = '\0';
     }
     if(s->dir[0])
         nftw(s->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);

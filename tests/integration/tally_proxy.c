@@ -68,6 +68,18 @@ static long wrong_sign_in(const ThServer *s, const char *name, const char *xff)
     return status;
 }
 
+static ThServer g_srv; /* the test's server: the teardown stops it and removes its folder, also after a failure */
+
+static int stop_server(void **state)
+{
+    (void)state;
+    th_server_stop(&g_srv);
+    if(g_srv.dir[0])
+        th_rmtree(g_srv.dir);
+    memset(&g_srv, 0, sizeof g_srv);
+    return 0;
+}
+
 /* Runs SLOW_AFTER wrong sign-ins forwarded for 10.9.9.1 (each a different name: only the address adds up),
  * then one forwarded for 10.9.9.1 and one for 10.9.9.2; their statuses into *a and *b. */
 static void run(const char *const args[], long *a, long *b, ThServer *srv)
@@ -89,54 +101,48 @@ static void run(const char *const args[], long *a, long *b, ThServer *srv)
 static void test_trusted_proxy_slows_only_the_client_it_names(void **state)
 {
     (void)state;
-    ThServer srv;
+    ThServer *srv = &g_srv;
     const char *const args[] = {"--trusted-proxy", "127.0.0.1,::1", NULL};
     long a, b;
-    run(args, &a, &b, &srv);
+    run(args, &a, &b, srv);
     assert_int_equal(a, 429); /* 10.9.9.1 is slowed */
     assert_int_equal(b, 401); /* 10.9.9.2 only got its password wrong */
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM audit WHERE addr = '10.9.9.1' AND event = 'sign_in_failed'");
-    assert_int_equal(scalar(srv.db, sql), SLOW_AFTER);
-    assert_true(th_file_contains(srv.log, "tally-server: 10.9.9.2 \"POST /dang-nhap\""));
-    th_server_stop(&srv);
-    th_rmtree(srv.dir);
+    assert_int_equal(scalar(srv->db, sql), SLOW_AFTER);
+    assert_true(th_file_contains(srv->log, "tally-server: 10.9.9.2 \"POST /dang-nhap\""));
 }
 
 static void test_without_trust_the_header_is_ignored(void **state)
 {
     (void)state;
-    ThServer srv;
+    ThServer *srv = &g_srv;
     const char *const args[] = {NULL};
     long a, b;
-    run(args, &a, &b, &srv);
+    run(args, &a, &b, srv);
     assert_int_equal(a, 429);
     assert_int_equal(b, 429); /* everyone comes from 127.0.0.1: a forged header moves nothing */
-    assert_int_equal(scalar(srv.db, "SELECT count(*) FROM audit WHERE addr LIKE '10.9.9.%'"), 0);
-    th_server_stop(&srv);
-    th_rmtree(srv.dir);
+    assert_int_equal(scalar(srv->db, "SELECT count(*) FROM audit WHERE addr LIKE '10.9.9.%'"), 0);
 }
 
 /* Only a proxy's address is trusted: a direct client naming someone else in the header is itself. */
 static void test_header_from_an_untrusted_address_is_ignored(void **state)
 {
     (void)state;
-    ThServer srv;
+    ThServer *srv = &g_srv;
     const char *const args[] = {"--trusted-proxy", "192.0.2.10", NULL};
     long a, b;
-    run(args, &a, &b, &srv);
+    run(args, &a, &b, srv);
     assert_int_equal(b, 429);
-    th_server_stop(&srv);
-    th_rmtree(srv.dir);
 }
 
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_trusted_proxy_slows_only_the_client_it_names),
-        cmocka_unit_test(test_without_trust_the_header_is_ignored),
-        cmocka_unit_test(test_header_from_an_untrusted_address_is_ignored),
+        cmocka_unit_test_teardown(test_trusted_proxy_slows_only_the_client_it_names, stop_server),
+        cmocka_unit_test_teardown(test_without_trust_the_header_is_ignored, stop_server),
+        cmocka_unit_test_teardown(test_header_from_an_untrusted_address_is_ignored, stop_server),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

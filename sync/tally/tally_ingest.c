@@ -1184,7 +1184,8 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
         proto_reply_free(reply);
         reply->accepted = reply->duplicate = 0;
     } else {
-        memcpy(in->group.b + in->group.n, in->batch.b, in->batch.n * sizeof *in->batch.b);
+        if(in->batch.n) /* else group.b may still be NULL (nothing grown): no memcpy to it */
+            memcpy(in->group.b + in->group.n, in->batch.b, in->batch.n * sizeof *in->batch.b);
         in->group.n += in->batch.n;
         *quarantined_out = quarantined;
     }

@@ -1034,7 +1034,7 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
     if(b->n) {
         reply->rejected = calloc(b->n, sizeof *reply->rejected);
         items = calloc(b->n, sizeof *items);
-        if(!reply->rejected || !items || !bumps_grow(&in->batch, b->n * BUMPS_PER_RATING)) {
+        if(!reply->rejected || !items) {
             free(items);
             proto_reply_free(reply);
             snprintf(msg, TALLY_MSG_MAX, "out of memory");
@@ -1109,6 +1109,11 @@ static TallyErr ingest_one(TallyIngest *in, const ProtoBatch *b, const char *dev
         if(s->reject) {
             add_reject(reply, it->error.code != PROTO_OK ? it->raw_id : r->id, s->reject);
             continue;
+        }
+        /* Room for this rating's additions: the list grows with what is used, not a batch's worst case. */
+        if(!bumps_grow(&in->batch, BUMPS_PER_RATING)) {
+            e = tally_set_msg(msg, TALLY_E_NOMEM, "out of memory");
+            break;
         }
         ItemOutcome outcome = ITEM_ACCEPTED;
         if(s->inserted != 1) {
